@@ -1,0 +1,23 @@
+# Warnings, sanitizers and the thread-safety analysis.
+
+add_compile_options(-Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wnon-virtual-dtor
+                    -Wimplicit-fallthrough)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+  # Checks the GUARDED_BY / REQUIRES annotations of src/base/thread_annotations.h.
+  add_compile_options(-Wthread-safety)
+endif()
+if(EBB_WERROR)
+  add_compile_options(-Werror)
+endif()
+
+if(EBB_SANITIZE STREQUAL "address")
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer
+                      -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+elseif(EBB_SANITIZE STREQUAL "thread")
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+  add_compile_definitions(EBB_TSAN=1)
+elseif(NOT EBB_SANITIZE STREQUAL "")
+  message(FATAL_ERROR "EBB_SANITIZE must be address, thread or empty, got '${EBB_SANITIZE}'")
+endif()

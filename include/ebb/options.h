@@ -1,0 +1,56 @@
+// Copyright Ebb authors. Public API.
+//
+// Options for opening a store, reading and writing. Every tunable lives in
+// the configuration (docs/configuration.md); Options only says where the data
+// and the configuration file are, plus overrides in "section.key" form.
+
+#ifndef EBB_OPTIONS_H_
+#define EBB_OPTIONS_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ebb {
+
+class Snapshot;
+
+struct Options {
+  // Directory holding the store; created if missing and create_if_missing.
+  std::string data_dir = "./ebb-data";
+  // Optional TOML configuration file; empty means embedded defaults.
+  std::string config_file;
+  // Overrides applied after the file, in order: {"journal.sync", "none"}.
+  std::vector<std::pair<std::string, std::string>> config;
+  // Create the data directory and an empty store if none exists.
+  bool create_if_missing = true;
+
+  Options& Set(std::string dotted_key, std::string value) {
+    config.emplace_back(std::move(dotted_key), std::move(value));
+    return *this;
+  }
+};
+
+struct ReadOptions {
+  // Read as of this snapshot (from Database::GetSnapshot); nullptr reads the
+  // latest acknowledged state.
+  std::shared_ptr<const Snapshot> snapshot;
+  // Iterators stop before this key (exclusive) when non-empty.
+  std::string upper_bound;
+};
+
+struct WriteOptions {
+  // Force this write to be synced to disk before it is acknowledged, whatever
+  // journal.sync says.
+  bool sync = false;
+};
+
+// Read priorities of the ReadPool: high for latency-critical and admin work,
+// low for scans and batch jobs.
+enum class Priority { kHigh, kNormal, kLow };
+
+}  // namespace ebb
+
+#endif  // EBB_OPTIONS_H_

@@ -1,0 +1,54 @@
+// Copyright Ebb authors. Public API.
+//
+// WriteBatch: puts and deletes applied to one database atomically: after a
+// crash either all of a batch is visible or none of it, and readers never see
+// part of a batch.
+//
+// Thread safety: not thread-safe; build a batch on one thread, then hand it
+// to Database::Write.
+
+#ifndef EBB_WRITE_BATCH_H_
+#define EBB_WRITE_BATCH_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace ebb {
+
+class WriteBatch {
+ public:
+  WriteBatch() = default;
+
+  void Put(std::string_view key, std::string_view value);
+  void Delete(std::string_view key);
+  void Clear();
+
+  // Number of operations.
+  uint32_t Count() const { return count_; }
+  bool Empty() const { return count_ == 0; }
+  // Bytes of keys and values held.
+  size_t PayloadBytes() const { return rep_.size(); }
+
+  // Calls handler for each operation in insertion order.
+  class Handler {
+   public:
+    virtual ~Handler() = default;
+    virtual void Put(std::string_view key, std::string_view value) = 0;
+    virtual void Delete(std::string_view key) = 0;
+  };
+  void Iterate(Handler* handler) const;
+
+  // Encoded operations (docs/format.md, "Write batch"). For the engine.
+  const std::string& rep() const { return rep_; }
+  // Replaces the contents with an encoded representation; false if malformed.
+  bool SetRep(std::string rep);
+
+ private:
+  std::string rep_;
+  uint32_t count_ = 0;
+};
+
+}  // namespace ebb
+
+#endif  // EBB_WRITE_BATCH_H_

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Ebb needs that are not installed yet.
+# Idempotent: when everything is present it changes nothing and needs no root.
+#
+#   scripts/setup.sh build   # compilers, libraries, benchmark peers
+#   scripts/setup.sh test    # build + what the tests drive (redis-cli, redis-py,
+#                            # redis-server, chromium, node/npm for s3rver)
+set -euo pipefail
+
+profile="${1:-build}"
+
+build_packages=(
+  cmake ninja-build g++ pkg-config ccache
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libzstd-dev libsodium-dev libarchive-dev libxxhash-dev
+  libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
+  libasio-dev libcpp-httplib-dev libcurl4-openssl-dev
+  librocksdb-dev libleveldb-dev
+)
+test_packages=(
+  redis-tools redis-server python3 python3-redis chromium
+)
+
+case "$profile" in
+  build) wanted=("${build_packages[@]}") ;;
+  test) wanted=("${build_packages[@]}" "${test_packages[@]}") ;;
+  *) echo "usage: $0 [build|test]" >&2; exit 2 ;;
+esac
+
+missing=()
+for pkg in "${wanted[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+# Node.js and npm run s3rver, the S3 server the tiering tests start; any
+# installed node will do, Debian's is the fallback.
+if [ "$profile" = test ] && ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "setup: all ${#wanted[@]} packages present"
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    sudo="sudo"
+  else
+    echo "setup: missing packages ${missing[*]}; run as root or install sudo" >&2
+    exit 1
+  fi
+fi
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,540 @@
+#include "base/config.h"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <cmath>
+#include <limits>
+#include <sstream>
+
+#include "base/logging.h"
+#include "base/status_macros.h"
+
+namespace ebb {
+namespace {
+
+std::string Trim(std::string_view s) {
+  size_t b = 0, e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) b++;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) e--;
+  return std::string(s.substr(b, e - b));
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool SectionMatches(std::string_view pattern, std::string_view section) {
+  if (pattern.size() >= 2 && pattern.substr(pattern.size() - 2) == ".*") {
+    std::string_view prefix = pattern.substr(0, pattern.size() - 1);  // keep the dot
+    return section.size() > prefix.size() && section.substr(0, prefix.size()) == prefix;
+  }
+  return pattern == section;
+}
+
+std::string Join(const std::vector<std::string>& items, std::string_view sep) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); i++) {
+    if (i) out += sep;
+    out += items[i];
+  }
+  return out;
+}
+
+Result<double> ParseDouble(std::string_view text) {
+  std::string t = Lower(Trim(text));
+  if (t == "inf" || t == "infinity") return std::numeric_limits<double>::infinity();
+  double v = 0;
+  auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+  if (ec != std::errc() || ptr != t.data() + t.size() || t.empty()) {
+    return Status::InvalidArgument(fmt::format("'{}' is not a number", text));
+  }
+  return v;
+}
+
+Result<int64_t> ParseInt(std::string_view text) {
+  std::string t = Trim(text);
+  int64_t v = 0;
+  auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+  if (ec != std::errc() || ptr != t.data() + t.size() || t.empty()) {
+    return Status::InvalidArgument(fmt::format("'{}' is not an integer", text));
+  }
+  return v;
+}
+
+std::vector<std::string> SplitList(std::string_view text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string_view::npos) comma = text.size();
+    std::string item = Trim(text.substr(start, comma - start));
+    if (!item.empty()) out.push_back(std::move(item));
+    start = comma + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string_view SettingTypeName(SettingType type) {
+  switch (type) {
+    case SettingType::kBool: return "bool";
+    case SettingType::kInt: return "integer";
+    case SettingType::kBytes: return "bytes";
+    case SettingType::kDouble: return "number";
+    case SettingType::kString: return "string";
+    case SettingType::kEnum: return "enum";
+    case SettingType::kList: return "list";
+    case SettingType::kTimeOfDay: return "time of day";
+  }
+  return "?";
+}
+
+Result<int64_t> ParseBytes(std::string_view text) {
+  std::string t = Lower(Trim(text));
+  if (t == "inf" || t == "infinity") return std::numeric_limits<int64_t>::max();
+  size_t digits = 0;
+  while (digits < t.size() && (std::isdigit(static_cast<unsigned char>(t[digits])) || t[digits] == '.')) digits++;
+  if (digits == 0) return Status::InvalidArgument(fmt::format("'{}' is not a byte count", text));
+  double number = 0;
+  auto [ptr, ec] = std::from_chars(t.data(), t.data() + digits, number);
+  if (ec != std::errc() || ptr != t.data() + digits) {
+    return Status::InvalidArgument(fmt::format("'{}' is not a byte count", text));
+  }
+  std::string suffix = Trim(std::string_view(t).substr(digits));
+  double multiplier = 1;
+  if (suffix.empty() || suffix == "b") multiplier = 1;
+  else if (suffix == "k" || suffix == "kb" || suffix == "kib") multiplier = 1024.0;
+  else if (suffix == "m" || suffix == "mb" || suffix == "mib") multiplier = 1024.0 * 1024;
+  else if (suffix == "g" || suffix == "gb" || suffix == "gib") multiplier = 1024.0 * 1024 * 1024;
+  else if (suffix == "t" || suffix == "tb" || suffix == "tib") multiplier = 1024.0 * 1024 * 1024 * 1024;
+  else return Status::InvalidArgument(fmt::format("'{}': unknown size suffix '{}' (use B, KiB, MiB, GiB, TiB)", text, suffix));
+  double bytes = number * multiplier;
+  if (bytes > static_cast<double>(std::numeric_limits<int64_t>::max())) {
+    return Status::InvalidArgument(fmt::format("'{}' is too large", text));
+  }
+  return static_cast<int64_t>(std::llround(bytes));
+}
+
+std::string FormatBytes(uint64_t bytes) {
+  static const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  if (bytes == static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return "infinity";
+  double v = static_cast<double>(bytes);
+  int unit = 0;
+  while (v >= 1024 && unit < 5) {
+    v /= 1024;
+    unit++;
+  }
+  if (unit == 0) return fmt::format("{} B", bytes);
+  return fmt::format("{:.1f} {}", v, kUnits[unit]);
+}
+
+Result<int> ParseTimeOfDay(std::string_view text) {
+  std::string t = Trim(text);
+  size_t colon = t.find(':');
+  if (colon == std::string::npos) {
+    return Status::InvalidArgument(fmt::format("'{}' is not a time of day (expected HH:MM, UTC)", text));
+  }
+  auto hours = ParseInt(std::string_view(t).substr(0, colon));
+  auto minutes = ParseInt(std::string_view(t).substr(colon + 1));
+  if (!hours.ok() || !minutes.ok() || *hours < 0 || *hours > 24 || *minutes < 0 || *minutes > 59 ||
+      (*hours == 24 && *minutes != 0) || colon == 0 || t.size() - colon - 1 != 2) {
+    return Status::InvalidArgument(fmt::format("'{}' is not a time of day (expected HH:MM, UTC)", text));
+  }
+  return static_cast<int>(*hours * 60 + *minutes);
+}
+
+Result<std::string> NormalizeSettingValue(const SettingSpec& spec, std::string_view text) {
+  auto check_range = [&](double v) -> Status {
+    if (spec.min && v < *spec.min) {
+      return Status::InvalidArgument(fmt::format("{} is below the minimum {}", text, *spec.min));
+    }
+    if (spec.max && v > *spec.max) {
+      return Status::InvalidArgument(fmt::format("{} is above the maximum {}", text, *spec.max));
+    }
+    return Status::OK();
+  };
+  switch (spec.type) {
+    case SettingType::kBool: {
+      std::string t = Lower(Trim(text));
+      if (t == "true" || t == "yes" || t == "on" || t == "1") return std::string("true");
+      if (t == "false" || t == "no" || t == "off" || t == "0") return std::string("false");
+      return Status::InvalidArgument(fmt::format("'{}' is not true or false", text));
+    }
+    case SettingType::kInt: {
+      auto v = ParseInt(text);
+      if (!v.ok()) return v.status();
+      Status s = check_range(static_cast<double>(*v));
+      if (!s.ok()) return s;
+      return std::to_string(*v);
+    }
+    case SettingType::kBytes: {
+      auto v = ParseBytes(text);
+      if (!v.ok()) return v.status();
+      if (*v < 0) return Status::InvalidArgument(fmt::format("'{}' is negative", text));
+      Status s = check_range(static_cast<double>(*v));
+      if (!s.ok()) return s;
+      return std::to_string(*v);
+    }
+    case SettingType::kDouble: {
+      auto v = ParseDouble(text);
+      if (!v.ok()) return v.status();
+      if (std::isnan(*v)) return Status::InvalidArgument("NaN is not allowed");
+      Status s = check_range(*v);
+      if (!s.ok()) return s;
+      if (std::isinf(*v)) return std::string(*v > 0 ? "infinity" : "-infinity");
+      return fmt::format("{}", *v);
+    }
+    case SettingType::kString:
+      return std::string(text);
+    case SettingType::kEnum: {
+      std::string t = Lower(Trim(text));
+      for (const auto& c : spec.choices) {
+        if (c == t) return t;
+      }
+      return Status::InvalidArgument(fmt::format("'{}' is not one of {}", text, Join(spec.choices, ", ")));
+    }
+    case SettingType::kList: {
+      auto items = SplitList(text);
+      for (const auto& item : items) {
+        for (char c : item) {
+          if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) {
+            return Status::InvalidArgument(
+                fmt::format("list item '{}' may contain only letters, digits, '_' and '-'", item));
+          }
+        }
+      }
+      return Join(items, ",");
+    }
+    case SettingType::kTimeOfDay: {
+      auto v = ParseTimeOfDay(text);
+      if (!v.ok()) return v.status();
+      return fmt::format("{:02}:{:02}", *v / 60, *v % 60);
+    }
+  }
+  return Status::Internal("unknown setting type");
+}
+
+void ConfigSchema::Add(SettingSpec spec) {
+  for (const auto& s : settings_) {
+    EBB_CHECK_MSG(!(s.section == spec.section && s.key == spec.key), "setting {}.{} registered twice",
+                  spec.section, spec.key);
+  }
+  if (!spec.default_value.empty()) {
+    auto normalized = NormalizeSettingValue(spec, spec.default_value);
+    EBB_CHECK_MSG(normalized.ok(), "default of {}.{} is invalid: {}", spec.section, spec.key,
+                  normalized.status().ToString());
+    spec.default_value = *normalized;
+  }
+  settings_.push_back(std::move(spec));
+}
+
+const SettingSpec* ConfigSchema::Find(std::string_view section, std::string_view key) const {
+  const SettingSpec* best = nullptr;
+  for (const auto& s : settings_) {
+    if (s.key != key) continue;
+    if (s.section == section) return &s;
+    if (SectionMatches(s.section, section) && (best == nullptr || s.section.size() > best->section.size())) {
+      best = &s;
+    }
+  }
+  return best;
+}
+
+std::string ConfigSchema::ReferenceMarkdown() const {
+  std::ostringstream out;
+  out << "# Configuration reference\n\n"
+      << "<!-- Generated by `ebb config reference`; a test keeps this file equal to it. -->\n\n"
+      << "Ebb reads one TOML file (`ebb serve --config FILE`, or `Options::config_file`).\n"
+      << "Each table is a section; `[smoosh.ratio_dbs]` is the section `smoosh.ratio_dbs`.\n"
+      << "Settings marked *runtime* change without a restart through `ebb config set`,\n"
+      << "`CONFIG SET section.key value` or `Store::SetConfig(section, key, value)`;\n"
+      << "the others are read when the store opens.\n\n"
+      << "Byte sizes accept plain integers or suffixes (`64MiB`, `1 GiB`); `infinity` means no limit.\n"
+      << "Times of day are `HH:MM` in UTC.\n";
+  std::string current;
+  for (const auto& s : settings_) {
+    if (s.section != current) {
+      current = s.section;
+      out << "\n## `[" << current << "]`\n\n"
+          << "| key | type | default | unit | runtime | description |\n"
+          << "|---|---|---|---|---|---|\n";
+    }
+    std::string type(SettingTypeName(s.type));
+    if (s.type == SettingType::kEnum) type += " (" + Join(s.choices, " \\| ") + ")";
+    std::string range;
+    if (s.min || s.max) {
+      range = fmt::format(" Range: {} to {}.", s.min ? fmt::format("{}", *s.min) : "-inf",
+                          s.max ? fmt::format("{}", *s.max) : "inf");
+    }
+    out << "| `" << s.key << "` | " << type << " | " << (s.default_value.empty() ? "(derived)" : "`" + s.default_value + "`")
+        << " | " << (s.unit.empty() ? "-" : s.unit) << " | " << (s.runtime ? "yes" : "no") << " | "
+        << s.description << range << " |\n";
+  }
+  return out.str();
+}
+
+Config::Config(std::shared_ptr<const ConfigSchema> schema) : schema_(std::move(schema)) {}
+
+const SettingSpec& Config::SpecOrDie(std::string_view section, std::string_view key) const {
+  const SettingSpec* spec = schema_->Find(section, key);
+  EBB_CHECK_MSG(spec != nullptr, "unknown setting {}.{}", section, key);
+  return *spec;
+}
+
+Status Config::SetLocked(const SettingSpec& spec, std::string_view section, std::string_view key,
+                         std::string value) {
+  mu_.AssertHeld();
+  values_[Key{std::string(section), std::string(key)}] = std::move(value);
+  return Status::OK();
+}
+
+Status Config::Set(std::string_view section, std::string_view key, std::string_view value, bool at_runtime) {
+  const SettingSpec* spec = schema_->Find(section, key);
+  if (spec == nullptr) {
+    return Status::InvalidArgument(fmt::format("unknown setting {}.{}", section, key));
+  }
+  if (at_runtime && !spec->runtime) {
+    return Status::InvalidArgument(fmt::format(
+        "{}.{} cannot be changed at run time; set it in the configuration file and restart", section, key));
+  }
+  auto normalized = NormalizeSettingValue(*spec, value);
+  if (!normalized.ok()) return normalized.status().WithContext(fmt::format("{}.{}", section, key));
+  std::vector<std::shared_ptr<Listener>> to_call;
+  {
+    MutexLock lock(&mu_);
+    Status s = SetLocked(*spec, section, key, *normalized);
+    if (!s.ok()) return s;
+    for (const auto& sub : subscriptions_) {
+      if (section == sub.prefix ||
+          (section.size() > sub.prefix.size() && section.substr(0, sub.prefix.size()) == sub.prefix &&
+           section[sub.prefix.size()] == '.') ||
+          sub.prefix.empty()) {
+        to_call.push_back(sub.listener);
+      }
+    }
+  }
+  std::string s(section), k(key);
+  for (const auto& listener : to_call) (*listener)(s, k);
+  return Status::OK();
+}
+
+Status Config::SetDotted(std::string_view dotted, std::string_view value, bool at_runtime) {
+  size_t dot = dotted.rfind('.');
+  if (dot == std::string_view::npos || dot == 0 || dot + 1 == dotted.size()) {
+    return Status::InvalidArgument(
+        fmt::format("'{}' is not a setting name; use section.key, e.g. journal.sync", dotted));
+  }
+  return Set(dotted.substr(0, dot), dotted.substr(dot + 1), value, at_runtime);
+}
+
+void Config::SetSectionDefault(std::string_view section, std::string_view key, std::string_view value) {
+  const SettingSpec& spec = SpecOrDie(section, key);
+  auto normalized = NormalizeSettingValue(spec, value);
+  EBB_CHECK_MSG(normalized.ok(), "section default {}.{} invalid: {}", section, key, normalized.status().ToString());
+  MutexLock lock(&mu_);
+  section_defaults_[Key{std::string(section), std::string(key)}] = *normalized;
+}
+
+std::optional<std::string> Config::GetExplicit(std::string_view section, std::string_view key) const {
+  MutexLock lock(&mu_);
+  auto it = values_.find(Key{std::string(section), std::string(key)});
+  if (it == values_.end()) return std::nullopt;
+  return it->second;
+}
+
+Result<std::string> Config::Get(std::string_view section, std::string_view key) const {
+  const SettingSpec* spec = schema_->Find(section, key);
+  if (spec == nullptr) return Status::NotFound(fmt::format("unknown setting {}.{}", section, key));
+  MutexLock lock(&mu_);
+  Key k{std::string(section), std::string(key)};
+  if (auto it = values_.find(k); it != values_.end()) return it->second;
+  if (auto it = section_defaults_.find(k); it != section_defaults_.end()) return it->second;
+  return spec->default_value;
+}
+
+int64_t Config::GetInt(std::string_view section, std::string_view key) const {
+  const SettingSpec& spec = SpecOrDie(section, key);
+  EBB_CHECK(spec.type == SettingType::kInt || spec.type == SettingType::kBytes);
+  auto text = Get(section, key);
+  if (!text.ok() || text->empty()) return 0;
+  if (*text == "infinity") return std::numeric_limits<int64_t>::max();
+  auto v = ParseInt(*text);
+  return v.ok() ? *v : 0;
+}
+
+double Config::GetDouble(std::string_view section, std::string_view key) const {
+  const SettingSpec& spec = SpecOrDie(section, key);
+  EBB_CHECK(spec.type == SettingType::kDouble || spec.type == SettingType::kInt || spec.type == SettingType::kBytes);
+  auto text = Get(section, key);
+  if (!text.ok() || text->empty()) return 0;
+  auto v = ParseDouble(*text);
+  return v.ok() ? *v : 0;
+}
+
+bool Config::GetBool(std::string_view section, std::string_view key) const {
+  const SettingSpec& spec = SpecOrDie(section, key);
+  EBB_CHECK(spec.type == SettingType::kBool);
+  auto text = Get(section, key);
+  return text.ok() && *text == "true";
+}
+
+std::string Config::GetString(std::string_view section, std::string_view key) const {
+  SpecOrDie(section, key);
+  auto text = Get(section, key);
+  return text.ok() ? *text : std::string();
+}
+
+std::vector<std::string> Config::GetList(std::string_view section, std::string_view key) const {
+  const SettingSpec& spec = SpecOrDie(section, key);
+  EBB_CHECK(spec.type == SettingType::kList);
+  auto text = Get(section, key);
+  return text.ok() ? SplitList(*text) : std::vector<std::string>{};
+}
+
+std::vector<std::string> Config::Sections() const {
+  MutexLock lock(&mu_);
+  std::vector<std::string> out;
+  for (const auto* map : {&values_, &section_defaults_}) {
+    for (const auto& [k, v] : *map) {
+      if (std::find(out.begin(), out.end(), k.section) == out.end()) out.push_back(k.section);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<Config::Entry> Config::Effective() const {
+  std::vector<Entry> out;
+  std::vector<std::string> concrete = Sections();
+  for (const auto& spec : schema_->settings()) {
+    if (spec.section.size() >= 2 && spec.section.substr(spec.section.size() - 2) == ".*") {
+      for (const auto& section : concrete) {
+        if (SectionMatches(spec.section, section)) {
+          auto v = Get(section, spec.key);
+          out.push_back({section, spec.key, v.ok() ? *v : "", spec.runtime});
+        }
+      }
+    } else {
+      auto v = Get(spec.section, spec.key);
+      out.push_back({spec.section, spec.key, v.ok() ? *v : "", spec.runtime});
+    }
+  }
+  return out;
+}
+
+int Config::Subscribe(std::string section_prefix, Listener listener) {
+  MutexLock lock(&mu_);
+  int id = next_subscription_id_++;
+  subscriptions_.push_back({id, std::move(section_prefix), std::make_shared<Listener>(std::move(listener))});
+  return id;
+}
+
+void Config::Unsubscribe(int id) {
+  MutexLock lock(&mu_);
+  std::erase_if(subscriptions_, [id](const Subscription& s) { return s.id == id; });
+}
+
+namespace {
+
+// Flattens a TOML table into (section, key, text) triples.
+struct FlatValue {
+  std::string section;
+  std::string key;
+  std::string text;
+  int line;
+};
+
+Status Flatten(const toml::table& table, const std::string& section, std::string_view source,
+               std::vector<FlatValue>* out) {
+  for (const auto& [name, node] : table) {
+    std::string key(name.str());
+    int line = static_cast<int>(node.source().begin.line);
+    if (const auto* sub = node.as_table()) {
+      EBB_CHECK(sub != nullptr);
+      Status s = Flatten(*sub, section.empty() ? key : section + "." + key, source, out);
+      if (!s.ok()) return s;
+      continue;
+    }
+    if (section.empty()) {
+      return Status::InvalidArgument(fmt::format(
+          "{} line {}: '{}' is outside any section; put it under a [section] header", source, line, key));
+    }
+    std::string text;
+    if (auto v = node.value<bool>(); v && node.is_boolean()) {
+      text = *v ? "true" : "false";
+    } else if (node.is_integer()) {
+      text = std::to_string(node.value<int64_t>().value_or(0));
+    } else if (node.is_floating_point()) {
+      double d = node.value<double>().value_or(0);
+      text = std::isinf(d) ? "infinity" : fmt::format("{}", d);
+    } else if (node.is_string()) {
+      text = node.value<std::string>().value_or("");
+    } else if (const auto* arr = node.as_array()) {
+      std::vector<std::string> items;
+      for (const auto& el : *arr) {
+        if (!el.is_string()) {
+          return Status::InvalidArgument(
+              fmt::format("{} line {}: {}.{} must be an array of strings", source, line, section, key));
+        }
+        items.push_back(el.value<std::string>().value_or(""));
+      }
+      text = Join(items, ",");
+    } else {
+      return Status::InvalidArgument(
+          fmt::format("{} line {}: {}.{} has an unsupported value type", source, line, section, key));
+    }
+    out->push_back({section, key, std::move(text), line});
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status Config::LoadTomlString(std::string_view toml_text, std::string_view source_name) {
+  toml::table table;
+  try {
+    table = toml::parse(toml_text, source_name);
+  } catch (const toml::parse_error& e) {
+    return Status::InvalidArgument(fmt::format("{} line {} column {}: {}", source_name, e.source().begin.line,
+                                               e.source().begin.column, e.description()));
+  }
+  std::vector<FlatValue> values;
+  Status s = Flatten(table, "", source_name, &values);
+  if (!s.ok()) return s;
+  // Validate everything before applying anything.
+  std::vector<std::pair<const FlatValue*, std::string>> normalized;
+  for (const auto& v : values) {
+    const SettingSpec* spec = schema_->Find(v.section, v.key);
+    if (spec == nullptr) {
+      return Status::InvalidArgument(
+          fmt::format("{} line {}: unknown setting {}.{} (see docs/configuration.md)", source_name, v.line, v.section, v.key));
+    }
+    auto n = NormalizeSettingValue(*spec, v.text);
+    if (!n.ok()) {
+      return Status::InvalidArgument(
+          fmt::format("{} line {}: {}.{}: {}", source_name, v.line, v.section, v.key, n.status().message()));
+    }
+    normalized.emplace_back(&v, *n);
+  }
+  for (const auto& [v, text] : normalized) {
+    Status set = Set(v->section, v->key, text, /*at_runtime=*/false);
+    if (!set.ok()) return set;
+  }
+  return Status::OK();
+}
+
+Status Config::LoadTomlFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::NotFound(fmt::format("configuration file {} cannot be opened", path));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return LoadTomlString(buffer.str(), path);
+}
+
+}  // namespace ebb

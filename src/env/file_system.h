@@ -1,0 +1,121 @@
+// FileSystem: every file Ebb touches goes through this interface, so tests
+// can run on memory, drop unsynced data, fail the Nth write or sync, fill the
+// disk or corrupt bytes (see fault_injection_file_system.h).
+//
+// Implementations: PosixFileSystem (the default, DefaultFileSystem()),
+// MemFileSystem (tests), FaultInjectionFileSystem (wraps another).
+//
+// Errors name the operation and the path: "IOError: sync /data/journal/000012.log:
+// Input/output error". A full disk is NoSpace, not IOError, so callers can
+// tell the user to free space.
+//
+// Thread safety: FileSystem methods are thread-safe. A WritableFile or
+// SequentialFile is used by one thread at a time; RandomAccessFile::Read is
+// thread-safe.
+
+#ifndef EBB_ENV_FILE_SYSTEM_H_
+#define EBB_ENV_FILE_SYSTEM_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ebb/status.h"
+
+namespace ebb {
+
+class WritableFile {
+ public:
+  virtual ~WritableFile() = default;
+  // Appends to the end; may buffer in user space until Flush or Sync.
+  virtual Status Append(std::string_view data) = 0;
+  // Hands buffered bytes to the operating system (survives a process crash,
+  // not a power loss).
+  virtual Status Flush() = 0;
+  // Flush, then make the contents durable (fdatasync).
+  virtual Status Sync() = 0;
+  // Flush and close; further calls fail. Destruction closes without error
+  // reporting, so callers that care call Close.
+  virtual Status Close() = 0;
+  // Bytes appended so far (including buffered ones).
+  virtual uint64_t Size() const = 0;
+};
+
+class RandomAccessFile {
+ public:
+  virtual ~RandomAccessFile() = default;
+  // Reads up to n bytes at offset. The result points either into `scratch`
+  // (which must hold n bytes) or into memory owned by the file that stays
+  // valid while the file is open. Fewer bytes than n means end of file.
+  virtual Result<std::string_view> Read(uint64_t offset, size_t n, char* scratch) const = 0;
+  virtual uint64_t Size() const = 0;
+};
+
+class SequentialFile {
+ public:
+  virtual ~SequentialFile() = default;
+  // Reads up to n bytes into scratch; an empty result means end of file.
+  virtual Result<std::string_view> Read(size_t n, char* scratch) = 0;
+  virtual Status Skip(uint64_t n) = 0;
+};
+
+// Held while a data directory is in use; released on destruction.
+class FileLock {
+ public:
+  virtual ~FileLock() = default;
+};
+
+class FileSystem {
+ public:
+  virtual ~FileSystem() = default;
+
+  // Creates or truncates.
+  virtual Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) = 0;
+  // Opens for appending, creating if missing.
+  virtual Result<std::unique_ptr<WritableFile>> NewAppendableFile(const std::string& path) = 0;
+  virtual Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(const std::string& path) = 0;
+  virtual Result<std::unique_ptr<SequentialFile>> NewSequentialFile(const std::string& path) = 0;
+
+  virtual bool FileExists(const std::string& path) = 0;
+  virtual Result<uint64_t> GetFileSize(const std::string& path) = 0;
+  // Names (not paths) of the entries of a directory, unsorted.
+  virtual Result<std::vector<std::string>> GetChildren(const std::string& dir) = 0;
+  // Creates the directory and missing parents; OK if it exists.
+  virtual Status CreateDir(const std::string& dir) = 0;
+  // Removes an empty directory.
+  virtual Status DeleteDir(const std::string& dir) = 0;
+  virtual Status DeleteFile(const std::string& path) = 0;
+  // Atomically replaces `to` with `from`.
+  virtual Status RenameFile(const std::string& from, const std::string& to) = 0;
+  virtual Status TruncateFile(const std::string& path, uint64_t size) = 0;
+  // Makes creations, deletions and renames in `dir` durable.
+  virtual Status SyncDir(const std::string& dir) = 0;
+  // Takes an exclusive lock on `path` (creating it) for this process. A second
+  // holder, in this or another process, gets Locked naming the holder's pid.
+  virtual Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) = 0;
+  // Bytes available to an unprivileged writer on the file system holding `path`.
+  virtual Result<uint64_t> GetFreeSpace(const std::string& path) = 0;
+};
+
+// The process-wide POSIX file system.
+FileSystem* DefaultFileSystem();
+
+// Helpers over any FileSystem.
+Status WriteStringToFile(FileSystem* fs, std::string_view data, const std::string& path, bool sync);
+// Writes to path + ".tmp", syncs, renames over `path` and syncs the directory:
+// after a crash, `path` holds either the old or the new contents.
+Status WriteFileAtomically(FileSystem* fs, std::string_view data, const std::string& path);
+Result<std::string> ReadFileToString(FileSystem* fs, const std::string& path);
+// Deletes a directory and everything below it.
+Status DeleteRecursively(FileSystem* fs, const std::string& dir);
+
+// Path helpers.
+std::string JoinPath(std::string_view dir, std::string_view name);
+std::string DirName(std::string_view path);
+std::string BaseName(std::string_view path);
+
+}  // namespace ebb
+
+#endif  // EBB_ENV_FILE_SYSTEM_H_

@@ -1,0 +1,379 @@
+// POSIX implementation of FileSystem: buffered appends, fdatasync, mmap'd
+// reads for immutable files (bounded count), fcntl locks.
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "base/mutex.h"
+#include "base/status_macros.h"
+#include "env/file_system.h"
+
+namespace ebb {
+namespace {
+
+// At most this many files are mmap'd at once; further ones use pread. Keeps
+// the address-space and map-count use bounded with thousands of segments.
+constexpr int kMaxMmaps = 4096;
+std::atomic<int> g_mmaps_available{kMaxMmaps};
+
+constexpr size_t kWriteBufferBytes = 64 * 1024;
+
+Status PosixError(std::string_view op, const std::string& path, int err) {
+  std::string msg = fmt::format("{} {}: {}", op, path, std::strerror(err));
+  if (err == ENOSPC || err == EDQUOT) {
+    return Status::NoSpace(msg + " (free space on that file system, then retry or reopen)");
+  }
+  if (err == ENOENT) return Status::NotFound(msg);
+  if (err == EACCES || err == EPERM) return Status::PermissionDenied(msg);
+  return Status::IOError(msg);
+}
+
+class PosixWritableFile final : public WritableFile {
+ public:
+  PosixWritableFile(std::string path, int fd, uint64_t size) : path_(std::move(path)), fd_(fd), size_(size) {
+    buffer_.reserve(kWriteBufferBytes);
+  }
+  ~PosixWritableFile() override {
+    if (fd_ >= 0) (void)Close();
+  }
+
+  Status Append(std::string_view data) override {
+    if (fd_ < 0) return Status::IOError(fmt::format("append {}: file is closed", path_));
+    size_ += data.size();
+    if (buffer_.size() + data.size() <= kWriteBufferBytes) {
+      buffer_.append(data.data(), data.size());
+      return Status::OK();
+    }
+    EBB_RETURN_IF_ERROR(FlushBuffer());
+    if (data.size() <= kWriteBufferBytes) {
+      buffer_.append(data.data(), data.size());
+      return Status::OK();
+    }
+    return WriteFully(data);
+  }
+
+  Status Flush() override { return FlushBuffer(); }
+
+  Status Sync() override {
+    EBB_RETURN_IF_ERROR(FlushBuffer());
+    if (::fdatasync(fd_) != 0) return PosixError("sync", path_, errno);
+    return Status::OK();
+  }
+
+  Status Close() override {
+    if (fd_ < 0) return Status::OK();
+    Status s = FlushBuffer();
+    if (::close(fd_) != 0 && s.ok()) s = PosixError("close", path_, errno);
+    fd_ = -1;
+    return s;
+  }
+
+  uint64_t Size() const override { return size_; }
+
+ private:
+  Status FlushBuffer() {
+    if (buffer_.empty()) return Status::OK();
+    Status s = WriteFully(buffer_);
+    buffer_.clear();
+    return s;
+  }
+
+  Status WriteFully(std::string_view data) {
+    const char* p = data.data();
+    size_t left = data.size();
+    while (left > 0) {
+      ssize_t n = ::write(fd_, p, left);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return PosixError("write", path_, errno);
+      }
+      p += n;
+      left -= static_cast<size_t>(n);
+    }
+    return Status::OK();
+  }
+
+  const std::string path_;
+  int fd_;
+  uint64_t size_;
+  std::string buffer_;
+};
+
+class PosixPreadFile final : public RandomAccessFile {
+ public:
+  PosixPreadFile(std::string path, int fd, uint64_t size) : path_(std::move(path)), fd_(fd), size_(size) {}
+  ~PosixPreadFile() override { ::close(fd_); }
+
+  Result<std::string_view> Read(uint64_t offset, size_t n, char* scratch) const override {
+    size_t done = 0;
+    while (done < n) {
+      ssize_t r = ::pread(fd_, scratch + done, n - done, static_cast<off_t>(offset + done));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        return PosixError("read", path_, errno);
+      }
+      if (r == 0) break;
+      done += static_cast<size_t>(r);
+    }
+    return std::string_view(scratch, done);
+  }
+  uint64_t Size() const override { return size_; }
+
+ private:
+  const std::string path_;
+  const int fd_;
+  const uint64_t size_;
+};
+
+class PosixMmapFile final : public RandomAccessFile {
+ public:
+  PosixMmapFile(std::string path, void* base, uint64_t size) : path_(std::move(path)), base_(base), size_(size) {}
+  ~PosixMmapFile() override {
+    ::munmap(base_, size_);
+    g_mmaps_available.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  Result<std::string_view> Read(uint64_t offset, size_t n, char* scratch) const override {
+    if (offset >= size_) return std::string_view();
+    size_t available = static_cast<size_t>(size_ - offset);
+    return std::string_view(static_cast<const char*>(base_) + offset, n < available ? n : available);
+  }
+  uint64_t Size() const override { return size_; }
+
+ private:
+  const std::string path_;
+  void* const base_;
+  const uint64_t size_;
+};
+
+class PosixSequentialFile final : public SequentialFile {
+ public:
+  PosixSequentialFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  ~PosixSequentialFile() override { ::close(fd_); }
+
+  Result<std::string_view> Read(size_t n, char* scratch) override {
+    while (true) {
+      ssize_t r = ::read(fd_, scratch, n);
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        return PosixError("read", path_, errno);
+      }
+      return std::string_view(scratch, static_cast<size_t>(r));
+    }
+  }
+
+  Status Skip(uint64_t n) override {
+    if (::lseek(fd_, static_cast<off_t>(n), SEEK_CUR) < 0) return PosixError("seek", path_, errno);
+    return Status::OK();
+  }
+
+ private:
+  const std::string path_;
+  const int fd_;
+};
+
+// fcntl locks are per process, so a second open in the same process would
+// succeed; this set catches that case.
+Mutex g_locks_mu;
+std::set<std::string> g_locked_paths GUARDED_BY(g_locks_mu);
+
+class PosixFileLock final : public FileLock {
+ public:
+  PosixFileLock(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  ~PosixFileLock() override {
+    {
+      MutexLock lock(&g_locks_mu);
+      g_locked_paths.erase(path_);
+    }
+    ::close(fd_);  // releases the fcntl lock
+  }
+
+ private:
+  const std::string path_;
+  const int fd_;
+};
+
+std::string ReadSmallFile(int fd) {
+  char buf[64];
+  ssize_t n = ::pread(fd, buf, sizeof(buf) - 1, 0);
+  if (n <= 0) return "";
+  std::string s(buf, static_cast<size_t>(n));
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+class PosixFileSystem final : public FileSystem {
+ public:
+  Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override {
+    return Open(path, O_WRONLY | O_CREAT | O_TRUNC);
+  }
+
+  Result<std::unique_ptr<WritableFile>> NewAppendableFile(const std::string& path) override {
+    return Open(path, O_WRONLY | O_CREAT | O_APPEND);
+  }
+
+  Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return PosixError("open", path, errno);
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+      Status s = PosixError("stat", path, errno);
+      ::close(fd);
+      return s;
+    }
+    auto size = static_cast<uint64_t>(st.st_size);
+    if (size > 0 && g_mmaps_available.fetch_sub(1, std::memory_order_relaxed) > 0) {
+      void* base = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+      ::close(fd);
+      if (base == MAP_FAILED) {
+        g_mmaps_available.fetch_add(1, std::memory_order_relaxed);
+        return PosixError("mmap", path, errno);
+      }
+      return std::unique_ptr<RandomAccessFile>(new PosixMmapFile(path, base, size));
+    }
+    if (size > 0) g_mmaps_available.fetch_add(1, std::memory_order_relaxed);
+    return std::unique_ptr<RandomAccessFile>(new PosixPreadFile(path, fd, size));
+  }
+
+  Result<std::unique_ptr<SequentialFile>> NewSequentialFile(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return PosixError("open", path, errno);
+    return std::unique_ptr<SequentialFile>(new PosixSequentialFile(path, fd));
+  }
+
+  bool FileExists(const std::string& path) override { return ::access(path.c_str(), F_OK) == 0; }
+
+  Result<uint64_t> GetFileSize(const std::string& path) override {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) return PosixError("stat", path, errno);
+    return static_cast<uint64_t>(st.st_size);
+  }
+
+  Result<std::vector<std::string>> GetChildren(const std::string& dir) override {
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) return PosixError("list", dir, errno);
+    std::vector<std::string> out;
+    while (struct dirent* e = ::readdir(d)) {
+      std::string_view name(e->d_name);
+      if (name == "." || name == "..") continue;
+      out.emplace_back(name);
+    }
+    ::closedir(d);
+    return out;
+  }
+
+  Status CreateDir(const std::string& dir) override {
+    if (dir.empty()) return Status::OK();
+    struct stat st;
+    if (::stat(dir.c_str(), &st) == 0) {
+      if (S_ISDIR(st.st_mode)) return Status::OK();
+      return Status::IOError(fmt::format("create directory {}: a file with that name exists", dir));
+    }
+    std::string parent = DirName(dir);
+    if (parent != dir && parent != "." && parent != "/") EBB_RETURN_IF_ERROR(CreateDir(parent));
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return PosixError("create directory", dir, errno);
+    return Status::OK();
+  }
+
+  Status DeleteDir(const std::string& dir) override {
+    if (::rmdir(dir.c_str()) != 0) return PosixError("remove directory", dir, errno);
+    return Status::OK();
+  }
+
+  Status DeleteFile(const std::string& path) override {
+    if (::unlink(path.c_str()) != 0) return PosixError("delete", path, errno);
+    return Status::OK();
+  }
+
+  Status RenameFile(const std::string& from, const std::string& to) override {
+    if (::rename(from.c_str(), to.c_str()) != 0) return PosixError("rename " + from + " to", to, errno);
+    return Status::OK();
+  }
+
+  Status TruncateFile(const std::string& path, uint64_t size) override {
+    if (::truncate(path.c_str(), static_cast<off_t>(size)) != 0) return PosixError("truncate", path, errno);
+    return Status::OK();
+  }
+
+  Status SyncDir(const std::string& dir) override {
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return PosixError("open directory", dir, errno);
+    Status s;
+    if (::fsync(fd) != 0) s = PosixError("sync directory", dir, errno);
+    ::close(fd);
+    return s;
+  }
+
+  Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
+    {
+      MutexLock lock(&g_locks_mu);
+      if (g_locked_paths.count(path)) {
+        return Status::Locked(fmt::format("{} is locked by this process (pid {}); close the other store first",
+                                          path, ::getpid()));
+      }
+    }
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return PosixError("open lock file", path, errno);
+    struct flock fl;
+    std::memset(&fl, 0, sizeof(fl));
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    if (::fcntl(fd, F_SETLK, &fl) != 0) {
+      int err = errno;
+      std::string holder = ReadSmallFile(fd);
+      ::close(fd);
+      if (err == EACCES || err == EAGAIN) {
+        return Status::Locked(fmt::format("{} is locked by process {}; stop it or use another data directory",
+                                          path, holder.empty() ? "(unknown)" : holder));
+      }
+      return PosixError("lock", path, err);
+    }
+    std::string pid = fmt::format("{}\n", ::getpid());
+    if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+      Status s = PosixError("write lock file", path, errno);
+      ::close(fd);
+      return s;
+    }
+    MutexLock lock(&g_locks_mu);
+    g_locked_paths.insert(path);
+    return std::unique_ptr<FileLock>(new PosixFileLock(path, fd));
+  }
+
+  Result<uint64_t> GetFreeSpace(const std::string& path) override {
+    struct statvfs st;
+    if (::statvfs(path.c_str(), &st) != 0) return PosixError("statvfs", path, errno);
+    return static_cast<uint64_t>(st.f_bavail) * static_cast<uint64_t>(st.f_frsize);
+  }
+
+ private:
+  Result<std::unique_ptr<WritableFile>> Open(const std::string& path, int flags) {
+    int fd = ::open(path.c_str(), flags | O_CLOEXEC, 0644);
+    if (fd < 0) return PosixError("open", path, errno);
+    uint64_t size = 0;
+    if (flags & O_APPEND) {
+      struct stat st;
+      if (::fstat(fd, &st) == 0) size = static_cast<uint64_t>(st.st_size);
+    }
+    return std::unique_ptr<WritableFile>(new PosixWritableFile(path, fd, size));
+  }
+};
+
+}  // namespace
+
+FileSystem* DefaultFileSystem() {
+  static PosixFileSystem* fs = new PosixFileSystem();
+  return fs;
+}
+
+}  // namespace ebb
