@@ -2,6 +2,11 @@
 
 add_compile_options(-Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wnon-virtual-dtor
                     -Wimplicit-fallthrough)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  # g++ 12 reports false -Wrestrict positives inside std::string at -O3
+  # (GCC bug 105329).
+  add_compile_options(-Wno-restrict)
+endif()
 if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
   # Checks the GUARDED_BY / REQUIRES annotations of src/base/thread_annotations.h.
   add_compile_options(-Wthread-safety)

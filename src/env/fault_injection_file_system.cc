@@ -18,11 +18,23 @@ class FaultInjectionFileSystem::File final : public WritableFile {
     fs_->AfterAppend(path_, data.size());
     return Status::OK();
   }
-  Status Flush() override { return base_->Flush(); }
+  Status Flush() override {
+    EBB_RETURN_IF_ERROR(base_->Flush());
+    fs_->AfterFlush(path_);
+    return Status::OK();
+  }
   Status Sync() override {
     EBB_RETURN_IF_ERROR(fs_->BeforeSync(path_));
     EBB_RETURN_IF_ERROR(base_->Sync());
-    fs_->AfterSync(path_);
+    fs_->AfterFlush(path_);
+    fs_->AfterSync(path_, fs_->FlushedSize(path_));
+    return Status::OK();
+  }
+  Status SyncFlushed() override {
+    uint64_t flushed = fs_->FlushedSize(path_);
+    EBB_RETURN_IF_ERROR(fs_->BeforeSync(path_));
+    EBB_RETURN_IF_ERROR(base_->SyncFlushed());
+    fs_->AfterSync(path_, flushed);
     return Status::OK();
   }
   Status Close() override { return base_->Close(); }
@@ -43,6 +55,7 @@ class FaultInjectionFileSystem::ReadFile final : public RandomAccessFile {
     return base_->Read(offset, n, scratch);
   }
   uint64_t Size() const override { return base_->Size(); }
+  bool ZeroCopy() const override { return base_->ZeroCopy(); }
 
  private:
   FaultInjectionFileSystem* const fs_;
@@ -166,10 +179,21 @@ Status FaultInjectionFileSystem::BeforeSync(const std::string& path) {
   return CheckFault(FaultOp::kSync);
 }
 
-void FaultInjectionFileSystem::AfterSync(const std::string& path) {
+void FaultInjectionFileSystem::AfterFlush(const std::string& path) {
   MutexLock lock(&mu_);
   auto& st = files_[path];
-  st.synced = st.size;
+  st.flushed = st.size;
+}
+
+uint64_t FaultInjectionFileSystem::FlushedSize(const std::string& path) {
+  MutexLock lock(&mu_);
+  return files_[path].flushed;
+}
+
+void FaultInjectionFileSystem::AfterSync(const std::string& path, uint64_t synced_size) {
+  MutexLock lock(&mu_);
+  auto& st = files_[path];
+  st.synced = std::max(st.synced, std::min(synced_size, st.size));
   syncs_++;
 }
 
@@ -193,6 +217,7 @@ Result<std::unique_ptr<WritableFile>> FaultInjectionFileSystem::Wrap(const std::
     }
     if (truncated) it->second.synced = 0;
     it->second.size = size;
+    it->second.flushed = size;
   }
   return std::unique_ptr<WritableFile>(new File(this, path, std::move(*base)));
 }
@@ -297,6 +322,7 @@ Status FaultInjectionFileSystem::TruncateFile(const std::string& path, uint64_t 
   auto it = files_.find(path);
   if (it != files_.end()) {
     it->second.size = size;
+    it->second.flushed = std::min(it->second.flushed, size);
     it->second.synced = std::min(it->second.synced, size);
   }
   return Status::OK();
@@ -348,7 +374,7 @@ Status FaultInjectionFileSystem::DropUnsyncedData(std::optional<uint64_t> torn_s
   }
   MutexLock lock(&mu_);
   for (auto& [path, st] : files_) {
-    st.size = st.synced = base_->GetFileSize(path).value_or(0);
+    st.size = st.flushed = st.synced = base_->GetFileSize(path).value_or(0);
     st.new_since_dir_sync = false;
   }
   std::erase_if(files_, [&](const auto& kv) { return !base_->FileExists(kv.first); });

@@ -89,6 +89,7 @@ class FaultInjectionFileSystem final : public FileSystem {
 
   struct FileState {
     uint64_t size = 0;
+    uint64_t flushed = 0;
     uint64_t synced = 0;
     bool new_since_dir_sync = false;
   };
@@ -104,8 +105,11 @@ class FaultInjectionFileSystem final : public FileSystem {
   Status CheckActive(std::string_view op, const std::string& path) REQUIRES(mu_);
   Status BeforeAppend(const std::string& path, size_t n);
   void AfterAppend(const std::string& path, size_t n);
+  void AfterFlush(const std::string& path);
   Status BeforeSync(const std::string& path);
-  void AfterSync(const std::string& path);
+  // Marks `synced_size` bytes durable (at least; never moves backwards).
+  void AfterSync(const std::string& path, uint64_t synced_size);
+  uint64_t FlushedSize(const std::string& path);
   Status BeforeRead(const std::string& path);
   Result<std::unique_ptr<WritableFile>> Wrap(const std::string& path, Result<std::unique_ptr<WritableFile>> base,
                                              bool truncated);

@@ -36,6 +36,10 @@ class WritableFile {
   virtual Status Flush() = 0;
   // Flush, then make the contents durable (fdatasync).
   virtual Status Sync() = 0;
+  // Makes durable the bytes already handed to the OS by Flush, without
+  // touching the user-space buffer. Unlike the other methods it may be called
+  // from another thread concurrently with Append/Flush (a background syncer).
+  virtual Status SyncFlushed() = 0;
   // Flush and close; further calls fail. Destruction closes without error
   // reporting, so callers that care call Close.
   virtual Status Close() = 0;
@@ -51,6 +55,9 @@ class RandomAccessFile {
   // valid while the file is open. Fewer bytes than n means end of file.
   virtual Result<std::string_view> Read(uint64_t offset, size_t n, char* scratch) const = 0;
   virtual uint64_t Size() const = 0;
+  // True if Read never uses `scratch` (the file is memory-mapped and results
+  // point into the mapping); callers may then pass nullptr.
+  virtual bool ZeroCopy() const { return false; }
 };
 
 class SequentialFile {

@@ -28,6 +28,7 @@ class MemWritableFile final : public WritableFile {
   }
   Status Flush() override { return Status::OK(); }
   Status Sync() override { return Status::OK(); }
+  Status SyncFlushed() override { return Status::OK(); }
   Status Close() override { return Status::OK(); }
   uint64_t Size() const override {
     MutexLock lock(&file_->mu);

@@ -71,6 +71,11 @@ class PosixWritableFile final : public WritableFile {
     return Status::OK();
   }
 
+  Status SyncFlushed() override {
+    if (::fdatasync(fd_) != 0) return PosixError("sync", path_, errno);
+    return Status::OK();
+  }
+
   Status Close() override {
     if (fd_ < 0) return Status::OK();
     Status s = FlushBuffer();
@@ -150,6 +155,7 @@ class PosixMmapFile final : public RandomAccessFile {
     return std::string_view(static_cast<const char*>(base_) + offset, n < available ? n : available);
   }
   uint64_t Size() const override { return size_; }
+  bool ZeroCopy() const override { return true; }
 
  private:
   const std::string path_;

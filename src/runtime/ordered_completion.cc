@@ -1,0 +1,90 @@
+#include "runtime/ordered_completion.h"
+
+#include "base/logging.h"
+
+namespace ebb {
+
+CompletionItem::CompletionItem(int parts) {
+  EBB_CHECK(parts > 0 && parts <= kMaxParts);
+  MutexLock lock(&mu_);
+  parts_pending_ = (1u << parts) - 1;
+}
+
+bool CompletionItem::CompletePart(int part, const Status& status) {
+  MutexLock lock(&mu_);
+  uint32_t bit = 1u << part;
+  EBB_CHECK_MSG(parts_pending_ & bit, "completion part {} completed twice", part);
+  parts_pending_ &= ~bit;
+  if (!status.ok() && status_.ok()) status_ = status;
+  return parts_pending_ == 0;
+}
+
+bool CompletionItem::PartDone(int part) const {
+  MutexLock lock(&mu_);
+  return (parts_pending_ & (1u << part)) == 0;
+}
+
+bool CompletionItem::acknowledged() const {
+  MutexLock lock(&mu_);
+  return parts_pending_ == 0;
+}
+
+Status CompletionItem::status() const {
+  MutexLock lock(&mu_);
+  return status_;
+}
+
+void CompletionItem::MarkCompleted(const Status& final_status) {
+  MutexLock lock(&mu_);
+  EBB_CHECK(!completed_);
+  status_ = final_status;
+  completed_ = true;
+  cv_.SignalAll();
+}
+
+Status CompletionItem::WaitCompleted() {
+  MutexLock lock(&mu_);
+  while (!completed_) cv_.Wait();
+  return status_;
+}
+
+void OrderedCompletionQueue::Push(CompletionItem* item) {
+  item->next_in_queue = nullptr;
+  if (tail_ == nullptr) {
+    head_ = tail_ = item;
+  } else {
+    tail_->next_in_queue = item;
+    tail_ = item;
+  }
+  size_++;
+}
+
+CompletionItem* OrderedCompletionQueue::PopFront() {
+  CompletionItem* item = head_;
+  if (item == nullptr) return nullptr;
+  head_ = item->next_in_queue;
+  if (head_ == nullptr) tail_ = nullptr;
+  item->next_in_queue = nullptr;
+  size_--;
+  return item;
+}
+
+CompletionItem* OrderedCompletionQueue::PopAcknowledgedFront() {
+  if (head_ == nullptr || !head_->acknowledged()) return nullptr;
+  return PopFront();
+}
+
+void OrderedCompletionQueue::RequestDrain(const std::function<void()>& drain) {
+  // Whoever moves the counter from 0 drains; others only record a request.
+  // The drainer re-runs while requests arrived during its pass, so an item
+  // acknowledged concurrently with a pass is never left in the queue.
+  if (drain_requests_.fetch_add(1, std::memory_order_acq_rel) != 0) return;
+  while (true) {
+    uint64_t seen = drain_requests_.load(std::memory_order_acquire);
+    drain();
+    drain_passes_.fetch_add(1, std::memory_order_relaxed);
+    if (drain_requests_.compare_exchange_strong(seen, 0, std::memory_order_acq_rel)) return;
+  }
+}
+
+}  // namespace ebb

@@ -1,0 +1,114 @@
+// Op-lock completion (seed 002, Ceph OSD "OP lock completion").
+//
+// A write is made of parts that finish independently (in Ebb: *commit*, the
+// journal batch is durable per the sync mode, and *apply*, the record is in
+// the memtable). Each part completes under the item's own small lock; the
+// thread that completes the last part *acknowledges* the item. Work that
+// needs the owner's big lock (advancing the visible sequence, statistics,
+// notifying listeners) is deferred to an ordered completion step that
+// drains the front of the owner's in-flight queue in submission order, taking
+// the big lock once per batch of items rather than once per write.
+//
+// CompletionItem: one in-flight operation. OrderedCompletionQueue: the
+// owner's in-flight queue plus the "one drainer at a time, no request lost"
+// protocol (Ceph's _queue_for_completion / do_completion).
+
+#ifndef EBB_RUNTIME_ORDERED_COMPLETION_H_
+#define EBB_RUNTIME_ORDERED_COMPLETION_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+
+#include "base/mutex.h"
+#include "ebb/status.h"
+
+namespace ebb {
+
+class CompletionItem {
+ public:
+  static constexpr int kMaxParts = 8;
+
+  // `parts` independent parts must complete before the item is acknowledged.
+  explicit CompletionItem(int parts);
+  CompletionItem(const CompletionItem&) = delete;
+  CompletionItem& operator=(const CompletionItem&) = delete;
+
+  // Marks part `part` (0-based) done with `status` (the first non-OK status
+  // of any part becomes the item's status). Returns true if this call
+  // completed the last part, i.e. this thread acknowledges the item and must
+  // then request completion. Completing a part twice is a bug.
+  bool CompletePart(int part, const Status& status);
+
+  bool PartDone(int part) const;
+  bool acknowledged() const;
+  Status status() const;
+
+  // Called by the ordered completion step, in submission order, once the item
+  // is acknowledged and its metadata applied. Wakes WaitCompleted. The item
+  // must not be touched by the drainer after this returns.
+  void MarkCompleted(const Status& final_status);
+
+  // Blocks until MarkCompleted; returns the final status.
+  Status WaitCompleted();
+
+  // Intrusive link for OrderedCompletionQueue (guarded by the owner's lock).
+  CompletionItem* next_in_queue = nullptr;
+
+ private:
+  mutable Mutex mu_;
+  CondVar cv_{&mu_};
+  uint32_t parts_pending_ GUARDED_BY(mu_);  // bitmask
+  Status status_ GUARDED_BY(mu_);
+  bool completed_ GUARDED_BY(mu_) = false;
+};
+
+// The owner's in-flight queue. Push and PopAcknowledgedFront must be called
+// with the owner's big lock held (the queue is guarded by it); RequestDrain
+// is called with no lock held.
+class OrderedCompletionQueue {
+ public:
+  OrderedCompletionQueue() = default;
+  OrderedCompletionQueue(const OrderedCompletionQueue&) = delete;
+  OrderedCompletionQueue& operator=(const OrderedCompletionQueue&) = delete;
+
+  // REQUIRES: owner lock. Appends in submission order.
+  void Push(CompletionItem* item);
+
+  // REQUIRES: owner lock. Removes and returns the front item if it is
+  // acknowledged, else nullptr. Items behind an unacknowledged one wait:
+  // completion is strictly in submission order.
+  CompletionItem* PopAcknowledgedFront();
+
+  // REQUIRES: owner lock. Removes and returns the front item whatever its
+  // state (used when aborting everything on close).
+  CompletionItem* PopFront();
+
+  bool empty() const { return head_ == nullptr; }
+  size_t size() const { return size_; }
+
+  // Runs `drain` (which takes the owner lock and pops acknowledged items)
+  // now or makes sure a thread already draining runs it again, so that one
+  // thread drains at a time and no acknowledged item is left behind.
+  // Returns after this thread's draining duty (if any) is done.
+  void RequestDrain(const std::function<void()>& drain);
+
+  // Drain passes run and items they popped, for "mean items per completion".
+  uint64_t drain_passes() const { return drain_passes_.load(std::memory_order_relaxed); }
+  void CountDrained(uint64_t items) { drained_items_.fetch_add(items, std::memory_order_relaxed); }
+  uint64_t drained_items() const { return drained_items_.load(std::memory_order_relaxed); }
+
+ private:
+  // Guarded by the owner's lock.
+  CompletionItem* head_ = nullptr;
+  CompletionItem* tail_ = nullptr;
+  size_t size_ = 0;
+
+  std::atomic<uint64_t> drain_requests_{0};
+  std::atomic<uint64_t> drain_passes_{0};
+  std::atomic<uint64_t> drained_items_{0};
+};
+
+}  // namespace ebb
+
+#endif  // EBB_RUNTIME_ORDERED_COMPLETION_H_

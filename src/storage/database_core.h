@@ -1,0 +1,228 @@
+// DatabaseCore: one named database inside the storage layer: its memtables,
+// its segment set, the op-lock write path, reads, snapshots, and the flush and
+// compaction primitives. The engine wraps it in the public ebb::Database.
+//
+// Write path (seed 002, DESIGN.md "Write"): Write() takes the database lock
+// only to assign sequence numbers, push a WriteItem on the in-flight queue
+// and queue the record for the journal's group commit. Then, without the
+// lock, the writer applies its batch to the memtable (the *apply* part) and
+// leads or follows the group commit (the *commit* part, completed by the
+// group's leader). Each part completes under the item's own lock; whoever
+// completes the last part acknowledges the item and requests the ordered
+// completion step, which takes the database lock once per batch of items,
+// advances the visible sequence in submission order, updates statistics and
+// wakes the writers. A write returns once its item is completed, so every
+// acknowledged write is visible to every later read (read-your-writes), and
+// snapshots see exactly a prefix of acknowledged writes.
+//
+// Thread safety: all public methods are thread-safe.
+
+#ifndef EBB_STORAGE_DATABASE_CORE_H_
+#define EBB_STORAGE_DATABASE_CORE_H_
+
+#include <atomic>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/mutex.h"
+#include "ebb/database.h"
+#include "runtime/ordered_completion.h"
+#include "storage/manifest.h"
+#include "storage/memtable.h"
+#include "storage/segment_cache.h"
+#include "storage/storage_options.h"
+
+namespace ebb {
+
+class Clock;
+class DatabaseCore;
+class FileSystem;
+class Journal;
+
+// Told about events a database cannot act on itself (the engine schedules
+// flushes and compactions, the compaction daemon re-evaluates priorities).
+// Called without any database lock held; implementations must be cheap.
+class StorageListener {
+ public:
+  virtual ~StorageListener() = default;
+  // A batch of writes completed (after the ordered completion step).
+  virtual void OnWritesCompleted(DatabaseCore* db, uint64_t writes, uint64_t bytes) {}
+  // A memtable became immutable and waits to be flushed.
+  virtual void OnMemtableSwitched(DatabaseCore* db) {}
+  // A flush or compaction changed the segment set.
+  virtual void OnSegmentsChanged(DatabaseCore* db) {}
+};
+
+// What every database of a store shares. Owned by Storage.
+struct StorageContext {
+  FileSystem* fs = nullptr;
+  Clock* clock = nullptr;
+  StorageOptions options;
+  Journal* journal = nullptr;
+  Manifest* manifest = nullptr;
+  SegmentCache* segment_cache = nullptr;
+  StorageListener* listener = nullptr;
+};
+
+// A live segment file shared by segment sets. Deletes its file when the last
+// set referencing it goes away after it was made obsolete (compacted away or
+// its database dropped).
+class SegmentFile {
+ public:
+  SegmentFile(const StorageContext* ctx, SegmentMeta meta);
+  ~SegmentFile();
+  const SegmentMeta& meta() const { return meta_; }
+  std::string path() const;
+  Result<std::shared_ptr<Segment>> Open() const;
+  void MarkObsolete() { obsolete_.store(true, std::memory_order_release); }
+  // Shadowed-bytes estimate, updated by flushes.
+  uint64_t dead_bytes() const { return dead_bytes_.load(std::memory_order_relaxed); }
+  void set_dead_bytes(uint64_t v) { dead_bytes_.store(v, std::memory_order_relaxed); }
+
+ private:
+  const StorageContext* const ctx_;
+  const SegmentMeta meta_;
+  std::atomic<bool> obsolete_{false};
+  std::atomic<uint64_t> dead_bytes_;
+};
+
+using SegmentSet = std::vector<std::shared_ptr<SegmentFile>>;  // newest first
+
+// What a read needs, swapped atomically as memtables and segments change.
+struct ReadView {
+  std::shared_ptr<MemTable> mem;                  // may be null (nothing written yet)
+  std::vector<std::shared_ptr<MemTable>> imms;    // newest first
+  std::shared_ptr<const SegmentSet> segments;
+};
+
+struct CompactionOptions {
+  // Merge every segment (drops tombstones no snapshot needs). Otherwise merge
+  // only the newest `newest_segments` (tombstones kept).
+  bool full = true;
+  size_t newest_segments = 0;
+  // Checked between output blocks; a compaction asked to stop leaves the
+  // database unchanged and returns Aborted.
+  const std::atomic<bool>* stop = nullptr;
+};
+
+struct CompactionResult {
+  uint64_t input_segments = 0;
+  uint64_t input_bytes = 0;
+  uint64_t output_segments = 0;
+  uint64_t output_bytes = 0;
+  uint64_t dropped_entries = 0;
+};
+
+class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
+ public:
+  DatabaseCore(const StorageContext* ctx, const DatabaseMeta& meta);
+  ~DatabaseCore();
+
+  uint64_t id() const { return id_; }
+  const std::string& name() const { return name_; }
+
+  // ebb::Database semantics (include/ebb/database.h).
+  Status Write(const WriteOptions& options, const WriteBatch& batch);
+  Status Get(const ReadOptions& options, std::string_view key, std::string* value);
+  std::unique_ptr<Iterator> NewIterator(const ReadOptions& options);
+  std::shared_ptr<const Snapshot> GetSnapshot();
+  DatabaseStats GetStats();
+
+  // Recovery: applies a replayed journal entry (before the database is used).
+  Status ReplayBatch(SequenceNumber first_seq, std::string_view batch_rep, uint64_t journal_file);
+
+  // Flush primitive. Makes the memtable immutable (if non-empty) and writes
+  // every immutable memtable to a segment, oldest first. Waits.
+  Status Flush();
+  // Writes the oldest immutable memtable, if any. Returns bytes written.
+  Result<uint64_t> FlushOldestImmutable();
+  // Makes the current memtable immutable if it holds anything; true if so.
+  bool SwitchMemtable();
+
+  // Compaction primitive: merges segments and swaps the result in atomically
+  // while reads and writes continue. Busy if one is already running.
+  Result<CompactionResult> Compact(const CompactionOptions& options);
+
+  // Gauges for the background runtime.
+  uint64_t DirtyBytes() const;           // key+value bytes in memtables
+  uint64_t ImmutableBytes() const;       // ... in memtables waiting for flush
+  size_t ImmutableCount() const;
+  size_t SegmentCount() const;
+  uint64_t DiskBytes() const;
+  uint64_t LiveBytes() const;
+  // Oldest journal file holding unflushed data of this database
+  // (UINT64_MAX if none).
+  uint64_t MinJournalFileNeeded() const;
+
+  // Close/drop: new writes fail with `reason`; writers waiting for room wake.
+  void BeginClose(Status reason);
+  // Waits until every submitted write has completed.
+  void WaitForWrites();
+  // Marks every segment file obsolete (deleted when no longer read).
+  void MarkDropped();
+  // The sticky error that made this database read-only (OK if none).
+  Status error() const;
+
+ private:
+  friend class SnapshotImpl;
+  friend class WriteItem;
+  class WriteItem;
+
+  Status ValidateBatch(const WriteBatch& batch) const;
+  // REQUIRES mu_. Switches the memtable if full; waits while too many are
+  // waiting for flush.
+  Status MakeRoomForWrite() REQUIRES(mu_);
+  void SwitchMemtableLocked() REQUIRES(mu_);
+  void ApplyToMemtable(MemTable* mem, SequenceNumber first_seq, const WriteBatch& batch);
+  void RequestCompletion();
+  // The ordered completion step. REQUIRES mu_.
+  void DrainCompletionsLocked(uint64_t* writes, uint64_t* bytes) REQUIRES(mu_);
+  void InstallViewLocked() REQUIRES(mu_);
+  std::shared_ptr<const ReadView> CurrentView() const;
+  SequenceNumber OldestSnapshotLocked() const REQUIRES(mu_);
+  void ReleaseSnapshot(SequenceNumber seq);
+  Result<uint64_t> WriteFlushSegment(const std::shared_ptr<MemTable>& imm, SequenceNumber oldest_snapshot,
+                                     bool drop_tombstones, std::shared_ptr<const SegmentSet> older,
+                                     SegmentMeta* meta, std::vector<std::pair<uint64_t, uint64_t>>* dead_updates);
+
+  // Constant after construction.
+  const StorageContext* const ctx_;
+  const uint64_t id_;
+  const std::string name_;
+
+  // The database lock (the seed's "PG lock").
+  mutable Mutex mu_;
+  CondVar cv_{&mu_};  // flush progress, completion progress, close
+  SequenceNumber last_seq_ GUARDED_BY(mu_) = 0;  // assigned
+  OrderedCompletionQueue inflight_;              // guarded by mu_ (see its header)
+  std::shared_ptr<MemTable> mem_ GUARDED_BY(mu_);
+  // Immutable memtables, newest first, with the last sequence each holds.
+  std::vector<std::pair<std::shared_ptr<MemTable>, SequenceNumber>> imms_ GUARDED_BY(mu_);
+  std::shared_ptr<const SegmentSet> segments_ GUARDED_BY(mu_);
+  std::multiset<SequenceNumber> snapshots_ GUARDED_BY(mu_);
+  Status error_ GUARDED_BY(mu_);
+  Status closed_ GUARDED_BY(mu_);  // non-OK once closing or dropped
+  int writers_in_flight_ GUARDED_BY(mu_) = 0;
+  bool flushing_ GUARDED_BY(mu_) = false;
+  bool compacting_ GUARDED_BY(mu_) = false;
+  SequenceNumber flushed_seq_ GUARDED_BY(mu_) = 0;
+  SequenceNumber compacted_seq_ GUARDED_BY(mu_) = 0;
+  bool live_exact_ GUARDED_BY(mu_) = true;
+  uint64_t changes_ GUARDED_BY(mu_) = 0;
+  uint64_t flush_bytes_written_ GUARDED_BY(mu_) = 0;
+  uint64_t compaction_bytes_written_ GUARDED_BY(mu_) = 0;
+  uint64_t compactions_ GUARDED_BY(mu_) = 0;
+
+  // Readers take the view without the database lock.
+  mutable Mutex view_mu_ ACQUIRED_AFTER(mu_);
+  std::shared_ptr<const ReadView> view_ GUARDED_BY(view_mu_);
+
+  // Everything with sequence <= visible_seq_ is acknowledged and readable.
+  std::atomic<SequenceNumber> visible_seq_{0};
+};
+
+}  // namespace ebb
+
+#endif  // EBB_STORAGE_DATABASE_CORE_H_

@@ -1,0 +1,102 @@
+// Internal keys, value types, file names and hard limits shared by the
+// storage layer. On-disk formats are described in docs/format.md.
+
+#ifndef EBB_STORAGE_FORMAT_H_
+#define EBB_STORAGE_FORMAT_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/coding.h"
+#include "ebb/status.h"
+
+namespace ebb {
+
+// Per-database sequence numbers: every write batch takes Count() numbers.
+using SequenceNumber = uint64_t;
+inline constexpr SequenceNumber kMaxSequenceNumber = (uint64_t{1} << 56) - 1;
+
+enum class ValueType : uint8_t {
+  kDeletion = 0,
+  kValue = 1,
+};
+// Seeks use the highest type so that (key, seq) finds every entry <= seq.
+inline constexpr ValueType kValueTypeForSeek = ValueType::kValue;
+
+// An internal key is the user key followed by an 8-byte tag:
+// (sequence << 8) | type, little-endian. Internal keys sort by user key
+// ascending, then sequence descending, so the newest version comes first.
+inline uint64_t PackTag(SequenceNumber seq, ValueType type) { return (seq << 8) | static_cast<uint8_t>(type); }
+
+struct ParsedInternalKey {
+  std::string_view user_key;
+  SequenceNumber sequence = 0;
+  ValueType type = ValueType::kValue;
+};
+
+inline void AppendInternalKey(std::string* dst, std::string_view user_key, SequenceNumber seq, ValueType type) {
+  dst->append(user_key.data(), user_key.size());
+  PutFixed64(dst, PackTag(seq, type));
+}
+
+inline std::string MakeInternalKey(std::string_view user_key, SequenceNumber seq, ValueType type) {
+  std::string s;
+  s.reserve(user_key.size() + 8);
+  AppendInternalKey(&s, user_key, seq, type);
+  return s;
+}
+
+inline std::string_view ExtractUserKey(std::string_view internal_key) {
+  return internal_key.substr(0, internal_key.size() - 8);
+}
+
+inline uint64_t ExtractTag(std::string_view internal_key) {
+  return DecodeFixed64(internal_key.data() + internal_key.size() - 8);
+}
+
+// False if the key is too short or has an unknown type.
+inline bool ParseInternalKey(std::string_view internal_key, ParsedInternalKey* out) {
+  if (internal_key.size() < 8) return false;
+  uint64_t tag = ExtractTag(internal_key);
+  uint8_t type = static_cast<uint8_t>(tag & 0xff);
+  if (type > static_cast<uint8_t>(ValueType::kValue)) return false;
+  out->user_key = ExtractUserKey(internal_key);
+  out->sequence = tag >> 8;
+  out->type = static_cast<ValueType>(type);
+  return true;
+}
+
+// Orders internal keys: user key ascending (bytewise), then tag descending.
+inline int CompareInternalKeys(std::string_view a, std::string_view b) {
+  int r = ExtractUserKey(a).compare(ExtractUserKey(b));
+  if (r != 0) return r;
+  uint64_t ta = ExtractTag(a), tb = ExtractTag(b);
+  if (ta > tb) return -1;
+  if (ta < tb) return 1;
+  return 0;
+}
+
+// Hard limits (configurable limits live in [store], docs/configuration.md,
+// and cannot exceed these).
+inline constexpr size_t kHardMaxKeyBytes = 1 << 20;             // 1 MiB
+inline constexpr size_t kHardMaxValueBytes = size_t{256} << 20;  // 256 MiB
+inline constexpr size_t kMaxDatabaseNameBytes = 128;
+
+// Names: 1-128 bytes of [A-Za-z0-9_.-], not starting with '.'.
+Status ValidateDatabaseName(std::string_view name);
+
+// File names inside a data directory (docs/format.md, "Directory layout").
+std::string JournalDir(std::string_view data_dir);
+std::string SegmentDir(std::string_view data_dir);
+std::string JournalFileName(std::string_view data_dir, uint64_t number);      // journal/000012.log
+std::string SegmentFileName(std::string_view data_dir, uint64_t number);      // segments/000042.seg
+std::string ManifestFileName(std::string_view data_dir, uint64_t number);     // MANIFEST-000007
+std::string CurrentFileName(std::string_view data_dir);                       // CURRENT
+std::string LockFileName(std::string_view data_dir);                          // LOCK
+// Parses "000012.log" / "000042.seg" / "MANIFEST-000007"; false otherwise.
+bool ParseNumberedName(std::string_view name, std::string_view prefix, std::string_view suffix, uint64_t* number);
+
+}  // namespace ebb
+
+#endif  // EBB_STORAGE_FORMAT_H_

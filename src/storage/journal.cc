@@ -1,0 +1,372 @@
+#include "storage/journal.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "base/checksum.h"
+#include "base/coding.h"
+#include "base/logging.h"
+#include "base/status_macros.h"
+
+namespace ebb {
+
+Result<SyncMode> ParseSyncMode(std::string_view text) {
+  if (text == "always") return SyncMode::kAlways;
+  if (text == "batch") return SyncMode::kBatch;
+  if (text == "none") return SyncMode::kNone;
+  return Status::InvalidArgument(fmt::format("journal.sync '{}' is not one of always, batch, none", text));
+}
+
+std::string_view SyncModeName(SyncMode mode) {
+  switch (mode) {
+    case SyncMode::kAlways: return "always";
+    case SyncMode::kBatch: return "batch";
+    case SyncMode::kNone: return "none";
+  }
+  return "?";
+}
+
+bool DecodeJournalGroup(std::string_view payload, std::vector<JournalEntry>* entries) {
+  entries->clear();
+  while (!payload.empty()) {
+    JournalEntry e;
+    if (!GetVarint64(&payload, &e.db_id) || !GetVarint64(&payload, &e.first_seq) ||
+        !GetLengthPrefixed(&payload, &e.batch_rep)) {
+      return false;
+    }
+    entries->push_back(e);
+  }
+  return true;
+}
+
+Journal::Journal(FileSystem* fs, Clock* clock, std::string data_dir, JournalOptions options,
+                 std::function<uint64_t()> next_file_number)
+    : fs_(fs),
+      clock_(clock),
+      data_dir_(std::move(data_dir)),
+      options_(options),
+      next_file_number_(std::move(next_file_number)) {}
+
+Result<std::unique_ptr<Journal>> Journal::Open(FileSystem* fs, Clock* clock, std::string data_dir,
+                                               JournalOptions options, uint64_t first_file_number,
+                                               std::function<uint64_t()> next_file_number) {
+  EBB_RETURN_IF_ERROR(fs->CreateDir(JournalDir(data_dir)));
+  std::unique_ptr<Journal> journal(
+      new Journal(fs, clock, std::move(data_dir), options, std::move(next_file_number)));
+  {
+    MutexLock w(&journal->write_mu_);
+    EBB_RETURN_IF_ERROR(journal->OpenNewFile(first_file_number));
+  }
+  if (options.sync == SyncMode::kBatch) {
+    journal->syncer_ = std::thread([j = journal.get()] { j->SyncerLoop(); });
+  }
+  return journal;
+}
+
+Journal::~Journal() {
+  Status s = Close();
+  if (!s.ok()) EBB_LOG(kWarn, "journal close: {}", s.ToString());
+}
+
+Status Journal::OpenNewFile(uint64_t number) {
+  std::string path = JournalFileName(data_dir_, number);
+  EBB_ASSIGN_OR_RETURN(auto file, fs_->NewWritableFile(path));
+  // The header goes through the same file; RecordLogWriter frames it.
+  std::shared_ptr<WritableFile> shared(std::move(file));
+  std::string header;
+  PutFixed64(&header, kJournalMagic);
+  PutFixed32(&header, kJournalVersion);
+  PutFixed32(&header, Checksum32(header));
+  EBB_RETURN_IF_ERROR(shared->Append(header));
+  EBB_RETURN_IF_ERROR(shared->Sync());
+  // The new file must survive a crash before any acknowledged record in it.
+  EBB_RETURN_IF_ERROR(fs_->SyncDir(JournalDir(data_dir_)));
+  MutexLock lock(&mu_);
+  file_ = std::move(shared);
+  file_path_ = path;
+  current_number_ = number;
+  unsynced_bytes_ = 0;
+  files_.push_back({number, kRecordLogHeaderBytes});
+  return Status::OK();
+}
+
+Status Journal::Submit(JournalRequest* request) {
+  MutexLock lock(&mu_);
+  if (!error_.ok()) {
+    return Status::ReadOnly(
+        fmt::format("the store is read-only after a journal failure ({}); reopen it to recover", error_.ToString()));
+  }
+  if (closed_) return Status::Aborted("the store is closing; the write was not applied");
+  request->done = false;
+  queue_.push_back(request);
+  return Status::OK();
+}
+
+Status Journal::AwaitCommit(JournalRequest* request) {
+  MutexLock lock(&mu_);
+  while (!request->done) {
+    if (!leader_active_) {
+      LeadOneGroup();
+    } else {
+      cv_.Wait();
+    }
+  }
+  return request->status;
+}
+
+void Journal::LeadOneGroup() {
+  mu_.AssertHeld();
+  if (queue_.empty()) return;
+  leader_active_ = true;
+  std::vector<JournalRequest*> group;
+  uint64_t bytes = 0;
+  bool sync = options_.sync == SyncMode::kAlways;
+  while (!queue_.empty() && (group.empty() || bytes < options_.max_group_bytes)) {
+    JournalRequest* r = queue_.front();
+    queue_.pop_front();
+    group.push_back(r);
+    bytes += r->batch_rep.size();
+    sync = sync || r->sync;
+  }
+  Status status;
+  uint64_t file_number = 0;
+  {
+    MutexUnlock unlock(&mu_);
+    {
+      MutexLock w(&write_mu_);
+      status = WriteGroup(group, sync, &file_number);
+    }
+    // Listeners run without the journal lock: they take item and database
+    // locks, which are ordered before mu_.
+    for (JournalRequest* r : group) {
+      if (r->listener != nullptr) r->listener->OnJournalCommitted(r, status);
+    }
+  }
+  for (JournalRequest* r : group) {
+    r->status = status;
+    r->file_number = file_number;
+    r->done = true;
+  }
+  leader_active_ = false;
+  cv_.SignalAll();
+}
+
+Status Journal::WriteGroup(const std::vector<JournalRequest*>& group, bool sync, uint64_t* file_number) {
+  std::shared_ptr<WritableFile> file;
+  std::string path;
+  {
+    MutexLock lock(&mu_);
+    if (!error_.ok()) {
+      return Status::IOError(fmt::format("not written: the journal failed earlier ({})", error_.message()));
+    }
+    file = file_;
+    path = file_path_;
+  }
+  std::string payload;
+  for (const JournalRequest* r : group) {
+    PutVarint64(&payload, r->db_id);
+    PutVarint64(&payload, r->first_seq);
+    PutLengthPrefixed(&payload, r->batch_rep);
+  }
+  group_buffer_.clear();
+  RecordLogWriter::EncodeRecord(&group_buffer_, kJournalRecordGroup, payload);
+
+  Status s;
+  if (file->Size() > kRecordLogHeaderBytes && file->Size() + group_buffer_.size() > options_.segment_bytes) {
+    // Rotate. The old file is synced whatever the mode, so only the newest
+    // file can ever have a torn tail.
+    s = file->Sync();
+    if (s.ok()) s = OpenNewFile(next_file_number_());
+    if (s.ok()) {
+      MutexLock lock(&mu_);
+      file = file_;
+      path = file_path_;
+      stats_.syncs++;
+    }
+  }
+  if (s.ok()) s = file->Append(group_buffer_);
+  if (s.ok()) s = file->Flush();
+  if (s.ok() && sync) s = file->Sync();
+
+  MutexLock lock(&mu_);
+  if (!s.ok()) {
+    Status failed = Status::IOError(fmt::format("journal write to {} failed: {}", path, s.ToString()));
+    SetError(failed);
+    return failed;
+  }
+  *file_number = current_number_;
+  stats_.records += group.size();
+  stats_.groups++;
+  stats_.bytes_written += group_buffer_.size();
+  if (!files_.empty()) files_.back().bytes = file->Size();
+  if (sync) {
+    stats_.syncs++;
+    unsynced_bytes_ = 0;
+  } else {
+    if (unsynced_bytes_ == 0) {
+      first_unsynced_micros_ = clock_->NowMicros();
+      syncer_cv_.Signal();
+    }
+    unsynced_bytes_ += group_buffer_.size();
+  }
+  return Status::OK();
+}
+
+void Journal::SetError(const Status& s) {
+  if (error_.ok()) {
+    error_ = s;
+    EBB_LOG(kError, "{}; the store is read-only until reopened", s.ToString());
+  }
+}
+
+void Journal::SyncerLoop() {
+  MutexLock lock(&mu_);
+  while (true) {
+    // Asleep (no deadline, no wakeups) while nothing is unsynced.
+    while (!stop_syncer_ && (unsynced_bytes_ == 0 || !error_.ok())) syncer_cv_.Wait();
+    if (stop_syncer_) return;
+    int64_t deadline = first_unsynced_micros_ + options_.sync_interval_ms * 1000;
+    while (!stop_syncer_ && clock_->NowMicros() < deadline) clock_->WaitUntil(&syncer_cv_, deadline);
+    if (stop_syncer_) return;
+    std::shared_ptr<WritableFile> file = file_;
+    uint64_t covered = unsynced_bytes_;
+    Status s;
+    {
+      MutexUnlock unlock(&mu_);
+      s = file->SyncFlushed();
+    }
+    if (!s.ok()) {
+      SetError(Status::IOError(fmt::format("journal sync of {} failed: {}", file_path_, s.ToString())));
+      continue;
+    }
+    stats_.syncs++;
+    if (file == file_) {
+      unsynced_bytes_ -= std::min(covered, unsynced_bytes_);
+      if (unsynced_bytes_ > 0) first_unsynced_micros_ = clock_->NowMicros();
+    }
+  }
+}
+
+Status Journal::SyncNow() {
+  {
+    // Write whatever is queued first.
+    MutexLock lock(&mu_);
+    while (!queue_.empty() || leader_active_) {
+      if (!leader_active_) {
+        LeadOneGroup();
+      } else {
+        cv_.Wait();
+      }
+    }
+  }
+  MutexLock w(&write_mu_);
+  std::shared_ptr<WritableFile> file;
+  {
+    MutexLock lock(&mu_);
+    if (!error_.ok()) return error_;
+    file = file_;
+  }
+  Status s = file->Sync();
+  MutexLock lock(&mu_);
+  if (!s.ok()) {
+    SetError(Status::IOError(fmt::format("journal sync of {} failed: {}", file_path_, s.ToString())));
+    return error_;
+  }
+  stats_.syncs++;
+  if (file == file_) unsynced_bytes_ = 0;
+  return Status::OK();
+}
+
+uint64_t Journal::CurrentFileNumber() const {
+  MutexLock lock(&mu_);
+  return current_number_;
+}
+
+std::vector<JournalFileInfo> Journal::Files() const {
+  MutexLock lock(&mu_);
+  return files_;
+}
+
+uint64_t Journal::TotalBytes() const {
+  MutexLock lock(&mu_);
+  uint64_t total = 0;
+  for (const auto& f : files_) total += f.bytes;
+  return total;
+}
+
+void Journal::AdoptOldFiles(std::vector<JournalFileInfo> files) {
+  MutexLock lock(&mu_);
+  for (auto& f : files) {
+    if (f.number < current_number_) files_.push_back(f);
+  }
+  std::sort(files_.begin(), files_.end(), [](const auto& a, const auto& b) { return a.number < b.number; });
+}
+
+Result<uint64_t> Journal::DeleteFilesBefore(uint64_t number) {
+  std::vector<JournalFileInfo> doomed;
+  {
+    MutexLock lock(&mu_);
+    uint64_t limit = std::min(number, current_number_);
+    for (auto it = files_.begin(); it != files_.end();) {
+      if (it->number < limit) {
+        doomed.push_back(*it);
+        it = files_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  uint64_t bytes = 0;
+  for (const auto& f : doomed) {
+    Status s = fs_->DeleteFile(JournalFileName(data_dir_, f.number));
+    if (!s.ok() && !s.IsNotFound()) return s;
+    bytes += f.bytes;
+  }
+  return bytes;
+}
+
+Status Journal::error() const {
+  MutexLock lock(&mu_);
+  return error_;
+}
+
+JournalStats Journal::stats() const {
+  MutexLock lock(&mu_);
+  return stats_;
+}
+
+Status Journal::Close() {
+  {
+    MutexLock lock(&mu_);
+    if (closed_ && !syncer_.joinable()) return error_;
+    closed_ = true;
+    // Requests already queued are written: their callers get a real result.
+    while (!queue_.empty() || leader_active_) {
+      if (!leader_active_) {
+        LeadOneGroup();
+      } else {
+        cv_.Wait();
+      }
+    }
+    stop_syncer_ = true;
+    syncer_cv_.SignalAll();
+  }
+  if (syncer_.joinable()) syncer_.join();
+  MutexLock w(&write_mu_);
+  std::shared_ptr<WritableFile> file;
+  {
+    MutexLock lock(&mu_);
+    if (!error_.ok()) return error_;
+    file = file_;
+  }
+  if (file == nullptr) return Status::OK();
+  Status s = file->Sync();
+  if (s.ok()) s = file->Close();
+  MutexLock lock(&mu_);
+  if (!s.ok()) SetError(Status::IOError(fmt::format("journal close of {} failed: {}", file_path_, s.ToString())));
+  unsynced_bytes_ = 0;
+  return error_;
+}
+
+}  // namespace ebb

@@ -1,0 +1,66 @@
+// MemTable: the in-memory, sorted buffer of a database's recent writes. Many
+// writers insert concurrently (each write applies its own batch, without the
+// database lock); readers never block. Entries are never removed; the whole
+// table is flushed to a segment and dropped.
+//
+// Entry encoding in the arena:
+//   varint32 internal_key_len | internal_key | varint32 value_len | value
+
+#ifndef EBB_STORAGE_MEMTABLE_H_
+#define EBB_STORAGE_MEMTABLE_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "storage/arena.h"
+#include "storage/format.h"
+#include "storage/internal_iterator.h"
+#include "storage/skiplist.h"
+
+namespace ebb {
+
+class MemTable {
+ public:
+  // `min_journal_file`: the journal file that was current when the table was
+  // created; every record in the table is in that file or a later one.
+  explicit MemTable(uint64_t min_journal_file);
+  MemTable(const MemTable&) = delete;
+  MemTable& operator=(const MemTable&) = delete;
+
+  // Thread-safe. Each (key, seq) must be unique.
+  void Add(SequenceNumber seq, ValueType type, std::string_view key, std::string_view value);
+
+  // The newest entry for key with sequence <= seq. Returns false if none;
+  // else sets *type and, for values, *value.
+  bool Get(std::string_view key, SequenceNumber seq, std::string* value, ValueType* type) const;
+
+  // Iterates every entry (all versions). The memtable must outlive it.
+  std::unique_ptr<InternalIterator> NewIterator() const;
+
+  size_t MemoryUsage() const { return arena_.MemoryUsage(); }
+  // Bytes of keys and values added.
+  uint64_t payload_bytes() const { return payload_bytes_.load(std::memory_order_relaxed); }
+  uint64_t entries() const { return entries_.load(std::memory_order_relaxed); }
+  uint64_t tombstones() const { return tombstones_.load(std::memory_order_relaxed); }
+  bool empty() const { return entries() == 0; }
+  uint64_t min_journal_file() const { return min_journal_file_; }
+
+ private:
+  struct KeyComparator {
+    int operator()(const char* a, const char* b) const;
+  };
+  friend class MemTableIterator;
+
+  const uint64_t min_journal_file_;
+  Arena arena_;
+  SkipList<KeyComparator> list_;
+  std::atomic<uint64_t> payload_bytes_{0};
+  std::atomic<uint64_t> entries_{0};
+  std::atomic<uint64_t> tombstones_{0};
+};
+
+}  // namespace ebb
+
+#endif  // EBB_STORAGE_MEMTABLE_H_

@@ -1,0 +1,147 @@
+#include "storage/record_log.h"
+
+#include <fmt/format.h>
+
+#include "base/checksum.h"
+#include "base/coding.h"
+#include "base/status_macros.h"
+
+namespace ebb {
+namespace {
+
+std::string FileHeader(uint64_t magic, uint32_t version) {
+  std::string h;
+  PutFixed64(&h, magic);
+  PutFixed32(&h, version);
+  PutFixed32(&h, Checksum32(h));
+  return h;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<RecordLogWriter>> RecordLogWriter::Create(std::unique_ptr<WritableFile> file, std::string path,
+                                                                 uint64_t magic, uint32_t version) {
+  EBB_RETURN_IF_ERROR(file->Append(FileHeader(magic, version)));
+  return std::unique_ptr<RecordLogWriter>(new RecordLogWriter(std::move(file), std::move(path)));
+}
+
+void RecordLogWriter::EncodeRecord(std::string* dst, uint8_t type, std::string_view payload) {
+  char header[kRecordHeaderBytes];
+  EncodeFixed32(header + 4, static_cast<uint32_t>(payload.size()));
+  header[8] = static_cast<char>(type);
+  EncodeFixed32(header + 9, Checksum32(payload));
+  EncodeFixed32(header, Checksum32(std::string_view(header + 4, 9)));
+  dst->append(header, kRecordHeaderBytes);
+  dst->append(payload.data(), payload.size());
+}
+
+Status RecordLogWriter::AddRecord(uint8_t type, std::string_view payload) {
+  if (payload.size() > kMaxRecordPayloadBytes) {
+    return Status::InvalidArgument(fmt::format("{}: record of {} bytes exceeds the {} byte limit", path_,
+                                               payload.size(), kMaxRecordPayloadBytes));
+  }
+  std::string framed;
+  framed.reserve(kRecordHeaderBytes + payload.size());
+  EncodeRecord(&framed, type, payload);
+  return file_->Append(framed);
+}
+
+Status RecordLogWriter::AddEncoded(std::string_view records) { return file_->Append(records); }
+
+Result<std::unique_ptr<RecordLogReader>> RecordLogReader::Open(FileSystem* fs, const std::string& path,
+                                                               std::string what, uint64_t magic, uint32_t version,
+                                                               bool is_last_file) {
+  EBB_ASSIGN_OR_RETURN(std::string data, ReadFileToString(fs, path));
+  if (data.size() < kRecordLogHeaderBytes) {
+    if (is_last_file) {
+      // Created but the header never reached the disk: an empty log.
+      auto reader = std::unique_ptr<RecordLogReader>(new RecordLogReader(path, std::move(what), "", true));
+      reader->torn_bytes_ = data.size();
+      reader->done_ = true;
+      reader->pos_ = 0;
+      return reader;
+    }
+    return Status::Corruption(fmt::format("{} {}: {} bytes is shorter than the file header", what, path, data.size()));
+  }
+  std::string_view header(data.data(), kRecordLogHeaderBytes);
+  uint64_t got_magic = DecodeFixed64(header.data());
+  uint32_t got_version = DecodeFixed32(header.data() + 8);
+  uint32_t got_checksum = DecodeFixed32(header.data() + 12);
+  if (Checksum32(header.substr(0, 12)) != got_checksum) {
+    return Status::Corruption(fmt::format("{} {} offset 0: file header checksum mismatch", what, path));
+  }
+  if (got_magic != magic) {
+    return Status::Corruption(
+        fmt::format("{} {}: magic 0x{:016x} is not 0x{:016x}; not a {}", what, path, got_magic, magic, what));
+  }
+  if (got_version != version) {
+    return Status::NotSupported(fmt::format("{} {}: format version {} is not supported (this Ebb reads version {})",
+                                            what, path, got_version, version));
+  }
+  return std::unique_ptr<RecordLogReader>(new RecordLogReader(path, std::move(what), std::move(data), is_last_file));
+}
+
+RecordLogReader::Parse RecordLogReader::ParseAt(size_t pos, uint8_t* type, std::string_view* payload,
+                                                size_t* next) const {
+  if (data_.size() - pos < kRecordHeaderBytes) return Parse::kIncomplete;
+  const char* h = data_.data() + pos;
+  if (Checksum32(std::string_view(h + 4, 9)) != DecodeFixed32(h)) return Parse::kBadHeader;
+  uint32_t length = DecodeFixed32(h + 4);
+  if (length > kMaxRecordPayloadBytes) return Parse::kBadHeader;
+  if (data_.size() - pos - kRecordHeaderBytes < length) return Parse::kIncomplete;
+  std::string_view body(h + kRecordHeaderBytes, length);
+  if (Checksum32(body) != DecodeFixed32(h + 9)) return Parse::kBadPayload;
+  *type = static_cast<uint8_t>(h[8]);
+  *payload = body;
+  *next = pos + kRecordHeaderBytes + length;
+  return Parse::kOk;
+}
+
+bool RecordLogReader::IntactRecordAfter(size_t pos) const {
+  for (size_t p = pos + 1; p + kRecordHeaderBytes <= data_.size(); p++) {
+    uint8_t type;
+    std::string_view payload;
+    size_t next;
+    if (ParseAt(p, &type, &payload, &next) == Parse::kOk) return true;
+  }
+  return false;
+}
+
+Result<bool> RecordLogReader::Damage(size_t pos, const std::string& what_happened) {
+  if (is_last_file_ && !IntactRecordAfter(pos)) {
+    torn_offset_ = pos;
+    torn_bytes_ = data_.size() - pos;
+    done_ = true;
+    return false;
+  }
+  done_ = true;
+  return Status::Corruption(fmt::format(
+      "{} {} offset {}: {}; intact data follows the damage, so this is not a torn tail and recovery stops "
+      "rather than silently drop acknowledged writes (restore the file or the data directory from a backup)",
+      what_, path_, pos, what_happened));
+}
+
+Result<bool> RecordLogReader::Next(uint8_t* type, std::string_view* payload) {
+  if (done_ || pos_ >= data_.size()) return false;
+  size_t next = 0;
+  switch (ParseAt(pos_, type, payload, &next)) {
+    case Parse::kOk:
+      record_offset_ = pos_;
+      pos_ = next;
+      return true;
+    case Parse::kIncomplete:
+      return Damage(pos_, "record is cut short by the end of the file");
+    case Parse::kBadHeader:
+      return Damage(pos_, "record header checksum mismatch");
+    case Parse::kBadPayload: {
+      uint32_t expected = DecodeFixed32(data_.data() + pos_ + 9);
+      uint32_t length = DecodeFixed32(data_.data() + pos_ + 4);
+      uint32_t got = Checksum32(std::string_view(data_.data() + pos_ + kRecordHeaderBytes, length));
+      return Damage(pos_, fmt::format("record payload checksum mismatch (expected 0x{:08x}, got 0x{:08x})",
+                                      expected, got));
+    }
+  }
+  return Status::Internal("unreachable");
+}
+
+}  // namespace ebb

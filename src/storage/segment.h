@@ -1,0 +1,145 @@
+// Segment files: immutable sorted runs of one database's entries
+// (docs/format.md, "Segment files"):
+//
+//   data block 0 .. data block N-1   sorted internal keys -> values
+//   filter block                      bloom filter over user keys
+//   index block                       last internal key of each data block -> handle
+//   properties block                  statistics (entries, tombstones, key range, ...)
+//   footer (64 bytes)                 handles, version, checksum, magic
+//
+// Every block is followed by a 5-byte trailer: u8 compression (0 none,
+// 1 zstd) and fixed32 checksum of contents + compression byte. Checksums are
+// verified on every read.
+
+#ifndef EBB_STORAGE_SEGMENT_H_
+#define EBB_STORAGE_SEGMENT_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "env/file_system.h"
+#include "storage/block.h"
+#include "storage/bloom.h"
+#include "storage/format.h"
+#include "storage/internal_iterator.h"
+
+namespace ebb {
+
+inline constexpr uint64_t kSegmentMagic = 0x4745534242450a00ULL;  // "\0\nEBBSEG"
+inline constexpr uint32_t kSegmentVersion = 1;
+inline constexpr size_t kSegmentFooterBytes = 64;
+inline constexpr size_t kBlockTrailerBytes = 5;
+
+struct SegmentOptions {
+  size_t block_bytes = 4096;
+  int restart_interval = 16;
+  int bloom_bits_per_key = 10;
+  bool zstd = false;
+  int zstd_level = 1;
+};
+
+struct SegmentProperties {
+  uint64_t db_id = 0;
+  uint64_t entries = 0;
+  uint64_t tombstones = 0;
+  uint64_t key_bytes = 0;    // user key bytes of all entries
+  uint64_t value_bytes = 0;  // value bytes of all entries
+  std::string smallest_key;  // user keys
+  std::string largest_key;
+  SequenceNumber smallest_seq = 0;
+  SequenceNumber largest_seq = 0;
+  uint64_t data_blocks = 0;
+  int64_t created_unix_micros = 0;
+
+  void EncodeTo(std::string* dst) const;
+  bool DecodeFrom(std::string_view input);
+};
+
+struct BlockHandle {
+  uint64_t offset = 0;
+  uint64_t size = 0;  // contents, without the trailer
+};
+
+class SegmentWriter {
+ public:
+  SegmentWriter(std::unique_ptr<WritableFile> file, std::string path, SegmentOptions options, uint64_t db_id,
+                int64_t created_unix_micros);
+
+  // Internal keys must come in increasing order.
+  Status Add(std::string_view internal_key, std::string_view value);
+  // Writes filter, index, properties and footer, syncs and closes the file.
+  Result<SegmentProperties> Finish();
+  // Bytes written so far (data blocks).
+  uint64_t FileSize() const { return offset_; }
+  uint64_t entries() const { return props_.entries; }
+  const std::string& path() const { return path_; }
+
+ private:
+  Status FlushDataBlock();
+  Status WriteBlock(std::string_view contents, bool allow_compression, BlockHandle* handle);
+
+  std::unique_ptr<WritableFile> file_;
+  const std::string path_;
+  const SegmentOptions options_;
+  SegmentProperties props_;
+  BlockBuilder data_;
+  BlockBuilder index_{1};
+  BloomBuilder bloom_;
+  std::string last_key_;
+  uint64_t offset_ = 0;
+  std::string compressed_;
+  bool finished_ = false;
+};
+
+class Segment : public std::enable_shared_from_this<Segment> {
+ public:
+  // Opens a segment file and reads its footer, index, filter and properties.
+  static Result<std::shared_ptr<Segment>> Open(FileSystem* fs, const std::string& path, uint64_t number);
+
+  // The newest entry for user_key with sequence <= seq. OK(false) if none.
+  Result<bool> Get(std::string_view user_key, SequenceNumber seq, std::string* value, ValueType* type) const;
+
+  // False means the key is certainly not in this segment.
+  bool MayContain(std::string_view user_key) const { return BloomMayContain(filter_, user_key); }
+  bool MayContainHash(uint64_t bloom_hash) const { return BloomMayContainHash(filter_, bloom_hash); }
+
+  // Iterates all entries; keeps the segment alive.
+  std::unique_ptr<InternalIterator> NewIterator() const;
+
+  // Reads every block and checks its checksum.
+  Status VerifyChecksums() const;
+
+  const SegmentProperties& properties() const { return props_; }
+  uint64_t file_size() const { return file_size_; }
+  uint64_t number() const { return number_; }
+  const std::string& path() const { return path_; }
+
+  // Reads, verifies and decompresses one block's contents. `contents` points
+  // into `owned` or into the file's mapping.
+  struct Contents {
+    std::string_view contents;
+    std::string owned;
+  };
+  Result<Contents> ReadBlockContents(const BlockHandle& handle, std::string_view what) const;
+  // ReadBlockContents, parsed as a sorted block (data and index blocks).
+  Result<Block> ReadBlock(const BlockHandle& handle, std::string_view what) const;
+
+ private:
+  Segment(std::string path, uint64_t number, std::unique_ptr<RandomAccessFile> file, uint64_t file_size);
+
+  const std::string path_;
+  const uint64_t number_;
+  const std::unique_ptr<RandomAccessFile> file_;
+  const uint64_t file_size_;
+  Block index_;
+  std::string filter_;
+  SegmentProperties props_;
+};
+
+bool DecodeBlockHandle(std::string_view* input, BlockHandle* handle);
+
+}  // namespace ebb
+
+#endif  // EBB_STORAGE_SEGMENT_H_

@@ -1,0 +1,57 @@
+#include "storage/segment_cache.h"
+
+#include <algorithm>
+
+namespace ebb {
+
+SegmentCache::SegmentCache(FileSystem* fs, size_t capacity)
+    : fs_(fs), per_shard_capacity_(std::max<size_t>(1, capacity / kShards)) {}
+
+Result<std::shared_ptr<Segment>> SegmentCache::Get(uint64_t number, const std::string& path) {
+  Shard& shard = ShardFor(number);
+  {
+    MutexLock lock(&shard.mu);
+    auto it = shard.index.find(number);
+    if (it != shard.index.end()) {
+      shard.lru.splice(shard.lru.begin(), shard.lru, it->second);
+      return it->second->second;
+    }
+  }
+  // Open outside the lock: it reads the footer, index and filter.
+  auto opened = Segment::Open(fs_, path, number);
+  if (!opened.ok()) return opened.status();
+  std::shared_ptr<Segment> evicted;  // closed after the lock is released
+  MutexLock lock(&shard.mu);
+  auto it = shard.index.find(number);
+  if (it != shard.index.end()) return it->second->second;  // another thread won
+  shard.lru.emplace_front(number, *opened);
+  shard.index[number] = shard.lru.begin();
+  if (shard.lru.size() > per_shard_capacity_) {
+    evicted = std::move(shard.lru.back().second);
+    shard.index.erase(shard.lru.back().first);
+    shard.lru.pop_back();
+  }
+  return *opened;
+}
+
+void SegmentCache::Evict(uint64_t number) {
+  std::shared_ptr<Segment> evicted;
+  Shard& shard = ShardFor(number);
+  MutexLock lock(&shard.mu);
+  auto it = shard.index.find(number);
+  if (it == shard.index.end()) return;
+  evicted = std::move(it->second->second);
+  shard.lru.erase(it->second);
+  shard.index.erase(it);
+}
+
+size_t SegmentCache::size() const {
+  size_t n = 0;
+  for (const auto& shard : shards_) {
+    MutexLock lock(&shard.mu);
+    n += shard.lru.size();
+  }
+  return n;
+}
+
+}  // namespace ebb

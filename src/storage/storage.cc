@@ -1,0 +1,313 @@
+#include "storage/storage.h"
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "base/logging.h"
+#include "base/status_macros.h"
+#include "ebb/write_batch.h"
+
+namespace ebb {
+
+Storage::Storage(StorageContext ctx) : ctx_(std::move(ctx)) {}
+
+Storage::~Storage() {
+  Status s = Close();
+  if (!s.ok()) EBB_LOG(kWarn, "closing store {}: {}", ctx_.options.data_dir, s.ToString());
+}
+
+Result<std::unique_ptr<Storage>> Storage::Open(FileSystem* fs, Clock* clock, StorageOptions options,
+                                               StorageListener* listener) {
+  if (options.data_dir.empty()) return Status::InvalidArgument("the data directory is empty");
+  if (!fs->FileExists(options.data_dir)) {
+    if (!options.create_if_missing) {
+      return Status::NotFound(fmt::format("data directory {} does not exist", options.data_dir));
+    }
+  }
+  EBB_RETURN_IF_ERROR(fs->CreateDir(options.data_dir));
+  StorageContext ctx;
+  ctx.fs = fs;
+  ctx.clock = clock;
+  ctx.options = std::move(options);
+  ctx.listener = listener;
+  std::unique_ptr<Storage> storage(new Storage(std::move(ctx)));
+  EBB_RETURN_IF_ERROR(storage->Recover());
+  return storage;
+}
+
+Status Storage::Recover() {
+  const std::string& dir = ctx_.options.data_dir;
+  EBB_ASSIGN_OR_RETURN(lock_, ctx_.fs->LockFile(LockFileName(dir)));
+  EBB_ASSIGN_OR_RETURN(manifest_, Manifest::Open(ctx_.fs, dir, ctx_.options.create_if_missing,
+                                                 Manifest::Options{ctx_.options.manifest_checkpoint_bytes}));
+  ctx_.manifest = manifest_.get();
+  segment_cache_ = std::make_unique<SegmentCache>(ctx_.fs, ctx_.options.max_open_segments);
+  ctx_.segment_cache = segment_cache_.get();
+  EBB_RETURN_IF_ERROR(ctx_.fs->CreateDir(JournalDir(dir)));
+  EBB_RETURN_IF_ERROR(ctx_.fs->CreateDir(SegmentDir(dir)));
+
+  // File numbers found on disk are never reused.
+  for (const auto& [sub, prefix, suffix] : {std::tuple{JournalDir(dir), "", ".log"}, {SegmentDir(dir), "", ".seg"}}) {
+    EBB_ASSIGN_OR_RETURN(auto names, ctx_.fs->GetChildren(sub));
+    for (const auto& name : names) {
+      uint64_t n;
+      if (ParseNumberedName(name, prefix, suffix, &n)) manifest_->MarkFileNumberUsed(n);
+    }
+  }
+
+  // The journal object is needed by databases (memtables note its current
+  // file), but replay must happen before new writes; open it after replay
+  // with a fresh file.
+  ManifestState state = manifest_->state();
+  {
+    MutexLock lock(&mu_);
+    for (const auto& [id, meta] : state.databases) {
+      databases_[meta.name] = std::make_shared<DatabaseCore>(&ctx_, meta);
+    }
+  }
+  std::vector<JournalFileInfo> old_files;
+  EBB_RETURN_IF_ERROR(ReplayJournal(&old_files));
+
+  uint64_t first = manifest_->NewFileNumber();
+  EBB_ASSIGN_OR_RETURN(journal_, Journal::Open(ctx_.fs, ctx_.clock, dir, ctx_.options.journal, first,
+                                               [m = manifest_.get()] { return m->NewFileNumber(); }));
+  journal_->AdoptOldFiles(std::move(old_files));
+  ctx_.journal = journal_.get();
+  RemoveObsoleteFiles();
+  auto reclaimed = ReclaimJournal();
+  if (!reclaimed.ok()) EBB_LOG(kWarn, "journal reclaim after recovery: {}", reclaimed.status().ToString());
+  if (recovery_.batches_replayed > 0 || recovery_.torn_tail_bytes > 0) {
+    EBB_LOG(kInfo, "recovered {}: {} journal files, {} batches replayed, {} already flushed, {} torn-tail bytes dropped",
+            dir, recovery_.journal_files, recovery_.batches_replayed, recovery_.batches_skipped,
+            recovery_.torn_tail_bytes);
+  }
+  return Status::OK();
+}
+
+Status Storage::ReplayJournal(std::vector<JournalFileInfo>* old_files) {
+  const std::string& dir = ctx_.options.data_dir;
+  EBB_ASSIGN_OR_RETURN(auto names, ctx_.fs->GetChildren(JournalDir(dir)));
+  std::vector<uint64_t> numbers;
+  for (const auto& name : names) {
+    uint64_t n;
+    if (ParseNumberedName(name, "", ".log", &n)) numbers.push_back(n);
+  }
+  std::sort(numbers.begin(), numbers.end());
+  std::map<uint64_t, std::shared_ptr<DatabaseCore>> by_id;
+  ManifestState state = manifest_->state();
+  {
+    MutexLock lock(&mu_);
+    for (const auto& [name, db] : databases_) by_id[db->id()] = db;
+  }
+  std::vector<JournalEntry> entries;
+  for (size_t i = 0; i < numbers.size(); i++) {
+    std::string path = JournalFileName(dir, numbers[i]);
+    bool last = i + 1 == numbers.size();
+    EBB_ASSIGN_OR_RETURN(auto reader,
+                         RecordLogReader::Open(ctx_.fs, path, "journal file", kJournalMagic, kJournalVersion, last));
+    recovery_.journal_files++;
+    while (true) {
+      uint8_t type;
+      std::string_view payload;
+      EBB_ASSIGN_OR_RETURN(bool more, reader->Next(&type, &payload));
+      if (!more) break;
+      if (type != kJournalRecordGroup || !DecodeJournalGroup(payload, &entries)) {
+        return Status::Corruption(fmt::format("journal file {} offset {}: malformed group record", path,
+                                              reader->record_offset()));
+      }
+      for (const JournalEntry& e : entries) {
+        auto it = by_id.find(e.db_id);
+        if (it == by_id.end()) continue;  // dropped database
+        const DatabaseMeta& meta = state.databases.at(e.db_id);
+        if (e.first_seq <= meta.flushed_seq) {
+          recovery_.batches_skipped++;
+          continue;
+        }
+        Status s = it->second->ReplayBatch(e.first_seq, e.batch_rep, numbers[i]);
+        if (!s.ok()) return s.WithContext(fmt::format("journal file {} offset {}", path, reader->record_offset()));
+        recovery_.batches_replayed++;
+      }
+    }
+    uint64_t size = reader->valid_end();
+    if (reader->torn_tail_bytes() > 0) {
+      recovery_.torn_tail_bytes += reader->torn_tail_bytes();
+      EBB_LOG(kWarn, "journal file {}: dropped a torn tail of {} bytes at offset {} (writes cut short by a crash; "
+              "none of them was acknowledged as synced)", path, reader->torn_tail_bytes(), reader->torn_tail_offset());
+      // Cut it off so that, no longer the newest file, it reads clean next time.
+      EBB_RETURN_IF_ERROR(ctx_.fs->TruncateFile(path, size));
+    }
+    old_files->push_back({numbers[i], size});
+  }
+  return Status::OK();
+}
+
+void Storage::RemoveObsoleteFiles() {
+  const std::string& dir = ctx_.options.data_dir;
+  std::set<uint64_t> live;
+  for (const auto& [id, db] : manifest_->state().databases) {
+    for (const auto& seg : db.segments) live.insert(seg.number);
+  }
+  auto remove = [&](const std::string& path) {
+    Status s = ctx_.fs->DeleteFile(path);
+    if (s.ok()) {
+      recovery_.obsolete_files_removed++;
+    } else if (!s.IsNotFound()) {
+      EBB_LOG(kWarn, "could not remove obsolete file: {}", s.ToString());
+    }
+  };
+  if (auto names = ctx_.fs->GetChildren(SegmentDir(dir)); names.ok()) {
+    for (const auto& name : *names) {
+      uint64_t n;
+      // Leftovers of flushes or compactions a crash cut short.
+      if (!ParseNumberedName(name, "", ".seg", &n) || !live.count(n)) remove(JoinPath(SegmentDir(dir), name));
+    }
+  }
+  uint64_t current_manifest = manifest_->current_file_number();
+  if (auto names = ctx_.fs->GetChildren(dir); names.ok()) {
+    for (const auto& name : *names) {
+      uint64_t n;
+      if ((ParseNumberedName(name, "MANIFEST-", "", &n) && n != current_manifest) ||
+          (name.size() > 4 && name.substr(name.size() - 4) == ".tmp")) {
+        remove(JoinPath(dir, name));
+      }
+    }
+  }
+}
+
+Result<std::shared_ptr<DatabaseCore>> Storage::OpenDatabase(std::string_view name, bool create_if_missing) {
+  EBB_RETURN_IF_ERROR(ValidateDatabaseName(name));
+  MutexLock lock(&mu_);
+  if (closed_) return Status::Aborted("the store is closed");
+  auto it = databases_.find(name);
+  if (it != databases_.end()) return it->second;
+  if (!create_if_missing) return Status::NotFound(fmt::format("database {} does not exist", name));
+  EBB_RETURN_IF_ERROR(journal_->error().ok() ? Status::OK()
+                                             : Status::ReadOnly(fmt::format("cannot create database {}: {}", name,
+                                                                            journal_->error().ToString())));
+  DatabaseMeta meta;
+  meta.id = manifest_->NewDatabaseId();
+  meta.name = std::string(name);
+  meta.log_number = journal_->CurrentFileNumber();
+  ManifestEdit edit;
+  edit.CreateDatabase(meta.id, meta.name);
+  edit.SetFlushed(meta.id, meta.log_number, 0);
+  // Durable before any write to it can be acknowledged (unless nothing is
+  // synced anyway).
+  EBB_RETURN_IF_ERROR(manifest_->Apply(edit, ctx_.options.journal.sync != SyncMode::kNone));
+  auto db = std::make_shared<DatabaseCore>(&ctx_, meta);
+  databases_.emplace(meta.name, db);
+  return db;
+}
+
+Status Storage::DropDatabase(std::string_view name) {
+  EBB_RETURN_IF_ERROR(ValidateDatabaseName(name));
+  std::shared_ptr<DatabaseCore> db;
+  {
+    MutexLock lock(&mu_);
+    if (closed_) return Status::Aborted("the store is closed");
+    auto it = databases_.find(name);
+    if (it == databases_.end()) return Status::NotFound(fmt::format("database {} does not exist", name));
+    db = it->second;
+    databases_.erase(it);
+  }
+  db->BeginClose(Status::NotFound(fmt::format("database {} was dropped", name)));
+  db->WaitForWrites();
+  ManifestEdit edit;
+  edit.DropDatabase(db->id());
+  Status s = manifest_->Apply(edit, /*sync=*/true);
+  if (!s.ok()) {
+    MutexLock lock(&mu_);
+    databases_.emplace(std::string(name), db);
+    return s.WithContext(fmt::format("drop database {}", name));
+  }
+  db->MarkDropped();
+  return Status::OK();
+}
+
+std::vector<std::string> Storage::ListDatabases() const {
+  MutexLock lock(&mu_);
+  std::vector<std::string> names;
+  names.reserve(databases_.size());
+  for (const auto& [name, db] : databases_) names.push_back(name);
+  return names;
+}
+
+std::vector<std::shared_ptr<DatabaseCore>> Storage::Databases() const {
+  MutexLock lock(&mu_);
+  std::vector<std::shared_ptr<DatabaseCore>> out;
+  out.reserve(databases_.size());
+  for (const auto& [name, db] : databases_) out.push_back(db);
+  return out;
+}
+
+std::shared_ptr<DatabaseCore> Storage::FindDatabase(std::string_view name) const {
+  MutexLock lock(&mu_);
+  auto it = databases_.find(name);
+  return it == databases_.end() ? nullptr : it->second;
+}
+
+uint64_t Storage::OldestJournalFileNeeded() const {
+  uint64_t n = UINT64_MAX;
+  for (const auto& db : Databases()) n = std::min(n, db->MinJournalFileNeeded());
+  return n;
+}
+
+uint64_t Storage::ReclaimableJournalBytes() const {
+  uint64_t needed = std::min(OldestJournalFileNeeded(), journal_->CurrentFileNumber());
+  uint64_t bytes = 0;
+  for (const auto& f : journal_->Files()) {
+    if (f.number < needed) bytes += f.bytes;
+  }
+  return bytes;
+}
+
+Result<uint64_t> Storage::ReclaimJournal() {
+  return journal_->DeleteFilesBefore(std::min(OldestJournalFileNeeded(), journal_->CurrentFileNumber()));
+}
+
+std::vector<std::shared_ptr<DatabaseCore>> Storage::DatabasesPinning(uint64_t number) const {
+  std::vector<std::shared_ptr<DatabaseCore>> out;
+  for (const auto& db : Databases()) {
+    if (db->MinJournalFileNeeded() <= number) out.push_back(db);
+  }
+  return out;
+}
+
+JournalStatus Storage::GetJournalStatus() const {
+  JournalStatus st;
+  st.sync_mode = std::string(SyncModeName(journal_->sync_mode()));
+  auto files = journal_->Files();
+  st.files = files.size();
+  for (const auto& f : files) st.bytes += f.bytes;
+  JournalStats stats = journal_->stats();
+  st.records_written = stats.records;
+  st.batches_written = stats.groups;
+  st.syncs = stats.syncs;
+  st.bytes_written = stats.bytes_written;
+  return st;
+}
+
+Status Storage::background_error() const { return journal_ ? journal_->error() : Status::OK(); }
+
+Status Storage::Close() {
+  std::vector<std::shared_ptr<DatabaseCore>> dbs;
+  {
+    MutexLock lock(&mu_);
+    if (closed_) return Status::OK();
+    closed_ = true;
+    for (const auto& [name, db] : databases_) dbs.push_back(db);
+  }
+  for (const auto& db : dbs) db->BeginClose(Status::Aborted("the store is closing; the write was not applied"));
+  Status s;
+  if (journal_) s = journal_->Close();
+  for (const auto& db : dbs) db->WaitForWrites();
+  {
+    MutexLock lock(&mu_);
+    databases_.clear();
+  }
+  return s;
+}
+
+}  // namespace ebb

@@ -1,0 +1,97 @@
+// Storage: a data directory's storage engine: directory lock, manifest,
+// journal, segment cache and every database; recovery on open; the
+// primitives the background runtime drives (flush, compaction, journal
+// reclaim). Knows nothing about when to run them.
+//
+// Directory layout (docs/format.md): LOCK, CURRENT, MANIFEST-NNNNNN,
+// journal/NNNNNN.log, segments/NNNNNN.seg.
+//
+// Thread safety: all methods are thread-safe.
+
+#ifndef EBB_STORAGE_STORAGE_H_
+#define EBB_STORAGE_STORAGE_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/mutex.h"
+#include "ebb/store_status.h"
+#include "env/clock.h"
+#include "env/file_system.h"
+#include "storage/database_core.h"
+#include "storage/journal.h"
+#include "storage/manifest.h"
+#include "storage/segment_cache.h"
+#include "storage/storage_options.h"
+
+namespace ebb {
+
+struct RecoveryReport {
+  uint64_t journal_files = 0;
+  uint64_t batches_replayed = 0;
+  uint64_t batches_skipped = 0;  // already in segments
+  uint64_t torn_tail_bytes = 0;
+  uint64_t obsolete_files_removed = 0;
+};
+
+class Storage {
+ public:
+  // Opens or creates the store in options.data_dir and recovers it. Errors
+  // name the file (and offset) at fault.
+  static Result<std::unique_ptr<Storage>> Open(FileSystem* fs, Clock* clock, StorageOptions options,
+                                               StorageListener* listener);
+  ~Storage();
+
+  Result<std::shared_ptr<DatabaseCore>> OpenDatabase(std::string_view name, bool create_if_missing);
+  Status DropDatabase(std::string_view name);
+  std::vector<std::string> ListDatabases() const;
+  std::vector<std::shared_ptr<DatabaseCore>> Databases() const;
+  std::shared_ptr<DatabaseCore> FindDatabase(std::string_view name) const;
+
+  // Journal reclaim primitive: deletes journal files that no memtable needs.
+  // Returns bytes deleted.
+  Result<uint64_t> ReclaimJournal();
+  // Bytes of journal files older than the oldest one still needed.
+  uint64_t ReclaimableJournalBytes() const;
+  // The oldest journal file any database still needs (UINT64_MAX if none).
+  uint64_t OldestJournalFileNeeded() const;
+  // Databases whose unflushed data is in journal file `number` or older.
+  std::vector<std::shared_ptr<DatabaseCore>> DatabasesPinning(uint64_t number) const;
+
+  JournalStatus GetJournalStatus() const;
+  const RecoveryReport& recovery_report() const { return recovery_; }
+  const StorageOptions& options() const { return ctx_.options; }
+  Journal* journal() { return journal_.get(); }
+  Manifest* manifest() { return manifest_.get(); }
+  FileSystem* fs() { return ctx_.fs; }
+  Clock* clock() { return ctx_.clock; }
+  // The journal's sticky error, if any (the store is then read-only).
+  Status background_error() const;
+
+  // Rejects new writes, writes what the journal has queued (those writers
+  // get their real result), waits for in-flight writes, syncs and closes.
+  Status Close();
+
+ private:
+  explicit Storage(StorageContext ctx);
+  Status Recover();
+  Status ReplayJournal(std::vector<JournalFileInfo>* old_files);
+  void RemoveObsoleteFiles();
+
+  StorageContext ctx_;
+  std::unique_ptr<FileLock> lock_;
+  std::unique_ptr<Manifest> manifest_;
+  std::unique_ptr<SegmentCache> segment_cache_;
+  std::unique_ptr<Journal> journal_;
+  RecoveryReport recovery_;
+
+  mutable Mutex mu_;
+  std::map<std::string, std::shared_ptr<DatabaseCore>, std::less<>> databases_ GUARDED_BY(mu_);
+  bool closed_ GUARDED_BY(mu_) = false;
+};
+
+}  // namespace ebb
+
+#endif  // EBB_STORAGE_STORAGE_H_

@@ -1,0 +1,69 @@
+// WriteBatch encoding (docs/format.md, "Write batch"): a run of operations
+//   u8 type (1 = put, 0 = delete) | varint key_len | key | [varint value_len | value]
+
+#include "ebb/write_batch.h"
+
+#include "base/coding.h"
+#include "storage/format.h"
+
+namespace ebb {
+
+void WriteBatch::Put(std::string_view key, std::string_view value) {
+  rep_.push_back(static_cast<char>(ValueType::kValue));
+  PutLengthPrefixed(&rep_, key);
+  PutLengthPrefixed(&rep_, value);
+  count_++;
+}
+
+void WriteBatch::Delete(std::string_view key) {
+  rep_.push_back(static_cast<char>(ValueType::kDeletion));
+  PutLengthPrefixed(&rep_, key);
+  count_++;
+}
+
+void WriteBatch::Clear() {
+  rep_.clear();
+  count_ = 0;
+}
+
+namespace {
+
+// Calls put/del per operation; false if the encoding is malformed.
+template <typename PutFn, typename DelFn>
+bool ParseBatch(std::string_view input, PutFn put, DelFn del) {
+  while (!input.empty()) {
+    auto type = static_cast<ValueType>(input[0]);
+    input.remove_prefix(1);
+    std::string_view key, value;
+    if (!GetLengthPrefixed(&input, &key)) return false;
+    if (type == ValueType::kValue) {
+      if (!GetLengthPrefixed(&input, &value)) return false;
+      put(key, value);
+    } else if (type == ValueType::kDeletion) {
+      del(key);
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+void WriteBatch::Iterate(Handler* handler) const {
+  ParseBatch(
+      rep_, [&](std::string_view k, std::string_view v) { handler->Put(k, v); },
+      [&](std::string_view k) { handler->Delete(k); });
+}
+
+bool WriteBatch::SetRep(std::string rep) {
+  uint32_t count = 0;
+  bool ok = ParseBatch(
+      rep, [&](std::string_view, std::string_view) { count++; }, [&](std::string_view) { count++; });
+  if (!ok) return false;
+  rep_ = std::move(rep);
+  count_ = count;
+  return true;
+}
+
+}  // namespace ebb
