@@ -291,6 +291,10 @@ std::shared_ptr<const ReadView> DatabaseCore::CurrentView() const {
 }
 
 Status DatabaseCore::Get(const ReadOptions& options, std::string_view key, std::string* value) {
+  if (!open_.load(std::memory_order_acquire)) {
+    MutexLock lock(&mu_);
+    return closed_;
+  }
   // The sequence first, then the view: any view taken after the sequence
   // holds every write that sequence covers.
   SequenceNumber seq = options.snapshot ? options.snapshot->sequence() : visible_seq_.load(std::memory_order_acquire);
@@ -337,6 +341,10 @@ SequenceNumber DatabaseCore::OldestSnapshotLocked() const {
 }
 
 std::unique_ptr<Iterator> DatabaseCore::NewIterator(const ReadOptions& options) {
+  if (!open_.load(std::memory_order_acquire)) {
+    MutexLock lock(&mu_);
+    return NewDBIterator(NewErrorIterator(closed_), 0, "", nullptr);
+  }
   // An iterator pins a snapshot so compaction keeps the versions it reads.
   std::shared_ptr<const Snapshot> snapshot = options.snapshot ? options.snapshot : GetSnapshot();
   SequenceNumber seq = snapshot->sequence();
@@ -360,23 +368,8 @@ std::unique_ptr<Iterator> DatabaseCore::NewIterator(const ReadOptions& options) 
   };
   auto keepalive = std::make_shared<KeepAlive>(KeepAlive{snapshot, view});
   if (!open_error.ok()) {
-    // An iterator that reports the error from status() and yields nothing.
-    class ErrorIterator final : public InternalIterator {
-     public:
-      explicit ErrorIterator(Status s) : s_(std::move(s)) {}
-      bool Valid() const override { return false; }
-      void SeekToFirst() override {}
-      void Seek(std::string_view) override {}
-      void Next() override {}
-      std::string_view key() const override { return {}; }
-      std::string_view value() const override { return {}; }
-      Status status() const override { return s_; }
-
-     private:
-      Status s_;
-    };
     children.clear();
-    children.push_back(std::make_unique<ErrorIterator>(open_error));
+    children.push_back(NewErrorIterator(open_error));
   }
   return NewDBIterator(NewMergingIterator(std::move(children)), seq, options.upper_bound, std::move(keepalive));
 }
@@ -854,6 +847,7 @@ DatabaseStats DatabaseCore::GetStats() {
 
 void DatabaseCore::BeginClose(Status reason) {
   MutexLock lock(&mu_);
+  open_.store(false, std::memory_order_release);
   if (closed_.ok()) closed_ = std::move(reason);
   cv_.SignalAll();
 }
@@ -865,6 +859,7 @@ void DatabaseCore::WaitForWrites() {
 
 void DatabaseCore::MarkDropped() {
   MutexLock lock(&mu_);
+  open_.store(false, std::memory_order_release);
   closed_ = Status::NotFound(fmt::format("database {} was dropped", name_));
   for (const auto& f : *segments_) f->MarkObsolete();
   cv_.SignalAll();

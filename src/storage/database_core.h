@@ -221,6 +221,8 @@ class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
 
   // Everything with sequence <= visible_seq_ is acknowledged and readable.
   std::atomic<SequenceNumber> visible_seq_{0};
+  // False once closing or dropped: reads fail fast without the lock.
+  std::atomic<bool> open_{true};
 };
 
 }  // namespace ebb

@@ -75,7 +75,26 @@ class MergingIterator final : public InternalIterator {
   Status status_;
 };
 
+class ErrorIterator final : public InternalIterator {
+ public:
+  explicit ErrorIterator(Status s) : s_(std::move(s)) {}
+  bool Valid() const override { return false; }
+  void SeekToFirst() override {}
+  void Seek(std::string_view) override {}
+  void Next() override {}
+  std::string_view key() const override { return {}; }
+  std::string_view value() const override { return {}; }
+  Status status() const override { return s_; }
+
+ private:
+  Status s_;
+};
+
 }  // namespace
+
+std::unique_ptr<InternalIterator> NewErrorIterator(Status status) {
+  return std::make_unique<ErrorIterator>(std::move(status));
+}
 
 std::unique_ptr<InternalIterator> NewMergingIterator(std::vector<std::unique_ptr<InternalIterator>> children) {
   return std::make_unique<MergingIterator>(std::move(children));

@@ -13,6 +13,9 @@ namespace ebb {
 
 std::unique_ptr<InternalIterator> NewMergingIterator(std::vector<std::unique_ptr<InternalIterator>> children);
 
+// An iterator that yields nothing and reports `status`.
+std::unique_ptr<InternalIterator> NewErrorIterator(Status status);
+
 }  // namespace ebb
 
 #endif  // EBB_STORAGE_MERGING_ITERATOR_H_

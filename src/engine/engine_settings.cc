@@ -1,0 +1,57 @@
+#include "engine/engine_settings.h"
+
+#include "storage/storage_settings.h"
+
+namespace ebb {
+namespace {
+
+// [server] is consumed by src/server but declared here, where the store
+// process's configuration is assembled, so that an embedded Store::Open
+// accepts the same file `ebb serve` does.
+void RegisterServerSettings(ConfigSchema* schema) {
+  schema->Add({.section = "server", .key = "bind", .type = SettingType::kString, .default_value = "127.0.0.1",
+               .runtime = false,
+               .description = "Address the RESP and admin HTTP listeners bind to. Loopback by default: expose Ebb "
+                              "beyond this machine only deliberately, with requirepass set."});
+  schema->Add({.section = "server", .key = "port", .type = SettingType::kInt, .default_value = "6380",
+               .unit = "port", .runtime = false, .description = "RESP (Redis protocol) port.", .min = 0,
+               .max = 65535});
+  schema->Add({.section = "server", .key = "admin_port", .type = SettingType::kInt, .default_value = "8380",
+               .unit = "port", .runtime = false,
+               .description = "Admin HTTP port (/status, /metrics, dashboard). 0 disables it.", .min = 0,
+               .max = 65535});
+  schema->Add({.section = "server", .key = "requirepass", .type = SettingType::kString, .default_value = "",
+               .runtime = true,
+               .description = "When non-empty, RESP clients must AUTH with this password before any other command."});
+  schema->Add({.section = "server", .key = "max_clients", .type = SettingType::kInt, .default_value = "1000",
+               .unit = "count", .runtime = true,
+               .description = "Connections beyond this are answered with an error and closed.", .min = 1,
+               .max = 1000000});
+  schema->Add({.section = "server", .key = "max_query_buffer_bytes", .type = SettingType::kBytes,
+               .default_value = "64MiB", .unit = "bytes", .runtime = true,
+               .description = "A client whose unparsed input exceeds this gets an error and is disconnected.",
+               .min = 1024});
+  schema->Add({.section = "server", .key = "max_bulk_bytes", .type = SettingType::kBytes,
+               .default_value = "16MiB", .unit = "bytes", .runtime = true,
+               .description = "Largest bulk string a client may send (Redis's proto-max-bulk-len).", .min = 1});
+  schema->Add({.section = "server", .key = "idle_timeout_s", .type = SettingType::kInt, .default_value = "0",
+               .unit = "s", .runtime = true,
+               .description = "Close client connections idle this long; 0 keeps them open (like Redis's timeout).",
+               .min = 0});
+}
+
+}  // namespace
+
+std::shared_ptr<const ConfigSchema> EbbConfigSchema() {
+  static const std::shared_ptr<const ConfigSchema> schema = [] {
+    auto s = std::make_shared<ConfigSchema>();
+    RegisterStorageSettings(s.get());
+    RegisterServerSettings(s.get());
+    return s;
+  }();
+  return schema;
+}
+
+std::unique_ptr<Config> NewEbbConfig() { return std::make_unique<Config>(EbbConfigSchema()); }
+
+}  // namespace ebb

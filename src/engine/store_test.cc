@@ -1,0 +1,111 @@
+#include <gtest/gtest.h>
+
+#include "base/test_util.h"
+#include "engine/engine.h"
+#include "engine/status_json.h"
+#include "env/mem_file_system.h"
+
+namespace ebb {
+namespace {
+
+class StoreTest : public ::testing::Test {
+ protected:
+  Options Opts() {
+    Options o;
+    o.data_dir = tmp_.Sub("data");
+    return o;
+  }
+  testing::TempDir tmp_;
+};
+
+TEST_F(StoreTest, EmbeddedRoundTripThroughThePublicApi) {
+  auto store = Store::Open(Opts());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto users = (*store)->OpenDatabase("users");
+  ASSERT_TRUE(users.ok());
+  ASSERT_TRUE((*users)->Put("alice", "{\"age\":30}").ok());
+  EXPECT_EQ(*(*users)->Get("alice"), "{\"age\":30}");
+  EXPECT_TRUE((*users)->Get("bob").status().IsNotFound());
+  ASSERT_TRUE((*users)->Flush().ok());
+  StoreStatus status = (*store)->GetStatus();
+  ASSERT_EQ(status.databases.size(), 1u);
+  EXPECT_EQ(status.databases[0].name, "users");
+  EXPECT_EQ(status.databases[0].segments, 1u);
+  EXPECT_EQ(status.journal.sync_mode, "batch");
+  auto json = StoreStatusToJson(status);
+  EXPECT_EQ(json["databases"][0]["update_seq"], 1);
+  ASSERT_TRUE((*store)->Close().ok());
+  // Handles outlive the store and fail cleanly.
+  EXPECT_TRUE((*users)->Put("x", "y").IsAborted());
+  EXPECT_TRUE((*users)->Get("alice").status().IsAborted());
+}
+
+TEST_F(StoreTest, SecondOpenIsLockedWithPid) {
+  auto first = Store::Open(Opts());
+  ASSERT_TRUE(first.ok());
+  auto second = Store::Open(Opts());
+  ASSERT_FALSE(second.ok());
+  EXPECT_TRUE(second.status().IsLocked());
+  EXPECT_NE(second.status().message().find("locked by"), std::string::npos) << second.status().ToString();
+}
+
+TEST_F(StoreTest, ConfigurationErrorsAreClear) {
+  Options o = Opts();
+  o.Set("journal.sync", "sometimes");
+  auto store = Store::Open(o);
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.status().message().find("journal.sync"), std::string::npos) << store.status().ToString();
+
+  std::string path = tmp_.Sub("bad.toml");
+  FILE* f = fopen(path.c_str(), "w");
+  fputs("[store]\nmemtable_bytes = \"lots\"\n", f);
+  fclose(f);
+  o = Opts();
+  o.config_file = path;
+  store = Store::Open(o);
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.status().message().find("bad.toml line 2"), std::string::npos) << store.status().ToString();
+}
+
+TEST_F(StoreTest, RuntimeConfigRefusesRestartSettings) {
+  auto store = Store::Open(Opts());
+  ASSERT_TRUE(store.ok());
+  Status s = (*store)->SetConfig("journal", "sync", "always");
+  EXPECT_TRUE(s.IsInvalidArgument());
+  EXPECT_NE(s.message().find("restart"), std::string::npos);
+  EXPECT_TRUE((*store)->SetConfig("server", "requirepass", "secret").ok());
+  EXPECT_EQ(*(*store)->GetConfig("server", "requirepass"), "secret");
+  EXPECT_TRUE((*store)->GetConfig("nope", "nope").status().IsNotFound());
+  bool found = false;
+  for (const auto& c : (*store)->ListConfig()) found |= c.section == "journal" && c.key == "sync" && c.value == "batch";
+  EXPECT_TRUE(found);
+}
+
+TEST_F(StoreTest, DataSurvivesReopenAndDropIsDurable) {
+  {
+    auto store = Store::Open(Opts());
+    ASSERT_TRUE(store.ok());
+    for (int i = 0; i < 50; i++) {
+      auto db = (*store)->OpenDatabase("db" + std::to_string(i));
+      ASSERT_TRUE(db.ok());
+      ASSERT_TRUE((*db)->Put("k", std::to_string(i)).ok());
+    }
+    ASSERT_TRUE((*store)->DropDatabase("db7").ok());
+  }
+  auto store = Store::Open(Opts());
+  ASSERT_TRUE(store.ok());
+  auto names = (*store)->ListDatabases();
+  EXPECT_EQ(names.size(), 49u);
+  EXPECT_EQ(*(*(*store)->OpenDatabase("db42"))->Get("k"), "42");
+  EXPECT_TRUE((*store)->OpenDatabase("db7", false).status().IsNotFound());
+}
+
+TEST_F(StoreTest, MissingStoreWithoutCreateIsNotFound) {
+  Options o = Opts();
+  o.create_if_missing = false;
+  auto store = Store::Open(o);
+  EXPECT_TRUE(store.status().IsNotFound()) << store.status().ToString();
+}
+
+}  // namespace
+}  // namespace ebb
