@@ -6,28 +6,23 @@ namespace ebb {
 
 CompletionItem::CompletionItem(int parts) {
   EBB_CHECK(parts > 0 && parts <= kMaxParts);
-  MutexLock lock(&mu_);
-  parts_pending_ = (1u << parts) - 1;
+  parts_pending_.store((1u << parts) - 1, std::memory_order_relaxed);
 }
 
 bool CompletionItem::CompletePart(int part, const Status& status) {
   MutexLock lock(&mu_);
   uint32_t bit = 1u << part;
-  EBB_CHECK_MSG(parts_pending_ & bit, "completion part {} completed twice", part);
-  parts_pending_ &= ~bit;
   if (!status.ok() && status_.ok()) status_ = status;
-  return parts_pending_ == 0;
+  uint32_t before = parts_pending_.fetch_and(~bit, std::memory_order_acq_rel);
+  EBB_CHECK_MSG(before & bit, "completion part {} completed twice", part);
+  return before == bit;
 }
 
 bool CompletionItem::PartDone(int part) const {
-  MutexLock lock(&mu_);
-  return (parts_pending_ & (1u << part)) == 0;
+  return (parts_pending_.load(std::memory_order_acquire) & (1u << part)) == 0;
 }
 
-bool CompletionItem::acknowledged() const {
-  MutexLock lock(&mu_);
-  return parts_pending_ == 0;
-}
+bool CompletionItem::acknowledged() const { return parts_pending_.load(std::memory_order_acquire) == 0; }
 
 Status CompletionItem::status() const {
   MutexLock lock(&mu_);
@@ -36,15 +31,15 @@ Status CompletionItem::status() const {
 
 void CompletionItem::MarkCompleted(const Status& final_status) {
   MutexLock lock(&mu_);
-  EBB_CHECK(!completed_);
+  EBB_CHECK(!completed_.load(std::memory_order_relaxed));
   status_ = final_status;
-  completed_ = true;
+  completed_.store(true, std::memory_order_release);
   cv_.SignalAll();
 }
 
 Status CompletionItem::WaitCompleted() {
   MutexLock lock(&mu_);
-  while (!completed_) cv_.Wait();
+  while (!completed_.load(std::memory_order_acquire)) cv_.Wait();
   return status_;
 }
 

@@ -56,11 +56,14 @@ class CompletionItem {
   CompletionItem* next_in_queue = nullptr;
 
  private:
-  mutable Mutex mu_;
+  mutable Mutex mu_;  // the op lock
   CondVar cv_{&mu_};
-  uint32_t parts_pending_ GUARDED_BY(mu_);  // bitmask
+  // Bitmask of parts not yet done. Written under mu_; readable without it so
+  // the in-order drain can test the front item cheaply.
+  std::atomic<uint32_t> parts_pending_;
   Status status_ GUARDED_BY(mu_);
-  bool completed_ GUARDED_BY(mu_) = false;
+  // Set under mu_; read without it on the writer's fast path.
+  std::atomic<bool> completed_{false};
 };
 
 // The owner's in-flight queue. Push and PopAcknowledgedFront must be called

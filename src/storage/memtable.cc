@@ -1,5 +1,6 @@
 #include "storage/memtable.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "base/coding.h"
@@ -7,16 +8,22 @@
 namespace ebb {
 namespace {
 
-std::string_view DecodeLengthPrefixed(const char* p) {
-  uint32_t len = 0;
-  const char* q = DecodeVarint32(p, p + 5, &len);
-  return std::string_view(q, len);
+inline std::string_view DecodeLengthPrefixed(const char* p) {
+  return std::string_view(p + 4, DecodeFixed32(p));
 }
 
 }  // namespace
 
 int MemTable::KeyComparator::operator()(const char* a, const char* b) const {
-  return CompareInternalKeys(DecodeLengthPrefixed(a), DecodeLengthPrefixed(b));
+  uint32_t la = DecodeFixed32(a), lb = DecodeFixed32(b);
+  size_t ua = la - 8, ub = lb - 8;
+  int r = std::memcmp(a + 4, b + 4, std::min(ua, ub));
+  if (r == 0) {
+    if (ua != ub) return ua < ub ? -1 : 1;
+    uint64_t ta = DecodeFixed64(a + 4 + ua), tb = DecodeFixed64(b + 4 + ub);
+    return ta > tb ? -1 : (ta < tb ? 1 : 0);
+  }
+  return r;
 }
 
 MemTable::MemTable(uint64_t min_journal_file)
@@ -24,15 +31,16 @@ MemTable::MemTable(uint64_t min_journal_file)
 
 void MemTable::Add(SequenceNumber seq, ValueType type, std::string_view key, std::string_view value) {
   size_t ikey_len = key.size() + 8;
-  size_t encoded = static_cast<size_t>(VarintLength(ikey_len)) + ikey_len +
-                   static_cast<size_t>(VarintLength(value.size())) + value.size();
+  size_t encoded = 4 + ikey_len + 4 + value.size();
   char* buf = arena_.AllocateAligned(encoded);
-  char* p = EncodeVarint32(buf, static_cast<uint32_t>(ikey_len));
+  EncodeFixed32(buf, static_cast<uint32_t>(ikey_len));
+  char* p = buf + 4;
   std::memcpy(p, key.data(), key.size());
   p += key.size();
   EncodeFixed64(p, PackTag(seq, type));
   p += 8;
-  p = EncodeVarint32(p, static_cast<uint32_t>(value.size()));
+  EncodeFixed32(p, static_cast<uint32_t>(value.size()));
+  p += 4;
   if (!value.empty()) std::memcpy(p, value.data(), value.size());
   list_.Insert(buf);
   payload_bytes_.fetch_add(key.size() + value.size(), std::memory_order_relaxed);
@@ -41,12 +49,19 @@ void MemTable::Add(SequenceNumber seq, ValueType type, std::string_view key, std
 }
 
 bool MemTable::Get(std::string_view key, SequenceNumber seq, std::string* value, ValueType* type) const {
-  std::string lookup;
-  lookup.reserve(key.size() + 13);
-  PutVarint32(&lookup, static_cast<uint32_t>(key.size() + 8));
-  AppendInternalKey(&lookup, key, seq, kValueTypeForSeek);
+  // Small keys are looked up without touching the heap.
+  char stack[256];
+  std::string heap;
+  char* lookup = stack;
+  if (key.size() + 12 > sizeof(stack)) {
+    heap.resize(key.size() + 12);
+    lookup = heap.data();
+  }
+  EncodeFixed32(lookup, static_cast<uint32_t>(key.size() + 8));
+  std::memcpy(lookup + 4, key.data(), key.size());
+  EncodeFixed64(lookup + 4 + key.size(), PackTag(seq, kValueTypeForSeek));
   SkipList<KeyComparator>::Iterator it(&list_);
-  it.Seek(lookup.data());
+  it.Seek(lookup);
   if (!it.Valid()) return false;
   std::string_view ikey = DecodeLengthPrefixed(it.key());
   if (ExtractUserKey(ikey) != key) return false;
@@ -65,7 +80,7 @@ class MemTableIterator final : public InternalIterator {
   void SeekToFirst() override { it_.SeekToFirst(); }
   void Seek(std::string_view target) override {
     scratch_.clear();
-    PutVarint32(&scratch_, static_cast<uint32_t>(target.size()));
+    PutFixed32(&scratch_, static_cast<uint32_t>(target.size()));
     scratch_.append(target.data(), target.size());
     it_.Seek(scratch_.data());
   }

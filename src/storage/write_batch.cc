@@ -9,6 +9,7 @@
 namespace ebb {
 
 void WriteBatch::Put(std::string_view key, std::string_view value) {
+  rep_.reserve(rep_.size() + key.size() + value.size() + 2 * kMaxVarint32Bytes + 1);
   rep_.push_back(static_cast<char>(ValueType::kValue));
   PutLengthPrefixed(&rep_, key);
   PutLengthPrefixed(&rep_, value);

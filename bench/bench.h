@@ -1,0 +1,86 @@
+// ebb-bench: Ebb's benchmark program (like LevelDB's db_bench). Each
+// workload is a named function that drives one engine and returns one JSON
+// object of results; --json prints one object per line.
+
+#ifndef EBB_BENCH_BENCH_H_
+#define EBB_BENCH_BENCH_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/histogram.h"
+#include "base/random.h"
+#include "bench/bench_engine.h"
+
+namespace ebb::bench {
+
+struct Flags {
+  std::string engine = "ebb";
+  uint64_t num = 1000000;
+  int key_size = 16;
+  int value_size = 100;
+  int threads = 1;
+  std::string sync = "none";
+  int dbs = 1;
+  std::string data_dir;  // default: /tmp/ebb-bench-<engine>
+  bool use_existing = false;
+  bool json = false;
+  uint64_t seed = 301;
+  double duration_s = 0;  // workloads that run for a time use this when > 0
+  std::vector<std::string> set;  // Ebb config overrides "section.key=value"
+  // Workload-specific options.
+  std::string completion;  // writers: op_lock | db_lock (empty: both)
+  std::string read_exec = "readpool";  // readisolation: readpool | shared
+  std::string policy;      // idle: ebb | eager | threshold; smoosh: channels | eager
+  std::string out_dir;     // where CSV/plots go (idle)
+};
+
+// Everything a workload needs.
+class BenchContext {
+ public:
+  BenchContext(Flags flags) : flags_(std::move(flags)) {}
+  const Flags& flags() const { return flags_; }
+
+  // The engine open on flags().data_dir, opening it on first use. `fresh`
+  // wipes the directory first.
+  Result<BenchEngine*> Engine(bool fresh);
+  Status CloseEngine();
+  EngineConfig MakeEngineConfig() const;
+
+  std::string Key(uint64_t k) const;
+  // A value of flags().value_size bytes (half-compressible random text).
+  std::string_view Value(Random* rnd);
+
+ private:
+  Flags flags_;
+  std::unique_ptr<BenchEngine> engine_;
+  std::string value_source_;
+};
+
+// Bytes this process has written through write(2) so far (/proc/self/io wchar).
+uint64_t ProcessBytesWritten();
+// Bytes of files under `dir`.
+uint64_t DirectoryBytes(const std::string& dir);
+// Common result fields.
+nlohmann::json BaseResult(const std::string& workload, const std::string& engine, uint64_t ops, double seconds,
+                          const Histogram& latency_us, uint64_t bytes_written);
+
+using WorkloadFn = std::function<Result<nlohmann::json>(BenchContext*)>;
+struct Workload {
+  std::string name;
+  std::string description;
+  WorkloadFn run;
+};
+using WorkloadRegistry = std::map<std::string, Workload>;
+
+void RegisterCoreWorkloads(WorkloadRegistry* registry);  // fill*, overwrite, read*, compact
+
+}  // namespace ebb::bench
+
+#endif  // EBB_BENCH_BENCH_H_
