@@ -29,6 +29,8 @@ void InitSodium() {
 
 std::string KeyIdHex(uint64_t key_id) { return fmt::format("{:016x}", key_id); }
 
+std::string ArchiveKey::key_id_hex() const { return KeyIdHex(key_id_); }
+
 ArchiveKey::ArchiveKey(std::string_view key_bytes, std::string source) : source_(std::move(source)) {
   InitSodium();
   std::memcpy(key_.data(), key_bytes.data(), kKeyBytes);
