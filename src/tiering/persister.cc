@@ -70,6 +70,10 @@ Status Persister::Recover() {
 
 Status Persister::RecoverOne(const std::string& log_path) {
   auto parsed = ParseSnapshotLog(fs_, log_path);
+  if (parsed.status().IsNotFound()) {
+    // Died while creating the log: the snapshot never started.
+    return fs_->DeleteFile(log_path);
+  }
   if (!parsed.ok()) {
     // The snapshot's progress cannot be trusted. Nothing is lost by setting
     // it aside: its segments are local until the index holds them, and the

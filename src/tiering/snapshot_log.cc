@@ -168,7 +168,7 @@ Result<SnapshotState> ParseSnapshotLogBytes(std::string_view data, const std::st
     offset += 8 + length;
   }
   if (state.records == 0) {
-    return Status::Corruption(fmt::format("snapshot log {}: no complete record", name));
+    return Status::NotFound(fmt::format("snapshot log {}: no complete record", name));
   }
   return state;
 }

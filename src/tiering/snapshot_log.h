@@ -96,7 +96,8 @@ struct SnapshotState {
   bool finished() const { return state == SnapshotEvent::kDone || state == SnapshotEvent::kAborted; }
 };
 
-// Empty log: NotFound-free, an empty file is Corruption ("no records").
+// A log without one complete record (the process died while creating it) is
+// NotFound: the snapshot never started.
 Result<SnapshotState> ParseSnapshotLog(FileSystem* fs, const std::string& path);
 // The same on bytes (for tests and tools); `name` appears in errors.
 Result<SnapshotState> ParseSnapshotLogBytes(std::string_view data, const std::string& name);

@@ -56,8 +56,12 @@ class FakeHost final : public TieringHost {
     MutexLock lock(&mu_);
     segments_[id] = s;
   }
+  // Like the engine: the database's segments stop being live.
   void DropDatabase(std::string db, uint64_t seq) {
     MutexLock lock(&mu_);
+    for (auto it = segments_.begin(); it != segments_.end();) {
+      it = it->second.meta.database == db ? segments_.erase(it) : std::next(it);
+    }
     dropped_.push_back({std::move(db), seq});
   }
   void Touch(uint64_t id, int64_t micros) {
