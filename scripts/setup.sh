@@ -39,8 +39,21 @@ if [ "$profile" = test ] && ! command -v npm >/dev/null 2>&1; then
   missing+=(nodejs npm)
 fi
 
+# s3rver (npm), the local S3 server of the S3ObjectStore and tiering tests,
+# pinned by tests/s3/package-lock.json. Runs after the Debian packages (it
+# needs npm); does nothing when node_modules is already there.
+install_s3rver() {
+  local dir
+  dir="$(cd "$(dirname "$0")/.." && pwd)/tests/s3"
+  if [ "$profile" = test ] && [ -f "$dir/package-lock.json" ] && [ ! -d "$dir/node_modules/s3rver" ]; then
+    echo "setup: npm ci in $dir (s3rver)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
 if [ "${#missing[@]}" -eq 0 ]; then
   echo "setup: all ${#wanted[@]} packages present"
+  install_s3rver
   exit 0
 fi
 
@@ -57,3 +70,4 @@ echo "setup: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+install_s3rver

@@ -1,0 +1,486 @@
+// Contract tests shared by every ObjectStore, plus tests of what only one
+// implementation does (fault injection, S3 error mapping). The S3 variant
+// runs against s3rver (tests/s3, installed by `scripts/setup.sh test`),
+// started by the test on 127.0.0.1 with a free port and stopped at the end.
+
+#include "env/object_store.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <memory>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "base/random.h"
+#include "base/test_util.h"
+#include "env/file_system.h"
+#include "env/local_object_store.h"
+#include "env/mem_file_system.h"
+#include "env/mem_object_store.h"
+#include "env/s3_object_store.h"
+
+namespace ebb {
+namespace {
+
+// Finds `name` in $PATH.
+std::string FindInPath(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  if (path == nullptr) return "";
+  std::string_view rest(path);
+  while (!rest.empty()) {
+    size_t colon = rest.find(':');
+    std::string dir(rest.substr(0, colon));
+    std::string candidate = fmt::format("{}/{}", dir, name);
+    if (!dir.empty() && ::access(candidate.c_str(), X_OK) == 0) return candidate;
+    if (colon == std::string_view::npos) break;
+    rest.remove_prefix(colon + 1);
+  }
+  return "";
+}
+
+// An s3rver child process on 127.0.0.1 with an OS-chosen port.
+class S3rverProcess {
+ public:
+  static constexpr char kBucket[] = "ebb-test";
+  // s3rver's built-in account.
+  static constexpr char kAccessKey[] = "S3RVER";
+  static constexpr char kSecretKey[] = "S3RVER";
+  // Bound on how long startup may take before the test fails.
+  static constexpr int kStartTimeoutMs = 30'000;
+
+  ~S3rverProcess() { Stop(); }
+
+  // Empty string on success, else why s3rver is unavailable (skip) or failed.
+  std::string Start(const std::string& data_dir, bool* skip) {
+    *skip = true;
+    std::string node = FindInPath("node");
+    if (node.empty()) return "node is not in PATH; run scripts/setup.sh test";
+    std::string script = fmt::format("{}/tests/s3/node_modules/s3rver/bin/s3rver.js", testing::SourceDir());
+    if (::access(script.c_str(), R_OK) != 0) {
+      return fmt::format("{} is missing; run scripts/setup.sh test (npm ci in tests/s3)", script);
+    }
+    *skip = false;
+    int fds[2];
+    if (::pipe(fds) != 0) return "pipe failed";
+    pid_ = ::fork();
+    if (pid_ < 0) return "fork failed";
+    if (pid_ == 0) {
+      ::dup2(fds[1], 1);
+      ::close(fds[0]);
+      ::close(fds[1]);
+      ::execl(node.c_str(), node.c_str(), script.c_str(), "-s", "-d", data_dir.c_str(), "-a", "127.0.0.1", "-p", "0",
+              "--configure-bucket", kBucket, static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    out_fd_ = fds[0];
+    // Read stdout until "S3rver listening on 127.0.0.1:PORT".
+    std::string output;
+    constexpr std::string_view kBanner = "listening on 127.0.0.1:";
+    while (true) {
+      struct pollfd pfd = {out_fd_, POLLIN, 0};
+      int ready = ::poll(&pfd, 1, kStartTimeoutMs);
+      if (ready <= 0) return fmt::format("s3rver did not start within 30 s; output: {}", output);
+      char buf[512];
+      ssize_t n = ::read(out_fd_, buf, sizeof(buf));
+      if (n <= 0) return fmt::format("s3rver exited at startup; output: {}", output);
+      output.append(buf, static_cast<size_t>(n));
+      size_t at = output.find(kBanner);
+      if (at != std::string::npos) {
+        size_t end = output.find('\n', at);
+        if (end != std::string::npos) {
+          port_ = std::atoi(output.c_str() + at + kBanner.size());
+          return port_ > 0 ? "" : fmt::format("cannot parse the s3rver port from: {}", output);
+        }
+      }
+    }
+  }
+
+  void Stop() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      int status;
+      ::waitpid(pid_, &status, 0);
+      pid_ = -1;
+    }
+    if (out_fd_ >= 0) {
+      ::close(out_fd_);
+      out_fd_ = -1;
+    }
+  }
+
+  std::string endpoint() const { return fmt::format("http://127.0.0.1:{}", port_); }
+
+  S3Options Options(const std::string& prefix) const {
+    S3Options o;
+    o.endpoint = endpoint();
+    o.bucket = kBucket;
+    o.prefix = prefix;
+    o.access_key = kAccessKey;
+    o.secret_key = kSecretKey;
+    o.request_timeout_ms = 20'000;
+    o.max_retries = 2;
+    o.retry_base_delay_ms = 10;
+    o.retry_max_delay_ms = 50;
+    return o;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  int port_ = 0;
+};
+
+class ObjectStoreContractTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    const std::string& kind = GetParam();
+    if (kind == "local-posix") {
+      fs_ = DefaultFileSystem();
+      auto store = LocalObjectStore::Open(fs_, tmp_.Sub("store"));
+      ASSERT_TRUE(store.ok()) << store.status().ToString();
+      store_ = std::move(store).value();
+      file_dir_ = tmp_.path();
+    } else if (kind == "local-mem") {
+      mem_fs_ = std::make_unique<MemFileSystem>();
+      fs_ = mem_fs_.get();
+      ASSERT_TRUE(fs_->CreateDir("/files").ok());
+      auto store = LocalObjectStore::Open(fs_, "/bucket");
+      ASSERT_TRUE(store.ok()) << store.status().ToString();
+      store_ = std::move(store).value();
+      file_dir_ = "/files";
+    } else if (kind == "mem") {
+      mem_fs_ = std::make_unique<MemFileSystem>();
+      fs_ = mem_fs_.get();
+      ASSERT_TRUE(fs_->CreateDir("/files").ok());
+      store_ = std::make_unique<MemObjectStore>();
+      file_dir_ = "/files";
+    } else {
+      bool skip = false;
+      std::string error = s3rver_.Start(tmp_.Sub("s3rver"), &skip);
+      if (skip) GTEST_SKIP() << "S3 contract test skipped: " << error;
+      ASSERT_EQ(error, "");
+      auto store = S3ObjectStore::Open(s3rver_.Options("contract"));
+      ASSERT_TRUE(store.ok()) << store.status().ToString();
+      store_ = std::move(store).value();
+      fs_ = DefaultFileSystem();
+      file_dir_ = tmp_.path();
+    }
+  }
+
+  testing::TempDir tmp_;
+  S3rverProcess s3rver_;
+  std::unique_ptr<MemFileSystem> mem_fs_;
+  FileSystem* fs_ = nullptr;
+  std::string file_dir_;
+  std::unique_ptr<ObjectStore> store_;
+};
+
+TEST_P(ObjectStoreContractTest, PutGetHeadOverwriteDelete) {
+  ASSERT_TRUE(store_->Put("archives/a.tar", "hello world").ok());
+  auto got = store_->Get("archives/a.tar");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(*got, "hello world");
+  auto head = store_->Head("archives/a.tar");
+  ASSERT_TRUE(head.ok()) << head.status().ToString();
+  EXPECT_EQ(head->size_bytes, 11u);
+  EXPECT_FALSE(head->etag.empty());
+
+  ASSERT_TRUE(store_->Put("archives/a.tar", "replaced").ok());
+  EXPECT_EQ(*store_->Get("archives/a.tar"), "replaced");
+  auto head2 = store_->Head("archives/a.tar");
+  ASSERT_TRUE(head2.ok());
+  EXPECT_NE(head2->etag, head->etag) << "different contents must have different etags";
+
+  ASSERT_TRUE(store_->Delete("archives/a.tar").ok());
+  Status missing = store_->Get("archives/a.tar").status();
+  EXPECT_TRUE(missing.IsNotFound()) << missing.ToString();
+  EXPECT_NE(missing.message().find("archives/a.tar"), std::string::npos) << missing.ToString();
+  EXPECT_NE(missing.message().find(store_->Describe()), std::string::npos) << missing.ToString();
+  EXPECT_TRUE(store_->Head("archives/a.tar").status().IsNotFound());
+  EXPECT_TRUE(store_->Delete("archives/a.tar").ok()) << "deleting a missing object is OK";
+}
+
+TEST_P(ObjectStoreContractTest, RangedGets) {
+  std::string data;
+  for (int i = 0; i < 1000; i++) data += static_cast<char>('a' + i % 26);
+  ASSERT_TRUE(store_->Put("r", data).ok());
+  EXPECT_EQ(*store_->GetRange("r", 0, 10), data.substr(0, 10));
+  EXPECT_EQ(*store_->GetRange("r", 500, 37), data.substr(500, 37));
+  auto tail = store_->GetRange("r", 990, 100);
+  ASSERT_TRUE(tail.ok()) << tail.status().ToString();
+  EXPECT_EQ(*tail, data.substr(990)) << "a range past the end is clamped";
+  EXPECT_EQ(*store_->GetRange("r", 999, 1), data.substr(999));
+  EXPECT_TRUE(store_->GetRange("r", 1000, 10).status().IsInvalidArgument());
+  EXPECT_TRUE(store_->GetRange("missing", 0, 10).status().IsNotFound());
+}
+
+TEST_P(ObjectStoreContractTest, PutFileStreamsLargeFiles) {
+  Random rnd(testing::TestSeed(7));
+  std::string data = rnd.RandomString(3 * 1024 * 1024 + 17);
+  std::string path = JoinPath(file_dir_, "upload.bin");
+  ASSERT_TRUE(WriteStringToFile(fs_, data, path, true).ok());
+  Status s = store_->PutFile("big/upload.bin", fs_, path);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  auto head = store_->Head("big/upload.bin");
+  ASSERT_TRUE(head.ok());
+  EXPECT_EQ(head->size_bytes, data.size());
+  auto mid = store_->GetRange("big/upload.bin", 2'000'000, 4096);
+  ASSERT_TRUE(mid.ok());
+  EXPECT_EQ(*mid, data.substr(2'000'000, 4096));
+  auto all = store_->Get("big/upload.bin");
+  ASSERT_TRUE(all.ok());
+  EXPECT_TRUE(*all == data);
+
+  Status no_file = store_->PutFile("big/none", fs_, JoinPath(file_dir_, "does-not-exist"));
+  EXPECT_TRUE(no_file.IsNotFound()) << no_file.ToString();
+  EXPECT_TRUE(store_->Head("big/none").status().IsNotFound()) << "a failed upload creates nothing";
+}
+
+TEST_P(ObjectStoreContractTest, ListByPrefixSorted) {
+  for (const char* key : {"archives/b.tar", "archives/a.tar", "archives2/x", "meta/epoch", "archives/sub/c"}) {
+    ASSERT_TRUE(store_->Put(key, key).ok()) << key;
+  }
+  auto listed = store_->List("archives/");
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  std::vector<std::string> keys;
+  for (const auto& info : *listed) keys.push_back(info.key);
+  EXPECT_EQ(keys, (std::vector<std::string>{"archives/a.tar", "archives/b.tar", "archives/sub/c"}));
+  EXPECT_EQ((*listed)[0].size_bytes, std::string("archives/a.tar").size());
+  auto all = store_->List("");
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 5u);
+  EXPECT_TRUE(store_->List("nothing/")->empty());
+}
+
+TEST_P(ObjectStoreContractTest, RejectsBadKeys) {
+  for (const char* key : {"", "/abs", "a/../b", "a//b", "dir/"}) {
+    Status s = store_->Put(key, "x");
+    EXPECT_TRUE(s.IsInvalidArgument()) << "key '" << key << "': " << s.ToString();
+  }
+}
+
+TEST_P(ObjectStoreContractTest, ConcurrentClients) {
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 10;
+  std::vector<std::thread> threads;
+  std::vector<Status> errors(kThreads);
+  for (int t = 0; t < kThreads; t++) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; i++) {
+        std::string key = fmt::format("c/{}/{}", t, i);
+        std::string value = fmt::format("value {} {}", t, i);
+        Status s = store_->Put(key, value);
+        if (s.ok()) {
+          auto got = store_->Get(key);
+          if (!got.ok()) s = got.status();
+          else if (*got != value) s = Status::Corruption(fmt::format("wrong value for {}", key));
+        }
+        if (!s.ok() && errors[t].ok()) errors[t] = s;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (const auto& e : errors) EXPECT_TRUE(e.ok()) << e.ToString();
+  EXPECT_EQ(store_->List("c/")->size(), static_cast<size_t>(kThreads * kPerThread));
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, ObjectStoreContractTest, ::testing::Values("local-posix", "local-mem", "mem", "s3"),
+                         [](const auto& info) {
+                           std::string name = info.param;
+                           for (auto& c : name) if (c == '-') c = '_';
+                           return name;
+                         });
+
+TEST(LocalObjectStoreTest, InterruptedWritesAreInvisibleAndCleanedUp) {
+  MemFileSystem fs;
+  {
+    auto store = LocalObjectStore::Open(&fs, "/bucket");
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->Put("k", "v").ok());
+  }
+  // A crash mid-write leaves a file under .incoming/.
+  ASSERT_TRUE(WriteStringToFile(&fs, "partial", "/bucket/.incoming/123-x-0", false).ok());
+  auto store = LocalObjectStore::Open(&fs, "/bucket");
+  ASSERT_TRUE(store.ok());
+  auto listed = (*store)->List("");
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].key, "k");
+  EXPECT_FALSE(fs.FileExists("/bucket/.incoming/123-x-0"));
+}
+
+TEST(MemObjectStoreTest, FaultInjection) {
+  MemObjectStore store;
+  store.FailNth(ObjectOp::kPut, 2, Status::Unavailable("injected"));
+  EXPECT_TRUE(store.Put("a", "1").ok());
+  EXPECT_TRUE(store.Put("b", "2").IsUnavailable());
+  EXPECT_TRUE(store.Put("c", "3").ok()) << "not sticky";
+  EXPECT_TRUE(store.Head("b").status().IsNotFound());
+
+  store.FailUploadMidway(1);
+  Status s = store.Put("a", "new value");
+  EXPECT_TRUE(s.IsUnavailable()) << s.ToString();
+  EXPECT_EQ(*store.Get("a"), "1") << "a failed upload leaves the old object";
+
+  ASSERT_TRUE(store.CorruptObject("c", 0, 1).ok());
+  EXPECT_NE(*store.Get("c"), "3");
+  ASSERT_TRUE(store.DropObject("c").ok());
+  EXPECT_TRUE(store.Get("c").status().IsNotFound());
+
+  store.FailNth(ObjectOp::kGet, 1, Status::TimedOut("injected"), /*sticky=*/true);
+  EXPECT_TRUE(store.Get("a").status().IsTimedOut());
+  EXPECT_TRUE(store.GetRange("a", 0, 1).status().IsTimedOut());
+  store.ClearFaults();
+  EXPECT_TRUE(store.Get("a").ok());
+  EXPECT_EQ(store.calls(ObjectOp::kPut), 4u);
+  EXPECT_EQ(store.calls(ObjectOp::kGet), 4u + 2u);  // includes the checks above
+}
+
+// A TCP listener that completes handshakes but never answers: requests to it
+// time out.
+class SilentServer {
+ public:
+  SilentServer() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    ::listen(fd_, 16);
+    socklen_t len = sizeof(addr);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~SilentServer() { ::close(fd_); }
+  int port() const { return port_; }
+
+ private:
+  int fd_;
+  int port_;
+};
+
+// A port on 127.0.0.1 nobody listens on.
+int ClosedPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+S3Options LoopbackOptions(int port) {
+  S3Options o;
+  o.endpoint = fmt::format("http://127.0.0.1:{}", port);
+  o.bucket = "bucket";
+  o.access_key = "test-access-key";
+  o.secret_key = "test-secret-key";
+  o.connect_timeout_ms = 1000;
+  o.request_timeout_ms = 300;
+  o.max_retries = 2;
+  o.retry_base_delay_ms = 1;
+  o.retry_max_delay_ms = 2;
+  return o;
+}
+
+TEST(S3ObjectStoreTest, UnreachableIsUnavailableAfterRetries) {
+  auto store = S3ObjectStore::Open(LoopbackOptions(ClosedPort()));
+  ASSERT_TRUE(store.ok());
+  Status s = (*store)->Put("k", "v");
+  EXPECT_TRUE(s.IsUnavailable()) << s.ToString();
+  EXPECT_NE(s.message().find("s3://bucket/"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.message().find("put k"), std::string::npos) << s.ToString();
+  EXPECT_EQ((*store)->requests_sent(), 3u) << "one attempt plus max_retries";
+}
+
+TEST(S3ObjectStoreTest, SilentServerTimesOut) {
+  SilentServer server;
+  auto store = S3ObjectStore::Open(LoopbackOptions(server.port()));
+  ASSERT_TRUE(store.ok());
+  Status s = (*store)->Head("k").status();
+  EXPECT_TRUE(s.IsTimedOut()) << s.ToString();
+  EXPECT_EQ((*store)->requests_sent(), 3u);
+}
+
+TEST(S3ObjectStoreTest, OpenExplainsMissingSettings) {
+  S3Options o;
+  o.bucket = "b";
+  EXPECT_NE(S3ObjectStore::Open(o).status().message().find("endpoint"), std::string::npos);
+  o.endpoint = "ftp://x";
+  EXPECT_TRUE(S3ObjectStore::Open(o).status().IsInvalidArgument());
+  o.endpoint = "http://127.0.0.1:1";
+  ::unsetenv("AWS_ACCESS_KEY_ID");
+  ::unsetenv("AWS_SECRET_ACCESS_KEY");
+  Status s = S3ObjectStore::Open(o).status();
+  EXPECT_NE(s.message().find("AWS_ACCESS_KEY_ID"), std::string::npos) << s.ToString();
+  ::setenv("AWS_ACCESS_KEY_ID", "from-env", 1);
+  ::setenv("AWS_SECRET_ACCESS_KEY", "secret", 1);
+  EXPECT_TRUE(S3ObjectStore::Open(o).ok());
+  ::unsetenv("AWS_ACCESS_KEY_ID");
+  ::unsetenv("AWS_SECRET_ACCESS_KEY");
+}
+
+TEST(S3ObjectStoreTest, AgainstS3rverWrongAccessKeyIsPermissionDenied) {
+  testing::TempDir tmp;
+  S3rverProcess s3rver;
+  bool skip = false;
+  std::string error = s3rver.Start(tmp.Sub("s3rver"), &skip);
+  if (skip) GTEST_SKIP() << "S3 test skipped: " << error;
+  ASSERT_EQ(error, "");
+  S3Options o = s3rver.Options("p");
+  o.access_key = "NOT-A-KEY";
+  auto store = S3ObjectStore::Open(o);
+  ASSERT_TRUE(store.ok());
+  Status s = (*store)->Put("k", "v");
+  EXPECT_TRUE(s.IsPermissionDenied()) << s.ToString();
+  EXPECT_NE(s.message().find("access key"), std::string::npos) << s.ToString();
+  EXPECT_EQ((*store)->requests_sent(), 1u) << "credential errors are not retried";
+}
+
+TEST(S3ObjectStoreTest, AgainstS3rverListPagesPastOneThousand) {
+  testing::TempDir tmp;
+  S3rverProcess s3rver;
+  bool skip = false;
+  std::string error = s3rver.Start(tmp.Sub("s3rver"), &skip);
+  if (skip) GTEST_SKIP() << "S3 test skipped: " << error;
+  ASSERT_EQ(error, "");
+  auto store = S3ObjectStore::Open(s3rver.Options("paged"));
+  ASSERT_TRUE(store.ok());
+  constexpr int kObjects = 1'003;
+  for (int i = 0; i < kObjects; i++) {
+    ASSERT_TRUE((*store)->Put(fmt::format("many/{:05d}", i), "x").ok()) << i;
+  }
+  uint64_t before = (*store)->requests_sent();
+  auto listed = (*store)->List("many/");
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  ASSERT_EQ(listed->size(), static_cast<size_t>(kObjects));
+  EXPECT_EQ(listed->front().key, "many/00000");
+  EXPECT_EQ(listed->back().key, fmt::format("many/{:05d}", kObjects - 1));
+  EXPECT_EQ((*store)->requests_sent() - before, 2u) << "two pages of at most 1,000 keys";
+}
+
+TEST(ObjectKeyTest, Validation) {
+  EXPECT_TRUE(ValidateObjectKey("s", "archives/01H.tar").ok());
+  EXPECT_TRUE(ValidateObjectKey("s", "a/./b").IsInvalidArgument());
+  EXPECT_EQ(AwsUriEncode("a b/c+d~", true), "a%20b/c%2Bd~");
+  EXPECT_EQ(AwsUriEncode("a/b", false), "a%2Fb");
+}
+
+}  // namespace
+}  // namespace ebb

@@ -1,0 +1,60 @@
+// Evicter (seed 003; mechanism): removes local copies of segments whose
+// remote copy is verified, coldest first, until enough bytes are freed. The
+// agent decides when and how much; the evicter decides which.
+//
+// It never deletes a file itself: it asks the engine through
+// EvictionTarget::EvictLocalCopy, so the engine can switch the segment's
+// reads to the member cache first. It refuses (and reports) every candidate
+// that is not in the tier index, i.e. not uploaded and verified.
+//
+// Thread safety: Evict may run on any thread; the index is thread-safe.
+
+#ifndef EBB_TIERING_EVICTER_H_
+#define EBB_TIERING_EVICTER_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "ebb/status.h"
+#include "tiering/tier_index.h"
+
+namespace ebb {
+
+// Implemented by the engine.
+class EvictionTarget {
+ public:
+  virtual ~EvictionTarget() = default;
+  // Removes the local file of `segment_id`, whose archived copy the tier
+  // index holds; later reads of the segment go through the MemberCache. An
+  // error leaves the segment local (it may be tried again later).
+  virtual Status EvictLocalCopy(uint64_t segment_id) = 0;
+};
+
+struct EvictionCandidate {
+  uint64_t segment_id = 0;
+  uint64_t size_bytes = 0;
+  int64_t last_access_micros = 0;  // any monotonic scale; smaller = colder
+};
+
+struct EvictionResult {
+  std::vector<uint64_t> evicted;
+  uint64_t evicted_bytes = 0;
+  std::vector<uint64_t> refused_unverified;  // not in the tier index
+  Status first_error;                        // of EvictLocalCopy, if any failed
+};
+
+class Evicter {
+ public:
+  Evicter(const TierIndex* index, EvictionTarget* target) : index_(index), target_(target) {}
+  // Evicts candidates coldest first until `bytes_to_free` are freed or none
+  // is left.
+  EvictionResult Evict(std::vector<EvictionCandidate> candidates, uint64_t bytes_to_free);
+
+ private:
+  const TierIndex* const index_;
+  EvictionTarget* const target_;
+};
+
+}  // namespace ebb
+
+#endif  // EBB_TIERING_EVICTER_H_

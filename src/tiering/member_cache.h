@@ -1,0 +1,122 @@
+// MemberCache: local copies of evicted segments, fetched on demand. A read
+// that needs an evicted segment calls Acquire(segment_id): the cache looks
+// the segment up in the tier index, fetches just its archive member with one
+// ranged get, checks the ciphertext and plaintext checksums, and writes the
+// plain segment file to <dir>/<segment_id>.seg, which the engine opens
+// through the FileSystem like any segment file.
+//
+// - Bounded: at most capacity_bytes of files; the least recently used
+//   unpinned ones are deleted to make room. A handle pins its file.
+// - Single flight: concurrent Acquires of one segment share one fetch.
+// - A checksum mismatch is fetched once more; a second mismatch is
+//   Corruption naming the archive and member.
+// - Files left from a previous run are removed at Open (cheap to refetch).
+//
+// Thread-safe. The cache must outlive its handles.
+
+#ifndef EBB_TIERING_MEMBER_CACHE_H_
+#define EBB_TIERING_MEMBER_CACHE_H_
+
+#include <cstdint>
+#include <list>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "base/mutex.h"
+#include "ebb/status.h"
+#include "tiering/archive_key.h"
+#include "tiering/tier_index.h"
+
+namespace ebb {
+
+class FileSystem;
+class ObjectStore;
+
+struct MemberCacheOptions {
+  std::string dir;
+  uint64_t capacity_bytes = uint64_t{1} << 30;
+};
+
+struct MemberCacheStats {
+  uint64_t hits = 0;
+  uint64_t fetches = 0;        // ranged gets, including refetches
+  uint64_t fetched_bytes = 0;
+  uint64_t refetches = 0;      // after a checksum mismatch
+  uint64_t evictions = 0;
+  uint64_t cached_bytes = 0;
+  uint64_t cached_members = 0;
+};
+
+class MemberCache {
+ public:
+  // A pinned cached segment file.
+  class Handle {
+   public:
+    ~Handle();
+    Handle(const Handle&) = delete;
+    Handle& operator=(const Handle&) = delete;
+    uint64_t segment_id() const { return segment_id_; }
+    const std::string& path() const { return path_; }
+    uint64_t size_bytes() const { return size_bytes_; }
+
+   private:
+    friend class MemberCache;
+    Handle(MemberCache* cache, uint64_t segment_id, std::string path, uint64_t size)
+        : cache_(cache), segment_id_(segment_id), path_(std::move(path)), size_bytes_(size) {}
+    MemberCache* const cache_;
+    const uint64_t segment_id_;
+    const std::string path_;
+    const uint64_t size_bytes_;
+  };
+
+  static Result<std::unique_ptr<MemberCache>> Open(FileSystem* fs, ObjectStore* store, const ArchiveKey* key,
+                                                   const TierIndex* index, MemberCacheOptions options);
+  ~MemberCache();
+
+  // Returns the local file of `segment_id`, fetching it if needed. NotFound
+  // if the index has no such segment; Busy if pinned files fill the cache;
+  // Corruption after a failed refetch; object store errors as they come.
+  Result<std::unique_ptr<Handle>> Acquire(uint64_t segment_id);
+
+  // Drops an unpinned cached file (e.g. the segment was compacted away).
+  void Forget(uint64_t segment_id);
+  void SetCapacity(uint64_t capacity_bytes);
+  MemberCacheStats stats() const;
+
+ private:
+  struct Slot {
+    bool ready = false;  // false: a fetch is in flight
+    uint64_t size_bytes = 0;
+    int pins = 0;
+    std::list<uint64_t>::iterator lru;  // valid when ready
+  };
+
+  MemberCache(FileSystem* fs, ObjectStore* store, const ArchiveKey* key, const TierIndex* index,
+              MemberCacheOptions options);
+  Result<std::string> Fetch(const IndexEntry& entry);
+  std::string PathOf(uint64_t segment_id) const;
+  void Release(uint64_t segment_id);
+  // Deletes unpinned LRU files until `incoming` more bytes fit.
+  bool MakeRoomLocked(uint64_t incoming) REQUIRES(mu_);
+
+  // Constant after construction.
+  FileSystem* const fs_;
+  ObjectStore* const store_;
+  const ArchiveKey* const key_;
+  const TierIndex* const index_;
+  const std::string dir_;
+
+  // Protected by mu_.
+  mutable Mutex mu_;
+  CondVar fetched_cv_{&mu_};
+  uint64_t capacity_bytes_ GUARDED_BY(mu_);
+  std::map<uint64_t, Slot> slots_ GUARDED_BY(mu_);
+  std::list<uint64_t> lru_ GUARDED_BY(mu_);  // front = most recently used
+  MemberCacheStats stats_ GUARDED_BY(mu_);
+  uint64_t reserved_bytes_ GUARDED_BY(mu_) = 0;  // of fetches in flight
+};
+
+}  // namespace ebb
+
+#endif  // EBB_TIERING_MEMBER_CACHE_H_

@@ -1,0 +1,120 @@
+#include "tiering/member_cache.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "env/clock.h"
+#include "env/mem_file_system.h"
+#include "env/mem_object_store.h"
+#include "tiering/tiering_test_util.h"
+
+namespace ebb {
+namespace {
+
+using testing::SegmentContents;
+using testing::TestKey;
+using testing::TestMeta;
+
+constexpr size_t kSegmentBytes = 10'000;
+
+class MemberCacheTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(fs_.CreateDir("/staging").ok());
+    std::string name = NewArchiveName(&clock_);
+    auto writer = ArchiveWriter::Create(&fs_, "/staging/a.tar", name, key_.get(), &clock_, {});
+    ASSERT_TRUE(writer.ok());
+    for (int i = 1; i <= 5; i++) ASSERT_TRUE((*writer)->AddSegment(TestMeta(i), SegmentContents(i, kSegmentBytes)).ok());
+    auto toc = (*writer)->Finish();
+    ASSERT_TRUE(toc.ok());
+    toc_ = *toc;
+    auto data = ReadFileToString(&fs_, "/staging/a.tar");
+    ASSERT_TRUE(store_.Put(ArchiveObjectKey(name), *data).ok());
+    index_.AddArchive(toc_, data->size());
+  }
+  std::unique_ptr<MemberCache> OpenCache(uint64_t capacity) {
+    auto cache = MemberCache::Open(&fs_, &store_, key_.get(), &index_, {.dir = "/cache", .capacity_bytes = capacity});
+    EXPECT_TRUE(cache.ok()) << cache.status().ToString();
+    return std::move(cache).value();
+  }
+
+  MemFileSystem fs_;
+  ManualClock clock_;
+  MemObjectStore store_;
+  std::unique_ptr<ArchiveKey> key_ = TestKey();
+  TierIndex index_;
+  ArchiveToc toc_;
+};
+
+TEST_F(MemberCacheTest, FetchesOnlyTheMemberAndServesHits) {
+  auto cache = OpenCache(1 << 20);
+  auto h = cache->Acquire(3);
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  EXPECT_TRUE(*ReadFileToString(&fs_, (*h)->path()) == SegmentContents(3, kSegmentBytes));
+  EXPECT_EQ(store_.bytes_read(), toc_.members[2].payload_length);
+  auto again = cache->Acquire(3);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(store_.calls(ObjectOp::kGet), 1u);
+  EXPECT_EQ(cache->stats().hits, 1u);
+  EXPECT_TRUE(cache->Acquire(99).status().IsNotFound());
+}
+
+TEST_F(MemberCacheTest, BoundedByBytesLeastRecentlyUsedFirst) {
+  auto cache = OpenCache(3 * kSegmentBytes);
+  for (uint64_t id : {1, 2, 3}) ASSERT_TRUE(cache->Acquire(id).ok());
+  ASSERT_TRUE(cache->Acquire(1).ok());  // 1 is now the most recent; 2 the least
+  ASSERT_TRUE(cache->Acquire(4).ok());
+  MemberCacheStats st = cache->stats();
+  EXPECT_LE(st.cached_bytes, 3 * kSegmentBytes);
+  EXPECT_EQ(st.evictions, 1u);
+  EXPECT_FALSE(fs_.FileExists("/cache/000002.seg"));
+  EXPECT_TRUE(fs_.FileExists("/cache/000001.seg"));
+  // Pinned files are never deleted; when only pinned files remain, Busy.
+  auto a = cache->Acquire(1);
+  auto b = cache->Acquire(3);
+  auto c = cache->Acquire(4);
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  Status busy = cache->Acquire(5).status();
+  EXPECT_TRUE(busy.IsBusy()) << busy.ToString();
+  EXPECT_NE(busy.message().find("tiering.cache_bytes"), std::string::npos);
+  c->reset();
+  EXPECT_TRUE(cache->Acquire(5).ok());
+}
+
+TEST_F(MemberCacheTest, SingleFlightUnderConcurrency) {
+  auto cache = OpenCache(1 << 20);
+  constexpr int kThreads = 8;
+  std::vector<std::thread> threads;
+  std::vector<Status> results(kThreads);
+  for (int t = 0; t < kThreads; t++) {
+    threads.emplace_back([&, t] {
+      auto h = cache->Acquire(2);
+      results[t] = h.status();
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (const auto& s : results) EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(store_.calls(ObjectOp::kGet), 1u) << "one fetch for all readers";
+}
+
+TEST_F(MemberCacheTest, CorruptionIsRefetchedThenReportedClearly) {
+  auto cache = OpenCache(1 << 20);
+  // The stored copy is damaged: both the fetch and the refetch fail.
+  const MemberEntry& m = toc_.members[0];
+  std::string key = ArchiveObjectKey(toc_.archive);
+  ASSERT_TRUE(store_.CorruptObject(key, m.payload_offset + 10, 1).ok());
+  auto h = cache->Acquire(1);
+  ASSERT_TRUE(h.status().IsCorruption());
+  EXPECT_EQ(cache->stats().refetches, 1u);
+  EXPECT_NE(h.status().message().find(toc_.archive), std::string::npos);
+  EXPECT_NE(h.status().message().find(m.member), std::string::npos);
+  EXPECT_NE(h.status().message().find("refetch"), std::string::npos) << h.status().ToString();
+  EXPECT_FALSE(fs_.FileExists("/cache/000001.seg")) << "bad data never reaches the cache";
+  // Repaired remotely: the next read succeeds.
+  ASSERT_TRUE(store_.CorruptObject(key, m.payload_offset + 10, 1).ok());
+  EXPECT_TRUE(cache->Acquire(1).ok());
+}
+
+}  // namespace
+}  // namespace ebb
