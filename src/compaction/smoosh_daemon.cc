@@ -41,9 +41,10 @@ struct SmooshDaemon::Channel {
   ChannelQueue queue;
   // Running jobs by id (start order).
   std::map<uint64_t, std::shared_ptr<CompactionJob>> jobs;
-  // Items popped by a TakeNextJob that is checking them outside the lock;
-  // they count against concurrency, and keep a removed channel alive.
-  int reserved = 0;
+  // Items popped by a TakeNextJob that is checking them outside the lock:
+  // they count against concurrency, keep a removed channel alive, and are
+  // saved with the queue. At most `concurrency` of them.
+  std::vector<ChannelQueue::Item> reserved;
   // wait_secs counts from here.
   int64_t created_micros = 0;
   bool manual_suspended = false;
@@ -62,7 +63,13 @@ struct SmooshDaemon::Channel {
   uint64_t evicted = 0;
   std::string last_error;
 
-  size_t running_or_reserved() const { return jobs.size() + static_cast<size_t>(reserved); }
+  size_t running_or_reserved() const { return jobs.size() + reserved.size(); }
+  void Unreserve(const std::string& database) {
+    auto it = std::find_if(reserved.begin(), reserved.end(),
+                           [&](const ChannelQueue::Item& item) { return item.database == database; });
+    EBB_CHECK(it != reserved.end());
+    reserved.erase(it);
+  }
 };
 
 Result<std::unique_ptr<SmooshDaemon>> SmooshDaemon::Open(const SmooshDaemonOptions& options, const Config& config) {
@@ -321,7 +328,7 @@ std::shared_ptr<CompactionJob> SmooshDaemon::TakeNextJob(int64_t now_micros) {
         it->second->changed_since_start_.store(true, std::memory_order_release);
         continue;
       }
-      ch->reserved++;
+      ch->reserved.push_back(item);
     }
 
     // Fresh sizes, without the lock: the target may take storage locks.
@@ -329,12 +336,17 @@ std::shared_ptr<CompactionJob> SmooshDaemon::TakeNextJob(int64_t now_micros) {
     if (!free_disk) free_disk = target_->FreeDiskBytes();
 
     MutexLock lock(&mu_);
-    ch->reserved--;
-    if (ch->removed || stopped_) {
-      // The channel went away meanwhile: offer the database to the others.
-      if (!stopped_) AddPendingLocked(item.database);
+    ch->Unreserve(item.database);
+    if (stopped_) {
+      // Stop saved it as reserved; keep it queued in memory too.
+      if (!ch->removed) ch->queue.Insert(item, ch->settings.capacity);
       EraseDrainedChannelsLocked();
-      if (stopped_) return nullptr;
+      return nullptr;
+    }
+    if (ch->removed) {
+      // The channel went away meanwhile: offer the database to the others.
+      AddPendingLocked(item.database);
+      EraseDrainedChannelsLocked();
       continue;
     }
     double priority = ComputePriority(ch->settings.rule, info);
@@ -447,7 +459,7 @@ bool SmooshDaemon::JobFinished(const std::shared_ptr<CompactionJob>& job, const 
 
 void SmooshDaemon::EraseDrainedChannelsLocked() {
   std::erase_if(channels_, [](const std::unique_ptr<Channel>& ch) {
-    return ch->removed && ch->jobs.empty() && ch->reserved == 0;
+    return ch->removed && ch->jobs.empty() && ch->reserved.empty();
   });
 }
 
@@ -872,6 +884,10 @@ Status SmooshDaemon::SaveQueues(bool all) {
       // Running jobs first, at +infinity, so they start first after a restart.
       for (const auto& [id, job] : ch->jobs) {
         items.push_back({job->database(), kInfinitePriority, job->info().disk_bytes, job->info().live_bytes});
+      }
+      // About to start (a TakeNextJob is checking them): keep their place.
+      for (const auto& item : ch->reserved) {
+        items.push_back({item.database, item.priority, item.disk_bytes, item.live_bytes});
       }
       for (const auto& item : ch->queue.ItemsInPopOrder()) {
         if (active_by_db_.count(item.database) != 0) continue;

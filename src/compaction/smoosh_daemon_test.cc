@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <thread>
 
@@ -50,7 +51,21 @@ class FakeCompactionTarget final : public CompactionTarget {
     return it == info_calls_.end() ? 0 : it->second;
   }
 
+  // Runs inside GetCompactionInfo (the daemon holds no lock there), so a
+  // test can interleave another call deterministically.
+  void SetInfoHook(std::function<void(std::string_view)> hook) {
+    MutexLock lock(&mu_);
+    hook_ = std::move(hook);
+  }
+
   std::optional<CompactionInfo> GetCompactionInfo(std::string_view database) override {
+    std::function<void(std::string_view)> hook;
+    {
+      MutexLock lock(&mu_);
+      hook = std::move(hook_);
+      hook_ = nullptr;
+    }
+    if (hook) hook(database);
     MutexLock lock(&mu_);
     info_calls_[std::string(database)]++;
     auto it = dbs_.find(std::string(database));
@@ -73,6 +88,7 @@ class FakeCompactionTarget final : public CompactionTarget {
   std::map<std::string, CompactionInfo> dbs_ GUARDED_BY(mu_);
   std::map<std::string, int> info_calls_ GUARDED_BY(mu_);
   Result<uint64_t> free_ GUARDED_BY(mu_) = uint64_t{1} << 40;
+  std::function<void(std::string_view)> hook_ GUARDED_BY(mu_);
 };
 
 CompactionInfo Sizes(uint64_t disk, uint64_t live, uint64_t segments = 4) {
@@ -879,6 +895,42 @@ TEST_F(SmooshDaemonTest, PersistedJobAlreadyCompactedIsSkipped) {
   ASSERT_NE(job, nullptr);
   EXPECT_EQ(job->database(), "todo");
   EXPECT_EQ(daemon->GetStatus().channels[0].jobs_dropped, 1u);
+}
+
+TEST_F(SmooshDaemonTest, StopWhileAJobIsBeingCheckedKeepsItsDatabase) {
+  {
+    auto daemon = Open();
+    PassWaitSecs();
+    target_.Set("db", kRatioTen);
+    ASSERT_TRUE(daemon->Enqueue("db").ok());
+    // The store closes while TakeNextJob asks for fresh sizes.
+    target_.SetInfoHook([&](std::string_view) { ASSERT_TRUE(daemon->Stop().ok()); });
+    EXPECT_EQ(daemon->TakeNextJob(Now()), nullptr);
+  }
+  auto daemon = Open();
+  EXPECT_EQ(daemon->GetStatus().channels[0].waiting.size, 1u) << "saved although it was neither queued nor running";
+  PassWaitSecs();
+  auto job = daemon->TakeNextJob(Now());
+  ASSERT_NE(job, nullptr);
+  EXPECT_EQ(job->database(), "db");
+}
+
+TEST_F(SmooshDaemonTest, ChannelRemovedWhileAJobIsBeingCheckedOffersItElsewhere) {
+  SetConfig("smoosh", "db_channels", "ratio_dbs,other_dbs");
+  auto daemon = Open();
+  PassWaitSecs();
+  target_.Set("db", kRatioTen);
+  ASSERT_EQ(daemon->Enqueue("db")->channel, "ratio_dbs");
+  target_.SetInfoHook([&](std::string_view) {
+    SetConfig("smoosh", "db_channels", "other_dbs");
+    ASSERT_TRUE(daemon->ApplyConfig(config_).ok());
+  });
+  EXPECT_EQ(daemon->TakeNextJob(Now()), nullptr) << "other_dbs is still in its wait_secs";
+  SmooshStatus status = daemon->GetStatus();
+  EXPECT_EQ(status.channels.size(), 1u) << "ratio_dbs is gone once nothing of it is in flight";
+  EXPECT_EQ(status.pending_evaluations, 1u);
+  daemon->Tick(Now());
+  EXPECT_EQ(FindChannel(daemon->GetStatus(), "other_dbs")->waiting.size, 1u);
 }
 
 TEST_F(SmooshDaemonTest, CorruptOrUnreadableQueueFileIsIgnored) {
