@@ -87,7 +87,11 @@ class DatabaseImpl final : public Database {
   std::unique_ptr<Iterator> NewIterator(const ReadOptions& options) override { return core_->NewIterator(options); }
   std::shared_ptr<const Snapshot> GetSnapshot() override { return core_->GetSnapshot(); }
   DatabaseStats GetStats() override { return core_->GetStats(); }
-  Status Flush() override { return core_->Flush(); }
+  Status Flush() override {
+    EBB_RETURN_IF_ERROR(core_->Flush());
+    // An explicit flush also gives back the journal space it made obsolete.
+    return engine_->storage()->ReclaimJournal().status();
+  }
   Status Compact() override {
     auto r = core_->Compact(CompactionOptions());
     return r.status();

@@ -812,7 +812,9 @@ uint64_t DatabaseCore::MinJournalFileNeeded() const {
   MutexLock lock(&mu_);
   uint64_t n = UINT64_MAX;
   for (const auto& [imm, seq] : imms_) n = std::min(n, imm->min_journal_file());
-  if (mem_ && !mem_->empty()) n = std::min(n, mem_->min_journal_file());
+  // A write in flight may have its record in the journal before it is in
+  // the memtable.
+  if (mem_ && (!mem_->empty() || !inflight_.empty())) n = std::min(n, mem_->min_journal_file());
   return n;
 }
 

@@ -278,6 +278,46 @@ Status Journal::SyncNow() {
   return Status::OK();
 }
 
+Status Journal::Rotate() {
+  {
+    MutexLock lock(&mu_);
+    // Take the leader role so no group is written meanwhile.
+    while (leader_active_) cv_.Wait();
+    if (!error_.ok()) return error_;
+    if (closed_) return Status::Aborted("the journal is closed");
+    leader_active_ = true;
+  }
+  Status s;
+  {
+    MutexLock w(&write_mu_);
+    std::shared_ptr<WritableFile> file;
+    {
+      MutexLock lock(&mu_);
+      file = file_;
+    }
+    if (file->Size() > kRecordLogHeaderBytes) {
+      s = file->Sync();
+      if (s.ok()) s = OpenNewFile(next_file_number_());
+      MutexLock lock(&mu_);
+      if (s.ok()) {
+        stats_.syncs++;
+      } else {
+        SetError(Status::IOError(fmt::format("journal rotation failed: {}", s.ToString())));
+      }
+    }
+  }
+  MutexLock lock(&mu_);
+  leader_active_ = false;
+  cv_.SignalAll();
+  if (!queue_.empty()) cv_.SignalAll();
+  return s;
+}
+
+uint64_t Journal::CurrentFileRecordBytes() const {
+  MutexLock lock(&mu_);
+  return files_.empty() ? 0 : files_.back().bytes - std::min<uint64_t>(files_.back().bytes, kRecordLogHeaderBytes);
+}
+
 uint64_t Journal::CurrentFileNumber() const {
   MutexLock lock(&mu_);
   return current_number_;

@@ -126,6 +126,12 @@ class Journal {
   // Writes everything queued and fdatasyncs the current file.
   Status SyncNow();
 
+  // Starts a new file (syncing the old one) if the current one holds any
+  // record, so that a file whose data is all flushed can be reclaimed.
+  Status Rotate();
+  // Bytes of records in the current file.
+  uint64_t CurrentFileRecordBytes() const;
+
   // The number of the file new requests go to. Records submitted after this
   // call land in this file or a later one.
   uint64_t CurrentFileNumber() const;

@@ -264,6 +264,12 @@ uint64_t Storage::ReclaimableJournalBytes() const {
 }
 
 Result<uint64_t> Storage::ReclaimJournal() {
+  if (OldestJournalFileNeeded() > journal_->CurrentFileNumber() && journal_->CurrentFileRecordBytes() > 0) {
+    // Nothing needs the current file: start a new one so it can go too.
+    // What is needed is recomputed after the rotation, so a write that
+    // landed in the old file meanwhile keeps it.
+    EBB_RETURN_IF_ERROR(journal_->Rotate());
+  }
   return journal_->DeleteFilesBefore(std::min(OldestJournalFileNeeded(), journal_->CurrentFileNumber()));
 }
 
