@@ -20,6 +20,8 @@ function(ebb_add_test name)
   add_executable(${name} ${ARG_SOURCES})
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/test-bin)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} ebb_testing GTest::gmock GTest::gtest_main)
+  # `if (x) ASSERT_...` is idiomatic in tests; GoogleTest's macros trip it.
+  target_compile_options(${name} PRIVATE -Wno-dangling-else)
   gtest_discover_tests(${name}
     DISCOVERY_TIMEOUT 60
     PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS "${ARG_LABELS}"

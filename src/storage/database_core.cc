@@ -439,10 +439,17 @@ Result<uint64_t> DatabaseCore::FlushOldestImmutable() {
   std::vector<std::pair<uint64_t, uint64_t>> dead_updates;
   auto written = WriteFlushSegment(imm, oldest_snapshot, drop_tombstones, older, &meta, &dead_updates);
   if (!written.ok()) {
+    // Sticky, like a journal failure: with the memtable unflushable, taking
+    // more writes would only grow memory until the process dies.
+    Status s = written.status().WithContext(fmt::format("flush of database {}", name_));
     MutexLock lock(&mu_);
     flushing_ = false;
+    if (error_.ok()) {
+      error_ = s;
+      EBB_LOG(kError, "{}; database {} is read-only until the store is reopened", s.ToString(), name_);
+    }
     cv_.SignalAll();
-    return written.status().WithContext(fmt::format("flush of database {}", name_));
+    return s;
   }
   ManifestEdit edit;
   {
