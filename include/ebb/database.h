@@ -17,9 +17,12 @@
 #define EBB_DATABASE_H_
 
 #include <cstdint>
+#include <functional>
+#include <future>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ebb/iterator.h"
 #include "ebb/options.h"
@@ -63,6 +66,21 @@ struct DatabaseStats {
   uint64_t compactions = 0;
 };
 
+// A range read on the ReadPool: up to `limit` entries with start <= key < end
+// (empty end: no bound), as of `snapshot` (or the latest state).
+struct ScanRequest {
+  std::string start;
+  std::string end;
+  size_t limit = 1000;
+  std::shared_ptr<const Snapshot> snapshot;
+};
+
+struct ScanBatch {
+  std::vector<std::pair<std::string, std::string>> entries;
+  // Where the next scan should start; empty when the range is exhausted.
+  std::string next_start;
+};
+
 class Database {
  public:
   virtual ~Database() = default;
@@ -93,6 +111,29 @@ class Database {
   // tombstones no snapshot needs, and waits for it. Reads and writes continue
   // meanwhile.
   virtual Status Compact() = 0;
+
+  // Asynchronous reads on the store's ReadPool (docs/configuration.md,
+  // [readpool]). Each returns at once: Busy (whose message gives the
+  // current queue, the limit and an estimated wait) if the pool for
+  // `priority` is full, Aborted if the store is closing, else OK — and then
+  // `done` runs exactly once on a ReadPool thread with the result, or with
+  // Aborted if the store closes before the read ran. `done` must be cheap
+  // and must not block (hand the result to another thread).
+  using GetCallback = std::function<void(Result<std::string>)>;  // NotFound when absent
+  using MultiGetCallback = std::function<void(std::vector<Result<std::string>>)>;
+  using ScanCallback = std::function<void(Result<ScanBatch>)>;
+  virtual Status GetAsync(std::string key, Priority priority, GetCallback done) = 0;
+  virtual Status MultiGetAsync(std::vector<std::string> keys, Priority priority, MultiGetCallback done) = 0;
+  virtual Status ScanAsync(ScanRequest request, Priority priority, ScanCallback done) = 0;
+
+  // GetAsync as a future (Busy and Aborted arrive through the future).
+  std::future<Result<std::string>> GetAsync(std::string key, Priority priority) {
+    auto promise = std::make_shared<std::promise<Result<std::string>>>();
+    auto future = promise->get_future();
+    Status s = GetAsync(std::move(key), priority, [promise](Result<std::string> r) { promise->set_value(std::move(r)); });
+    if (!s.ok()) promise->set_value(std::move(s));
+    return future;
+  }
 
   // Conveniences with default options.
   Status Put(std::string_view key, std::string_view value) { return Put(WriteOptions(), key, value); }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "ebb/database.h"
+#include "ebb/read_pool_status.h"
 
 namespace ebb {
 
@@ -40,6 +41,7 @@ struct StoreStatus {
   std::string background_error;
   JournalStatus journal;
   std::vector<DatabaseStats> databases;
+  ReadPoolStatus read_pool;
 };
 
 }  // namespace ebb

@@ -7,6 +7,7 @@
 #include "base/status_macros.h"
 #include "engine/engine_settings.h"
 #include "engine/maintenance.h"
+#include "runtime/read_pool.h"
 #include "storage/storage.h"
 #include "storage/storage_settings.h"
 
@@ -24,6 +25,16 @@ class Engine final : public StorageListener {
                          StorageOptionsFromConfig(*config_, options.data_dir, options.create_if_missing));
     EBB_ASSIGN_OR_RETURN(storage_, Storage::Open(env_.fs, env_.clock, so, this));
     maintenance_ = std::make_unique<SimpleMaintenance>(storage_.get());
+    ReadPoolOptions rpo;
+    rpo.settings = ReadPoolSettings::FromConfig(*config_);
+    rpo.clock = env_.clock;
+    EBB_ASSIGN_OR_RETURN(read_pool_, ReadPool::Create(std::move(rpo)));
+    // Runs on the thread that changed the setting (never a pool thread:
+    // the server changes configuration on its own threads).
+    readpool_subscription_ = config_->Subscribe("readpool", [this](const std::string&, const std::string&) {
+      Status s = read_pool_->ApplyConfig(*config_);
+      if (!s.ok()) EBB_LOG(kWarn, "readpool configuration: {}", s.ToString());
+    });
     started_micros_ = env_.clock->NowMicros();
     data_dir_ = options.data_dir;
     return Status::OK();
@@ -33,6 +44,9 @@ class Engine final : public StorageListener {
     MutexLock lock(&close_mu_);
     if (closed_) return close_status_;
     closed_ = true;
+    if (readpool_subscription_) config_->Unsubscribe(readpool_subscription_);
+    // Queued reads complete with Aborted; running ones finish first.
+    if (read_pool_) read_pool_->Stop();
     if (maintenance_) maintenance_->Stop();
     close_status_ = storage_ ? storage_->Close() : Status::OK();
     return close_status_;
@@ -47,6 +61,7 @@ class Engine final : public StorageListener {
   }
 
   Storage* storage() { return storage_.get(); }
+  ReadPool* read_pool() { return read_pool_.get(); }
   Config* config() { return config_.get(); }
   Clock* clock() { return env_.clock; }
   int64_t started_micros() const { return started_micros_; }
@@ -57,6 +72,8 @@ class Engine final : public StorageListener {
   const std::unique_ptr<Config> config_;
   std::unique_ptr<Storage> storage_;
   std::unique_ptr<SimpleMaintenance> maintenance_;
+  std::unique_ptr<ReadPool> read_pool_;
+  int readpool_subscription_ = 0;
   int64_t started_micros_ = 0;
   std::string data_dir_;
   Mutex close_mu_;
@@ -85,6 +102,67 @@ class DatabaseImpl final : public Database {
     return core_->Get(options, key, value);
   }
   std::unique_ptr<Iterator> NewIterator(const ReadOptions& options) override { return core_->NewIterator(options); }
+
+  using Database::GetAsync;
+  Status GetAsync(std::string key, Priority priority, GetCallback done) override {
+    auto shared_done = std::make_shared<GetCallback>(std::move(done));
+    return engine_->read_pool()->Spawn(
+        priority,
+        [core = core_, key = std::move(key), shared_done](TaskContext&) {
+          std::string value;
+          Status s = core->Get(ReadOptions(), key, &value);
+          (*shared_done)(s.ok() ? Result<std::string>(std::move(value)) : Result<std::string>(std::move(s)));
+        },
+        [shared_done](const Status& s) { (*shared_done)(s); });
+  }
+
+  Status MultiGetAsync(std::vector<std::string> keys, Priority priority, MultiGetCallback done) override {
+    auto shared_done = std::make_shared<MultiGetCallback>(std::move(done));
+    size_t n = keys.size();
+    return engine_->read_pool()->Spawn(
+        priority,
+        [core = core_, keys = std::move(keys), shared_done](TaskContext&) {
+          // One snapshot for the whole batch, like MGET on a single server.
+          ReadOptions ro;
+          ro.snapshot = core->GetSnapshot();
+          std::vector<Result<std::string>> out;
+          out.reserve(keys.size());
+          for (const auto& key : keys) {
+            std::string value;
+            Status s = core->Get(ro, key, &value);
+            out.push_back(s.ok() ? Result<std::string>(std::move(value)) : Result<std::string>(std::move(s)));
+          }
+          (*shared_done)(std::move(out));
+        },
+        [shared_done, n](const Status& s) { (*shared_done)(std::vector<Result<std::string>>(n, Result<std::string>(s))); });
+  }
+
+  Status ScanAsync(ScanRequest request, Priority priority, ScanCallback done) override {
+    if (request.limit == 0) return Status::InvalidArgument("scan limit must be at least 1");
+    auto shared_done = std::make_shared<ScanCallback>(std::move(done));
+    return engine_->read_pool()->Spawn(
+        priority,
+        [core = core_, request = std::move(request), shared_done](TaskContext&) {
+          ReadOptions ro;
+          ro.snapshot = request.snapshot;
+          ro.upper_bound = request.end;
+          auto it = core->NewIterator(ro);
+          ScanBatch batch;
+          for (it->Seek(request.start); it->Valid(); it->Next()) {
+            if (batch.entries.size() == request.limit) {
+              batch.next_start.assign(it->key());
+              break;
+            }
+            batch.entries.emplace_back(std::string(it->key()), std::string(it->value()));
+          }
+          if (!it->status().ok()) {
+            (*shared_done)(it->status());
+          } else {
+            (*shared_done)(std::move(batch));
+          }
+        },
+        [shared_done](const Status& s) { (*shared_done)(s); });
+  }
   std::shared_ptr<const Snapshot> GetSnapshot() override { return core_->GetSnapshot(); }
   DatabaseStats GetStats() override { return core_->GetStats(); }
   Status Flush() override {
@@ -128,6 +206,7 @@ class StoreImpl final : public Store {
     if (!err.ok()) st.background_error = err.ToString();
     st.journal = storage->GetJournalStatus();
     for (const auto& db : storage->Databases()) st.databases.push_back(db->GetStats());
+    st.read_pool = engine_->read_pool()->GetStatus();
     return st;
   }
 

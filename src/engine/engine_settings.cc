@@ -1,5 +1,6 @@
 #include "engine/engine_settings.h"
 
+#include "runtime/read_pool_settings.h"
 #include "storage/storage_settings.h"
 
 namespace ebb {
@@ -46,6 +47,7 @@ std::shared_ptr<const ConfigSchema> EbbConfigSchema() {
   static const std::shared_ptr<const ConfigSchema> schema = [] {
     auto s = std::make_shared<ConfigSchema>();
     RegisterStorageSettings(s.get());
+    RegisterReadPoolSettings(s.get());
     RegisterServerSettings(s.get());
     return s;
   }();

@@ -21,6 +21,27 @@ nlohmann::json DatabaseStatsToJson(const DatabaseStats& s) {
   };
 }
 
+nlohmann::json ReadPoolPriorityToJson(const ReadPoolPriorityStatus& p) {
+  return {
+      {"priority", p.priority},
+      {"threads", p.threads},
+      {"nice", p.nice},
+      {"max_tasks_per_worker", p.max_tasks_per_worker},
+      {"limit", p.limit},
+      {"running", p.running},
+      {"queued", p.queued},
+      {"admitted", p.admitted},
+      {"rejected", p.rejected},
+      {"completed", p.completed},
+      {"aborted", p.aborted},
+      {"queue_wait_p50_us", p.queue_wait_p50_us},
+      {"queue_wait_p99_us", p.queue_wait_p99_us},
+      {"run_p50_us", p.run_p50_us},
+      {"run_p99_us", p.run_p99_us},
+      {"estimated_wait_us", p.estimated_wait_us},
+  };
+}
+
 nlohmann::json StoreStatusToJson(const StoreStatus& s) {
   nlohmann::json dbs = nlohmann::json::array();
   for (const auto& db : s.databases) dbs.push_back(DatabaseStatsToJson(db));
@@ -37,6 +58,10 @@ nlohmann::json StoreStatusToJson(const StoreStatus& s) {
         {"syncs", s.journal.syncs},
         {"bytes_written", s.journal.bytes_written}}},
       {"databases", dbs},
+      {"read_pool",
+       {{"high", ReadPoolPriorityToJson(s.read_pool.high)},
+        {"normal", ReadPoolPriorityToJson(s.read_pool.normal)},
+        {"low", ReadPoolPriorityToJson(s.read_pool.low)}}},
   };
 }
 

@@ -11,6 +11,7 @@
 namespace ebb {
 
 nlohmann::json DatabaseStatsToJson(const DatabaseStats& stats);
+nlohmann::json ReadPoolPriorityToJson(const ReadPoolPriorityStatus& status);
 nlohmann::json StoreStatusToJson(const StoreStatus& status);
 
 }  // namespace ebb

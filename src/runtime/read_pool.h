@@ -67,7 +67,7 @@
 #include "env/clock.h"
 #include "runtime/future_pool.h"
 #include "runtime/read_pool_settings.h"
-#include "runtime/read_pool_status.h"
+#include "ebb/read_pool_status.h"
 
 namespace ebb {
 

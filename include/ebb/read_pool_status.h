@@ -1,9 +1,11 @@
+// Copyright Ebb authors. Public API.
+//
 // Status of the ReadPool as plain structs: no methods, no Ebb types, field
 // names that read well as JSON keys, so the engine can copy them into the
 // public StoreStatus (include/ebb/) and the admin server can print them.
 
-#ifndef EBB_RUNTIME_READ_POOL_STATUS_H_
-#define EBB_RUNTIME_READ_POOL_STATUS_H_
+#ifndef EBB_READ_POOL_STATUS_H_
+#define EBB_READ_POOL_STATUS_H_
 
 #include <cstdint>
 #include <string>
@@ -39,4 +41,4 @@ struct ReadPoolStatus {
 
 }  // namespace ebb
 
-#endif  // EBB_RUNTIME_READ_POOL_STATUS_H_
+#endif  // EBB_READ_POOL_STATUS_H_
