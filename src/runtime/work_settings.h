@@ -17,7 +17,8 @@
 //   max_rate_bytes_per_s = "64MiB"  min_rate_bytes_per_s = "1MiB"
 //   p_term_inverse = 4.0  d_term = 4.0
 //
-// The controller gains are explained in work_class.h.
+// The policies are explained in work_class.h, the controller gains in
+// work_controller.h.
 
 #ifndef EBB_RUNTIME_WORK_SETTINGS_H_
 #define EBB_RUNTIME_WORK_SETTINGS_H_
@@ -73,7 +74,7 @@ struct WorkClassSettings {
   double max_rate_bytes_per_s = 64.0 * (1 << 20);
   double min_rate_bytes_per_s = 1.0 * (1 << 20);
   // Rate change per second = ((pending - target) + d_term * trend) / p_term_inverse,
-  // bytes and seconds (see work_class.h). Units: s^2 and s.
+  // bytes and seconds (see work_controller.h). Units: s^2 and s.
   double p_term_inverse = 4.0;
   double d_term = 4.0;
 
