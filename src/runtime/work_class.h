@@ -1,0 +1,219 @@
+// WorkClass: one background work class (writeback, compaction, tiering,
+// journal reclaim) — its state, its policy and its accounting. The
+// BackgroundScheduler owns the classes, the graph between them and the
+// threads; a WorkClass only decides, given the time, its pending gauge and
+// what its upstreams are doing, whether to run a pass now and with what
+// budget. Seed: shared/seeds/000 (bcachefs idle work classes).
+//
+// Policy `ebb` (default), per evaluation:
+//   pending == 0:                      asleep if every upstream is idle (no
+//                                      timer), else waiting (polls each interval)
+//   some upstream busy (sustained):
+//     pending <  band_low              waiting: nothing runs, work batches up
+//     band_low <= pending < band_high  sustained at the P/D controller's rate
+//                                      (work_controller.h), pending hovers mid-band
+//     pending >= band_high             sustained at max rate
+//   all upstreams idle for t (idle_flush):
+//     rate = max(sustained rate as above, max_rate * min(1, t / idle_horizon))
+//   so a short lull flushes little, a lull of idle_horizon flushes at full
+//   speed; the work done after t of idle is max_rate * t^2 / (2 idle_horizon)
+//   until t = idle_horizon, so pending P is gone within
+//   idle_horizon / 2 + P / max_rate of idle (quicker when P is small).
+// Policy `eager`: run whenever pending > 0 with an unlimited budget.
+// Policy `threshold`: start when pending >= band_high, run at max rate until
+// pending < band_low; nothing else (work below band_high stays pending at idle).
+//
+// A rate becomes pass budgets through a token bucket: credit accrues at the
+// rate; a pass runs when the credit covers min(kMinPassBudgetBytes, pending)
+// and gets all of it as budget; work beyond the budget (a unit larger than
+// the budget) is debt paid by later credit, so the average honours the rate.
+//
+// A pass that makes no progress while work is pending makes the class
+// `stuck`: it is retried after interval * 2^(n-1), at most
+// stuck_backoff_max_ms, until a pass makes progress or the class is kicked.
+//
+// "Busy" as seen from downstream (computed by the scheduler over the graph):
+// a class is busy while a pass runs, within the idle hysteresis after a pass
+// that did work or after it last held pending work it will still do (any
+// state but asleep and stuck), and while any class above it is busy. So
+// under load everything below the foreground is busy; journal reclaim idles
+// only once compaction and tiering have drained (or are stuck) and
+// writeback and the foreground are idle; a stuck class never blocks the
+// classes below it once the load above it stops.
+//
+// Thread safety: none; the scheduler calls it under its mutex.
+
+#ifndef EBB_RUNTIME_WORK_CLASS_H_
+#define EBB_RUNTIME_WORK_CLASS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "ebb/status.h"
+#include "runtime/work_controller.h"
+#include "runtime/work_settings.h"
+#include "runtime/work_status.h"
+
+namespace ebb {
+
+// Smallest credit worth a pass (when more than this is pending): passes of
+// a few bytes would cost more in overhead than they move.
+inline constexpr double kMinPassBudgetBytes = 64 * 1024;
+// Credit a class may bank, in intervals of its current rate: enough to
+// catch up after a late evaluation, not enough for a burst after a lull.
+inline constexpr double kMaxCreditIntervals = 2;
+// Debt a class may owe, in seconds of its current rate: bounds how long one
+// oversized unit can hold the class back.
+inline constexpr double kMaxRateDebtSeconds = 30;
+// Largest exponent of the stuck backoff (interval * 2^20 is far beyond any
+// sensible stuck_backoff_max_ms; the bound keeps the shift defined).
+inline constexpr int kMaxStuckShift = 20;
+
+enum class WorkClassState {
+  kAsleep,     // nothing to do and nothing coming: no timer
+  kWaiting,    // upstream busy; pending 0 or below band_low (or threshold not reached)
+  kSustained,  // upstream busy; working at the controller's rate (or max above band_high)
+  kIdleFlush,  // upstreams idle; working at a budget growing with idle time
+  kStuck,      // last pass made no progress with work pending; backing off
+  kEager,      // policy eager, working
+  kThreshold,  // policy threshold, working (latched between band_high and band_low)
+};
+
+// JSON-friendly state names: asleep, waiting, sustained, idle_flush, stuck,
+// eager, threshold.
+std::string_view WorkClassStateName(WorkClassState state);
+
+// What a class's upstreams are doing at evaluation time.
+struct UpstreamView {
+  bool busy = true;
+  // When the last of them went quiet (meaningful when !busy).
+  int64_t quiet_since_micros = 0;
+};
+
+class WorkClass {
+ public:
+  // No deadline: the class is asleep.
+  static constexpr int64_t kNoDeadline = INT64_MAX;
+  // "Long before anything happened", far enough from INT64_MIN that adding a
+  // hysteresis or subtracting a clock reading cannot overflow.
+  static constexpr int64_t kNeverMicros = INT64_MIN / 4;
+  // A deadline that has already passed (kicked, or reset by a policy change).
+  static constexpr int64_t kDueNowMicros = kNeverMicros;
+
+  // `settings` must be valid (WorkClassSettings::Validate).
+  WorkClass(std::string name, std::vector<std::string> upstreams, const WorkClassSettings& settings,
+            int64_t now_micros);
+
+  const std::string& name() const { return name_; }
+  const std::vector<std::string>& upstreams() const { return upstreams_; }
+  const WorkClassSettings& settings() const { return settings_; }
+  WorkClassState state() const { return state_; }
+
+  // `settings` must be valid.
+  void SetSettings(const WorkClassSettings& settings);
+  // Drops policy-specific state (threshold latch, credit, controller) so the
+  // new policy starts clean; the class is due at once.
+  void ResetForPolicyChange();
+
+  // Urgent work (e.g. memtable full): the next evaluation runs a pass at once
+  // with at least one interval of max rate as budget, ignoring band, debt and
+  // stuck backoff.
+  void Kick() { kicked_ = true; }
+  // Consumes a pending kick. Callers take it *before* reading the gauge, so
+  // a kick that arrives during the read (new work) is left for the next
+  // evaluation instead of being answered with the stale reading.
+  bool TakeKick() { return std::exchange(kicked_, false); }
+
+  // Whether the class should be evaluated at `now_micros`: kicked, asleep
+  // (cheap; it may have to wake) or its deadline has come.
+  bool DueAt(int64_t now_micros) const;
+  // When the class next needs evaluating; kNoDeadline when asleep.
+  int64_t next_eval_micros() const { return kicked_ ? kDueNowMicros : next_eval_micros_; }
+
+  // When this class last counted as busy for the classes below it; they see
+  // it as busy until this + hysteresis. (A running pass counts as busy too;
+  // the scheduler knows about running passes, this class does not.)
+  int64_t last_busy_micros() const;
+
+  // Evaluates the class at `now_micros` with a fresh gauge reading;
+  // `kicked` is TakeKick() from before the reading. Returns the budget of a
+  // pass to run now, or nullopt. Updates state, counters and the next
+  // deadline. The caller runs the pass and reports PassDone.
+  std::optional<uint64_t> Evaluate(int64_t now_micros, uint64_t pending_bytes, const UpstreamView& upstreams,
+                                   const WorkSettings& settings, bool kicked = false);
+
+  // Accounts a pass that ran from `start_micros` to `end_micros` with
+  // `budget_bytes` and returned `done`; `pending_after` is the gauge read
+  // after it.
+  void PassDone(int64_t start_micros, int64_t end_micros, uint64_t budget_bytes, const Result<uint64_t>& done,
+                uint64_t pending_after, const WorkSettings& settings);
+
+  // Everything but `upstreams_idle_ms`'s reference time is from the last
+  // evaluation.
+  WorkClassStatus GetStatus() const;
+
+ private:
+  enum class Regime { kNone, kSustained, kIdle };
+  struct Decision {
+    WorkClassState state = WorkClassState::kAsleep;
+    double rate_bytes_per_s = 0;  // 0: do not run now
+    bool unlimited = false;       // eager: one pass with kUnlimitedWorkBudgetBytes
+    bool forgive_debt = false;    // start from at least one interval of credit
+  };
+
+  Decision DecideEbb(int64_t now, uint64_t pending, const UpstreamView& up, const WorkSettings& settings,
+                     bool kicked);
+  Decision DecideThreshold(uint64_t pending, const UpstreamView& up, bool kicked);
+  void SetState(WorkClassState state, int64_t now);
+  void Refill(int64_t now, double rate, int64_t interval_micros, bool forgive_debt);
+  void ResetBucket();
+
+  // Constant after construction.
+  const std::string name_;
+  const std::vector<std::string> upstreams_;
+
+  WorkClassSettings settings_;
+
+  // Decision state.
+  WorkClassState state_ = WorkClassState::kAsleep;
+  Regime regime_ = Regime::kNone;
+  bool kicked_ = false;
+  bool threshold_latched_ = false;
+  bool holding_ = false;  // pending work it will still do (busy for downstream)
+  bool behind_ = false;   // last pass could not keep up (controller backpressure)
+  int64_t next_eval_micros_ = kNoDeadline;
+  int64_t last_eval_micros_ = kNeverMicros;
+  int64_t last_work_micros_ = kNeverMicros;  // end of the last pass that did work
+  uint64_t pending_bytes_ = 0;
+  int64_t upstreams_idle_micros_ = -1;
+  double effective_rate_ = 0;
+  WorkRateController controller_;
+  InflowEstimator inflow_;
+
+  // Token bucket: credit in bytes (negative: debt); bucket_micros_ < 0 when
+  // not accruing since the class last stopped (next start gets one interval).
+  double tokens_bytes_ = 0;
+  int64_t bucket_micros_ = -1;
+
+  // Stuck detection.
+  int stuck_count_ = 0;  // consecutive passes without progress
+  int64_t stuck_until_micros_ = 0;
+
+  // Status.
+  int64_t last_transition_micros_ = 0;
+  uint64_t last_budget_bytes_ = 0;
+  uint64_t passes_ = 0;
+  uint64_t bytes_done_ = 0;
+  uint64_t wakeups_ = 0;
+  uint64_t stuck_passes_ = 0;
+  uint64_t transitions_ = 0;
+  std::string last_error_;
+};
+
+}  // namespace ebb
+
+#endif  // EBB_RUNTIME_WORK_CLASS_H_

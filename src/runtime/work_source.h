@@ -1,0 +1,55 @@
+// WorkSource: what the engine implements for each background work class
+// (writeback, compaction, tiering, journal reclaim). The runtime knows
+// nothing about storage: it sees a pending-work gauge in bytes and a way to
+// do some of that work. See ../../shared/DESIGN.md "Background" and
+// work_class.h for how the scheduler decides when and how much.
+
+#ifndef EBB_RUNTIME_WORK_SOURCE_H_
+#define EBB_RUNTIME_WORK_SOURCE_H_
+
+#include <cstdint>
+#include <limits>
+
+#include "ebb/status.h"
+
+namespace ebb {
+
+// The budget handed to DoWork by the `eager` policy and by nothing else:
+// "do everything you can in one pass".
+inline constexpr uint64_t kUnlimitedWorkBudgetBytes = std::numeric_limits<uint64_t>::max();
+
+class WorkSource {
+ public:
+  virtual ~WorkSource() = default;
+
+  // The class's pending-work gauge: bytes of work DoWork could do now
+  // (writeback: dirty memtable bytes; compaction: reclaimable bytes; journal
+  // reclaim: reclaimable journal bytes; tiering: local bytes over target).
+  //
+  // Called from scheduler threads without any scheduler lock held, possibly
+  // concurrently with DoWork of the same class and with other callers; it
+  // must be thread-safe and cheap (read counters; no I/O, no long locks).
+  // It may call back into the scheduler (Kick, NoteForegroundWork).
+  //
+  // Count only work DoWork would actually do: a class whose gauge stays
+  // above zero while DoWork reports no progress is reported `stuck` and
+  // keeps being retried (with backoff), so it never lets the process idle.
+  virtual uint64_t PendingBytes() = 0;
+
+  // Does roughly up to `budget_bytes` of work, and at least one unit (e.g.
+  // one memtable flush) when any is pending, even if the unit is larger than
+  // the budget: the scheduler charges the overshoot against later passes.
+  // `budget_bytes` may be kUnlimitedWorkBudgetBytes (policy `eager`).
+  //
+  // Returns the bytes of work done (the same unit as PendingBytes). 0 means
+  // no progress; an error is treated as no progress and shown in the class
+  // status. Called on a scheduler worker thread (or the RunOnce caller's
+  // thread), never concurrently for the same class, without scheduler locks
+  // held. It should return within a bounded time: BackgroundScheduler::Stop
+  // waits for passes in progress.
+  virtual Result<uint64_t> DoWork(uint64_t budget_bytes) = 0;
+};
+
+}  // namespace ebb
+
+#endif  // EBB_RUNTIME_WORK_SOURCE_H_
