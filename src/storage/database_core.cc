@@ -232,8 +232,10 @@ Status DatabaseCore::Write(const WriteOptions& options, const WriteBatch& batch)
   if (db_lock) {
     // Baseline: complete under the lock held since submit.
     uint64_t writes = 0, bytes = 0;
-    DrainCompletionsLocked(&writes, &bytes);
+    std::vector<Completed> done;
+    DrainCompletionsLocked(&done, &writes, &bytes);
     mu_.Unlock();
+    WakeCompleted(&done);
     if (ctx_->listener) {
       if (switched) ctx_->listener->OnMemtableSwitched(this);
       if (writes) ctx_->listener->OnWritesCompleted(this, writes, bytes);
@@ -256,14 +258,22 @@ void DatabaseCore::LockCounted() {
 void DatabaseCore::RequestCompletion() {
   inflight_.RequestDrain([this] {
     uint64_t writes = 0, bytes = 0;
+    thread_local std::vector<Completed> done;
     LockCounted();
-    DrainCompletionsLocked(&writes, &bytes);
+    DrainCompletionsLocked(&done, &writes, &bytes);
     mu_.Unlock();
+    // Writers are woken after the database lock is released.
+    WakeCompleted(&done);
     if (writes && ctx_->listener) ctx_->listener->OnWritesCompleted(this, writes, bytes);
   });
 }
 
-void DatabaseCore::DrainCompletionsLocked(uint64_t* writes, uint64_t* bytes) {
+void DatabaseCore::WakeCompleted(std::vector<Completed>* done) {
+  for (auto& c : *done) c.item->MarkCompleted(c.status);
+  done->clear();
+}
+
+void DatabaseCore::DrainCompletionsLocked(std::vector<Completed>* done, uint64_t* writes, uint64_t* bytes) {
   mu_.AssertHeld();
   uint64_t drained = 0;
   while (CompletionItem* ci = inflight_.PopAcknowledgedFront()) {
@@ -286,7 +296,7 @@ void DatabaseCore::DrainCompletionsLocked(uint64_t* writes, uint64_t* bytes) {
         EBB_LOG(kError, "database {}: write failed ({}); read-only until the store is reopened", name_, s.ToString());
       }
     }
-    item->MarkCompleted(s);
+    done->push_back({item, std::move(s)});
     drained++;
   }
   if (drained > 0) {

@@ -181,8 +181,15 @@ class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
   void SwitchMemtableLocked() REQUIRES(mu_);
   void ApplyToMemtable(MemTable* mem, SequenceNumber first_seq, const WriteBatch& batch);
   void RequestCompletion();
-  // The ordered completion step. REQUIRES mu_.
-  void DrainCompletionsLocked(uint64_t* writes, uint64_t* bytes) REQUIRES(mu_);
+  // The ordered completion step: pops acknowledged items in order and
+  // applies their metadata. REQUIRES mu_. The caller wakes the writers with
+  // WakeCompleted after releasing mu_.
+  struct Completed {
+    CompletionItem* item;
+    Status status;
+  };
+  void DrainCompletionsLocked(std::vector<Completed>* done, uint64_t* writes, uint64_t* bytes) REQUIRES(mu_);
+  static void WakeCompleted(std::vector<Completed>* done);
   void InstallViewLocked() REQUIRES(mu_);
   std::shared_ptr<const ReadView> CurrentView() const;
   SequenceNumber OldestSnapshotLocked() const REQUIRES(mu_);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -11,7 +12,9 @@
 
 namespace ebb {
 
-Storage::Storage(StorageContext ctx) : ctx_(std::move(ctx)) { ctx_.dirty_bytes = &dirty_bytes_; }
+Storage::Storage(StorageContext ctx) : ctx_(std::move(ctx)) {
+  ctx_.dirty_bytes = &dirty_bytes_;
+}
 
 Storage::~Storage() {
   Status s = Close();
