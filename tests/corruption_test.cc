@@ -95,7 +95,9 @@ TEST_F(CorruptionTest, SegmentDamageIsReportedOnReadNeverReturnedAsData) {
   // The largest segment (background work may have written more than one).
   std::string segment;
   uint64_t largest = 0;
-  for (const auto& name : *fs_.GetChildren("/store/segments")) {
+  auto names = fs_.GetChildren("/store/segments");
+  ASSERT_TRUE(names.ok());
+  for (const auto& name : *names) {
     uint64_t size = *fs_.GetFileSize("/store/segments/" + name);
     if (size > largest) {
       largest = size;
