@@ -14,6 +14,7 @@
 #include "ebb/database.h"
 #include "ebb/read_pool_status.h"
 #include "ebb/smoosh_status.h"
+#include "ebb/tiering_status.h"
 #include "ebb/work_status.h"
 
 namespace ebb {
@@ -48,6 +49,8 @@ struct StoreStatus {
   BackgroundSchedulerStatus work;
   // The compaction daemon's channels.
   SmooshStatus compaction;
+  // The tiering-out agent (enabled = false when tiering is off).
+  TieringStatus tiering;
 };
 
 }  // namespace ebb

@@ -143,6 +143,41 @@ nlohmann::json SmooshStatusToJson(const SmooshStatus& s) {
   };
 }
 
+nlohmann::json TieringStatusToJson(const TieringStatus& t) {
+  nlohmann::json j = {
+      {"enabled", t.enabled},
+      {"epoch", t.epoch},
+      {"fenced", t.fenced},
+      {"archives", t.archives},
+      {"segments_remote", t.segments_remote},
+      {"bytes_remote", t.bytes_remote},
+      {"bytes_local", t.bytes_local},
+      {"local_target_bytes", t.local_target_bytes},
+      {"pending_bytes", t.pending_bytes},
+      {"staged_bytes", t.staged_bytes},
+      {"snapshots_in_flight", t.snapshots_in_flight},
+      {"last_snapshot_id", t.last_snapshot_id},
+      {"last_snapshot_state", t.last_snapshot_state},
+      {"last_snapshot_detail", t.last_snapshot_detail},
+      {"snapshots_done", t.snapshots_done},
+      {"snapshots_aborted", t.snapshots_aborted},
+      {"segments_evicted", t.segments_evicted},
+      {"bytes_evicted", t.bytes_evicted},
+      {"evictions_refused", t.evictions_refused},
+      {"errors", t.errors},
+      {"last_error", t.last_error},
+      {"cache",
+       {{"hits", t.cache.hits},
+        {"fetches", t.cache.fetches},
+        {"fetched_bytes", t.cache.fetched_bytes},
+        {"refetches", t.cache.refetches},
+        {"evictions", t.cache.evictions},
+        {"cached_bytes", t.cache.cached_bytes},
+        {"cached_members", t.cache.cached_members}}},
+  };
+  return j;
+}
+
 nlohmann::json StoreStatusToJson(const StoreStatus& s) {
   nlohmann::json dbs = nlohmann::json::array();
   for (const auto& db : s.databases) dbs.push_back(DatabaseStatsToJson(db));
@@ -165,6 +200,7 @@ nlohmann::json StoreStatusToJson(const StoreStatus& s) {
         {"low", ReadPoolPriorityToJson(s.read_pool.low)}}},
       {"work", WorkStatusToJson(s.work)},
       {"compaction", SmooshStatusToJson(s.compaction)},
+      {"tiering", TieringStatusToJson(s.tiering)},
   };
 }
 

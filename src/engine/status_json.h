@@ -14,6 +14,7 @@ nlohmann::json DatabaseStatsToJson(const DatabaseStats& stats);
 nlohmann::json ReadPoolPriorityToJson(const ReadPoolPriorityStatus& status);
 nlohmann::json WorkStatusToJson(const BackgroundSchedulerStatus& status);
 nlohmann::json SmooshStatusToJson(const SmooshStatus& status);
+nlohmann::json TieringStatusToJson(const TieringStatus& status);
 nlohmann::json StoreStatusToJson(const StoreStatus& status);
 
 }  // namespace ebb

@@ -33,7 +33,7 @@ constexpr uint8_t kHeaderKindTombstone = 2;
 constexpr char kArchivePrefix[] = "archives/";
 constexpr char kArchiveSuffix[] = ".tar";
 
-void PutSegmentMeta(std::string* dst, const SegmentMeta& m) {
+void PutSegmentMeta(std::string* dst, const TieredSegmentMeta& m) {
   PutVarint64(dst, m.segment_id);
   PutLengthPrefixed(dst, m.database);
   PutLengthPrefixed(dst, m.smallest_key);
@@ -42,7 +42,7 @@ void PutSegmentMeta(std::string* dst, const SegmentMeta& m) {
   PutVarint64(dst, m.largest_seq);
 }
 
-bool GetSegmentMeta(std::string_view* in, SegmentMeta* m) {
+bool GetSegmentMeta(std::string_view* in, TieredSegmentMeta* m) {
   std::string_view db, lo, hi;
   if (!GetVarint64(in, &m->segment_id) || !GetLengthPrefixed(in, &db) || !GetLengthPrefixed(in, &lo) ||
       !GetLengthPrefixed(in, &hi) || !GetVarint64(in, &m->smallest_seq) || !GetVarint64(in, &m->largest_seq)) {
@@ -346,7 +346,7 @@ Result<std::unique_ptr<ArchiveWriter>> ArchiveWriter::Create(FileSystem* fs, con
   return std::unique_ptr<ArchiveWriter>(new ArchiveWriter(std::move(impl)));
 }
 
-Status ArchiveWriter::AddSegment(const SegmentMeta& meta, std::string_view contents) {
+Status ArchiveWriter::AddSegment(const TieredSegmentMeta& meta, std::string_view contents) {
   Impl& w = *impl_;
   if (contents.size() > kMaxMemberPlaintextBytes) {
     return Status::InvalidArgument(fmt::format("archive {}: segment {} is {} bytes, over the {} byte member limit",

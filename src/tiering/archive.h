@@ -33,14 +33,14 @@ class FileSystem;
 class ObjectStore;
 
 // What the engine knows about one segment file.
-struct SegmentMeta {
+struct TieredSegmentMeta {
   uint64_t segment_id = 0;
   std::string database;
   std::string smallest_key;
   std::string largest_key;
   uint64_t smallest_seq = 0;
   uint64_t largest_seq = 0;
-  friend bool operator==(const SegmentMeta&, const SegmentMeta&) = default;
+  friend bool operator==(const TieredSegmentMeta&, const TieredSegmentMeta&) = default;
 };
 
 // A dropped database: every archived segment of `database` whose
@@ -55,7 +55,7 @@ struct DatabaseTombstone {
 // One segment member as recorded in the TOC.
 struct MemberEntry {
   std::string member;           // tar member name, "segments/000042.seg.zst.enc"
-  SegmentMeta meta;
+  TieredSegmentMeta meta;
   uint64_t payload_offset = 0;  // of the sealed payload within the tar
   uint64_t payload_length = 0;  // nonce + ciphertext + tag
   uint64_t plaintext_size = 0;  // the segment file's size
@@ -102,7 +102,7 @@ class ArchiveWriter {
   ~ArchiveWriter();
 
   // Compresses, seals and appends one segment file's contents.
-  Status AddSegment(const SegmentMeta& meta, std::string_view contents);
+  Status AddSegment(const TieredSegmentMeta& meta, std::string_view contents);
   Status AddTombstone(const DatabaseTombstone& tombstone);
   // Writes the TOC and footer, syncs and closes the file. Returns the TOC.
   Result<ArchiveToc> Finish();

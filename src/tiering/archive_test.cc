@@ -93,7 +93,7 @@ TEST_F(ArchiveTest, BigTocNeedsASecondRead) {
   ASSERT_TRUE(writer.ok());
   // Long keys make the TOC bigger than the 64 KiB tail read.
   for (int i = 1; i <= 40; i++) {
-    SegmentMeta m = TestMeta(i);
+    TieredSegmentMeta m = TestMeta(i);
     m.smallest_key = std::string(2000, 'a') + std::to_string(i);
     m.largest_key = std::string(2000, 'z') + std::to_string(i);
     ASSERT_TRUE((*writer)->AddSegment(m, SegmentContents(i, 100)).ok());

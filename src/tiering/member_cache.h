@@ -25,6 +25,7 @@
 
 #include "base/mutex.h"
 #include "ebb/status.h"
+#include "ebb/tiering_status.h"
 #include "tiering/archive_key.h"
 #include "tiering/tier_index.h"
 
@@ -38,15 +39,7 @@ struct MemberCacheOptions {
   uint64_t capacity_bytes = uint64_t{1} << 30;
 };
 
-struct MemberCacheStats {
-  uint64_t hits = 0;
-  uint64_t fetches = 0;        // ranged gets, including refetches
-  uint64_t fetched_bytes = 0;
-  uint64_t refetches = 0;      // after a checksum mismatch
-  uint64_t evictions = 0;
-  uint64_t cached_bytes = 0;
-  uint64_t cached_members = 0;
-};
+
 
 class MemberCache {
  public:

@@ -49,7 +49,7 @@ class FileSystem;
 class ObjectStore;
 
 struct PersistSegment {
-  SegmentMeta meta;
+  TieredSegmentMeta meta;
   std::string path;  // the local segment file, read through the FileSystem
 };
 

@@ -13,7 +13,7 @@ namespace {
 constexpr char kIndexMagic[] = "EBBTIDX1";  // 8 bytes
 constexpr uint32_t kIndexVersion = 1;
 
-void PutMeta(std::string* dst, const SegmentMeta& m) {
+void PutMeta(std::string* dst, const TieredSegmentMeta& m) {
   PutVarint64(dst, m.segment_id);
   PutLengthPrefixed(dst, m.database);
   PutLengthPrefixed(dst, m.smallest_key);
@@ -29,7 +29,7 @@ bool GetString(std::string_view* in, std::string* out) {
   return true;
 }
 
-bool GetMeta(std::string_view* in, SegmentMeta* m) {
+bool GetMeta(std::string_view* in, TieredSegmentMeta* m) {
   return GetVarint64(in, &m->segment_id) && GetString(in, &m->database) && GetString(in, &m->smallest_key) &&
          GetString(in, &m->largest_key) && GetVarint64(in, &m->smallest_seq) && GetVarint64(in, &m->largest_seq);
 }
@@ -54,7 +54,7 @@ TierIndex& TierIndex::operator=(const TierIndex& other) {
   return *this;
 }
 
-bool TierIndex::DeadLocked(const SegmentMeta& meta) const {
+bool TierIndex::DeadLocked(const TieredSegmentMeta& meta) const {
   auto it = tombstones_.find(meta.database);
   return it != tombstones_.end() && meta.largest_seq <= it->second;
 }

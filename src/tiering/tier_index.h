@@ -80,7 +80,7 @@ class TierIndex {
 
  private:
   void ApplyTombstoneLocked(const std::string& database, uint64_t sequence) REQUIRES(mu_);
-  bool DeadLocked(const SegmentMeta& meta) const REQUIRES(mu_);
+  bool DeadLocked(const TieredSegmentMeta& meta) const REQUIRES(mu_);
 
   // Protected by mu_.
   mutable Mutex mu_;

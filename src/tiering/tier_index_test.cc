@@ -20,7 +20,7 @@ using testing::TestMeta;
 // way the persister does.
 class TierIndexTest : public ::testing::Test {
  protected:
-  ArchiveToc AddArchive(std::vector<SegmentMeta> metas, std::vector<DatabaseTombstone> tombstones = {}) {
+  ArchiveToc AddArchive(std::vector<TieredSegmentMeta> metas, std::vector<DatabaseTombstone> tombstones = {}) {
     clock_.AdvanceMillis(1);
     std::string name = NewArchiveName(&clock_);
     std::string path = "/staging/" + name;
@@ -87,7 +87,7 @@ TEST_F(TierIndexTest, SaveLoadRoundTripAndCorruptionIsReported) {
 
 TEST_F(TierIndexTest, RebuildEqualsOriginalWithSmallReads) {
   for (int a = 0; a < 20; a++) {
-    std::vector<SegmentMeta> metas;
+    std::vector<TieredSegmentMeta> metas;
     for (int i = 0; i < 5; i++) metas.push_back(TestMeta(a * 10 + i + 1, a % 3 ? "x" : "y", (a * 10 + i + 1) * 100));
     std::vector<DatabaseTombstone> tombs;
     if (a == 12) tombs.push_back({"y", 5000});

@@ -22,40 +22,6 @@ constexpr int kMaxStepsPerCall = 16;
 
 }  // namespace
 
-std::string TieringStatus::ToJson() const {
-  nlohmann::json j = {
-      {"enabled", enabled},
-      {"epoch", epoch},
-      {"fenced", fenced},
-      {"archives", archives},
-      {"segments_remote", segments_remote},
-      {"bytes_remote", bytes_remote},
-      {"bytes_local", bytes_local},
-      {"local_target_bytes", local_target_bytes},
-      {"pending_bytes", pending_bytes},
-      {"staged_bytes", staged_bytes},
-      {"snapshots_in_flight", snapshots_in_flight},
-      {"last_snapshot_id", last_snapshot_id},
-      {"last_snapshot_state", last_snapshot_state},
-      {"last_snapshot_detail", last_snapshot_detail},
-      {"snapshots_done", snapshots_done},
-      {"snapshots_aborted", snapshots_aborted},
-      {"segments_evicted", segments_evicted},
-      {"bytes_evicted", bytes_evicted},
-      {"evictions_refused", evictions_refused},
-      {"errors", errors},
-      {"last_error", last_error},
-      {"cache",
-       {{"hits", cache.hits},
-        {"fetches", cache.fetches},
-        {"fetched_bytes", cache.fetched_bytes},
-        {"refetches", cache.refetches},
-        {"evictions", cache.evictions},
-        {"cached_bytes", cache.cached_bytes},
-        {"cached_members", cache.cached_members}}},
-  };
-  return j.dump();
-}
 
 TieringAgent::TieringAgent(FileSystem* fs, ObjectStore* store, TieringHost* host, const Clock* clock,
                            TieringOptions options)

@@ -30,6 +30,7 @@
 #include "base/config.h"
 #include "base/mutex.h"
 #include "ebb/status.h"
+#include "ebb/tiering_status.h"
 #include "tiering/archive.h"
 #include "tiering/evicter.h"
 #include "tiering/member_cache.h"
@@ -56,7 +57,7 @@ struct TieringOptions {
 
 // One live segment as the engine sees it.
 struct LiveSegment {
-  SegmentMeta meta;
+  TieredSegmentMeta meta;
   std::string path;               // local file (meaningful when `local`)
   uint64_t size_bytes = 0;
   int64_t created_wall_micros = 0;  // when the segment file was written
@@ -89,32 +90,7 @@ struct TieringWorkResult {
   Status status;             // first error of this call (also in GetStatus)
 };
 
-// Status for `ebb status` / the admin page; field names are JSON-friendly.
-struct TieringStatus {
-  bool enabled = false;
-  uint64_t epoch = 0;
-  bool fenced = false;
-  uint64_t archives = 0;
-  uint64_t segments_remote = 0;
-  uint64_t bytes_remote = 0;          // archive bytes in the object store
-  uint64_t bytes_local = 0;           // local segment bytes
-  uint64_t local_target_bytes = 0;
-  uint64_t pending_bytes = 0;         // local bytes over target
-  uint64_t staged_bytes = 0;          // archives waiting to be uploaded
-  uint64_t snapshots_in_flight = 0;
-  std::string last_snapshot_id;
-  std::string last_snapshot_state;    // "started" ... "done", "aborted"
-  std::string last_snapshot_detail;
-  uint64_t snapshots_done = 0;
-  uint64_t snapshots_aborted = 0;
-  uint64_t segments_evicted = 0;
-  uint64_t bytes_evicted = 0;
-  uint64_t evictions_refused = 0;     // candidates without a verified remote copy
-  uint64_t errors = 0;
-  std::string last_error;
-  MemberCacheStats cache;
-  std::string ToJson() const;
-};
+
 
 class TieringAgent {
  public:

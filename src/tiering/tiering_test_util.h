@@ -24,9 +24,9 @@ inline std::unique_ptr<ArchiveKey> TestKey(char fill = 'k') {
   return ArchiveKey::FromBytes(std::string(ArchiveKey::kKeyBytes, fill), fmt::format("test key '{}'", fill));
 }
 
-inline SegmentMeta TestMeta(uint64_t id, std::string db = "db1", uint64_t seq = 0) {
+inline TieredSegmentMeta TestMeta(uint64_t id, std::string db = "db1", uint64_t seq = 0) {
   if (seq == 0) seq = id * 100;
-  return SegmentMeta{.segment_id = id, .database = std::move(db), .smallest_key = fmt::format("key{:04d}", id),
+  return TieredSegmentMeta{.segment_id = id, .database = std::move(db), .smallest_key = fmt::format("key{:04d}", id),
                      .largest_key = fmt::format("key{:04d}\xff", id), .smallest_seq = seq, .largest_seq = seq + 99};
 }
 
