@@ -161,11 +161,13 @@ RespParseResult RespCommandParser::ParseInline(std::string_view input, size_t* c
   Reset();
   args_.clear();
   for (const auto& a : inline_args_) args_.emplace_back(a);
+  last_was_inline_ = true;
   return RespParseResult::kDone;
 }
 
 RespParseResult RespCommandParser::Parse(std::string_view input, size_t* consumed) {
   *consumed = 0;
+  last_was_inline_ = false;
   if (state_ == State::kStart) {
     if (input.empty()) {
       bytes_wanted_ = 1;

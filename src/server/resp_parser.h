@@ -66,6 +66,9 @@ class RespCommandParser {
   RespParseResult Parse(std::string_view input, size_t* consumed);
 
   const std::vector<std::string_view>& args() const { return args_; }
+  // Whether the last command was inline: its args() then point into the
+  // parser and are overwritten by the next Parse; copy them to keep them.
+  bool last_was_inline() const { return last_was_inline_; }
   // The protocol error, without the "-ERR " prefix, e.g.
   // "Protocol error: invalid bulk length".
   const std::string& error() const { return error_; }
@@ -93,6 +96,7 @@ class RespCommandParser {
   // Arguments of an inline command (unquoted copies).
   std::vector<std::string> inline_args_;
   std::vector<std::string_view> args_;
+  bool last_was_inline_ = false;
   std::string error_;
   size_t bytes_wanted_ = 0;
 };

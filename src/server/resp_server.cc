@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <deque>
 #include <optional>
 #include <thread>
 #include <unordered_set>
@@ -183,6 +184,11 @@ class Session : public std::enable_shared_from_this<Session> {
         if (parser_.args().empty()) continue;  // empty line or "*0"
         if (commands_.size() <= count) commands_.emplace_back();
         commands_[count].assign(parser_.args().begin(), parser_.args().end());
+        if (parser_.last_was_inline()) {
+          // Inline arguments live in the parser until its next Parse: keep
+          // copies for the round (a deque does not move its strings).
+          for (auto& arg : commands_[count]) arg = inline_args_.emplace_back(arg);
+        }
         count++;
       }
       size_t next = 0;
@@ -197,6 +203,7 @@ class Session : public std::enable_shared_from_this<Session> {
         if (out_.size() >= kFlushReplyBytes && !co_await Flush()) co_return false;
       }
       begin_ = offset;
+      inline_args_.clear();
       if (state_.close_after_reply || closing_ || io_->stopping) {
         co_await Flush();
         co_return false;
@@ -245,6 +252,7 @@ class Session : public std::enable_shared_from_this<Session> {
   size_t begin_ = 0;
   size_t end_ = 0;
   std::vector<CommandArgs> commands_;
+  std::deque<std::string> inline_args_;
   std::string out_;
   bool closing_ = false;
   bool busy_ = false;

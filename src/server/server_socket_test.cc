@@ -110,6 +110,20 @@ TEST_F(ServerSocketTest, PipelinedCommandsReplyInOrderAndSeeEarlierWrites) {
   EXPECT_EQ(size->integer, n);
 }
 
+TEST_F(ServerSocketTest, PipelinedInlineCommands) {
+  Start();
+  auto c = Connect();
+  ASSERT_TRUE(c->SendRaw("SET a \"one two\"\r\nGET a\r\nECHO x\nQUIT\r\nPING\r\n").ok());
+  std::vector<std::string> replies;
+  for (int i = 0; i < 4; i++) {
+    auto r = c->ReadReply();
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    replies.push_back(r->str);
+  }
+  EXPECT_EQ(replies, (std::vector<std::string>{"OK", "one two", "x", "OK"}));
+  EXPECT_TRUE(c->WaitForClose());  // after QUIT; the PING is not answered
+}
+
 TEST_F(ServerSocketTest, BadBulkLength) {
   Start();
   ExpectRejected("*1\r\n$abc\r\n", "ERR Protocol error: invalid bulk length");
