@@ -44,7 +44,7 @@ struct Flags {
 // Everything a workload needs.
 class BenchContext {
  public:
-  BenchContext(Flags flags) : flags_(std::move(flags)) {}
+  explicit BenchContext(Flags flags);
   const Flags& flags() const { return flags_; }
 
   // The engine open on flags().data_dir, opening it on first use. `fresh`
@@ -55,12 +55,13 @@ class BenchContext {
 
   std::string Key(uint64_t k) const;
   // A value of flags().value_size bytes (half-compressible random text).
-  std::string_view Value(Random* rnd);
+  // Thread-safe.
+  std::string_view Value(Random* rnd) const;
 
  private:
   Flags flags_;
   std::unique_ptr<BenchEngine> engine_;
-  std::string value_source_;
+  std::string value_source_;  // built once in the constructor, then read-only
 };
 
 // Bytes this process has written through write(2) so far (/proc/self/io wchar).
@@ -79,7 +80,8 @@ struct Workload {
 };
 using WorkloadRegistry = std::map<std::string, Workload>;
 
-void RegisterCoreWorkloads(WorkloadRegistry* registry);  // fill*, overwrite, read*, compact
+void RegisterCoreWorkloads(WorkloadRegistry* registry);     // fill*, overwrite, read*, compact
+void RegisterWritersWorkload(WorkloadRegistry* registry);   // writers (op-lock completion)
 
 }  // namespace ebb::bench
 

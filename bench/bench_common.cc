@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -49,17 +50,19 @@ std::string BenchContext::Key(uint64_t k) const {
   return fmt::format("{:0{}}", k, flags_.key_size);
 }
 
-std::string_view BenchContext::Value(Random* rnd) {
-  if (value_source_.empty()) {
-    // Like db_bench: random printable bytes, each piece repeated once, so
-    // values compress about 2:1 for engines that compress.
-    Random r(1234);
-    while (value_source_.size() < (1 << 20)) {
-      std::string piece = r.RandomString(100);
-      value_source_ += piece;
-      value_source_ += piece;
-    }
+BenchContext::BenchContext(Flags flags) : flags_(std::move(flags)) {
+  // Like db_bench: random printable bytes, each piece repeated once, so
+  // values compress about 2:1 for engines that compress.
+  Random r(1234);
+  size_t target = std::max<size_t>(1 << 20, 2 * static_cast<size_t>(flags_.value_size));
+  while (value_source_.size() < target) {
+    std::string piece = r.RandomString(100);
+    value_source_ += piece;
+    value_source_ += piece;
   }
+}
+
+std::string_view BenchContext::Value(Random* rnd) const {
   size_t n = static_cast<size_t>(flags_.value_size);
   size_t pos = rnd->Uniform(value_source_.size() - n);
   return std::string_view(value_source_).substr(pos, n);

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   using namespace ebb::bench;
   WorkloadRegistry registry;
   RegisterCoreWorkloads(&registry);
+  RegisterWritersWorkload(&registry);
 
   std::string names_help = "Workloads:";
   for (const auto& [name, w] : registry) names_help += fmt::format("\n  {:<18} {}", name, w.description);
@@ -62,7 +63,9 @@ int main(int argc, char** argv) {
       exit_code = 1;
       break;
     }
-    if (f.json) {
+    if (result->value("printed", false)) {
+      // A multi-configuration workload printed its own lines.
+    } else if (f.json) {
       std::printf("%s\n", result->dump().c_str());
     } else {
       const auto& r = *result;

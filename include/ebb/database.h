@@ -64,6 +64,11 @@ struct DatabaseStats {
   uint64_t flush_bytes_written = 0;
   uint64_t compaction_bytes_written = 0;
   uint64_t compactions = 0;
+  // The op-lock write path (seed 002): ordered completion passes, the writes
+  // they completed, and time spent waiting for the database lock.
+  uint64_t completion_passes = 0;
+  uint64_t completion_items = 0;
+  uint64_t lock_wait_us = 0;
 };
 
 // A range read on the ReadPool: up to `limit` entries with start <= key < end

@@ -13,6 +13,8 @@
 
 #include "ebb/database.h"
 #include "ebb/read_pool_status.h"
+#include "ebb/smoosh_status.h"
+#include "ebb/work_status.h"
 
 namespace ebb {
 
@@ -42,6 +44,10 @@ struct StoreStatus {
   JournalStatus journal;
   std::vector<DatabaseStats> databases;
   ReadPoolStatus read_pool;
+  // Background work classes (foreground first) and the scheduler.
+  BackgroundSchedulerStatus work;
+  // The compaction daemon's channels.
+  SmooshStatus compaction;
 };
 
 }  // namespace ebb

@@ -37,10 +37,17 @@ class ChannelQueue {
     // disk_bytes and live_bytes when the item was last evaluated.
     uint64_t disk_bytes = 0;
     uint64_t live_bytes = 0;
+    // Set for read-amplification channels (priority = segments), where the
+    // work is rewriting the database, not giving space back.
+    bool gauge_counts_disk_bytes = false;
     uint64_t reclaimable_bytes() const { return disk_bytes > live_bytes ? disk_bytes - live_bytes : 0; }
-    // What the item adds to the pending-work gauge: its reclaimable bytes,
-    // at least 1 so that waiting work is never invisible.
-    uint64_t gauge_bytes() const { return reclaimable_bytes() > 0 ? reclaimable_bytes() : 1; }
+    // What the item adds to the pending-work gauge: its reclaimable bytes
+    // (or its disk bytes, see above), at least 1 so that waiting work is
+    // never invisible.
+    uint64_t gauge_bytes() const {
+      uint64_t b = gauge_counts_disk_bytes ? disk_bytes : reclaimable_bytes();
+      return b > 0 ? b : 1;
+    }
   };
 
   enum class InsertResult {

@@ -20,13 +20,13 @@ Status Corrupt(std::string_view file_name, size_t offset, std::string_view what)
 
 }  // namespace
 
-Status ValidateDatabaseName(std::string_view database) {
+Status ValidateQueuedName(std::string_view database) {
   if (database.empty()) {
     return Status::InvalidArgument("database name is empty; pass the name of an existing database");
   }
-  if (database.size() > kMaxDatabaseNameBytes) {
+  if (database.size() > kMaxQueuedNameBytes) {
     return Status::InvalidArgument(fmt::format("database name of {} bytes is longer than the limit of {} bytes",
-                                               database.size(), kMaxDatabaseNameBytes));
+                                               database.size(), kMaxQueuedNameBytes));
   }
   for (size_t i = 0; i < database.size(); i++) {
     if (static_cast<unsigned char>(database[i]) < 0x20 || database[i] == 0x7f) {
@@ -93,7 +93,7 @@ Result<std::vector<PersistedItem>> DecodeQueueFile(std::string_view data, std::s
         !GetVarint64(&in, &item.live_bytes)) {
       return Corrupt(file_name, offset, fmt::format("item {} of {} is truncated", i, count));
     }
-    if (Status s = ValidateDatabaseName(name); !s.ok()) {
+    if (Status s = ValidateQueuedName(name); !s.ok()) {
       return Corrupt(file_name, offset, fmt::format("item {}: {}", i, s.message()));
     }
     item.database = std::string(name);

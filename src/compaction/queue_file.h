@@ -36,7 +36,7 @@ inline constexpr const char* kQueueFileSuffix = ".smooshq";
 inline constexpr uint32_t kMaxQueueFileItems = 1'000'000;
 inline constexpr uint64_t kMaxQueueFileBytes = 256ull << 20;
 // Longest database name the daemon accepts (and persists).
-inline constexpr size_t kMaxDatabaseNameBytes = 1024;
+inline constexpr size_t kMaxQueuedNameBytes = 1024;
 
 struct PersistedItem {
   std::string database;
@@ -51,9 +51,9 @@ std::string EncodeQueueFile(const std::vector<PersistedItem>& items);
 // offset and what was wrong; an unknown version is NotSupported.
 Result<std::vector<PersistedItem>> DecodeQueueFile(std::string_view data, std::string_view file_name);
 
-// OK if `database` is a name the daemon can queue: 1..kMaxDatabaseNameBytes
+// OK if `database` is a name the daemon can queue: 1..kMaxQueuedNameBytes
 // bytes, no control characters. Otherwise InvalidArgument saying why.
-Status ValidateDatabaseName(std::string_view database);
+Status ValidateQueuedName(std::string_view database);
 
 }  // namespace ebb
 

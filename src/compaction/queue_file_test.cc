@@ -69,10 +69,10 @@ TEST(QueueFileTest, UnknownVersionIsNotSupported) {
 }
 
 TEST(QueueFileTest, DatabaseNames) {
-  EXPECT_TRUE(ValidateDatabaseName("users/alice").ok());
-  EXPECT_TRUE(ValidateDatabaseName("").IsInvalidArgument());
-  EXPECT_TRUE(ValidateDatabaseName(std::string(kMaxDatabaseNameBytes + 1, 'a')).IsInvalidArgument());
-  Status s = ValidateDatabaseName(std::string("a\0b", 3));
+  EXPECT_TRUE(ValidateQueuedName("users/alice").ok());
+  EXPECT_TRUE(ValidateQueuedName("").IsInvalidArgument());
+  EXPECT_TRUE(ValidateQueuedName(std::string(kMaxQueuedNameBytes + 1, 'a')).IsInvalidArgument());
+  Status s = ValidateQueuedName(std::string("a\0b", 3));
   EXPECT_TRUE(s.IsInvalidArgument());
   EXPECT_NE(s.message().find("control character"), std::string::npos) << s.ToString();
 }

@@ -28,8 +28,9 @@ uint64_t SaturatingAdd(uint64_t a, uint64_t b) {
   return a > std::numeric_limits<uint64_t>::max() - b ? std::numeric_limits<uint64_t>::max() : a + b;
 }
 
-uint64_t JobGaugeBytes(const CompactionJob& job) {
+uint64_t JobGaugeBytes(const CompactionJob& job, bool counts_disk_bytes) {
   const CompactionInfo& info = job.info();
+  if (counts_disk_bytes) return info.disk_bytes > 0 ? info.disk_bytes : 1;
   return info.disk_bytes > info.live_bytes ? info.disk_bytes - info.live_bytes : 1;
 }
 
@@ -37,6 +38,9 @@ uint64_t JobGaugeBytes(const CompactionJob& job) {
 
 // One channel: its settings, its queue and its running jobs.
 struct SmooshDaemon::Channel {
+  // Read-amplification channels: a job's work is rewriting the database.
+  bool counts_disk_bytes() const { return settings.rule.kind == PriorityKind::kSegments; }
+
   ChannelSettings settings;
   ChannelQueue queue;
   // Running jobs by id (start order).
@@ -113,7 +117,7 @@ SmooshDaemon::~SmooshDaemon() {
 // Notifications and evaluation.
 
 bool SmooshDaemon::OnDatabaseChanged(std::string_view database) {
-  if (!ValidateDatabaseName(database).ok()) return false;
+  if (!ValidateQueuedName(database).ok()) return false;
   MutexLock lock(&mu_);
   if (stopped_) return false;
   if (auto it = active_by_db_.find(database); it != active_by_db_.end()) {
@@ -178,7 +182,7 @@ EnqueueResult SmooshDaemon::EvaluateLocked(const std::string& database, const st
     // A database waits in one queue only.
     RemoveFromQueuesLocked(database, ch.get(), now_micros);
     std::vector<std::string> evicted;
-    auto inserted = ch->queue.Insert({database, quantized, info->disk_bytes, info->live_bytes},
+    auto inserted = ch->queue.Insert({database, quantized, info->disk_bytes, info->live_bytes, ch->counts_disk_bytes()},
                                      ch->settings.capacity, &evicted);
     if (inserted != ChannelQueue::InsertResult::kUnchanged) MarkDirtyLocked(ch.get(), now_micros);
     ch->evicted += evicted.size() + (inserted == ChannelQueue::InsertResult::kEvicted ? 1 : 0);
@@ -197,7 +201,7 @@ EnqueueResult SmooshDaemon::EvaluateLocked(const std::string& database, const st
 }
 
 Result<EnqueueResult> SmooshDaemon::Enqueue(std::string_view database) {
-  if (Status s = ValidateDatabaseName(database); !s.ok()) return s.WithContext("smoosh enqueue");
+  if (Status s = ValidateQueuedName(database); !s.ok()) return s.WithContext("smoosh enqueue");
   std::string name(database);
   {
     MutexLock lock(&mu_);
@@ -361,7 +365,7 @@ std::shared_ptr<CompactionJob> SmooshDaemon::TakeNextJob(int64_t now_micros) {
       uint64_t needed = SaturatingAdd(info->live_bytes, settings_.free_disk_margin_bytes);
       uint64_t available = **free_disk;
       if (available < needed) {
-        ch->queue.Insert({item.database, item.priority, info->disk_bytes, info->live_bytes}, ch->settings.capacity);
+        ch->queue.Insert({item.database, item.priority, info->disk_bytes, info->live_bytes, ch->counts_disk_bytes()}, ch->settings.capacity);
         ch->disk_blocked_until_micros = now_micros + settings_.free_disk_recheck_micros;
         ch->disk_blocked_reason = fmt::format(
             "not enough free disk to compact {}: needs {} (live data {} + smoosh.free_disk_margin {}), {} free",
@@ -427,7 +431,7 @@ bool SmooshDaemon::JobFinished(const std::shared_ptr<CompactionJob>& job, const 
   } else if (status.IsAborted()) {
     // Cancelled, not failed: it waits again where it was.
     if (!ch->removed) {
-      ch->queue.Insert({db, job->priority(), job->info().disk_bytes, job->info().live_bytes}, ch->settings.capacity);
+      ch->queue.Insert({db, job->priority(), job->info().disk_bytes, job->info().live_bytes, ch->counts_disk_bytes()}, ch->settings.capacity);
     } else if (!stopped_) {
       AddPendingLocked(db);
     }
@@ -589,7 +593,7 @@ void SmooshDaemon::ApplySettingsLocked(const SmooshSettings& settings,
         } else {
           for (const PersistedItem& p : *file->second) {
             if (active_by_db_.count(p.database) != 0) continue;
-            ch->queue.Insert({p.database, p.priority, p.disk_bytes, p.live_bytes}, cs.capacity);
+            ch->queue.Insert({p.database, p.priority, p.disk_bytes, p.live_bytes, ch->counts_disk_bytes()}, cs.capacity);
             // As CouchDB does: a restored database is not re-evaluated by
             // the next writes for `staleness`.
             staleness_.Record(p.database, now);
@@ -597,7 +601,7 @@ void SmooshDaemon::ApplySettingsLocked(const SmooshSettings& settings,
           restored = ch->queue.size();
         }
       }
-      EBB_LOG(kInfo, "smoosh: channel {} created ({} priority{}, {} restored from its queue file)", cs.name,
+      EBB_LOG(kDebug, "smoosh: channel {} created ({} priority{}, {} restored from its queue file)", cs.name,
               PriorityKindName(cs.rule.kind), cs.window.always_open() ? "" : ", window " + cs.window.ToString(),
               restored);
     }
@@ -766,7 +770,7 @@ uint64_t SmooshDaemon::ReclaimableLocked(int64_t now_micros) const {
       if (blocked.empty() || blocked == kBlockedConcurrency) total = SaturatingAdd(total, ch->queue.gauge_bytes());
     }
     for (const auto& [id, job] : ch->jobs) {
-      if (!job->suspended()) total = SaturatingAdd(total, JobGaugeBytes(*job));
+      if (!job->suspended()) total = SaturatingAdd(total, JobGaugeBytes(*job, ch->counts_disk_bytes()));
     }
   }
   return total;

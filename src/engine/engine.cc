@@ -6,7 +6,7 @@
 #include "base/logging.h"
 #include "base/status_macros.h"
 #include "engine/engine_settings.h"
-#include "engine/maintenance.h"
+#include "engine/background.h"
 #include "runtime/read_pool.h"
 #include "storage/storage.h"
 #include "storage/storage_settings.h"
@@ -24,13 +24,16 @@ class Engine final : public StorageListener {
     EBB_ASSIGN_OR_RETURN(StorageOptions so,
                          StorageOptionsFromConfig(*config_, options.data_dir, options.create_if_missing));
     EBB_ASSIGN_OR_RETURN(storage_, Storage::Open(env_.fs, env_.clock, so, this));
-    maintenance_ = std::make_unique<SimpleMaintenance>(storage_.get());
+    InstallWorkClassDefaults(config_.get());
+    EBB_ASSIGN_OR_RETURN(background_,
+                         EngineBackground::Start(storage_.get(), config_.get(), env_.clock, env_.fs, options.data_dir));
     ReadPoolOptions rpo;
     rpo.settings = ReadPoolSettings::FromConfig(*config_);
     rpo.clock = env_.clock;
     EBB_ASSIGN_OR_RETURN(read_pool_, ReadPool::Create(std::move(rpo)));
     // Runs on the thread that changed the setting (never a pool thread:
     // the server changes configuration on its own threads).
+    background_ready_.store(true, std::memory_order_release);
     readpool_subscription_ = config_->Subscribe("readpool", [this](const std::string&, const std::string&) {
       Status s = read_pool_->ApplyConfig(*config_);
       if (!s.ok()) EBB_LOG(kWarn, "readpool configuration: {}", s.ToString());
@@ -47,18 +50,23 @@ class Engine final : public StorageListener {
     if (readpool_subscription_) config_->Unsubscribe(readpool_subscription_);
     // Queued reads complete with Aborted; running ones finish first.
     if (read_pool_) read_pool_->Stop();
-    if (maintenance_) maintenance_->Stop();
+    if (background_) background_->Stop();
     close_status_ = storage_ ? storage_->Close() : Status::OK();
     return close_status_;
   }
 
-  // StorageListener
+  // StorageListener: forwarded to the background runtime once it runs
+  // (recovery happens before it starts).
+  void OnWritesCompleted(DatabaseCore* db, uint64_t writes, uint64_t bytes) override {
+    if (auto* bg = background()) bg->OnWritesCompleted(db, writes, bytes);
+  }
   void OnMemtableSwitched(DatabaseCore* db) override {
-    if (maintenance_) maintenance_->Notify(db);
+    if (auto* bg = background()) bg->OnMemtableSwitched(db);
   }
   void OnSegmentsChanged(DatabaseCore* db) override {
-    if (maintenance_) maintenance_->Notify(db);
+    if (auto* bg = background()) bg->OnSegmentsChanged(db);
   }
+  EngineBackground* background() { return background_ready_.load(std::memory_order_acquire) ? background_.get() : nullptr; }
 
   Storage* storage() { return storage_.get(); }
   ReadPool* read_pool() { return read_pool_.get(); }
@@ -71,7 +79,8 @@ class Engine final : public StorageListener {
   const EngineEnv env_;
   const std::unique_ptr<Config> config_;
   std::unique_ptr<Storage> storage_;
-  std::unique_ptr<SimpleMaintenance> maintenance_;
+  std::unique_ptr<EngineBackground> background_;
+  std::atomic<bool> background_ready_{false};
   std::unique_ptr<ReadPool> read_pool_;
   int readpool_subscription_ = 0;
   int64_t started_micros_ = 0;
@@ -90,14 +99,25 @@ class DatabaseImpl final : public Database {
   Status Put(const WriteOptions& options, std::string_view key, std::string_view value) override {
     WriteBatch batch;
     batch.Put(key, value);
-    return core_->Write(options, batch);
+    return Write(options, batch);
   }
   Status Delete(const WriteOptions& options, std::string_view key) override {
     WriteBatch batch;
     batch.Delete(key);
-    return core_->Write(options, batch);
+    return Write(options, batch);
   }
-  Status Write(const WriteOptions& options, const WriteBatch& batch) override { return core_->Write(options, batch); }
+  Status Write(const WriteOptions& options, const WriteBatch& batch) override {
+    Status s = core_->Write(options, batch);
+    // Foreground backpressure: past writeback's band a writer pauses, at
+    // most work.max_pause_ms per write, instead of memory growing.
+    if (s.ok()) {
+      if (auto* bg = engine_->background()) {
+        int64_t pause = bg->ThrottlePauseMicros();
+        if (pause > 0) engine_->clock()->SleepForMicros(pause);
+      }
+    }
+    return s;
+  }
   Status Get(const ReadOptions& options, std::string_view key, std::string* value) override {
     return core_->Get(options, key, value);
   }
@@ -193,7 +213,11 @@ class StoreImpl final : public Store {
     return std::shared_ptr<Database>(std::make_shared<DatabaseImpl>(engine_, std::move(core)));
   }
 
-  Status DropDatabase(std::string_view name) override { return engine_->storage()->DropDatabase(name); }
+  Status DropDatabase(std::string_view name) override {
+    EBB_RETURN_IF_ERROR(engine_->storage()->DropDatabase(name));
+    if (auto* bg = engine_->background()) bg->OnDatabaseDropped(name);
+    return Status::OK();
+  }
 
   std::vector<std::string> ListDatabases() override { return engine_->storage()->ListDatabases(); }
 
@@ -207,6 +231,10 @@ class StoreImpl final : public Store {
     st.journal = storage->GetJournalStatus();
     for (const auto& db : storage->Databases()) st.databases.push_back(db->GetStats());
     st.read_pool = engine_->read_pool()->GetStatus();
+    if (auto* bg = engine_->background()) {
+      st.work = bg->WorkStatus();
+      st.compaction = bg->CompactionStatus();
+    }
     return st;
   }
 

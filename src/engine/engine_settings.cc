@@ -1,6 +1,8 @@
 #include "engine/engine_settings.h"
 
+#include "compaction/compaction_settings.h"
 #include "runtime/read_pool_settings.h"
+#include "runtime/work_settings.h"
 #include "storage/storage_settings.h"
 
 namespace ebb {
@@ -60,12 +62,18 @@ std::shared_ptr<const ConfigSchema> EbbConfigSchema() {
     auto s = std::make_shared<ConfigSchema>();
     RegisterStorageSettings(s.get());
     RegisterReadPoolSettings(s.get());
+    RegisterWorkSettings(s.get());
+    RegisterCompactionSettings(s.get());
     RegisterServerSettings(s.get());
     return s;
   }();
   return schema;
 }
 
-std::unique_ptr<Config> NewEbbConfig() { return std::make_unique<Config>(EbbConfigSchema()); }
+std::unique_ptr<Config> NewEbbConfig() {
+  auto config = std::make_unique<Config>(EbbConfigSchema());
+  InstallCompactionChannelDefaults(config.get());
+  return config;
+}
 
 }  // namespace ebb

@@ -1,5 +1,7 @@
 #include "engine/status_json.h"
 
+#include <cmath>
+
 namespace ebb {
 
 nlohmann::json DatabaseStatsToJson(const DatabaseStats& s) {
@@ -18,6 +20,9 @@ nlohmann::json DatabaseStatsToJson(const DatabaseStats& s) {
       {"flush_bytes_written", s.flush_bytes_written},
       {"compaction_bytes_written", s.compaction_bytes_written},
       {"compactions", s.compactions},
+      {"completion_passes", s.completion_passes},
+      {"completion_items", s.completion_items},
+      {"lock_wait_us", s.lock_wait_us},
   };
 }
 
@@ -42,6 +47,102 @@ nlohmann::json ReadPoolPriorityToJson(const ReadPoolPriorityStatus& p) {
   };
 }
 
+nlohmann::json WorkStatusToJson(const BackgroundSchedulerStatus& w) {
+  nlohmann::json classes = nlohmann::json::array();
+  for (const auto& c : w.classes) {
+    classes.push_back({
+        {"name", c.name},
+        {"state", c.state},
+        {"pending_bytes", c.pending_bytes},
+        {"band_low_bytes", c.band_low_bytes},
+        {"band_high_bytes", c.band_high_bytes},
+        {"rate_bytes_per_s", c.rate_bytes_per_s},
+        {"controller_rate_bytes_per_s", c.controller_rate_bytes_per_s},
+        {"inflow_bytes_per_s", c.inflow_bytes_per_s},
+        {"budget_bytes", c.budget_bytes},
+        {"last_transition_micros", c.last_transition_micros},
+        {"upstreams_idle_ms", c.upstreams_idle_ms},
+        {"passes", c.passes},
+        {"bytes_done", c.bytes_done},
+        {"wakeups", c.wakeups},
+        {"stuck_passes", c.stuck_passes},
+        {"transitions", c.transitions},
+        {"upstreams", c.upstreams},
+        {"last_error", c.last_error},
+    });
+  }
+  nlohmann::json out = {
+      {"policy", w.policy},
+      {"threads", w.threads},
+      {"wakeups", w.wakeups},
+      {"foreground_notifications", w.foreground_notifications},
+      {"armed_deadline_micros", nullptr},
+      {"classes", classes},
+  };
+  if (w.armed_deadline_micros) out["armed_deadline_micros"] = *w.armed_deadline_micros;
+  return out;
+}
+
+nlohmann::json SmooshStatusToJson(const SmooshStatus& s) {
+  auto priority = [](double p) -> nlohmann::json {
+    if (std::isinf(p)) return nullptr;  // a job interrupted by the last shutdown
+    return p;
+  };
+  nlohmann::json channels = nlohmann::json::array();
+  for (const auto& c : s.channels) {
+    nlohmann::json jobs = nlohmann::json::array();
+    for (const auto& j : c.jobs) {
+      jobs.push_back({{"id", j.id},
+                      {"database", j.database},
+                      {"priority", priority(j.priority)},
+                      {"running", j.running},
+                      {"suspended", j.suspended},
+                      {"progress_bytes", j.progress_bytes},
+                      {"live_bytes", j.live_bytes},
+                      {"attempt", j.attempt},
+                      {"age_ms", j.age_ms}});
+    }
+    channels.push_back({
+        {"name", c.name},
+        {"priority", c.priority},
+        {"active", c.active},
+        {"starting", c.starting},
+        {"waiting", {{"size", c.waiting.size}, {"min", priority(c.waiting.min)}, {"max", priority(c.waiting.max)}}},
+        {"paused", c.paused},
+        {"suspended", c.suspended},
+        {"window_suspended", c.window_suspended},
+        {"window", c.window},
+        {"in_window", c.in_window},
+        {"strict_window", c.strict_window},
+        {"concurrency", c.concurrency},
+        {"capacity", c.capacity},
+        {"removed", c.removed},
+        {"blocked", c.blocked},
+        {"blocked_reason", c.blocked_reason},
+        {"jobs", jobs},
+        {"jobs_started", c.jobs_started},
+        {"jobs_succeeded", c.jobs_succeeded},
+        {"jobs_failed", c.jobs_failed},
+        {"jobs_dropped", c.jobs_dropped},
+        {"evicted", c.evicted},
+        {"last_error", c.last_error},
+    });
+  }
+  return {
+      {"channels", channels},
+      {"suspended", s.suspended},
+      {"stopped", s.stopped},
+      {"persist", s.persist},
+      {"state_dir", s.state_dir},
+      {"pending_evaluations", s.pending_evaluations},
+      {"pending_retries", s.pending_retries},
+      {"staleness_cache_entries", s.staleness_cache_entries},
+      {"events_dropped", s.events_dropped},
+      {"reclaimable_bytes", s.reclaimable_bytes},
+      {"last_checkpoint_error", s.last_checkpoint_error},
+  };
+}
+
 nlohmann::json StoreStatusToJson(const StoreStatus& s) {
   nlohmann::json dbs = nlohmann::json::array();
   for (const auto& db : s.databases) dbs.push_back(DatabaseStatsToJson(db));
@@ -62,6 +163,8 @@ nlohmann::json StoreStatusToJson(const StoreStatus& s) {
        {{"high", ReadPoolPriorityToJson(s.read_pool.high)},
         {"normal", ReadPoolPriorityToJson(s.read_pool.normal)},
         {"low", ReadPoolPriorityToJson(s.read_pool.low)}}},
+      {"work", WorkStatusToJson(s.work)},
+      {"compaction", SmooshStatusToJson(s.compaction)},
   };
 }
 

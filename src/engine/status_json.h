@@ -12,6 +12,8 @@ namespace ebb {
 
 nlohmann::json DatabaseStatsToJson(const DatabaseStats& stats);
 nlohmann::json ReadPoolPriorityToJson(const ReadPoolPriorityStatus& status);
+nlohmann::json WorkStatusToJson(const BackgroundSchedulerStatus& status);
+nlohmann::json SmooshStatusToJson(const SmooshStatus& status);
 nlohmann::json StoreStatusToJson(const StoreStatus& status);
 
 }  // namespace ebb

@@ -47,7 +47,7 @@
 #include "runtime/work_class.h"
 #include "runtime/work_settings.h"
 #include "runtime/work_source.h"
-#include "runtime/work_status.h"
+#include "ebb/work_status.h"
 
 namespace ebb {
 

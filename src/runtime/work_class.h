@@ -56,7 +56,7 @@
 #include "ebb/status.h"
 #include "runtime/work_controller.h"
 #include "runtime/work_settings.h"
-#include "runtime/work_status.h"
+#include "ebb/work_status.h"
 
 namespace ebb {
 

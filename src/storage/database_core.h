@@ -21,6 +21,7 @@
 #define EBB_STORAGE_DATABASE_CORE_H_
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -64,6 +65,8 @@ struct StorageContext {
   Manifest* manifest = nullptr;
   SegmentCache* segment_cache = nullptr;
   StorageListener* listener = nullptr;
+  // Key and value bytes in every database's memtables (the writeback gauge).
+  std::atomic<uint64_t>* dirty_bytes = nullptr;
 };
 
 // A live segment file shared by segment sets. Deletes its file when the last
@@ -102,9 +105,9 @@ struct CompactionOptions {
   // only the newest `newest_segments` (tombstones kept).
   bool full = true;
   size_t newest_segments = 0;
-  // Checked between output blocks; a compaction asked to stop leaves the
-  // database unchanged and returns Aborted.
-  const std::atomic<bool>* stop = nullptr;
+  // Polled as the compaction goes; when it returns true the compaction stops,
+  // leaves the database unchanged and returns Aborted.
+  std::function<bool()> should_stop;
 };
 
 struct CompactionResult {
@@ -136,7 +139,8 @@ class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
   // Flush primitive. Makes the memtable immutable (if non-empty) and writes
   // every immutable memtable to a segment, oldest first. Waits.
   Status Flush();
-  // Writes the oldest immutable memtable, if any. Returns bytes written.
+  // Writes the oldest immutable memtable, if any. Returns the key and value
+  // bytes it held (the writeback gauge's unit), 0 if there was none.
   Result<uint64_t> FlushOldestImmutable();
   // Makes the current memtable immutable if it holds anything; true if so.
   bool SwitchMemtable();
@@ -177,8 +181,15 @@ class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
   void SwitchMemtableLocked() REQUIRES(mu_);
   void ApplyToMemtable(MemTable* mem, SequenceNumber first_seq, const WriteBatch& batch);
   void RequestCompletion();
-  // The ordered completion step. REQUIRES mu_.
-  void DrainCompletionsLocked(uint64_t* writes, uint64_t* bytes) REQUIRES(mu_);
+  // The ordered completion step: pops acknowledged items in order and
+  // applies their metadata. REQUIRES mu_. The caller wakes the writers with
+  // WakeCompleted after releasing mu_.
+  struct Completed {
+    CompletionItem* item;
+    Status status;
+  };
+  void DrainCompletionsLocked(std::vector<Completed>* done, uint64_t* writes, uint64_t* bytes) REQUIRES(mu_);
+  static void WakeCompleted(std::vector<Completed>* done);
   void InstallViewLocked() REQUIRES(mu_);
   std::shared_ptr<const ReadView> CurrentView() const;
   SequenceNumber OldestSnapshotLocked() const REQUIRES(mu_);
@@ -218,6 +229,11 @@ class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
   // Readers take the view without the database lock.
   mutable Mutex view_mu_ ACQUIRED_AFTER(mu_);
   std::shared_ptr<const ReadView> view_ GUARDED_BY(view_mu_);
+
+  // Time writers and the completion step spent waiting for mu_ (ns).
+  std::atomic<uint64_t> lock_wait_ns_{0};
+  // Takes mu_, counting the time spent waiting for it when contended.
+  void LockCounted() ACQUIRE(mu_);
 
   // Everything with sequence <= visible_seq_ is acknowledged and readable.
   std::atomic<SequenceNumber> visible_seq_{0};

@@ -70,8 +70,9 @@ struct JournalRequest {
   bool sync = false;
   JournalCommitListener* listener = nullptr;
 
-  // Set by the journal (guarded by its mutex).
-  bool done = false;
+  // Set by the journal: status and file_number under its mutex, then done
+  // (release), so a waiter may poll `done` without the lock.
+  std::atomic<bool> done{false};
   Status status;
   uint64_t file_number = 0;
 };

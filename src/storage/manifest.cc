@@ -332,6 +332,7 @@ Status Manifest::CheckpointLocked() {
   EBB_RETURN_IF_ERROR(writer->Sync());
   EBB_RETURN_IF_ERROR(WriteFileAtomically(fs_, fmt::format("MANIFEST-{:06}\n", number), CurrentFileName(data_dir_)));
   uint64_t old = file_number_;
+  checkpoint_bytes_ = writer->size();
   writer_ = std::move(writer);
   file_number_ = number;
   if (old != 0) {
@@ -399,6 +400,11 @@ uint64_t Manifest::NewDatabaseId() {
 uint64_t Manifest::current_file_number() const {
   MutexLock lock(&mu_);
   return file_number_;
+}
+
+uint64_t Manifest::bytes_since_checkpoint() const {
+  MutexLock lock(&mu_);
+  return writer_ ? writer_->size() - std::min(writer_->size(), checkpoint_bytes_) : 0;
 }
 
 uint64_t Manifest::file_bytes() const {

@@ -128,6 +128,8 @@ class Manifest {
   Status Checkpoint();
   uint64_t current_file_number() const;
   uint64_t file_bytes() const;
+  // Bytes of edits appended since the last checkpoint.
+  uint64_t bytes_since_checkpoint() const;
 
  private:
   Manifest(FileSystem* fs, std::string data_dir, Options options);
@@ -143,6 +145,7 @@ class Manifest {
   ManifestState state_ GUARDED_BY(mu_);
   std::unique_ptr<RecordLogWriter> writer_ GUARDED_BY(mu_);
   uint64_t file_number_ GUARDED_BY(mu_) = 0;
+  uint64_t checkpoint_bytes_ GUARDED_BY(mu_) = 0;  // file size right after the checkpoint
 };
 
 }  // namespace ebb

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -11,7 +12,9 @@
 
 namespace ebb {
 
-Storage::Storage(StorageContext ctx) : ctx_(std::move(ctx)) {}
+Storage::Storage(StorageContext ctx) : ctx_(std::move(ctx)) {
+  ctx_.dirty_bytes = &dirty_bytes_;
+}
 
 Storage::~Storage() {
   Status s = Close();
@@ -260,6 +263,16 @@ uint64_t Storage::ReclaimableJournalBytes() const {
   for (const auto& f : journal_->Files()) {
     if (f.number < needed) bytes += f.bytes;
   }
+  return bytes;
+}
+
+uint64_t Storage::JournalReclaimPendingBytes() const {
+  uint64_t current = journal_->CurrentFileNumber();
+  uint64_t bytes = 0;
+  for (const auto& f : journal_->Files()) {
+    if (f.number < current) bytes += f.bytes;
+  }
+  if (OldestJournalFileNeeded() > current) bytes += journal_->CurrentFileRecordBytes();
   return bytes;
 }
 

@@ -55,6 +55,11 @@ class Storage {
   Result<uint64_t> ReclaimJournal();
   // Bytes of journal files older than the oldest one still needed.
   uint64_t ReclaimableJournalBytes() const;
+  // Journal reclaim's pending work: every journal byte that flushing could
+  // free — older files, and the current file's records once nothing needs it.
+  uint64_t JournalReclaimPendingBytes() const;
+  // Key and value bytes held in memtables across all databases.
+  uint64_t DirtyBytes() const { return dirty_bytes_.load(std::memory_order_relaxed); }
   // The oldest journal file any database still needs (UINT64_MAX if none).
   uint64_t OldestJournalFileNeeded() const;
   // Databases whose unflushed data is in journal file `number` or older.
@@ -80,6 +85,7 @@ class Storage {
   Status ReplayJournal(std::vector<JournalFileInfo>* old_files);
   void RemoveObsoleteFiles();
 
+  std::atomic<uint64_t> dirty_bytes_{0};
   StorageContext ctx_;
   std::unique_ptr<FileLock> lock_;
   std::unique_ptr<Manifest> manifest_;

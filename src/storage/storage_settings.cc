@@ -11,9 +11,10 @@ void RegisterStorageSettings(ConfigSchema* schema) {
                               "value bytes. Larger batches more work per flush and uses more memory per busy database.",
                .min = 4096, .max = 1024.0 * 1024 * 1024});
   schema->Add({.section = "store", .key = "max_immutable_memtables", .type = SettingType::kInt,
-               .default_value = "4", .unit = "count", .runtime = false,
+               .default_value = "8", .unit = "count", .runtime = false,
                .description = "Writers to a database wait (the hard memory bound) once this many full memtables are "
-                              "waiting to be flushed.",
+                              "waiting to be flushed. Kept above the write throttle's range (twice "
+                              "work.writeback.band_high_bytes) so throttling, not waiting, is the normal brake.",
                .min = 1, .max = 64});
   schema->Add({.section = "store", .key = "max_key_bytes", .type = SettingType::kBytes, .default_value = "64KiB",
                .unit = "bytes", .runtime = false,

@@ -1,8 +1,10 @@
+// Copyright Ebb authors. Public API.
+//
 // Status of the background work runtime: plain structs whose member names
 // are the JSON names used by the admin `/status` endpoint and `ebb status`.
 
-#ifndef EBB_RUNTIME_WORK_STATUS_H_
-#define EBB_RUNTIME_WORK_STATUS_H_
+#ifndef EBB_WORK_STATUS_H_
+#define EBB_WORK_STATUS_H_
 
 #include <cstdint>
 #include <optional>
@@ -57,4 +59,4 @@ struct BackgroundSchedulerStatus {
 
 }  // namespace ebb
 
-#endif  // EBB_RUNTIME_WORK_STATUS_H_
+#endif  // EBB_WORK_STATUS_H_

@@ -1,0 +1,331 @@
+#include "engine/background.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "base/logging.h"
+#include "base/status_macros.h"
+
+namespace ebb {
+
+namespace {
+constexpr const char* kWriteback = "writeback";
+constexpr const char* kCompaction = "compaction";
+constexpr const char* kJournalReclaim = "journal_reclaim";
+// A manifest whose edits since its last checkpoint exceed this is rewritten
+// by journal reclaim (recovery then replays less).
+constexpr uint64_t kManifestCheckpointMinBytes = 1 << 20;
+}  // namespace
+
+void InstallWorkClassDefaults(Config* config) {
+  // Writeback lets a few memtables' worth of writes accumulate before
+  // flushing (overwrites are absorbed in memory); band_high stays below the
+  // point where writers must wait for memory (max_immutable_memtables).
+  uint64_t memtable = static_cast<uint64_t>(config->GetInt("store", "memtable_bytes"));
+  config->SetSectionDefault("work.writeback", "band_low_bytes", std::to_string(memtable));
+  config->SetSectionDefault("work.writeback", "band_high_bytes", std::to_string(4 * memtable));
+  config->SetSectionDefault("work.compaction", "band_low_bytes", "64MiB");
+  config->SetSectionDefault("work.compaction", "band_high_bytes", "256MiB");
+  uint64_t journal_segment = static_cast<uint64_t>(config->GetInt("journal", "segment_bytes"));
+  config->SetSectionDefault("work.journal_reclaim", "band_low_bytes", std::to_string(2 * journal_segment));
+  config->SetSectionDefault("work.journal_reclaim", "band_high_bytes", std::to_string(8 * journal_segment));
+}
+
+// writeback: pending = key/value bytes in memtables. Work: flush immutable
+// memtables, then the largest mutable ones.
+class EngineBackground::WritebackSource final : public WorkSource {
+ public:
+  explicit WritebackSource(Storage* storage) : storage_(storage) {}
+  uint64_t PendingBytes() override { return storage_->DirtyBytes(); }
+
+  Result<uint64_t> DoWork(uint64_t budget_bytes) override {
+    uint64_t done = 0;
+    Status last_error;
+    for (const auto& db : storage_->Databases()) {
+      while (done < budget_bytes && db->ImmutableCount() > 0) {
+        auto flushed = db->FlushOldestImmutable();
+        if (!flushed.ok()) {
+          last_error = flushed.status();
+          break;
+        }
+        if (*flushed == 0) break;  // another thread is flushing it
+        done += *flushed;
+      }
+      if (done >= budget_bytes) return done;
+    }
+    // Then the biggest memtables first: the most dirty bytes per flush.
+    while (done < budget_bytes || done == 0) {
+      std::shared_ptr<DatabaseCore> biggest;
+      uint64_t biggest_bytes = 0;
+      for (const auto& db : storage_->Databases()) {
+        uint64_t bytes = db->DirtyBytes() - db->ImmutableBytes();
+        if (bytes > biggest_bytes && db->error().ok()) {
+          biggest = db;
+          biggest_bytes = bytes;
+        }
+      }
+      if (!biggest) break;
+      if (!biggest->SwitchMemtable()) break;
+      auto flushed = biggest->FlushOldestImmutable();
+      if (!flushed.ok()) {
+        last_error = flushed.status();
+        break;
+      }
+      done += *flushed;
+      if (*flushed == 0) break;
+    }
+    if (done == 0 && !last_error.ok()) return last_error;
+    return done;
+  }
+
+ private:
+  Storage* const storage_;
+};
+
+// The daemon's view of the store.
+class EngineBackground::Target final : public CompactionTarget {
+ public:
+  explicit Target(Storage* storage) : storage_(storage) {}
+  std::optional<CompactionInfo> GetCompactionInfo(std::string_view database) override {
+    auto db = storage_->FindDatabase(database);
+    if (!db) return std::nullopt;
+    DatabaseStats st = db->GetStats();
+    CompactionInfo info;
+    info.disk_bytes = st.disk_bytes;
+    info.live_bytes = st.live_bytes;
+    info.segments = st.segments;
+    info.update_seq = st.update_seq;
+    info.compacted_seq = st.compacted_seq;
+    return info;
+  }
+  std::vector<std::string> ListDatabases() override { return storage_->ListDatabases(); }
+  Result<uint64_t> FreeDiskBytes() override { return storage_->fs()->GetFreeSpace(storage_->options().data_dir); }
+
+ private:
+  Storage* const storage_;
+};
+
+// compaction: pending = reclaimable bytes of what smoosh has queued and can
+// start. Work: run the jobs smoosh hands out, reclaimed bytes as progress.
+class EngineBackground::CompactionSource final : public WorkSource {
+ public:
+  CompactionSource(Storage* storage, SmooshDaemon* smoosh, Clock* clock, const std::atomic<bool>* stopping)
+      : storage_(storage), smoosh_(smoosh), clock_(clock), stopping_(stopping) {}
+
+  uint64_t PendingBytes() override { return smoosh_->ReclaimableBytes(); }
+
+  Result<uint64_t> DoWork(uint64_t budget_bytes) override {
+    uint64_t done = 0;
+    Status last_error;
+    while (done < budget_bytes && !stopping_->load()) {
+      std::shared_ptr<CompactionJob> job = smoosh_->TakeNextJob(clock_->NowMicros());
+      if (!job) break;
+      auto db = storage_->FindDatabase(job->database());
+      if (!db) {
+        smoosh_->JobFinished(job, Status::OK());  // dropped meanwhile: nothing to do
+        continue;
+      }
+      job->ReportProgress(0);
+      CompactionOptions options;
+      options.full = true;
+      options.should_stop = [job, this] { return job->suspended() || stopping_->load(); };
+      auto result = db->Compact(options);
+      if (result.ok()) {
+        job->ReportProgress(result->output_bytes);
+        // Progress is space given back; a job that frees nothing (the
+        // segments channel cuts read amplification) still counts as a unit.
+        done += std::max<uint64_t>(1, result->input_bytes - std::min(result->input_bytes, result->output_bytes));
+        smoosh_->JobFinished(job, Status::OK());
+      } else if (result.status().IsBusy()) {
+        // A manual compaction of the same database is running.
+        smoosh_->JobFinished(job, Status::Aborted(result.status().message()));
+        break;
+      } else {
+        smoosh_->JobFinished(job, result.status());
+        if (!result.status().IsAborted()) last_error = result.status();
+      }
+    }
+    if (smoosh_->ReclaimableBytes() == 0) {
+      // Nothing left to start: save the queues now rather than arm a timer.
+      Status s = smoosh_->Checkpoint();
+      if (!s.ok()) EBB_LOG(kWarn, "smoosh checkpoint: {}", s.ToString());
+    }
+    if (done == 0 && !last_error.ok()) return last_error;
+    return done;
+  }
+
+ private:
+  Storage* const storage_;
+  SmooshDaemon* const smoosh_;
+  Clock* const clock_;
+  const std::atomic<bool>* const stopping_;
+};
+
+// journal_reclaim: pending = journal bytes flushing can free. Work: delete
+// unneeded files, then flush the small memtables pinning the oldest file,
+// and checkpoint the manifest when its edit log has grown.
+class EngineBackground::JournalReclaimSource final : public WorkSource {
+ public:
+  explicit JournalReclaimSource(Storage* storage) : storage_(storage) {}
+
+  uint64_t PendingBytes() override {
+    uint64_t manifest = storage_->manifest()->bytes_since_checkpoint();
+    return storage_->JournalReclaimPendingBytes() + (manifest >= kManifestCheckpointMinBytes ? manifest : 0);
+  }
+
+  Result<uint64_t> DoWork(uint64_t budget_bytes) override {
+    EBB_ASSIGN_OR_RETURN(uint64_t done, storage_->ReclaimJournal());
+    // Bounded: each round flushes the databases pinning the oldest file.
+    for (int round = 0; round < 64 && done < budget_bytes; round++) {
+      auto files = storage_->journal()->Files();
+      uint64_t current = storage_->journal()->CurrentFileNumber();
+      if (files.empty() || files.front().number >= current) break;
+      auto pinning = storage_->DatabasesPinning(files.front().number);
+      if (pinning.empty()) break;
+      for (const auto& db : pinning) EBB_RETURN_IF_ERROR(db->Flush());
+      EBB_ASSIGN_OR_RETURN(uint64_t freed, storage_->ReclaimJournal());
+      if (freed == 0) break;
+      done += freed;
+    }
+    uint64_t manifest = storage_->manifest()->bytes_since_checkpoint();
+    if (manifest >= kManifestCheckpointMinBytes) {
+      EBB_RETURN_IF_ERROR(storage_->manifest()->Checkpoint());
+      done += manifest;
+    }
+    return done;
+  }
+
+ private:
+  Storage* const storage_;
+};
+
+EngineBackground::EngineBackground(Storage* storage, Config* config, Clock* clock)
+    : storage_(storage), config_(config), clock_(clock) {}
+
+Result<std::unique_ptr<EngineBackground>> EngineBackground::Start(Storage* storage, Config* config, Clock* clock,
+                                                                  FileSystem* fs, const std::string& data_dir) {
+  std::unique_ptr<EngineBackground> bg(new EngineBackground(storage, config, clock));
+  bg->target_ = std::make_unique<Target>(storage);
+  SmooshDaemonOptions so;
+  so.target = bg->target_.get();
+  so.fs = fs;
+  so.clock = clock;
+  so.state_dir = ResolveSmooshStateDir(*config, data_dir);
+  EBB_ASSIGN_OR_RETURN(bg->smoosh_, SmooshDaemon::Open(so, *config));
+
+  EBB_ASSIGN_OR_RETURN(WorkSettings ws, WorkSettings::FromConfig(*config));
+  bg->scheduler_ = std::make_unique<BackgroundScheduler>(clock, ws);
+  bg->writeback_ = std::make_unique<WritebackSource>(storage);
+  bg->compaction_ = std::make_unique<CompactionSource>(storage, bg->smoosh_.get(), clock, &bg->stopping_);
+  bg->journal_reclaim_ = std::make_unique<JournalReclaimSource>(storage);
+  struct Registration {
+    const char* name;
+    WorkSource* source;
+    std::vector<std::string> upstreams;
+  };
+  for (const auto& r : {Registration{kWriteback, bg->writeback_.get(), {std::string(kForegroundClassName)}},
+                        Registration{kCompaction, bg->compaction_.get(), {kWriteback}},
+                        Registration{kJournalReclaim, bg->journal_reclaim_.get(), {kCompaction, "tiering"}}}) {
+    EBB_ASSIGN_OR_RETURN(WorkClassSettings cs, WorkClassSettings::FromConfig(*config, r.name));
+    EBB_RETURN_IF_ERROR(bg->scheduler_->RegisterClass(r.name, r.source, r.upstreams, cs));
+  }
+  bg->throttle_.ApplyConfig(*config);
+  EBB_RETURN_IF_ERROR(bg->ApplyConfig());
+  EBB_RETURN_IF_ERROR(bg->scheduler_->Start());
+  bg->driver_ = std::thread([b = bg.get()] { b->DriverLoop(); });
+  bg->work_subscription_ = config->Subscribe("work", [b = bg.get()](const std::string&, const std::string&) {
+    Status s = b->ApplyConfig();
+    if (!s.ok()) EBB_LOG(kWarn, "work configuration: {}", s.ToString());
+  });
+  bg->smoosh_subscription_ = config->Subscribe("smoosh", [b = bg.get()](const std::string&, const std::string&) {
+    Status s = b->smoosh_->ApplyConfig(*b->config_);
+    if (!s.ok()) EBB_LOG(kWarn, "smoosh configuration: {}", s.ToString());
+    b->WakeDriver();
+  });
+  // Databases recovered with reclaimable space are evaluated once at start.
+  for (const auto& name : storage->ListDatabases()) bg->smoosh_->OnDatabaseChanged(name);
+  bg->WakeDriver();
+  return bg;
+}
+
+EngineBackground::~EngineBackground() { Stop(); }
+
+Status EngineBackground::ApplyConfig() {
+  EBB_RETURN_IF_ERROR(scheduler_->ApplyConfig(*config_));
+  throttle_.ApplyConfig(*config_);
+  EBB_ASSIGN_OR_RETURN(WorkClassSettings wb, WorkClassSettings::FromConfig(*config_, kWriteback));
+  throttle_soft_bytes_.store(wb.band_high_bytes);
+  throttle_hard_bytes_.store(2 * wb.band_high_bytes);
+  return Status::OK();
+}
+
+void EngineBackground::OnWritesCompleted(DatabaseCore* db, uint64_t writes, uint64_t bytes) {
+  scheduler_->NoteForegroundWork(bytes);
+  if (smoosh_->OnDatabaseChanged(db->name())) WakeDriver();
+}
+
+void EngineBackground::OnMemtableSwitched(DatabaseCore* db) { (void)scheduler_->Kick(kWriteback); }
+
+void EngineBackground::OnSegmentsChanged(DatabaseCore* db) {
+  if (smoosh_->OnDatabaseChanged(db->name())) WakeDriver();
+}
+
+void EngineBackground::OnDatabaseDropped(std::string_view name) { smoosh_->OnDatabaseDropped(name); }
+
+int64_t EngineBackground::ThrottlePauseMicros() const {
+  return throttle_.PauseMicros(storage_->DirtyBytes(), throttle_soft_bytes_.load(std::memory_order_relaxed),
+                               throttle_hard_bytes_.load(std::memory_order_relaxed));
+}
+
+void EngineBackground::WakeDriver() {
+  MutexLock lock(&driver_mu_);
+  driver_wake_ = true;
+  driver_cv_.Signal();
+}
+
+void EngineBackground::DriverLoop() {
+  MutexLock lock(&driver_mu_);
+  while (!driver_stop_) {
+    std::optional<int64_t> deadline = smoosh_->NextDeadline();
+    if (!driver_wake_) {
+      if (!deadline) {
+        driver_cv_.Wait();  // no timer: an idle store makes no wakeups
+      } else if (clock_->NowMicros() < *deadline) {
+        clock_->WaitUntil(&driver_cv_, *deadline);
+      }
+    }
+    if (driver_stop_) break;
+    driver_wake_ = false;
+    deadline = smoosh_->NextDeadline();
+    if (deadline && clock_->NowMicros() < *deadline) continue;
+    TickResult r;
+    {
+      MutexUnlock unlock(&driver_mu_);
+      r = smoosh_->Tick(clock_->NowMicros());
+      if (r.runnable || smoosh_->ReclaimableBytes() > 0) (void)scheduler_->Kick(kCompaction);
+    }
+  }
+}
+
+BackgroundSchedulerStatus EngineBackground::WorkStatus() const { return scheduler_->GetStatus(); }
+SmooshStatus EngineBackground::CompactionStatus() const { return smoosh_->GetStatus(); }
+
+void EngineBackground::Stop() {
+  if (stopping_.exchange(true)) return;
+  if (work_subscription_) config_->Unsubscribe(work_subscription_);
+  if (smoosh_subscription_) config_->Unsubscribe(smoosh_subscription_);
+  {
+    MutexLock lock(&driver_mu_);
+    driver_stop_ = true;
+    driver_cv_.Signal();
+  }
+  if (driver_.joinable()) driver_.join();
+  if (scheduler_) scheduler_->Stop();
+  if (smoosh_) {
+    Status s = smoosh_->Stop();
+    if (!s.ok()) EBB_LOG(kWarn, "smoosh stop: {}", s.ToString());
+  }
+}
+
+}  // namespace ebb

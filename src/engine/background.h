@@ -1,0 +1,105 @@
+// EngineBackground: Ebb's background work, wired onto the runtime's work
+// classes (seed 000) and the smoosh compaction daemon (seed 001).
+//
+//   foreground -> writeback -> compaction --+
+//                          +-> tiering -----+-> journal_reclaim
+//
+//   writeback        flushes memtables            pending: dirty memtable bytes
+//   compaction       runs jobs smoosh picks       pending: reclaimable bytes of queued jobs
+//   tiering          (registered by the tiering agent when enabled)
+//   journal_reclaim  deletes journal files no memtable needs, flushing small
+//                    memtables that pin the oldest one, checkpoints the manifest
+//                                                 pending: journal bytes flushing can free
+//
+// The scheduler decides when and how fast each class works; smoosh decides
+// what to compact. A driver thread ticks smoosh at its own deadlines only
+// (window boundaries, wait_secs, retries), so an idle store makes no
+// background wakeups at all. Writers are slowed by ForegroundThrottle between
+// writeback's band_high and twice that, at most work.max_pause_ms per write.
+
+#ifndef EBB_ENGINE_BACKGROUND_H_
+#define EBB_ENGINE_BACKGROUND_H_
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "base/config.h"
+#include "base/mutex.h"
+#include "compaction/smoosh_daemon.h"
+#include "ebb/smoosh_status.h"
+#include "ebb/work_status.h"
+#include "runtime/background_scheduler.h"
+#include "runtime/foreground_throttle.h"
+#include "storage/storage.h"
+
+namespace ebb {
+
+class EngineBackground {
+ public:
+  // Registers the classes, opens smoosh (loading its persisted queues) and
+  // starts the threads.
+  static Result<std::unique_ptr<EngineBackground>> Start(Storage* storage, Config* config, Clock* clock,
+                                                         FileSystem* fs, const std::string& data_dir);
+  ~EngineBackground();
+
+  // Storage events (cheap; called on write and flush paths).
+  void OnWritesCompleted(DatabaseCore* db, uint64_t writes, uint64_t bytes);
+  void OnMemtableSwitched(DatabaseCore* db);
+  void OnSegmentsChanged(DatabaseCore* db);
+  void OnDatabaseDropped(std::string_view name);
+
+  // How long the calling writer should pause now (0 below the soft limit).
+  int64_t ThrottlePauseMicros() const;
+
+  BackgroundScheduler* scheduler() { return scheduler_.get(); }
+  SmooshDaemon* smoosh() { return smoosh_.get(); }
+  BackgroundSchedulerStatus WorkStatus() const;
+  SmooshStatus CompactionStatus() const;
+
+  // Stops the driver and the scheduler (passes in progress finish or stop
+  // early), then saves smoosh's queues.
+  void Stop();
+
+ private:
+  class WritebackSource;
+  class CompactionSource;
+  class JournalReclaimSource;
+  class Target;
+
+  EngineBackground(Storage* storage, Config* config, Clock* clock);
+  void DriverLoop();
+  void WakeDriver();
+  Status ApplyConfig();
+
+  Storage* const storage_;
+  Config* const config_;
+  Clock* const clock_;
+  std::unique_ptr<Target> target_;
+  std::unique_ptr<SmooshDaemon> smoosh_;
+  std::unique_ptr<WritebackSource> writeback_;
+  std::unique_ptr<CompactionSource> compaction_;
+  std::unique_ptr<JournalReclaimSource> journal_reclaim_;
+  std::unique_ptr<BackgroundScheduler> scheduler_;
+  ForegroundThrottle throttle_;
+  std::atomic<uint64_t> throttle_soft_bytes_{0};
+  std::atomic<uint64_t> throttle_hard_bytes_{0};
+  std::atomic<bool> stopping_{false};
+  int work_subscription_ = 0;
+  int smoosh_subscription_ = 0;
+
+  // The smoosh driver: sleeps with no deadline unless smoosh has one.
+  Mutex driver_mu_;
+  CondVar driver_cv_{&driver_mu_};
+  bool driver_wake_ GUARDED_BY(driver_mu_) = false;
+  bool driver_stop_ GUARDED_BY(driver_mu_) = false;
+  std::thread driver_;
+};
+
+// Per-class defaults derived from the storage settings (installed as
+// section defaults so explicit settings still win).
+void InstallWorkClassDefaults(Config* config);
+
+}  // namespace ebb
+
+#endif  // EBB_ENGINE_BACKGROUND_H_

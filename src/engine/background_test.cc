@@ -1,0 +1,105 @@
+// The engine's background runtime end to end, on the real clock with short
+// intervals: writes batch up, then the store rushes to idle (flush, compact,
+// reclaim the journal) and goes to sleep with no timer armed.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "base/test_util.h"
+#include "engine/engine.h"
+#include "env/mem_file_system.h"
+
+namespace ebb {
+namespace {
+
+Options FastIdleOptions(const std::string& policy) {
+  Options o;
+  o.data_dir = "/store";
+  o.Set("journal.sync", "batch");
+  o.Set("journal.sync_interval_ms", "20");
+  o.Set("store.memtable_bytes", "256KiB");
+  o.Set("work.policy", policy);
+  o.Set("work.interval_ms", "20");
+  o.Set("work.idle_hysteresis_ms", "40");
+  o.Set("work.idle_horizon_ms", "200");
+  o.Set("smoosh.wait_secs", "0");
+  return o;
+}
+
+// Polls (bounded) until every class is asleep with nothing pending.
+bool WaitForQuiescence(Store* store, std::chrono::seconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    StoreStatus st = store->GetStatus();
+    bool asleep = !st.work.armed_deadline_micros.has_value();
+    for (const auto& c : st.work.classes) asleep = asleep && c.state == "asleep" && c.pending_bytes == 0;
+    if (asleep) return true;
+    std::this_thread::yield();
+  }
+  return false;
+}
+
+TEST(BackgroundTest, RushesToIdleThenMakesNoWakeups) {
+  MemFileSystem fs;
+  auto store = OpenStore(FastIdleOptions("ebb"), EngineEnv{&fs, nullptr});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto db = *(*store)->OpenDatabase("d");
+  for (int round = 0; round < 3; round++) {
+    for (int i = 0; i < 4000; i++) ASSERT_TRUE(db->Put(fmt::format("key{:05}", i), std::string(100, 'a' + round)).ok());
+  }
+  ASSERT_TRUE(WaitForQuiescence(store->get(), std::chrono::seconds(60))) << "did not reach idle";
+  StoreStatus st = (*store)->GetStatus();
+  // Everything flushed and the journal given back.
+  EXPECT_EQ(st.databases[0].memtable_bytes, 0u);
+  EXPECT_LE(st.journal.files, 1u);
+  uint64_t wakeups = st.work.wakeups;
+  uint64_t syncs = st.journal.syncs;
+  // Idle means idle: no background activity at all while nothing happens.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  st = (*store)->GetStatus();
+  EXPECT_EQ(st.work.wakeups, wakeups);
+  EXPECT_EQ(st.journal.syncs, syncs);
+  EXPECT_FALSE(st.work.armed_deadline_micros.has_value());
+  // New writes wake it again.
+  ASSERT_TRUE(db->Put("again", "x").ok());
+  ASSERT_TRUE(WaitForQuiescence(store->get(), std::chrono::seconds(60)));
+  EXPECT_GT((*store)->GetStatus().work.wakeups, wakeups);
+  EXPECT_EQ(*db->Get("key00042"), std::string(100, 'c'));
+}
+
+TEST(BackgroundTest, ThrottleAndMemoryBoundKeepWritersGoing) {
+  MemFileSystem fs;
+  Options o = FastIdleOptions("ebb");
+  o.Set("work.writeback.band_low_bytes", "256KiB");
+  o.Set("work.writeback.band_high_bytes", "1MiB");
+  auto store = OpenStore(o, EngineEnv{&fs, nullptr});
+  ASSERT_TRUE(store.ok());
+  auto db = *(*store)->OpenDatabase("d");
+  uint64_t max_memtable = 0;
+  for (int i = 0; i < 30000; i++) {
+    ASSERT_TRUE(db->Put(fmt::format("key{:06}", i), std::string(100, 'x')).ok());
+    if (i % 1000 == 0) max_memtable = std::max(max_memtable, db->GetStats().memtable_bytes);
+  }
+  // Never beyond the hard memory bound (memtable + max_immutable_memtables).
+  EXPECT_LE(max_memtable, 9u * 256 * 1024 + 4096);
+  ASSERT_TRUE(WaitForQuiescence(store->get(), std::chrono::seconds(60)));
+  EXPECT_EQ(db->GetStats().memtable_bytes, 0u);
+}
+
+TEST(BackgroundTest, PolicyChangesAtRunTime) {
+  MemFileSystem fs;
+  auto store = OpenStore(FastIdleOptions("threshold"), EngineEnv{&fs, nullptr});
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ((*store)->GetStatus().work.policy, "threshold");
+  ASSERT_TRUE((*store)->SetConfig("work", "policy", "eager").ok());
+  EXPECT_EQ((*store)->GetStatus().work.policy, "eager");
+  Status s = (*store)->SetConfig("work", "policy", "lazy");
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+}
+
+}  // namespace
+}  // namespace ebb
