@@ -78,7 +78,7 @@ const std::set<std::string, std::less<>>& StateFields() {
 }
 
 // Fields that identify an element of an array of objects, in preference order.
-const char* const kIdentityFields[] = {"name", "priority", "database", "channel", "id"};
+const char* const kIdentityFields[] = {"name", "id", "database", "channel"};
 
 std::string SanitizeName(std::string_view name) {
   std::string out;
@@ -214,6 +214,7 @@ class PrometheusBuilder {
   static std::string LabelFor(const std::string& key) {
     if (key == "read_pool") return "priority";
     if (key == "work_classes" || key == "classes") return "class";
+    if (key == "jobs") return "job";
     if (key == "commands") return "command";
     if (key.size() > 1 && key.back() == 's') return key.substr(0, key.size() - 1);
     return key;

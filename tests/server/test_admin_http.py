@@ -72,6 +72,8 @@ class AdminHttpTest(unittest.TestCase):
         self.assertEqual(families["ebb_databases_disk_bytes"].type, "gauge")
         labels = [s.labels for s in families["ebb_databases_entries"].samples]
         self.assertIn({"database": "dashboard_db_7f3"}, labels)
+        pending = {s.labels["class"] for s in families["ebb_work_classes_pending_bytes"].samples}
+        self.assertIn("compaction", pending)
         completed = {s.labels["priority"]: s.value for s in families["ebb_read_pool_completed"].samples}
         self.assertEqual(set(completed), {"high", "normal", "low"})
         self.assertGreaterEqual(completed["normal"], 1)
@@ -109,6 +111,16 @@ class AdminHttpTest(unittest.TestCase):
         threads = status["read_pool"]["normal"]["threads"]
         self.assertIn(f'data-path="read_pool.normal.threads">{threads}<', dom)
         self.assertIn(f'data-path="journal.sync_mode">{status["journal"]["sync_mode"]}<', dom)
+        # Each background work class and each compaction channel has its card.
+        classes = status["work"]["classes"]
+        self.assertTrue(classes)
+        for c in classes:
+            self.assertIn(f'data-class="{c["name"]}"', dom)
+            self.assertIn(f'data-path="work_classes.{c["name"]}.state"', dom)
+        channels = status["compaction"]["channels"]
+        self.assertTrue(channels)
+        for ch in channels:
+            self.assertIn(f'data-channel="{ch["name"]}"', dom)
         # Every chart drew points.
         points = [int(p) for p in re.findall(r'<canvas[^>]*data-points="(\d+)"', dom)]
         self.assertGreaterEqual(len(points), 4)

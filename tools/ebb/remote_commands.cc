@@ -87,10 +87,13 @@ void PrintStatus(const json& s, const Remote& r) {
   std::printf("clients %s  commands %s  busy answers %s  protocol errors %s\n",
               Num(server.value("connected_clients", json())).c_str(), Num(server.value("commands_processed", json())).c_str(),
               Num(server.value("busy_rejections", json())).c_str(), Num(server.value("protocol_errors", json())).c_str());
-  if (s.contains("work_classes")) {
+  // The engine reports these as "work" and "compaction"; older names too.
+  const json& work = s.contains("work_classes") ? s["work_classes"] : s.value("work", json());
+  const json& compaction = s.contains("channels") ? s["channels"] : s.value("compaction", json());
+  if (!work.is_null()) {
     std::printf("\n%-16s %-12s %12s %12s %12s %14s\n", "work class", "state", "pending", "band low", "band high",
                 "rate/s");
-    if (const json* items = ItemsOf(s["work_classes"], "classes")) {
+    if (const json* items = ItemsOf(work, "classes")) {
       for (const auto& c : *items) {
         std::printf("%-16s %-12s %12s %12s %12s %14s\n", c.value("name", std::string()).c_str(),
                     c.value("state", std::string()).c_str(), Bytes(c.value("pending_bytes", json())).c_str(),
@@ -99,9 +102,9 @@ void PrintStatus(const json& s, const Remote& r) {
       }
     }
   }
-  if (s.contains("channels")) {
+  if (!compaction.is_null()) {
     std::printf("\n%-16s %8s %8s %12s  %s\n", "channel", "waiting", "active", "concurrency", "state");
-    if (const json* items = ItemsOf(s["channels"], "channels")) {
+    if (const json* items = ItemsOf(compaction, "channels")) {
       for (const auto& c : *items) {
         const json& waiting = c.value("waiting", json());
         std::string state = c.value("suspended", false) ? "suspended" : (c.value("paused", false) ? "paused" : "open");

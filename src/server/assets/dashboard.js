@@ -140,8 +140,10 @@ function renderServer(s, t, dt) {
 
 function renderWorkClasses(s, t) {
   const el = document.getElementById("section-work_classes");
-  if (s.work_classes === undefined) { el.innerHTML = ""; return; }
-  const {items, rest} = listOf(s.work_classes, "classes");
+  // The engine reports them as "work" ({policy, ..., classes: [...]}).
+  const section = s.work_classes !== undefined ? s.work_classes : s.work;
+  if (section === undefined || section === null) { el.innerHTML = ""; return; }
+  const {items, rest} = listOf(section, "classes");
   const cards = items.map((c, i) => {
     const name = c.name || `class ${i}`;
     const key = `work.${name}`;
@@ -155,13 +157,15 @@ function renderWorkClasses(s, t) {
       <tr><td>rate</td>${cell(`work_classes.${name}.rate_bytes_per_s`, bytes(c.rate_bytes_per_s) + "/s")}</tr>
       ${c.last_error ? `<tr><td>last error</td>${cell(`work_classes.${name}.last_error`, esc(c.last_error))}</tr>` : ""}</table></div>`;
   });
-  el.innerHTML = `<h2>Work classes</h2>${rest && Object.keys(rest).length ? kvTable("work_classes", rest) : ""}<div class="cards">${cards.join("")}</div>`;
+  el.innerHTML = `<h2>Background work classes</h2>${rest && Object.keys(rest).length ? kvTable("work", rest) : ""}<div class="cards">${cards.join("")}</div>`;
 }
 
 function renderChannels(s, t) {
   const el = document.getElementById("section-channels");
-  if (s.channels === undefined) { el.innerHTML = ""; return; }
-  const {items, rest} = listOf(s.channels, "channels");
+  // The engine reports them as "compaction" ({channels: [...], ...}).
+  const section = s.channels !== undefined ? s.channels : s.compaction;
+  if (section === undefined || section === null) { el.innerHTML = ""; return; }
+  const {items, rest} = listOf(section, "channels");
   const cards = items.map((c, i) => {
     const name = c.name || `channel ${i}`;
     const key = `channel.${name}`;
@@ -176,7 +180,7 @@ function renderChannels(s, t) {
       <tr><td>active / concurrency</td>${cell(`channels.${name}.active`, `${num(c.active)} / ${num(c.concurrency)}`)}</tr>
       ${c.blocked_reason ? `<tr><td>blocked</td>${cell(`channels.${name}.blocked_reason`, esc(c.blocked_reason))}</tr>` : ""}</table></div>`;
   });
-  el.innerHTML = `<h2>Compaction channels</h2>${rest && Object.keys(rest).length ? kvTable("channels", rest) : ""}<div class="cards">${cards.join("")}</div>`;
+  el.innerHTML = `<h2>Compaction channels</h2>${rest && Object.keys(rest).length ? kvTable("compaction", rest) : ""}<div class="cards">${cards.join("")}</div>`;
 }
 
 function renderReadPool(s, t, dt) {
@@ -228,7 +232,8 @@ function renderJournal(s) {
   el.innerHTML = s.journal ? `<h2>Journal</h2>${kvTable("journal", s.journal)}` : "";
 }
 
-const KNOWN = new Set(["data_dir", "uptime_s", "background_error", "server", "work_classes", "channels", "read_pool", "tiering", "databases", "journal"]);
+const KNOWN = new Set(["data_dir", "uptime_s", "background_error", "server", "work_classes", "work", "channels",
+                       "compaction", "read_pool", "tiering", "databases", "journal"]);
 
 function renderOther(s) {
   const el = document.getElementById("section-other");
