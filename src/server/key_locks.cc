@@ -6,6 +6,11 @@
 namespace ebb {
 
 KeyLocks::Guard::~Guard() {
+  if (locks_ == nullptr) return;
+  if (global_exclusive_) {
+    locks_->global_.unlock();
+    return;
+  }
   for (auto it = held_.rbegin(); it != held_.rend(); ++it) {
     if (it->second) {
       locks_->stripes_[it->first].unlock();
@@ -13,6 +18,7 @@ KeyLocks::Guard::~Guard() {
       locks_->stripes_[it->first].unlock_shared();
     }
   }
+  locks_->global_.unlock_shared();
 }
 
 KeyLocks::Guard KeyLocks::Lock(const std::vector<std::pair<std::string_view, bool>>& keys) {
@@ -33,6 +39,13 @@ KeyLocks::Guard KeyLocks::Lock(const std::vector<std::pair<std::string_view, boo
     }
   }
   held = std::move(unique);
+  if (held.size() > kMaxStripesPerJob) {
+    held.clear();
+    guard.global_exclusive_ = true;
+    global_.lock();
+    return guard;
+  }
+  global_.lock_shared();
   for (const auto& [stripe, exclusive] : held) {
     if (exclusive) {
       stripes_[stripe].lock();

@@ -264,6 +264,14 @@ void InfoFlatten(std::string* out, const std::string& prefix, const json& node) 
   }
 }
 
+// doc[key], or null when absent (const operator[] must not see a missing key).
+const json& Field(const json& doc, std::string_view key) {
+  static const json kNull;
+  if (!doc.is_object()) return kNull;
+  auto it = doc.find(key);
+  return it == doc.end() ? kNull : *it;
+}
+
 }  // namespace
 
 std::string EscapeLabelValue(std::string_view value) {
@@ -314,12 +322,12 @@ std::string RenderInfo(ServerCore* core, const nlohmann::json& doc, const std::v
   std::set<std::string> wanted(sections.begin(), sections.end());
   const bool all = wanted.empty() || wanted.count("all") || wanted.count("everything") || wanted.count("default");
   auto want = [&](std::string_view s) { return all || wanted.count(std::string(s)) != 0; };
-  const json& server = doc["server"];
+  const json& server = Field(doc, "server");
   std::string out;
   if (want("server")) {
     struct utsname u;
     std::string os = uname(&u) == 0 ? fmt::format("{} {} {}", u.sysname, u.release, u.machine) : "unknown";
-    int64_t uptime = server.value("uptime_s", int64_t{0});
+    int64_t uptime = server.is_object() ? server.value("uptime_s", int64_t{0}) : 0;
     out += "# Server\r\n";
     out += fmt::format("redis_version:{}\r\nebb_version:{}\r\nredis_mode:standalone\r\nos:{}\r\narch_bits:{}\r\n",
                        kRedisCompatVersion, kEbbVersion, os, sizeof(void*) * 8);
@@ -330,8 +338,8 @@ std::string RenderInfo(ServerCore* core, const nlohmann::json& doc, const std::v
   }
   if (want("clients")) {
     out += "# Clients\r\n";
-    InfoLine(&out, "connected_clients", server["connected_clients"]);
-    InfoLine(&out, "maxclients", server["max_clients"]);
+    InfoLine(&out, "connected_clients", Field(server, "connected_clients"));
+    InfoLine(&out, "maxclients", Field(server, "max_clients"));
     out += "blocked_clients:0\r\n\r\n";
   }
   if (want("stats")) {
@@ -354,12 +362,12 @@ std::string RenderInfo(ServerCore* core, const nlohmann::json& doc, const std::v
         {"write_batches", "write_batches"},
         {"write_batch_commands", "write_batch_commands"},
     };
-    for (const auto& [info_name, field] : stats) InfoLine(&out, info_name, server[field]);
+    for (const auto& [info_name, field] : stats) InfoLine(&out, info_name, Field(server, field));
     out += "\r\n";
   }
   if (want("keyspace")) {
     out += "# Keyspace\r\n";
-    for (const auto& db : doc["databases"]) {
+    for (const auto& db : Field(doc, "databases")) {
       uint64_t entries = db.value("entries", uint64_t{0});
       uint64_t tombstones = db.value("tombstones", uint64_t{0});
       // An estimate: until compaction, entries count overwritten versions too.
@@ -371,15 +379,15 @@ std::string RenderInfo(ServerCore* core, const nlohmann::json& doc, const std::v
   }
   if (want("ebb")) {
     out += "# Ebb\r\n";
-    InfoLine(&out, "data_dir", doc["data_dir"]);
-    InfoLine(&out, "uptime_s", doc["uptime_s"]);
-    InfoLine(&out, "background_error", doc["background_error"]);
-    InfoFlatten(&out, "journal", doc["journal"]);
+    InfoLine(&out, "data_dir", Field(doc, "data_dir"));
+    InfoLine(&out, "uptime_s", Field(doc, "uptime_s"));
+    InfoLine(&out, "background_error", Field(doc, "background_error"));
+    InfoFlatten(&out, "journal", Field(doc, "journal"));
     out += "\r\n";
   }
   if (want("readpool")) {
     out += "# Readpool\r\n";
-    InfoFlatten(&out, "readpool", doc["read_pool"]);
+    InfoFlatten(&out, "readpool", Field(doc, "read_pool"));
     out += "\r\n";
   }
   // Sections the engine adds (work classes, channels, tiering, ...).

@@ -10,6 +10,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -85,6 +86,10 @@ class EbbServer:
         code = self.proc.returncode
         self.proc = None
         self.log.close()
+        if code != 0:
+            # Sanitizer reports and errors go to stderr: show them before the
+            # directory holding them is removed.
+            print(f"ebb serve exited with {code}; its stderr:\n{self.stderr_text()[-20000:]}", file=sys.stderr)
         return code
 
     def cleanup(self):
