@@ -135,6 +135,8 @@ struct BadInput {
   std::string error;
 };
 
+void PrintTo(const BadInput& b, std::ostream* os) { *os << b.error; }
+
 class RespCommandParserErrorTest : public ::testing::TestWithParam<BadInput> {};
 
 TEST_P(RespCommandParserErrorTest, AnswersWithRedisProtocolError) {
