@@ -292,6 +292,35 @@ class AuthAndLimitsTest(unittest.TestCase):
             self.assertTrue(redis_client(server, password="other").ping())
             self.assertTrue(good.ping())  # already authenticated
 
+    def test_busy_when_the_read_pool_is_full(self):
+        # One low-priority reader that admits one task: concurrent SCANs from
+        # many connections find it full and get -BUSY at once.
+        with EbbServer("readpool.threads_low=1", "readpool.max_tasks_per_worker_low=1") as server:
+            r = redis_client(server)
+            r.mset({f"k{i:05}": "v" * 50 for i in range(20000)})
+            busy = []
+            # Timing decides how many collide; a bounded number of rounds
+            # makes at least one collision certain in practice.
+            for _ in range(10):
+                sockets = [socket.create_connection(("127.0.0.1", server.port), timeout=20) for _ in range(20)]
+                for s in sockets:
+                    s.sendall(b"SCAN 0 COUNT 100000\r\n")
+                for s in sockets:
+                    with s.makefile("rb") as f:
+                        first = f.readline()
+                        if first.startswith(b"-"):
+                            busy.append(first.decode())
+                        else:
+                            self.assertEqual(first, b"*2\r\n")
+                    s.close()
+                if busy:
+                    break
+            self.assertTrue(busy)
+            self.assertRegex(busy[0], r"^-BUSY ReadPool low: .*estimated wait \d+ ms")
+            self.assertGreaterEqual(r.info("stats")["busy_rejections"], len(busy))
+            # GETs run at normal priority, which is not full.
+            self.assertEqual(r.get("k00007"), b"v" * 50)
+
     def test_idle_timeout_and_max_clients(self):
         with EbbServer("server.idle_timeout_s=1") as server:
             with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
