@@ -12,32 +12,26 @@ bool IsValidDatabaseName(std::string_view name) {
   return true;
 }
 
-Result<std::shared_ptr<Database>> DatabaseRegistry::Find(std::string_view name) {
+Result<std::shared_ptr<Database>> DatabaseRegistry::Lookup(std::string_view name, bool create) {
+  uint64_t epoch = 0;
   {
     MutexLock lock(&mu_);
     auto it = databases_.find(name);
     if (it != databases_.end()) return it->second;
+    epoch = flush_epoch_;
   }
-  auto db = store_->OpenDatabase(name, /*create_if_missing=*/false);
-  if (db.status().IsNotFound()) return std::shared_ptr<Database>();
+  auto db = store_->OpenDatabase(name, create);
+  if (!create && db.status().IsNotFound()) return std::shared_ptr<Database>();
   if (!db.ok()) return db.status();
   MutexLock lock(&mu_);
+  if (flush_epoch_ != epoch) return *db;  // raced with FLUSHDB: use once, do not keep
   auto [it, inserted] = databases_.emplace(std::string(name), *db);
   return it->second;
 }
 
-Result<std::shared_ptr<Database>> DatabaseRegistry::GetOrCreate(std::string_view name) {
-  {
-    MutexLock lock(&mu_);
-    auto it = databases_.find(name);
-    if (it != databases_.end()) return it->second;
-  }
-  auto db = store_->OpenDatabase(name, /*create_if_missing=*/true);
-  if (!db.ok()) return db.status();
-  MutexLock lock(&mu_);
-  auto [it, inserted] = databases_.emplace(std::string(name), *db);
-  return it->second;
-}
+Result<std::shared_ptr<Database>> DatabaseRegistry::Find(std::string_view name) { return Lookup(name, false); }
+
+Result<std::shared_ptr<Database>> DatabaseRegistry::GetOrCreate(std::string_view name) { return Lookup(name, true); }
 
 void DatabaseRegistry::Forget(std::string_view name, const Database* handle) {
   MutexLock lock(&mu_);
@@ -46,10 +40,21 @@ void DatabaseRegistry::Forget(std::string_view name, const Database* handle) {
 }
 
 Status DatabaseRegistry::Flush(std::string_view name) {
-  // Held through the drop so no command picks up the old handle meanwhile.
-  MutexLock lock(&mu_);
-  databases_.erase(std::string(name));
+  {
+    MutexLock lock(&mu_);
+    flush_epoch_++;
+    auto it = databases_.find(name);
+    if (it != databases_.end()) databases_.erase(it);
+  }
   Status s = store_->DropDatabase(name);
+  {
+    // Lookups that started during the drop may hold the old handle: make
+    // them not cache it.
+    MutexLock lock(&mu_);
+    flush_epoch_++;
+    auto it = databases_.find(name);
+    if (it != databases_.end()) databases_.erase(it);
+  }
   if (s.IsNotFound()) return Status::OK();
   return s;
 }
