@@ -25,6 +25,9 @@ TEST(ConcurrencyTest, WritersReadersSnapshotsFlushesCompactionsAndDrops) {
   options.data_dir = "/store";
   options.Set("journal.sync", "none");
   options.Set("store.memtable_bytes", "16KiB");
+  // Flushes come from the explicit Flush calls below and writeback; keep the
+  // write throttle out of the way so the test stays quick.
+  options.Set("work.writeback.band_high_bytes", "64MiB");
   auto store = OpenStore(options, EngineEnv{&fs, nullptr});
   ASSERT_TRUE(store.ok());
   constexpr int kDbs = 6, kWriters = 4, kRounds = 1500;

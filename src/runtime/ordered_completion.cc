@@ -88,7 +88,6 @@ void OrderedCompletionQueue::RequestDrain(const std::function<void()>& drain) {
   while (true) {
     uint64_t seen = drain_requests_.load(std::memory_order_acquire);
     drain();
-    drain_passes_.fetch_add(1, std::memory_order_relaxed);
     if (drain_requests_.compare_exchange_strong(seen, 0, std::memory_order_acq_rel)) return;
   }
 }

@@ -96,9 +96,14 @@ class OrderedCompletionQueue {
   // Returns after this thread's draining duty (if any) is done.
   void RequestDrain(const std::function<void()>& drain);
 
-  // Drain passes run and items they popped, for "mean items per completion".
+  // Drain passes that completed at least one item, and the items completed,
+  // for "mean items per completion". The owner reports each pass's count.
   uint64_t drain_passes() const { return drain_passes_.load(std::memory_order_relaxed); }
-  void CountDrained(uint64_t items) { drained_items_.fetch_add(items, std::memory_order_relaxed); }
+  void CountDrained(uint64_t items) {
+    if (items == 0) return;
+    drain_passes_.fetch_add(1, std::memory_order_relaxed);
+    drained_items_.fetch_add(items, std::memory_order_relaxed);
+  }
   uint64_t drained_items() const { return drained_items_.load(std::memory_order_relaxed); }
 
  private:

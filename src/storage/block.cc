@@ -48,28 +48,44 @@ Block::Block(Block&& o) noexcept { *this = std::move(o); }
 
 Block& Block::operator=(Block&& o) noexcept {
   if (this == &o) return *this;
-  bool owned = !o.owned_.empty() && o.contents_.data() == o.owned_.data();
   owned_ = std::move(o.owned_);
-  contents_ = owned ? std::string_view(owned_.data(), o.contents_.size()) : o.contents_;
+  is_owned_ = o.is_owned_;
+  // A moved short string's bytes move too: re-point at our own copy.
+  contents_ = is_owned_ ? std::string_view(owned_) : o.contents_;
   restart_offset_ = o.restart_offset_;
   num_restarts_ = o.num_restarts_;
   o.contents_ = {};
+  o.is_owned_ = false;
   return *this;
 }
 
-Result<Block> Block::Parse(std::string_view contents, std::string owned) {
-  if (contents.size() < 4) return Status::Corruption(fmt::format("block of {} bytes is too short", contents.size()));
-  uint32_t n = DecodeFixed32(contents.data() + contents.size() - 4);
+Status Block::Init() {
+  if (contents_.size() < 4) return Status::Corruption(fmt::format("block of {} bytes is too short", contents_.size()));
+  uint32_t n = DecodeFixed32(contents_.data() + contents_.size() - 4);
   uint64_t trailer = uint64_t{n} * 4 + 4;
-  if (n == 0 || trailer > contents.size()) {
-    return Status::Corruption(fmt::format("block restart count {} does not fit its {} bytes", n, contents.size()));
+  if (n == 0 || trailer > contents_.size()) {
+    return Status::Corruption(fmt::format("block restart count {} does not fit its {} bytes", n, contents_.size()));
   }
+  restart_offset_ = static_cast<uint32_t>(contents_.size() - trailer);
+  num_restarts_ = n;
+  return Status::OK();
+}
+
+Result<Block> Block::ParseOwned(std::string owned) {
   Block block;
-  bool is_owned = !owned.empty() && contents.data() == owned.data();
   block.owned_ = std::move(owned);
-  block.contents_ = is_owned ? std::string_view(block.owned_.data(), contents.size()) : contents;
-  block.restart_offset_ = static_cast<uint32_t>(contents.size() - trailer);
-  block.num_restarts_ = n;
+  block.is_owned_ = true;
+  block.contents_ = block.owned_;
+  Status s = block.Init();
+  if (!s.ok()) return s;
+  return block;
+}
+
+Result<Block> Block::ParseBorrowed(std::string_view contents) {
+  Block block;
+  block.contents_ = contents;
+  Status s = block.Init();
+  if (!s.ok()) return s;
   return block;
 }
 

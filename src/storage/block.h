@@ -54,9 +54,11 @@ class Block {
   Block(const Block&) = delete;
   Block& operator=(const Block&) = delete;
 
-  // Validates the trailer. `owned` (if non-empty) is the buffer `contents`
-  // points into. On failure returns why (the caller adds file and offset).
-  static Result<Block> Parse(std::string_view contents, std::string owned);
+  // Validate the trailer of a block held in `owned` (taken over), or of
+  // bytes owned elsewhere that outlive the block (a file's mapping). On
+  // failure returns why (the caller adds file and offset).
+  static Result<Block> ParseOwned(std::string owned);
+  static Result<Block> ParseBorrowed(std::string_view contents);
 
   // A cheap cursor over a block that must outlive it. Not thread-safe.
   class Cursor {
@@ -90,8 +92,11 @@ class Block {
   size_t data_end() const { return restart_offset_; }
 
  private:
+  Status Init();
+
   std::string owned_;
-  std::string_view contents_;
+  bool is_owned_ = false;
+  std::string_view contents_;  // owned_ or borrowed bytes
   uint32_t restart_offset_ = 0;  // start of the restart array
   uint32_t num_restarts_ = 0;
 };

@@ -50,7 +50,11 @@ class DatabaseCore::WriteItem final : public CompletionItem, public JournalCommi
   WriteItem(DatabaseCore* db, bool owner_completes) : CompletionItem(2), db_(db), owner_completes_(owner_completes) {}
 
   void OnJournalCommitted(JournalRequest* request, const Status& status) override {
-    if (CompletePart(kCommit, status) && !owner_completes_) db_->RequestCompletion();
+    acknowledged_by_commit_ = CompletePart(kCommit, status) && !owner_completes_;
+  }
+  // Once the whole group is committed, so one completion pass drains it.
+  void AfterGroupCommitted(JournalRequest* request) override {
+    if (acknowledged_by_commit_) db_->RequestCompletion();
   }
 
   JournalRequest request;
@@ -61,6 +65,7 @@ class DatabaseCore::WriteItem final : public CompletionItem, public JournalCommi
  private:
   DatabaseCore* const db_;
   const bool owner_completes_;
+  bool acknowledged_by_commit_ = false;  // touched only by the group's leader
 };
 
 class SnapshotImpl final : public Snapshot {
@@ -310,6 +315,7 @@ void DatabaseCore::InstallViewLocked() {
   view->mem = mem_;
   for (const auto& [imm, seq] : imms_) view->imms.push_back(imm);
   view->segments = segments_;
+  view->min_read_seq = min_read_seq_;
   MutexLock lock(&view_mu_);
   view_ = std::move(view);
 }
@@ -328,6 +334,7 @@ Status DatabaseCore::Get(const ReadOptions& options, std::string_view key, std::
   // holds every write that sequence covers.
   SequenceNumber seq = options.snapshot ? options.snapshot->sequence() : visible_seq_.load(std::memory_order_acquire);
   std::shared_ptr<const ReadView> view = CurrentView();
+  if (!options.snapshot) seq = std::max(seq, view->min_read_seq);
   ValueType type;
   if (view->mem && view->mem->Get(key, seq, value, &type)) {
     return type == ValueType::kValue ? Status::OK() : Status::NotFound(std::string());
@@ -448,6 +455,7 @@ Result<uint64_t> DatabaseCore::FlushOldestImmutable() {
   std::shared_ptr<const SegmentSet> older;
   {
     MutexLock lock(&mu_);
+    if (!closed_.ok()) return closed_;
     if (flushing_ || imms_.empty()) return uint64_t{0};
     flushing_ = true;
     imm = imms_.back().first;
@@ -518,6 +526,7 @@ Result<uint64_t> DatabaseCore::FlushOldestImmutable() {
                 [](const auto& a, const auto& b) { return a->meta().largest_seq > b->meta().largest_seq; });
     }
     segments_ = std::move(set);
+    min_read_seq_ = std::max(min_read_seq_, oldest_snapshot);
     flushed_seq_ = needed;
     flush_bytes_written_ += *written;
     if (!dead_updates.empty()) live_exact_ = false;
@@ -709,9 +718,9 @@ Result<CompactionResult> DatabaseCore::Compact(const CompactionOptions& options)
   uint64_t since_stop_check = 0;
   Status s;
   for (merged->SeekToFirst(); merged->Valid(); merged->Next()) {
-    if (options.should_stop && ++since_stop_check >= 1024) {
+    if (++since_stop_check >= 1024) {
       since_stop_check = 0;
-      if (options.should_stop()) {
+      if ((options.should_stop && options.should_stop()) || !open_.load(std::memory_order_acquire)) {
         return abandon(Status::Aborted(fmt::format("compaction of database {} was stopped", name_)));
       }
     }
@@ -793,6 +802,7 @@ Result<CompactionResult> DatabaseCore::Compact(const CompactionOptions& options)
               [](const auto& a, const auto& b) { return a->meta().largest_seq > b->meta().largest_seq; });
     segments_ = std::move(set);
     for (const auto& f : inputs) f->MarkObsolete();
+    min_read_seq_ = std::max(min_read_seq_, oldest_snapshot);
     if (options.full) {
       compacted_seq_ = start_seq;
       live_exact_ = exact;
@@ -897,6 +907,11 @@ void DatabaseCore::BeginClose(Status reason) {
 void DatabaseCore::WaitForWrites() {
   MutexLock lock(&mu_);
   while (!inflight_.empty()) cv_.Wait();
+}
+
+void DatabaseCore::WaitForBackgroundWork() {
+  MutexLock lock(&mu_);
+  while (flushing_ || compacting_) cv_.Wait();
 }
 
 void DatabaseCore::MarkDropped() {

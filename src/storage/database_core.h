@@ -98,6 +98,12 @@ struct ReadView {
   std::shared_ptr<MemTable> mem;                  // may be null (nothing written yet)
   std::vector<std::shared_ptr<MemTable>> imms;    // newest first
   std::shared_ptr<const SegmentSet> segments;
+  // Flushes and compactions drop versions hidden at every registered
+  // snapshot and at the visible sequence when they started; this is the
+  // largest such sequence behind this view. A plain read (no registered
+  // snapshot) that loaded an older visible sequence reads at this one
+  // instead: a newer, fully acknowledged state, never a dropped version.
+  SequenceNumber min_read_seq = 0;
 };
 
 struct CompactionOptions {
@@ -164,6 +170,10 @@ class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
   void BeginClose(Status reason);
   // Waits until every submitted write has completed.
   void WaitForWrites();
+  // Waits until no flush or compaction of this database is running. After
+  // BeginClose none can start, so this makes the database's manifest edits
+  // final (DropDatabase relies on it).
+  void WaitForBackgroundWork();
   // Marks every segment file obsolete (deleted when no longer read).
   void MarkDropped();
   // The sticky error that made this database read-only (OK if none).
@@ -219,6 +229,7 @@ class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
   bool flushing_ GUARDED_BY(mu_) = false;
   bool compacting_ GUARDED_BY(mu_) = false;
   SequenceNumber flushed_seq_ GUARDED_BY(mu_) = 0;
+  SequenceNumber min_read_seq_ GUARDED_BY(mu_) = 0;  // see ReadView
   SequenceNumber compacted_seq_ GUARDED_BY(mu_) = 0;
   bool live_exact_ GUARDED_BY(mu_) = true;
   uint64_t changes_ GUARDED_BY(mu_) = 0;

@@ -152,6 +152,9 @@ void Journal::LeadOneGroup() {
     for (JournalRequest* r : group) {
       if (r->listener != nullptr) r->listener->OnJournalCommitted(r, status);
     }
+    for (JournalRequest* r : group) {
+      if (r->listener != nullptr) r->listener->AfterGroupCommitted(r);
+    }
   }
   for (JournalRequest* r : group) {
     r->status = status;

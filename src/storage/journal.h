@@ -58,7 +58,12 @@ struct JournalRequest;
 class JournalCommitListener {
  public:
   virtual ~JournalCommitListener() = default;
+  // Called for every request of a group, in order.
   virtual void OnJournalCommitted(JournalRequest* request, const Status& status) = 0;
+  // Then called again for every request of the group, in order, once all
+  // of them were told: work that benefits from seeing the whole group done
+  // (the ordered completion step drains the group's items in one pass).
+  virtual void AfterGroupCommitted(JournalRequest* request) {}
 };
 
 // One database write batch on its way into the journal. Owned by the caller,

@@ -201,10 +201,10 @@ Result<std::shared_ptr<Segment>> Segment::Open(FileSystem* fs, const std::string
   }
   std::shared_ptr<Segment> seg(new Segment(path, number, std::move(file), size));
   EBB_ASSIGN_OR_RETURN(Contents filter, seg->ReadBlockContents(handles[0], "filter block"));
-  seg->filter_.assign(filter.contents);
+  seg->filter_.assign(filter.view());
   EBB_ASSIGN_OR_RETURN(seg->index_, seg->ReadBlock(handles[1], "index block"));
   EBB_ASSIGN_OR_RETURN(Contents props, seg->ReadBlockContents(handles[2], "properties block"));
-  if (!seg->props_.DecodeFrom(props.contents)) {
+  if (!seg->props_.DecodeFrom(props.view())) {
     return Status::Corruption(fmt::format("segment {}: malformed properties block", name));
   }
   return seg;
@@ -212,7 +212,7 @@ Result<std::shared_ptr<Segment>> Segment::Open(FileSystem* fs, const std::string
 
 Result<Block> Segment::ReadBlock(const BlockHandle& handle, std::string_view what) const {
   EBB_ASSIGN_OR_RETURN(Contents c, ReadBlockContents(handle, what));
-  auto block = Block::Parse(c.contents, std::move(c.owned));
+  auto block = c.is_owned ? Block::ParseOwned(std::move(c.owned)) : Block::ParseBorrowed(c.borrowed);
   if (!block.ok()) {
     return block.status().WithContext(fmt::format("segment {} {} at offset {}", BaseName(path_), what, handle.offset));
   }
@@ -255,7 +255,7 @@ Result<Segment::Contents> Segment::ReadBlockContents(const BlockHandle& handle, 
     }
     Contents c;
     c.owned = std::move(plain);
-    c.contents = c.owned;
+    c.is_owned = true;
     return c;
   }
   if (type != kNoCompression) {
@@ -264,11 +264,11 @@ Result<Segment::Contents> Segment::ReadBlockContents(const BlockHandle& handle, 
   }
   Contents c;
   if (owned.empty()) {
-    c.contents = contents;
+    c.borrowed = contents;
   } else {
     c.owned = std::move(owned);
     c.owned.resize(handle.size);
-    c.contents = c.owned;
+    c.is_owned = true;
   }
   return c;
 }

@@ -116,11 +116,15 @@ class Segment : public std::enable_shared_from_this<Segment> {
   uint64_t number() const { return number_; }
   const std::string& path() const { return path_; }
 
-  // Reads, verifies and decompresses one block's contents. `contents` points
-  // into `owned` or into the file's mapping.
+  // Reads, verifies and decompresses one block's contents: either owned
+  // (read into a buffer) or borrowed from the file's mapping. view() is
+  // recomputed on every call, so moving a Contents (which may move a
+  // short owned string's bytes) never leaves it dangling.
   struct Contents {
-    std::string_view contents;
     std::string owned;
+    std::string_view borrowed;
+    bool is_owned = false;
+    std::string_view view() const { return is_owned ? std::string_view(owned) : borrowed; }
   };
   Result<Contents> ReadBlockContents(const BlockHandle& handle, std::string_view what) const;
   // ReadBlockContents, parsed as a sorted block (data and index blocks).

@@ -217,6 +217,7 @@ Status Storage::DropDatabase(std::string_view name) {
   }
   db->BeginClose(Status::NotFound(fmt::format("database {} was dropped", name)));
   db->WaitForWrites();
+  db->WaitForBackgroundWork();
   ManifestEdit edit;
   edit.DropDatabase(db->id());
   Status s = manifest_->Apply(edit, /*sync=*/true);
@@ -321,7 +322,10 @@ Status Storage::Close() {
   for (const auto& db : dbs) db->BeginClose(Status::Aborted("the store is closing; the write was not applied"));
   Status s;
   if (journal_) s = journal_->Close();
-  for (const auto& db : dbs) db->WaitForWrites();
+  for (const auto& db : dbs) {
+    db->WaitForWrites();
+    db->WaitForBackgroundWork();
+  }
   {
     MutexLock lock(&mu_);
     databases_.clear();
