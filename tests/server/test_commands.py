@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import unittest
 
@@ -128,6 +129,34 @@ class CommandsTest(unittest.TestCase):
         self.assertTrue(keys <= rest)
         with self.assertRaisesRegex(redis.ResponseError, "invalid cursor"):
             r.scan(123456789)
+
+    def test_set_nx_is_atomic_across_connections(self):
+        # Racing SET NX on the same keys from many connections: exactly one
+        # wins each key, and the value stored is the winner's.
+        db = self.id().split(".")[-1]
+        keys = [f"race{i}" for i in range(200)]
+        wins = {}
+
+        def contender(name):
+            c = redis_client(self.server)
+            c.execute_command("SELECT", db)
+            p = c.pipeline(transaction=False)
+            for k in keys:
+                p.set(k, name, nx=True)
+            for k, won in zip(keys, p.execute()):
+                if won:
+                    wins.setdefault(k, []).append(name)
+            c.close()
+
+        threads = [threading.Thread(target=contender, args=(f"c{i}",)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(sorted(wins), sorted(keys))
+        for k in keys:
+            self.assertEqual(len(wins[k]), 1, k)
+            self.assertEqual(self.r.get(k).decode(), wins[k][0])
 
     def test_dbsize_and_flushdb(self):
         r = self.r
