@@ -121,6 +121,8 @@ class AdminHttpTest(unittest.TestCase):
         self.assertTrue(channels)
         for ch in channels:
             self.assertIn(f'data-channel="{ch["name"]}"', dom)
+        # The page's Content-Security-Policy forbids inline styles.
+        self.assertNotIn(' style="', dom)
         # Every chart drew points.
         points = [int(p) for p in re.findall(r'<canvas[^>]*data-points="(\d+)"', dom)]
         self.assertGreaterEqual(len(points), 4)

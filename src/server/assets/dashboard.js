@@ -7,6 +7,7 @@
 const params = new URLSearchParams(location.search);
 const POLL_MS = Math.max(100, Number(params.get("interval")) || 1000);
 const HISTORY = 120;  // points kept per series
+// Keep in step with .c0 ... .c7 in dashboard.css (the page's CSP forbids inline styles).
 const COLORS = ["#1f6feb", "#d1242f", "#2da44e", "#bf8700", "#8250df", "#0a7f8c", "#cf222e", "#57606a"];
 
 const history = new Map();  // series key -> [{t, v}]
@@ -37,7 +38,7 @@ function bytes(n) {
 
 function num(n) {
   if (typeof n !== "number") return esc(n === undefined || n === null ? "" : n);
-  return Number.isInteger(n) ? String(n) : n.toFixed(1);
+  return Number.isInteger(n) || Math.abs(n) >= 100 ? String(Math.round(n)) : n.toFixed(1);
 }
 
 function cell(path, text) { return `<td data-path="${esc(path)}">${text}</td>`; }
@@ -51,7 +52,7 @@ function rate(now, before, dt) {
 // Draws `keys` (series) on the canvas with id `id`, with a legend.
 function chart(id, title, lines, format) {
   return `<div class="chart"><div class="legend"><b>${esc(title)}</b>` +
-      lines.map((l, i) => `<span><i style="background:${COLORS[i % COLORS.length]}"></i>${esc(l.label)}</span>`).join("") +
+      lines.map((l, i) => `<span><i class="c${i % COLORS.length}"></i>${esc(l.label)}</span>`).join("") +
       `</div><canvas id="${esc(id)}" data-series="${esc(JSON.stringify(lines.map(l => l.key)))}" data-format="${format || "num"}"></canvas></div>`;
 }
 
