@@ -162,6 +162,25 @@ void WriteCommandInfo(RespWriter* w, const CommandSpec& spec) {
 
 }  // namespace
 
+void ReadPoint(ServerCore* core, const std::string& database, std::vector<std::string> keys, PointReader::Done done) {
+  auto db = core->registry().Find(database);
+  if (!db.ok()) {
+    done(db.status(), {});
+    return;
+  }
+  if (!*db) {  // no such database: every key is absent
+    std::vector<Result<std::string>> absent(keys.size(), Result<std::string>(Status::NotFound("")));
+    done(Status::OK(), std::move(absent));
+    return;
+  }
+  auto shared_done = std::make_shared<PointReader::Done>(std::move(done));
+  Status s = (*db)->MultiGetAsync(std::move(keys), Priority::kNormal,
+                                  [shared_done](std::vector<Result<std::string>> results) {
+                                    (*shared_done)(Status::OK(), std::move(results));
+                                  });
+  if (!s.ok()) (*shared_done)(s, {});
+}
+
 bool CommandProcessor::Process(SessionState* session, const std::vector<CommandArgs>& commands, size_t count,
                                size_t* next, std::string* out, AsyncStep* step) {
   while (*next < count) {
@@ -413,27 +432,21 @@ void CommandProcessor::ReadRun(SessionState* session, const std::vector<CommandA
     for (size_t k = 1; k < args.size(); k++) st->keys.emplace_back(args[k]);
     *next = i + 1;
   }
-  step->start = [core = core_, st](std::function<void()> done) {
-    auto db = core->registry().Find(st->db);
-    if (!db.ok()) {
-      st->error = db.status();
-      done();
+  step->start = [core = core_, st, reader = session->reader](std::function<void()> done) {
+    if (reader != nullptr) {
+      reader->Read(st->db, std::move(st->keys),
+                   [st, done](Status status, std::vector<Result<std::string>> results) {
+                     st->error = std::move(status);
+                     st->results = std::move(results);
+                     done();
+                   });
       return;
     }
-    if (!*db) {  // no such database: every key is absent
-      st->results.assign(st->keys.size(), Result<std::string>(Status::NotFound("")));
+    ReadPoint(core, st->db, std::move(st->keys), [st, done](Status status, std::vector<Result<std::string>> results) {
+      st->error = std::move(status);
+      st->results = std::move(results);
       done();
-      return;
-    }
-    Status s = (*db)->MultiGetAsync(std::move(st->keys), Priority::kNormal,
-                                    [st, done](std::vector<Result<std::string>> results) {
-                                      st->results = std::move(results);
-                                      done();
-                                    });
-    if (!s.ok()) {
-      st->error = s;
-      done();
-    }
+    });
   };
   step->finish = [core = core_, st](std::string* out) {
     ServerStats& stats = core->stats();

@@ -21,12 +21,28 @@
 #include <string_view>
 #include <vector>
 
+#include "ebb/status.h"
+
 namespace ebb {
 
 class ServerCore;
 
 // One parsed command: its arguments, the name first.
 using CommandArgs = std::vector<std::string_view>;
+
+// Runs a connection's point reads (GET/MGET/EXISTS) on the ReadPool at
+// normal priority. The RESP server's implementation merges the reads of
+// every connection of an I/O thread that are ready at the same moment into
+// one ReadPool task (fewer thread hand-offs under many pipelining clients).
+class PointReader {
+ public:
+  virtual ~PointReader() = default;
+  // `done` runs exactly once, on any thread: with OK and one result per key
+  // (NotFound when absent), or with the error that failed every key (Busy
+  // when the pool is full).
+  using Done = std::function<void(Status, std::vector<Result<std::string>>)>;
+  virtual void Read(std::string database, std::vector<std::string> keys, Done done) = 0;
+};
 
 // What a connection knows about itself. Owned by the connection.
 struct SessionState {
@@ -37,6 +53,8 @@ struct SessionState {
   bool close_after_reply = false;  // QUIT
   std::string peer;        // "127.0.0.1:50312"
   int64_t connected_micros = 0;
+  // Where point reads go; null: straight to Database::MultiGetAsync.
+  PointReader* reader = nullptr;
 };
 
 // Work a command has to wait for. The connection calls start(done) on its
@@ -49,6 +67,10 @@ struct AsyncStep {
   std::function<void(std::function<void()> done)> start;
   std::function<void(std::string* out)> finish;
 };
+
+// Reads `keys` of `database` with one Database::MultiGetAsync (normal
+// priority); a database that does not exist reads as empty.
+void ReadPoint(ServerCore* core, const std::string& database, std::vector<std::string> keys, PointReader::Done done);
 
 class CommandProcessor {
  public:

@@ -51,10 +51,99 @@ constexpr auto kSweepInterval = std::chrono::seconds(1);
 
 class Session;
 
+// Keys merged into one ReadPool task at most (one MGET larger than this
+// still goes whole: its keys share a snapshot).
+constexpr size_t kMaxKeysPerMergedRead = 4096;
+
+// Merges the point reads that connections of one I/O thread start while
+// handling the same batch of ready sockets into one MultiGetAsync per
+// database: with 50 pipelining clients that is one ReadPool hand-off where
+// there would be 50. Requests are queued and flushed by a handler posted to
+// the same io_context, which runs after the socket handlers already queued.
+// Used only on its I/O thread; results go back through each request's
+// `done`, from the ReadPool thread.
+class ReadBatcher final : public PointReader {
+ public:
+  ReadBatcher(ServerCore* core, asio::io_context* ctx) : core_(core), ctx_(ctx) {}
+
+  void Read(std::string database, std::vector<std::string> keys, Done done) override {
+    pending_.push_back(Request{std::move(database), std::move(keys), std::move(done)});
+    if (!scheduled_) {
+      scheduled_ = true;
+      asio::post(*ctx_, [this] { Flush(); });
+    }
+  }
+
+ private:
+  struct Request {
+    std::string database;
+    std::vector<std::string> keys;
+    Done done;
+  };
+
+  void Flush() {
+    scheduled_ = false;
+    std::vector<Request> requests = std::move(pending_);
+    pending_.clear();
+    // Group by database, keeping each database's requests in order.
+    std::stable_sort(requests.begin(), requests.end(),
+                     [](const Request& a, const Request& b) { return a.database < b.database; });
+    size_t i = 0;
+    while (i < requests.size()) {
+      size_t j = i;
+      size_t keys = 0;
+      while (j < requests.size() && requests[j].database == requests[i].database &&
+             (j == i || keys + requests[j].keys.size() <= kMaxKeysPerMergedRead)) {
+        keys += requests[j].keys.size();
+        j++;
+      }
+      Submit(std::vector<Request>(std::make_move_iterator(requests.begin() + i),
+                                  std::make_move_iterator(requests.begin() + j)),
+             keys);
+      i = j;
+    }
+  }
+
+  void Submit(std::vector<Request> group, size_t key_count) {
+    if (group.size() == 1) {
+      ReadPoint(core_, group[0].database, std::move(group[0].keys), std::move(group[0].done));
+      return;
+    }
+    std::vector<std::string> keys;
+    keys.reserve(key_count);
+    auto shared = std::make_shared<std::vector<Request>>(std::move(group));
+    for (Request& r : *shared) {
+      // Moving the strings out leaves r.keys.size() as the request's count.
+      for (std::string& k : r.keys) keys.push_back(std::move(k));
+    }
+    const std::string database = (*shared)[0].database;
+    ReadPoint(core_, database, std::move(keys), [shared](Status status, std::vector<Result<std::string>> results) {
+      size_t at = 0;
+      for (Request& r : *shared) {
+        if (!status.ok()) {
+          r.done(status, {});
+          continue;
+        }
+        std::vector<Result<std::string>> mine(std::make_move_iterator(results.begin() + at),
+                                              std::make_move_iterator(results.begin() + at + r.keys.size()));
+        at += r.keys.size();
+        r.done(Status::OK(), std::move(mine));
+      }
+    });
+  }
+
+  ServerCore* const core_;
+  asio::io_context* const ctx_;
+  std::vector<Request> pending_;
+  bool scheduled_ = false;
+};
+
 // One I/O thread: its io_context and the connections it serves. Everything
 // but the io_context is touched only on this thread.
 struct IoThread {
+  explicit IoThread(ServerCore* core) : reads(core, &ctx) {}
   asio::io_context ctx{1};
+  ReadBatcher reads;
   std::optional<WorkGuard> guard;
   std::thread thread;
   std::unordered_set<Session*> sessions;
@@ -115,6 +204,7 @@ class Session : public std::enable_shared_from_this<Session> {
     state_.id = core_->NextClientId();
     state_.authenticated = !core_->live().password_required();
     state_.connected_micros = core_->clock()->NowMicros();
+    state_.reader = &io_->reads;
     auto remote = socket_.remote_endpoint(ec);
     if (!ec) state_.peer = fmt::format("{}:{}", remote.address().to_string(), remote.port());
     last_activity_micros_ = state_.connected_micros;
@@ -350,7 +440,7 @@ Result<std::unique_ptr<RespServer>> RespServer::Start(ServerCore* core) {
   impl->core = core;
   const ServerSettings& settings = core->settings();
   const int io_threads = std::max(1, settings.io_threads);
-  for (int i = 0; i < io_threads; i++) impl->threads.push_back(std::make_unique<IoThread>());
+  for (int i = 0; i < io_threads; i++) impl->threads.push_back(std::make_unique<IoThread>(core));
   asio::error_code ec;
   auto address = asio::ip::make_address(settings.bind, ec);
   if (ec) {
