@@ -110,6 +110,50 @@ TEST_F(ServerSocketTest, PipelinedCommandsReplyInOrderAndSeeEarlierWrites) {
   EXPECT_EQ(size->integer, n);
 }
 
+TEST_F(ServerSocketTest, ReadsOfManyConnectionsEachGetTheirOwnValues) {
+  Start();
+  auto writer = Connect();
+  constexpr int kClients = 12, kKeys = 100;
+  for (int c = 0; c < kClients; c++) {
+    for (int k = 0; k < kKeys; k++) {
+      ASSERT_EQ(Call(writer.get(), {"SET", fmt::format("c{}k{}", c, k), fmt::format("value-{}-{}", c, k)}).str, "OK");
+    }
+  }
+  // Everything is sent before anything is read, so the server sees the
+  // clients' reads together (and merges them into shared ReadPool tasks).
+  std::vector<std::unique_ptr<RespClient>> clients;
+  for (int c = 0; c < kClients; c++) {
+    clients.push_back(Connect());
+    std::string pipeline;
+    for (int k = 0; k < kKeys; k++) {
+      pipeline += EncodeCommand({"GET", fmt::format("c{}k{}", c, k)});
+      if (k % 10 == 0) pipeline += EncodeCommand({"MGET", fmt::format("c{}k{}", c, k), "absent", fmt::format("c{}k0", c)});
+      if (k % 25 == 0) pipeline += EncodeCommand({"EXISTS", fmt::format("c{}k{}", c, k), "absent"});
+    }
+    ASSERT_TRUE(clients.back()->SendRaw(pipeline).ok());
+  }
+  for (int c = 0; c < kClients; c++) {
+    for (int k = 0; k < kKeys; k++) {
+      auto get = clients[c]->ReadReply();
+      ASSERT_TRUE(get.ok());
+      EXPECT_EQ(get->str, fmt::format("value-{}-{}", c, k));
+      if (k % 10 == 0) {
+        auto mget = clients[c]->ReadReply();
+        ASSERT_TRUE(mget.ok());
+        ASSERT_EQ(mget->elements.size(), 3u);
+        EXPECT_EQ(mget->elements[0].str, fmt::format("value-{}-{}", c, k));
+        EXPECT_EQ(mget->elements[1].type, RespValue::Type::kNullBulk);
+        EXPECT_EQ(mget->elements[2].str, fmt::format("value-{}-0", c));
+      }
+      if (k % 25 == 0) {
+        auto exists = clients[c]->ReadReply();
+        ASSERT_TRUE(exists.ok());
+        EXPECT_EQ(exists->integer, 1);
+      }
+    }
+  }
+}
+
 TEST_F(ServerSocketTest, PipelinedInlineCommands) {
   Start();
   auto c = Connect();
