@@ -82,6 +82,8 @@ using WorkloadRegistry = std::map<std::string, Workload>;
 
 void RegisterCoreWorkloads(WorkloadRegistry* registry);     // fill*, overwrite, read*, compact
 void RegisterWritersWorkload(WorkloadRegistry* registry);   // writers (op-lock completion)
+void RegisterReadIsolationWorkload(WorkloadRegistry* registry);  // readisolation (ReadPool)
+void RegisterIdleWorkload(WorkloadRegistry* registry);           // idle (work classes)
 
 }  // namespace ebb::bench
 

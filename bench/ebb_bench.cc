@@ -16,6 +16,8 @@ int main(int argc, char** argv) {
   WorkloadRegistry registry;
   RegisterCoreWorkloads(&registry);
   RegisterWritersWorkload(&registry);
+  RegisterReadIsolationWorkload(&registry);
+  RegisterIdleWorkload(&registry);
 
   std::string names_help = "Workloads:";
   for (const auto& [name, w] : registry) names_help += fmt::format("\n  {:<18} {}", name, w.description);

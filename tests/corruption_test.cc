@@ -92,9 +92,20 @@ TEST_F(CorruptionTest, SegmentDamageIsReportedOnReadNeverReturnedAsData) {
     ASSERT_TRUE(store.ok());
     Fill(store->get(), 2000, true);
   }
-  std::string segment = OnlyFile("/store/segments", ".seg");
-  ASSERT_FALSE(segment.empty());
-  ASSERT_TRUE(fs_.CorruptBytes(segment, 10000, 4).ok());
+  // The largest segment (background work may have written more than one).
+  std::string segment;
+  uint64_t largest = 0;
+  auto names = fs_.GetChildren("/store/segments");
+  ASSERT_TRUE(names.ok());
+  for (const auto& name : *names) {
+    uint64_t size = *fs_.GetFileSize("/store/segments/" + name);
+    if (size > largest) {
+      largest = size;
+      segment = "/store/segments/" + name;
+    }
+  }
+  ASSERT_GT(largest, 20000u);
+  ASSERT_TRUE(fs_.CorruptBytes(segment, largest / 2, 4).ok());
   auto store = Open();
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   auto db = (*store)->OpenDatabase("d");

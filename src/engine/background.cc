@@ -23,13 +23,19 @@ void InstallWorkClassDefaults(Config* config) {
   // flushing (overwrites are absorbed in memory); band_high stays below the
   // point where writers must wait for memory (max_immutable_memtables).
   uint64_t memtable = static_cast<uint64_t>(config->GetInt("store", "memtable_bytes"));
-  config->SetSectionDefault("work.writeback", "band_low_bytes", std::to_string(memtable));
-  config->SetSectionDefault("work.writeback", "band_high_bytes", std::to_string(4 * memtable));
+  config->SetSectionDefault("work.writeback", "band_low_bytes", std::to_string(2 * memtable));
+  config->SetSectionDefault("work.writeback", "band_high_bytes", std::to_string(8 * memtable));
   config->SetSectionDefault("work.compaction", "band_low_bytes", "64MiB");
   config->SetSectionDefault("work.compaction", "band_high_bytes", "256MiB");
+  // The journal holds every unflushed byte (and framing), so its band sits
+  // above writeback's: under load, writeback keeps the journal in check and
+  // journal reclaim only forces flushes of small memtables that pin old
+  // files; at idle it rushes after everything above it.
+  uint64_t writeback_high = 8 * memtable;
   uint64_t journal_segment = static_cast<uint64_t>(config->GetInt("journal", "segment_bytes"));
-  config->SetSectionDefault("work.journal_reclaim", "band_low_bytes", std::to_string(2 * journal_segment));
-  config->SetSectionDefault("work.journal_reclaim", "band_high_bytes", std::to_string(8 * journal_segment));
+  uint64_t journal_low = std::max(2 * writeback_high, 2 * journal_segment);
+  config->SetSectionDefault("work.journal_reclaim", "band_low_bytes", std::to_string(journal_low));
+  config->SetSectionDefault("work.journal_reclaim", "band_high_bytes", std::to_string(2 * journal_low));
 }
 
 // writeback: pending = key/value bytes in memtables. Work: flush immutable
@@ -44,13 +50,13 @@ class EngineBackground::WritebackSource final : public WorkSource {
     Status last_error;
     for (const auto& db : storage_->Databases()) {
       while (done < budget_bytes && db->ImmutableCount() > 0) {
-        auto flushed = db->FlushOldestImmutable();
+        auto flushed = db->FlushOldestImmutable(/*wait_if_busy=*/true);
         if (!flushed.ok()) {
           last_error = flushed.status();
           break;
         }
-        if (*flushed == 0) break;  // another thread is flushing it
         done += *flushed;
+        if (*flushed == 0) break;
       }
       if (done >= budget_bytes) return done;
     }
@@ -67,7 +73,7 @@ class EngineBackground::WritebackSource final : public WorkSource {
       }
       if (!biggest) break;
       if (!biggest->SwitchMemtable()) break;
-      auto flushed = biggest->FlushOldestImmutable();
+      auto flushed = biggest->FlushOldestImmutable(/*wait_if_busy=*/true);
       if (!flushed.ok()) {
         last_error = flushed.status();
         break;
@@ -265,7 +271,13 @@ void EngineBackground::OnWritesCompleted(DatabaseCore* db, uint64_t writes, uint
   if (smoosh_->OnDatabaseChanged(db->name())) WakeDriver();
 }
 
-void EngineBackground::OnMemtableSwitched(DatabaseCore* db) { (void)scheduler_->Kick(kWriteback); }
+void EngineBackground::OnMemtableSwitched(DatabaseCore* db) {
+  // A switch is normal work for the controller (the write itself woke the
+  // scheduler). Only a database nearing the memory bound, where writers
+  // would wait, is urgent: then writeback runs regardless of its band.
+  size_t limit = static_cast<size_t>(storage_->options().max_immutable_memtables);
+  if (db->ImmutableCount() * 2 >= limit) (void)scheduler_->Kick(kWriteback);
+}
 
 void EngineBackground::OnSegmentsChanged(DatabaseCore* db) {
   if (smoosh_->OnDatabaseChanged(db->name())) WakeDriver();

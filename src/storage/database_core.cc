@@ -448,14 +448,16 @@ Status DatabaseCore::Flush() {
   }
 }
 
-Result<uint64_t> DatabaseCore::FlushOldestImmutable() {
+Result<uint64_t> DatabaseCore::FlushOldestImmutable(bool wait_if_busy) {
   std::shared_ptr<MemTable> imm;
   SequenceNumber needed, oldest_snapshot;
   bool drop_tombstones;
   std::shared_ptr<const SegmentSet> older;
   {
     MutexLock lock(&mu_);
+    while (wait_if_busy && flushing_ && closed_.ok() && error_.ok()) cv_.Wait();
     if (!closed_.ok()) return closed_;
+    if (!error_.ok()) return error_;
     if (flushing_ || imms_.empty()) return uint64_t{0};
     flushing_ = true;
     imm = imms_.back().first;

@@ -146,8 +146,10 @@ class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
   // every immutable memtable to a segment, oldest first. Waits.
   Status Flush();
   // Writes the oldest immutable memtable, if any. Returns the key and value
-  // bytes it held (the writeback gauge's unit), 0 if there was none.
-  Result<uint64_t> FlushOldestImmutable();
+  // bytes it held (the writeback gauge's unit), 0 if there was none — or if
+  // another thread is flushing this database, unless `wait_if_busy`, which
+  // waits for that flush and then flushes the next oldest, if any.
+  Result<uint64_t> FlushOldestImmutable(bool wait_if_busy = false);
   // Makes the current memtable immutable if it holds anything; true if so.
   bool SwitchMemtable();
 

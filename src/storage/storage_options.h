@@ -27,9 +27,9 @@ struct StorageOptions {
   JournalOptions journal;
   WriteCompletion completion = WriteCompletion::kOpLock;
   // A database switches to a new memtable once this many key+value bytes are in it.
-  uint64_t memtable_bytes = 16 << 20;
+  uint64_t memtable_bytes = 8 << 20;
   // Writers wait once this many full memtables await flushing (memory bound).
-  int max_immutable_memtables = 4;
+  int max_immutable_memtables = 16;
   size_t max_key_bytes = 64 << 10;
   size_t max_value_bytes = 16 << 20;
   SegmentOptions segment;

@@ -5,13 +5,13 @@
 namespace ebb {
 
 void RegisterStorageSettings(ConfigSchema* schema) {
-  schema->Add({.section = "store", .key = "memtable_bytes", .type = SettingType::kBytes, .default_value = "16MiB",
+  schema->Add({.section = "store", .key = "memtable_bytes", .type = SettingType::kBytes, .default_value = "8MiB",
                .unit = "bytes", .runtime = false,
                .description = "A database's memtable becomes immutable and is flushed once it holds this many key and "
                               "value bytes. Larger batches more work per flush and uses more memory per busy database.",
                .min = 4096, .max = 1024.0 * 1024 * 1024});
   schema->Add({.section = "store", .key = "max_immutable_memtables", .type = SettingType::kInt,
-               .default_value = "8", .unit = "count", .runtime = false,
+               .default_value = "16", .unit = "count", .runtime = false,
                .description = "Writers to a database wait (the hard memory bound) once this many full memtables are "
                               "waiting to be flushed. Kept above the write throttle's range (twice "
                               "work.writeback.band_high_bytes) so throttling, not waiting, is the normal brake.",
