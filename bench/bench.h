@@ -84,6 +84,7 @@ void RegisterCoreWorkloads(WorkloadRegistry* registry);     // fill*, overwrite,
 void RegisterWritersWorkload(WorkloadRegistry* registry);   // writers (op-lock completion)
 void RegisterReadIsolationWorkload(WorkloadRegistry* registry);  // readisolation (ReadPool)
 void RegisterIdleWorkload(WorkloadRegistry* registry);           // idle (work classes)
+void RegisterSmooshWorkload(WorkloadRegistry* registry);         // smoosh (compaction daemon)
 
 }  // namespace ebb::bench
 

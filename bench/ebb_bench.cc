@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   RegisterWritersWorkload(&registry);
   RegisterReadIsolationWorkload(&registry);
   RegisterIdleWorkload(&registry);
+  RegisterSmooshWorkload(&registry);
 
   std::string names_help = "Workloads:";
   for (const auto& [name, w] : registry) names_help += fmt::format("\n  {:<18} {}", name, w.description);

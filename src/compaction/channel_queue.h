@@ -37,15 +37,18 @@ class ChannelQueue {
     // disk_bytes and live_bytes when the item was last evaluated.
     uint64_t disk_bytes = 0;
     uint64_t live_bytes = 0;
-    // Set for read-amplification channels (priority = segments), where the
-    // work is rewriting the database, not giving space back.
-    bool gauge_counts_disk_bytes = false;
+    // For read-amplification channels (priority = segments), which give
+    // little space back: the share of its disk bytes the item adds to the
+    // gauge, (segments - min_priority) / segments, growing as segments pile
+    // up past the channel's threshold. 0 for the other channels.
+    double read_amp_share = 0;
     uint64_t reclaimable_bytes() const { return disk_bytes > live_bytes ? disk_bytes - live_bytes : 0; }
     // What the item adds to the pending-work gauge: its reclaimable bytes
-    // (or its disk bytes, see above), at least 1 so that waiting work is
-    // never invisible.
+    // (or its read-amplification share, see above), at least 1 so that
+    // waiting work is never invisible.
     uint64_t gauge_bytes() const {
-      uint64_t b = gauge_counts_disk_bytes ? disk_bytes : reclaimable_bytes();
+      uint64_t b = read_amp_share > 0 ? static_cast<uint64_t>(static_cast<double>(disk_bytes) * read_amp_share)
+                                      : reclaimable_bytes();
       return b > 0 ? b : 1;
     }
   };

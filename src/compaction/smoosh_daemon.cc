@@ -28,9 +28,9 @@ uint64_t SaturatingAdd(uint64_t a, uint64_t b) {
   return a > std::numeric_limits<uint64_t>::max() - b ? std::numeric_limits<uint64_t>::max() : a + b;
 }
 
-uint64_t JobGaugeBytes(const CompactionJob& job, bool counts_disk_bytes) {
+uint64_t JobGaugeBytes(const CompactionJob& job, double read_amp_share) {
   const CompactionInfo& info = job.info();
-  if (counts_disk_bytes) return info.disk_bytes > 0 ? info.disk_bytes : 1;
+  if (read_amp_share > 0) return std::max<uint64_t>(1, static_cast<uint64_t>(static_cast<double>(info.disk_bytes) * read_amp_share));
   return info.disk_bytes > info.live_bytes ? info.disk_bytes - info.live_bytes : 1;
 }
 
@@ -38,8 +38,13 @@ uint64_t JobGaugeBytes(const CompactionJob& job, bool counts_disk_bytes) {
 
 // One channel: its settings, its queue and its running jobs.
 struct SmooshDaemon::Channel {
-  // Read-amplification channels: a job's work is rewriting the database.
-  bool counts_disk_bytes() const { return settings.rule.kind == PriorityKind::kSegments; }
+  // Read-amplification channels: the share of a database's bytes its
+  // compaction is worth to the gauge (see ChannelQueue::Item).
+  double read_amp_share(double priority) const {
+    if (settings.rule.kind != PriorityKind::kSegments || priority <= 0) return 0;
+    if (std::isinf(priority)) return 1;
+    return std::max(0.0, (priority - settings.rule.min_priority) / priority);
+  }
 
   ChannelSettings settings;
   ChannelQueue queue;
@@ -116,6 +121,20 @@ SmooshDaemon::~SmooshDaemon() {
 // ---------------------------------------------------------------------------
 // Notifications and evaluation.
 
+bool SmooshDaemon::OnDatabaseResized(std::string_view database) {
+  if (!ValidateQueuedName(database).ok()) return false;
+  MutexLock lock(&mu_);
+  if (stopped_) return false;
+  if (auto it = active_by_db_.find(database); it != active_by_db_.end()) {
+    it->second->changed_since_start_.store(true, std::memory_order_release);
+    return false;
+  }
+  if (pending_set_.find(database) != pending_set_.end()) return false;
+  size_t before = pending_.size();
+  AddPendingLocked(std::string(database));
+  return pending_.size() > before;
+}
+
 bool SmooshDaemon::OnDatabaseChanged(std::string_view database) {
   if (!ValidateQueuedName(database).ok()) return false;
   MutexLock lock(&mu_);
@@ -182,7 +201,7 @@ EnqueueResult SmooshDaemon::EvaluateLocked(const std::string& database, const st
     // A database waits in one queue only.
     RemoveFromQueuesLocked(database, ch.get(), now_micros);
     std::vector<std::string> evicted;
-    auto inserted = ch->queue.Insert({database, quantized, info->disk_bytes, info->live_bytes, ch->counts_disk_bytes()},
+    auto inserted = ch->queue.Insert({database, quantized, info->disk_bytes, info->live_bytes, ch->read_amp_share(quantized)},
                                      ch->settings.capacity, &evicted);
     if (inserted != ChannelQueue::InsertResult::kUnchanged) MarkDirtyLocked(ch.get(), now_micros);
     ch->evicted += evicted.size() + (inserted == ChannelQueue::InsertResult::kEvicted ? 1 : 0);
@@ -365,7 +384,7 @@ std::shared_ptr<CompactionJob> SmooshDaemon::TakeNextJob(int64_t now_micros) {
       uint64_t needed = SaturatingAdd(info->live_bytes, settings_.free_disk_margin_bytes);
       uint64_t available = **free_disk;
       if (available < needed) {
-        ch->queue.Insert({item.database, item.priority, info->disk_bytes, info->live_bytes, ch->counts_disk_bytes()}, ch->settings.capacity);
+        ch->queue.Insert({item.database, item.priority, info->disk_bytes, info->live_bytes, ch->read_amp_share(item.priority)}, ch->settings.capacity);
         ch->disk_blocked_until_micros = now_micros + settings_.free_disk_recheck_micros;
         ch->disk_blocked_reason = fmt::format(
             "not enough free disk to compact {}: needs {} (live data {} + smoosh.free_disk_margin {}), {} free",
@@ -431,7 +450,7 @@ bool SmooshDaemon::JobFinished(const std::shared_ptr<CompactionJob>& job, const 
   } else if (status.IsAborted()) {
     // Cancelled, not failed: it waits again where it was.
     if (!ch->removed) {
-      ch->queue.Insert({db, job->priority(), job->info().disk_bytes, job->info().live_bytes, ch->counts_disk_bytes()}, ch->settings.capacity);
+      ch->queue.Insert({db, job->priority(), job->info().disk_bytes, job->info().live_bytes, ch->read_amp_share(job->priority())}, ch->settings.capacity);
     } else if (!stopped_) {
       AddPendingLocked(db);
     }
@@ -593,7 +612,7 @@ void SmooshDaemon::ApplySettingsLocked(const SmooshSettings& settings,
         } else {
           for (const PersistedItem& p : *file->second) {
             if (active_by_db_.count(p.database) != 0) continue;
-            ch->queue.Insert({p.database, p.priority, p.disk_bytes, p.live_bytes, ch->counts_disk_bytes()}, cs.capacity);
+            ch->queue.Insert({p.database, p.priority, p.disk_bytes, p.live_bytes, ch->read_amp_share(p.priority)}, cs.capacity);
             // As CouchDB does: a restored database is not re-evaluated by
             // the next writes for `staleness`.
             staleness_.Record(p.database, now);
@@ -770,7 +789,7 @@ uint64_t SmooshDaemon::ReclaimableLocked(int64_t now_micros) const {
       if (blocked.empty() || blocked == kBlockedConcurrency) total = SaturatingAdd(total, ch->queue.gauge_bytes());
     }
     for (const auto& [id, job] : ch->jobs) {
-      if (!job->suspended()) total = SaturatingAdd(total, JobGaugeBytes(*job, ch->counts_disk_bytes()));
+      if (!job->suspended()) total = SaturatingAdd(total, JobGaugeBytes(*job, ch->read_amp_share(job->priority())));
     }
   }
   return total;

@@ -183,6 +183,14 @@ class SmooshDaemon {
   // when it was so marked: NextDeadline() is then "now" and the caller should
   // make sure Tick runs soon.
   bool OnDatabaseChanged(std::string_view database);
+
+  // The database's sizes changed (a flush added a segment, a compaction
+  // replaced some). Unlike CouchDB's append-only files, an LSM database's
+  // disk and live sizes change only then, so this bypasses the staleness
+  // cache: the database is evaluated at the next Tick even if it was
+  // evaluated (and rejected) a moment ago. Same return value as
+  // OnDatabaseChanged.
+  bool OnDatabaseResized(std::string_view database);
   // `database` was dropped: forget it everywhere (queues, retries, cache).
   void OnDatabaseDropped(std::string_view database);
 

@@ -1033,13 +1033,14 @@ TEST_F(SmooshDaemonTest, ReclaimableBytesCountsRunnableWorkAndRunningJobs) {
   auto daemon = Open();
   target_.Set("a", kRatioTen);       // 4.5 MiB reclaimable
   target_.Set("b", kManySegments);   // nothing reclaimable: a read-amplification
-                                     // channel counts the bytes it rewrites
+                                     // channel counts (segments - 8) / segments
+                                     // of its bytes
   ASSERT_TRUE(daemon->Enqueue("a").ok());
   ASSERT_TRUE(daemon->Enqueue("b").ok());
   EXPECT_EQ(daemon->ReclaimableBytes(), 0u) << "channels still in wait_secs";
   PassWaitSecs();
   const uint64_t a_bytes = 5 * kMiB - 512 * kKiB;
-  const uint64_t b_bytes = kManySegments.disk_bytes;
+  const uint64_t b_bytes = kManySegments.disk_bytes * (12 - 8) / 12;
   EXPECT_EQ(daemon->ReclaimableBytes(), a_bytes + b_bytes);
   auto job = daemon->TakeNextJob(Now());
   ASSERT_NE(job, nullptr);
@@ -1048,6 +1049,28 @@ TEST_F(SmooshDaemonTest, ReclaimableBytesCountsRunnableWorkAndRunningJobs) {
   ASSERT_TRUE(daemon->Suspend("ratio_dbs").ok());
   EXPECT_EQ(daemon->ReclaimableBytes(), b_bytes) << "a suspended job is not pending work";
   EXPECT_EQ(daemon->GetStatus().reclaimable_bytes, b_bytes);
+}
+
+}  // namespace
+}  // namespace ebb
+
+namespace ebb {
+namespace {
+
+TEST_F(SmooshDaemonTest, ResizedDatabaseIsEvaluatedDespiteStaleness) {
+  auto daemon = Open();
+  PassWaitSecs();
+  target_.Set("db", Sizes(2 * kMiB, 2 * kMiB, 1));  // clean: rejected
+  ASSERT_TRUE(daemon->OnDatabaseChanged("db"));
+  daemon->Tick(Now());
+  EXPECT_EQ(daemon->GetStatus().channels[0].waiting.size, 0u);
+  // Cached as rejected: another write within staleness is not evaluated...
+  target_.Set("db", kRatioTen);
+  EXPECT_FALSE(daemon->OnDatabaseChanged("db"));
+  // ...but a flush that changed its sizes is.
+  EXPECT_TRUE(daemon->OnDatabaseResized("db"));
+  daemon->Tick(Now());
+  EXPECT_EQ(daemon->GetStatus().channels[0].waiting.size, 1u);
 }
 
 }  // namespace

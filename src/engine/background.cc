@@ -280,7 +280,8 @@ void EngineBackground::OnMemtableSwitched(DatabaseCore* db) {
 }
 
 void EngineBackground::OnSegmentsChanged(DatabaseCore* db) {
-  if (smoosh_->OnDatabaseChanged(db->name())) WakeDriver();
+  // Disk and live sizes change only here: re-evaluate even if recently seen.
+  if (smoosh_->OnDatabaseResized(db->name())) WakeDriver();
 }
 
 void EngineBackground::OnDatabaseDropped(std::string_view name) { smoosh_->OnDatabaseDropped(name); }
@@ -315,7 +316,9 @@ void EngineBackground::DriverLoop() {
     {
       MutexUnlock unlock(&driver_mu_);
       r = smoosh_->Tick(clock_->NowMicros());
-      if (r.runnable || smoosh_->ReclaimableBytes() > 0) (void)scheduler_->Kick(kCompaction);
+      // The compaction class decides when (its band); just make sure it
+      // looks at the new gauge.
+      if (r.runnable || smoosh_->ReclaimableBytes() > 0) scheduler_->Notify();
     }
   }
 }

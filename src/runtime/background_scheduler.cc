@@ -153,6 +153,11 @@ Status BackgroundScheduler::Kick(std::string_view name) {
   return Status::OK();
 }
 
+void BackgroundScheduler::Notify() {
+  MutexLock lock(&mu_);
+  NotifyLocked();
+}
+
 void BackgroundScheduler::NotifyLocked() {
   notified_ = true;
   dispatch_cv_.Signal();

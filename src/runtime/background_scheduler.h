@@ -90,6 +90,11 @@ class BackgroundScheduler {
   // detection at millisecond scale.
   void NoteForegroundWork(uint64_t bytes);
 
+  // New work may be pending for some class (e.g. the compaction daemon
+  // queued a database): wakes the dispatcher, which evaluates the sleeping
+  // classes now. Unlike Kick it respects bands, debt and policy.
+  void Notify();
+
   // Urgent work: evaluates `name` at once and runs a pass regardless of band,
   // debt and stuck backoff (WorkClass::Kick). NotFound if unknown.
   Status Kick(std::string_view name);
