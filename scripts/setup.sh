@@ -4,7 +4,8 @@
 #
 #   scripts/setup.sh build   # compilers, libraries, benchmark peers
 #   scripts/setup.sh test    # build + what the tests drive (redis-cli, redis-py,
-#                            # redis-server, chromium, node/npm for s3rver)
+#                            # redis-server, the Prometheus client's parser,
+#                            # chromium, node/npm for s3rver)
 set -euo pipefail
 
 profile="${1:-build}"
@@ -18,7 +19,7 @@ build_packages=(
   librocksdb-dev libleveldb-dev
 )
 test_packages=(
-  redis-tools redis-server python3 python3-redis chromium
+  redis-tools redis-server python3 python3-redis python3-prometheus-client chromium
 )
 
 case "$profile" in

@@ -41,6 +41,18 @@ void RegisterServerSettings(ConfigSchema* schema) {
                .unit = "s", .runtime = true,
                .description = "Close client connections idle this long; 0 keeps them open (like Redis's timeout).",
                .min = 0});
+  schema->Add({.section = "server", .key = "io_threads", .type = SettingType::kInt, .default_value = "1",
+               .unit = "count", .runtime = false,
+               .description = "Threads running client connections (parsing, replies). One handles hundreds of "
+                              "thousands of pipelined commands per second; more help only with many busy clients "
+                              "and spare cores, since reads and writes run on their own threads.",
+               .min = 1, .max = 64});
+  schema->Add({.section = "server", .key = "write_threads", .type = SettingType::kInt, .default_value = "4",
+               .unit = "count", .runtime = false,
+               .description = "Threads applying client writes. More let more connections' writes share one "
+                              "journal group commit (what matters with journal.sync = always); each costs a "
+                              "thread that sleeps while nothing is written.",
+               .min = 1, .max = 256});
 }
 
 }  // namespace

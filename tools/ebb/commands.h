@@ -15,6 +15,9 @@ using Handler = std::function<int()>;
 
 void AddOfflineCommands(CLI::App* app, Handler* handler);  // demo put get del scan stats dbs
 void AddConfigCommands(CLI::App* app, Handler* handler);   // config reference
+void AddServeCommand(CLI::App* app, Handler* handler);     // serve
+// status, config get|set (talk to a running server); after AddConfigCommands.
+void AddRemoteCommands(CLI::App* app, Handler* handler);
 
 // Prints bytes for a terminal: printable ASCII as is, others as \xNN.
 std::string Printable(std::string_view bytes);

@@ -6,7 +6,7 @@
 namespace ebb::tool {
 
 void AddConfigCommands(CLI::App* app, Handler* handler) {
-  auto* config = app->add_subcommand("config", "Configuration: reference");
+  auto* config = app->add_subcommand("config", "Configuration: reference; get and set on a running server");
   config->require_subcommand(1);
   auto* reference = config->add_subcommand("reference", "Print the configuration reference (docs/configuration.md)");
   reference->callback([=] {

@@ -10,12 +10,14 @@ int main(int argc, char** argv) {
   CLI::App app{
       "Ebb: a key-value storage engine and server whose background work knows when to run and when to rest.\n"
       "Offline commands (put, get, del, scan, stats, dbs, demo) open the data directory directly and need it\n"
-      "not to be in use by a server."};
+      "not to be in use by a server. `ebb serve` runs the server; status and config get|set talk to it."};
   app.require_subcommand(1);
   app.set_version_flag("--version", "ebb 0.1.0");
   ebb::tool::Handler handler;
   ebb::tool::AddOfflineCommands(&app, &handler);
   ebb::tool::AddConfigCommands(&app, &handler);
+  ebb::tool::AddServeCommand(&app, &handler);
+  ebb::tool::AddRemoteCommands(&app, &handler);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

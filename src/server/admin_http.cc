@@ -1,0 +1,107 @@
+#include "server/admin_http.h"
+
+#include <atomic>
+#include <thread>
+
+#include <fmt/format.h>
+#include <httplib.h>
+
+#include "base/logging.h"
+#include "server/dashboard_assets.h"
+#include "server/server_core.h"
+#include "server/status_report.h"
+
+namespace ebb {
+namespace {
+
+// Threads answering admin requests; a browser keeps a few connections open.
+constexpr size_t kAdminHttpThreads = 4;
+// A kept-alive connection occupies a thread; close idle ones soon.
+constexpr time_t kKeepAliveTimeoutS = 2;
+
+void NoStore(httplib::Response& res) { res.set_header("Cache-Control", "no-store"); }
+
+void ServeAsset(httplib::Response& res, std::string_view body, const char* type) {
+  NoStore(res);
+  // The page loads nothing from anywhere but this server.
+  res.set_header("Content-Security-Policy",
+                 "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'");
+  res.set_content(std::string(body), type);
+}
+
+}  // namespace
+
+struct AdminHttp::Impl {
+  ServerCore* core = nullptr;
+  httplib::Server http;
+  std::thread thread;
+  int port = 0;
+  std::atomic<bool> stopped{false};
+};
+
+AdminHttp::AdminHttp(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+AdminHttp::~AdminHttp() { Stop(); }
+
+int AdminHttp::port() const { return impl_->port; }
+
+Result<std::unique_ptr<AdminHttp>> AdminHttp::Start(ServerCore* core) {
+  auto impl = std::make_unique<Impl>();
+  impl->core = core;
+  httplib::Server& http = impl->http;
+  http.new_task_queue = [] { return new httplib::ThreadPool(kAdminHttpThreads); };
+  http.set_keep_alive_timeout(kKeepAliveTimeoutS);
+  http.Get("/status", [core](const httplib::Request& req, httplib::Response& res) {
+    NoStore(res);
+    res.set_content(DumpJson(StatusDocument(core), req.has_param("pretty") ? 2 : -1), "application/json");
+  });
+  http.Get("/metrics", [core](const httplib::Request&, httplib::Response& res) {
+    NoStore(res);
+    res.set_content(RenderPrometheus(StatusDocument(core)), "text/plain; version=0.0.4; charset=utf-8");
+  });
+  http.Get("/", [](const httplib::Request&, httplib::Response& res) {
+    ServeAsset(res, kDashboardHtml, "text/html; charset=utf-8");
+  });
+  http.Get("/dashboard.js", [](const httplib::Request&, httplib::Response& res) {
+    ServeAsset(res, kDashboardJs, "text/javascript; charset=utf-8");
+  });
+  http.Get("/dashboard.css", [](const httplib::Request&, httplib::Response& res) {
+    ServeAsset(res, kDashboardCss, "text/css; charset=utf-8");
+  });
+  // httplib catches what a handler throws; answer 500 with the reason
+  // rather than dropping the connection.
+  http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    std::string what = "unknown error";
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    res.status = 500;
+    res.set_content("admin HTTP handler failed: " + what + "\n", "text/plain");
+  });
+  const ServerSettings& s = core->settings();
+  if (!http.bind_to_port(s.bind, s.admin_port)) {
+    return Status::IOError(fmt::format("ebb serve: cannot bind the admin HTTP listener to {}:{}; is the port in "
+                                       "use? Set server.admin_port or --admin-port (0 disables it)",
+                                       s.bind, s.admin_port));
+  }
+  impl->port = s.admin_port;
+  Impl* raw = impl.get();
+  impl->thread = std::thread([raw] {
+    pthread_setname_np(pthread_self(), "ebb-admin-http");
+    if (!raw->http.listen_after_bind() && !raw->stopped.load()) {
+      EBB_LOG(kError, "ebb serve: the admin HTTP listener stopped unexpectedly");
+    }
+  });
+  return std::unique_ptr<AdminHttp>(new AdminHttp(std::move(impl)));
+}
+
+void AdminHttp::Stop() {
+  if (impl_->stopped.exchange(true)) return;
+  impl_->http.stop();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+}  // namespace ebb

@@ -1,0 +1,75 @@
+#include "server/command_table.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace ebb {
+namespace {
+
+std::vector<CommandSpec> BuildTable() {
+  using K = CommandKind;
+  // clang-format off
+  return {
+      {CommandId::kPing, "ping", -1, {"fast", "stale"}, 0, 0, 0, K::kInline, false},
+      {CommandId::kEcho, "echo", 2, {"fast"}, 0, 0, 0, K::kInline, false},
+      {CommandId::kQuit, "quit", -1, {"fast", "noauth"}, 0, 0, 0, K::kInline, true},
+      {CommandId::kHello, "hello", -1, {"fast", "noauth"}, 0, 0, 0, K::kInline, true},
+      {CommandId::kAuth, "auth", -2, {"fast", "noauth"}, 0, 0, 0, K::kInline, true},
+      {CommandId::kSelect, "select", 2, {"fast", "loading", "stale"}, 0, 0, 0, K::kInline, false},
+      {CommandId::kGet, "get", 2, {"readonly", "fast"}, 1, 1, 1, K::kRead, false},
+      {CommandId::kSet, "set", -3, {"write", "denyoom"}, 1, 1, 1, K::kWrite, false},
+      {CommandId::kDel, "del", -2, {"write"}, 1, -1, 1, K::kWrite, false},
+      {CommandId::kExists, "exists", -2, {"readonly", "fast"}, 1, -1, 1, K::kRead, false},
+      {CommandId::kMGet, "mget", -2, {"readonly", "fast"}, 1, -1, 1, K::kRead, false},
+      {CommandId::kMSet, "mset", -3, {"write", "denyoom"}, 1, -1, 2, K::kWrite, false},
+      {CommandId::kScan, "scan", -2, {"readonly"}, 0, 0, 0, K::kOther, false},
+      {CommandId::kDbSize, "dbsize", 1, {"readonly"}, 0, 0, 0, K::kOther, false},
+      {CommandId::kFlushDb, "flushdb", -1, {"write"}, 0, 0, 0, K::kOther, false},
+      {CommandId::kInfo, "info", -1, {"loading", "stale"}, 0, 0, 0, K::kOther, false},
+      {CommandId::kConfig, "config", -2, {"admin", "loading", "stale"}, 0, 0, 0, K::kOther, false},
+      {CommandId::kCommand, "command", -1, {"loading", "stale"}, 0, 0, 0, K::kInline, false},
+      {CommandId::kClient, "client", -2, {"admin", "loading", "stale"}, 0, 0, 0, K::kInline, false},
+      {CommandId::kEbbStatus, "ebb.status", 1, {"admin", "loading", "stale"}, 0, 0, 0, K::kOther, false},
+      {CommandId::kEbbCompact, "ebb.compact", 2, {"admin"}, 0, 0, 0, K::kOther, false},
+      {CommandId::kEbbEnqueueAll, "ebb.enqueueall", 1, {"admin"}, 0, 0, 0, K::kOther, false},
+      {CommandId::kEbbSuspend, "ebb.suspend", 2, {"admin"}, 0, 0, 0, K::kOther, false},
+      {CommandId::kEbbResume, "ebb.resume", 2, {"admin"}, 0, 0, 0, K::kOther, false},
+  };
+  // clang-format on
+}
+
+struct Index {
+  std::vector<CommandSpec> table = BuildTable();
+};
+
+const Index& GetIndex() {
+  static const Index index;
+  return index;
+}
+
+}  // namespace
+
+const CommandSpec* FindCommand(std::string_view name) {
+  // A linear scan of two dozen names, comparing lengths first, is cheaper
+  // than hashing a lower-cased copy on every command.
+  for (const auto& spec : GetIndex().table) {
+    if (spec.name.size() != name.size()) continue;
+    bool equal = true;
+    for (size_t i = 0; i < name.size() && equal; i++) {
+      equal = std::tolower(static_cast<unsigned char>(name[i])) == spec.name[i];
+    }
+    if (equal) return &spec;
+  }
+  return nullptr;
+}
+
+const CommandSpec& GetCommandSpec(CommandId id) { return GetIndex().table[static_cast<size_t>(id)]; }
+
+const std::vector<CommandSpec>& AllCommands() { return GetIndex().table; }
+
+bool ArityOk(const CommandSpec& spec, size_t argc) {
+  if (spec.arity > 0) return argc == static_cast<size_t>(spec.arity);
+  return argc >= static_cast<size_t>(-spec.arity);
+}
+
+}  // namespace ebb

@@ -1,0 +1,65 @@
+// DatabaseRegistry: the server's handles to the store's databases, looked up
+// by name for every command (SELECT only changes the name a connection
+// uses). Reads of a database that does not exist see an empty one; the
+// first write creates it. FLUSHDB drops the database; commands that were in
+// flight on the old handle see it as empty (reads) or retry on the new one
+// (writes).
+//
+// Lookups are called from I/O threads, so nothing slow happens under the
+// registry's lock: the drop itself runs outside it. A handle looked up while
+// a FLUSHDB ran is used once and not cached (flush_epoch_), so a dropped
+// handle never lingers.
+//
+// Bounded by the store: one entry per database that exists and was used.
+// Thread safety: thread-safe.
+
+#ifndef EBB_SERVER_DATABASE_REGISTRY_H_
+#define EBB_SERVER_DATABASE_REGISTRY_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "base/mutex.h"
+#include "ebb/store.h"
+
+namespace ebb {
+
+class DatabaseRegistry {
+ public:
+  explicit DatabaseRegistry(Store* store) : store_(store) {}
+
+  // The database, or nullptr if it does not exist. Errors other than
+  // NotFound (the store is closing) are returned.
+  Result<std::shared_ptr<Database>> Find(std::string_view name);
+  // The database, created if missing.
+  Result<std::shared_ptr<Database>> GetOrCreate(std::string_view name);
+  // Looks up (or creates) without the cache; caches the result unless a
+  // flush began meanwhile.
+  // Forgets a handle that reported its database dropped, unless the entry
+  // has already been replaced.
+  void Forget(std::string_view name, const Database* handle);
+  // Removes every key: drops the database (it is created again by the next
+  // write). OK if it did not exist. Blocks for the drop: call it from the
+  // admin executor.
+  Status Flush(std::string_view name);
+
+ private:
+  Result<std::shared_ptr<Database>> Lookup(std::string_view name, bool create);
+
+  Store* const store_;
+  Mutex mu_;
+  std::map<std::string, std::shared_ptr<Database>, std::less<>> databases_ GUARDED_BY(mu_);
+  // Bumped when a flush starts and when it ends.
+  uint64_t flush_epoch_ GUARDED_BY(mu_) = 0;
+};
+
+// Whether `name` is a valid database name for SELECT (the store's rule:
+// 1 to 128 letters, digits, '_', '-' and '.', not starting with '.').
+bool IsValidDatabaseName(std::string_view name);
+
+}  // namespace ebb
+
+#endif  // EBB_SERVER_DATABASE_REGISTRY_H_

@@ -1,0 +1,25 @@
+// RespServer for compilers without C++20 coroutines (clang before 17 with
+// libstdc++, as in the `clang` preset, which exists to check the locking
+// annotations). Such a build has no RESP listener and says so; the release
+// build (g++) has one. See src/server/CMakeLists.txt.
+
+#include "server/resp_server.h"
+
+namespace ebb {
+
+struct RespServer::Impl {};
+
+RespServer::RespServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RespServer::~RespServer() = default;
+
+Result<std::unique_ptr<RespServer>> RespServer::Start(ServerCore*) {
+  return Status::NotSupported(
+      "this build of ebb has no RESP listener: its compiler lacks C++20 coroutines (clang before 17 with "
+      "libstdc++); build with g++ (scripts/build.sh release)");
+}
+
+int RespServer::port() const { return 0; }
+void RespServer::Stop() {}
+void RespServer::NotifySettingsChanged() {}
+
+}  // namespace ebb

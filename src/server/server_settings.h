@@ -1,0 +1,68 @@
+// The [server] settings (registered in src/engine/engine_settings.cc, listed
+// in docs/configuration.md) as the server uses them. Those that can change at
+// run time live in LiveSettings, read by connections on every use and
+// refreshed after each CONFIG SET of a server.* key.
+
+#ifndef EBB_SERVER_SERVER_SETTINGS_H_
+#define EBB_SERVER_SERVER_SETTINGS_H_
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/mutex.h"
+#include "ebb/status.h"
+#include "ebb/store.h"
+
+namespace ebb {
+
+struct ServerSettings {
+  std::string bind = "127.0.0.1";
+  int port = 6380;
+  int admin_port = 8380;
+  std::string requirepass;
+  int64_t max_clients = 1000;
+  int64_t max_query_buffer_bytes = 64 << 20;
+  int64_t max_bulk_bytes = 16 << 20;
+  int64_t idle_timeout_s = 0;
+  int io_threads = 1;
+  int write_threads = 4;
+  // From [store]: arguments larger than these are refused before they reach
+  // a write batch, so one bad SET in a pipeline cannot fail its neighbours.
+  int64_t max_key_bytes = 64 << 10;
+  int64_t max_value_bytes = 16 << 20;
+
+  // Reads every [server] setting (and the [store] limits) from the store's
+  // configuration.
+  static Result<ServerSettings> FromStore(Store* store);
+};
+
+// Settings that change at run time. Thread-safe.
+class LiveSettings {
+ public:
+  explicit LiveSettings(const ServerSettings& s) { Apply(s); }
+
+  void Apply(const ServerSettings& s);
+
+  int64_t max_clients() const { return max_clients_.load(std::memory_order_relaxed); }
+  int64_t max_query_buffer_bytes() const { return max_query_buffer_bytes_.load(std::memory_order_relaxed); }
+  int64_t max_bulk_bytes() const { return max_bulk_bytes_.load(std::memory_order_relaxed); }
+  int64_t idle_timeout_s() const { return idle_timeout_s_.load(std::memory_order_relaxed); }
+  bool password_required() const { return password_required_.load(std::memory_order_acquire); }
+  // Compares in time independent of where the first difference is.
+  bool CheckPassword(std::string_view candidate) const;
+
+ private:
+  std::atomic<int64_t> max_clients_{0};
+  std::atomic<int64_t> max_query_buffer_bytes_{0};
+  std::atomic<int64_t> max_bulk_bytes_{0};
+  std::atomic<int64_t> idle_timeout_s_{0};
+  std::atomic<bool> password_required_{false};
+  mutable Mutex mu_;
+  std::string requirepass_ GUARDED_BY(mu_);
+};
+
+}  // namespace ebb
+
+#endif  // EBB_SERVER_SERVER_SETTINGS_H_

@@ -1,0 +1,155 @@
+"""Starts and stops `ebb serve` for the integration tests.
+
+Each EbbServer runs the real binary (EBB_BIN) on free loopback ports with a
+fresh data directory, waits for its "ready" line, and stops it with SIGTERM,
+checking that it exits cleanly.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+EBB_BIN = os.environ.get("EBB_BIN", "build/release/bin/ebb")
+# Bounds every wait in these tests.
+START_TIMEOUT_S = 30
+STOP_TIMEOUT_S = 30
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class EbbServer:
+    def __init__(self, *settings, requirepass=None, admin=True):
+        self.data_dir = tempfile.mkdtemp(prefix="ebb-server-test-")
+        self.settings = list(settings)
+        self.requirepass = requirepass
+        self.admin = admin
+        self.proc = None
+        self.port = None
+        self.admin_port = None
+        self.log_path = os.path.join(self.data_dir, "serve.log")
+
+    def start(self):
+        # A port picked free may be taken before the server binds it: retry.
+        for _ in range(5):
+            self.port = free_port()
+            self.admin_port = free_port() if self.admin else 0
+            args = [EBB_BIN, "serve", "--data", os.path.join(self.data_dir, "data"),
+                    "--port", str(self.port), "--admin-port", str(self.admin_port)]
+            if self.requirepass is not None:
+                args += ["--requirepass", self.requirepass]
+            for s in self.settings:
+                args += ["--set", s]
+            self.log = open(self.log_path, "w")
+            self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, text=True)
+            line = self._read_ready_line()
+            if line is not None and "ready" in line:
+                return self
+            self.proc.wait(timeout=STOP_TIMEOUT_S)
+            self.log.close()
+        raise RuntimeError(f"ebb serve did not start: {open(self.log_path).read()}")
+
+    def _read_ready_line(self):
+        deadline = time.monotonic() + START_TIMEOUT_S
+        import selectors
+        sel = selectors.DefaultSelector()
+        sel.register(self.proc.stdout, selectors.EVENT_READ)
+        while time.monotonic() < deadline:
+            if sel.select(timeout=0.5):
+                line = self.proc.stdout.readline()
+                if not line:
+                    return None
+                return line
+            if self.proc.poll() is not None:
+                return None
+        return None
+
+    def stop(self):
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.communicate(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.communicate()
+            raise AssertionError("ebb serve did not stop within %d s after SIGTERM" % STOP_TIMEOUT_S)
+        code = self.proc.returncode
+        self.proc = None
+        self.log.close()
+        if code != 0:
+            # Sanitizer reports and errors go to stderr: show them before the
+            # directory holding them is removed.
+            print(f"ebb serve exited with {code}; its stderr:\n{self.stderr_text()[-20000:]}", file=sys.stderr)
+        return code
+
+    def cleanup(self):
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def stderr_text(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        code = self.stop()
+        self.cleanup()
+        if exc[0] is None and code != 0:
+            raise AssertionError(f"ebb serve exited with {code}")
+        return False
+
+
+def redis_client(server, **kwargs):
+    try:
+        import redis
+    except ImportError as e:
+        raise SystemExit("python3-redis is missing: run scripts/setup.sh test") from e
+    return redis.Redis(host="127.0.0.1", port=server.port, socket_timeout=20, **kwargs)
+
+
+def _read_reply(f):
+    line = f.readline()
+    if not line:
+        raise ConnectionError("the server closed the connection")
+    kind, rest = line[:1], line[1:-2]
+    if kind == b"+":
+        return rest.decode()
+    if kind == b"-":
+        return RuntimeError(rest.decode())
+    if kind == b":":
+        return int(rest)
+    if kind == b"$":
+        n = int(rest)
+        if n < 0:
+            return None
+        data = f.read(n + 2)
+        return data[:-2]
+    if kind == b"*":
+        n = int(rest)
+        return None if n < 0 else [_read_reply(f) for _ in range(n)]
+    raise ValueError(f"bad reply line {line!r}")
+
+
+def resp_call(server, *args):
+    """Sends one command and returns its reply without any client library's
+    interpretation: simple strings as str, errors as RuntimeError objects,
+    bulk strings as bytes, nil as None."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=20) as s:
+        payload = b"*%d\r\n" % len(args)
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            payload += b"$%d\r\n%s\r\n" % (len(a), a)
+        s.sendall(payload)
+        with s.makefile("rb") as f:
+            return _read_reply(f)
