@@ -6,6 +6,7 @@
 #include "base/logging.h"
 #include "base/status_macros.h"
 #include "engine/engine_settings.h"
+#include "engine/admin.h"
 #include "engine/background.h"
 #include "runtime/read_pool.h"
 #include "storage/storage.h"
@@ -254,11 +255,45 @@ class StoreImpl final : public Store {
 
   Status Close() override { return engine_->Close(); }
 
+  Engine* engine() { return engine_.get(); }
+
  private:
   std::shared_ptr<Engine> engine_;
 };
 
+Result<SmooshDaemon*> SmooshOf(Store* store) {
+  auto* impl = dynamic_cast<StoreImpl*>(store);
+  if (impl == nullptr) return Status::InvalidArgument("this store was not opened by Ebb's engine");
+  EngineBackground* bg = impl->engine()->background();
+  if (bg == nullptr) return Status::Aborted("the store is closed");
+  return bg->smoosh();
+}
+
 }  // namespace
+
+Result<uint64_t> EnqueueAllForCompaction(Store* store) {
+  EBB_ASSIGN_OR_RETURN(SmooshDaemon * smoosh, SmooshOf(store));
+  EnqueueAllResult r = smoosh->EnqueueAll();
+  return r.queued;
+}
+
+Status SuspendCompactionChannel(Store* store, std::string_view channel) {
+  EBB_ASSIGN_OR_RETURN(SmooshDaemon * smoosh, SmooshOf(store));
+  if (channel == "all") {
+    smoosh->Suspend();
+    return Status::OK();
+  }
+  return smoosh->Suspend(channel);
+}
+
+Status ResumeCompactionChannel(Store* store, std::string_view channel) {
+  EBB_ASSIGN_OR_RETURN(SmooshDaemon * smoosh, SmooshOf(store));
+  if (channel == "all") {
+    smoosh->Resume();
+    return Status::OK();
+  }
+  return smoosh->Resume(channel);
+}
 
 Result<std::unique_ptr<Store>> OpenStore(const Options& options, EngineEnv env) {
   if (env.fs == nullptr) env.fs = DefaultFileSystem();

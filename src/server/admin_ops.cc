@@ -1,23 +1,20 @@
 #include "server/admin_ops.h"
 
+#include "engine/admin.h"
+
 namespace ebb {
 namespace {
 
-// Until the engine exposes its compaction daemon (src/engine/admin.h), the
-// commands answer that this build cannot do it rather than pretend.
+// The compaction daemon's manual controls, through the engine.
 class EngineAdminOps final : public AdminOps {
  public:
   explicit EngineAdminOps(Store* store) : store_(store) {}
-  Result<uint64_t> EnqueueAll() override { return Unsupported("EBB.ENQUEUEALL"); }
-  Status SuspendChannel(std::string_view) override { return Unsupported("EBB.SUSPEND"); }
-  Status ResumeChannel(std::string_view) override { return Unsupported("EBB.RESUME"); }
+  Result<uint64_t> EnqueueAll() override { return EnqueueAllForCompaction(store_); }
+  Status SuspendChannel(std::string_view channel) override { return SuspendCompactionChannel(store_, channel); }
+  Status ResumeChannel(std::string_view channel) override { return ResumeCompactionChannel(store_, channel); }
 
  private:
-  static Status Unsupported(std::string_view what) {
-    return Status::NotSupported(std::string(what) +
-                                ": this build's engine has no compaction daemon wired (src/engine/admin.h)");
-  }
-  [[maybe_unused]] Store* const store_;
+  Store* const store_;
 };
 
 }  // namespace

@@ -1,0 +1,30 @@
+// Operator actions on a store opened by this engine that are not part of the
+// embedding API: the compaction daemon's manual controls (EBB.ENQUEUEALL,
+// EBB.SUSPEND, EBB.RESUME in the server; smoosh's enqueue_all / suspend /
+// resume).
+
+#ifndef EBB_ENGINE_ADMIN_H_
+#define EBB_ENGINE_ADMIN_H_
+
+#include <cstdint>
+#include <string_view>
+
+#include "ebb/status.h"
+#include "ebb/store.h"
+
+namespace ebb {
+
+// Offers every database to the compaction channels (bypassing the staleness
+// cache). Returns how many were queued. Aborted once the store is closed;
+// InvalidArgument for a Store not opened by this engine.
+Result<uint64_t> EnqueueAllForCompaction(Store* store);
+
+// Suspends or resumes one compaction channel by name, or every channel with
+// "all". Sticky: a window opening does not undo a suspension. Idempotent.
+// NotFound for an unknown channel.
+Status SuspendCompactionChannel(Store* store, std::string_view channel);
+Status ResumeCompactionChannel(Store* store, std::string_view channel);
+
+}  // namespace ebb
+
+#endif  // EBB_ENGINE_ADMIN_H_
