@@ -45,6 +45,8 @@ struct DatabaseStats {
   // Bytes of segment files (local and tiered) plus the journal bytes this
   // database's unflushed memtable holds.
   uint64_t disk_bytes = 0;
+  // Of disk_bytes, the segments evicted to the object store (tiering).
+  uint64_t tiered_bytes = 0;
   // Estimated bytes of live data: exact after a full compaction, estimated
   // between (bloom-filter probes of older segments at each flush).
   uint64_t live_bytes = 0;

@@ -13,6 +13,7 @@ namespace {
 constexpr const char* kWriteback = "writeback";
 constexpr const char* kCompaction = "compaction";
 constexpr const char* kJournalReclaim = "journal_reclaim";
+constexpr const char* kTiering = "tiering";
 // A manifest whose edits since its last checkpoint exceed this is rewritten
 // by journal reclaim (recovery then replays less).
 constexpr uint64_t kManifestCheckpointMinBytes = 1 << 20;
@@ -36,6 +37,13 @@ void InstallWorkClassDefaults(Config* config) {
   uint64_t journal_low = std::max(2 * writeback_high, 2 * journal_segment);
   config->SetSectionDefault("work.journal_reclaim", "band_low_bytes", std::to_string(journal_low));
   config->SetSectionDefault("work.journal_reclaim", "band_high_bytes", std::to_string(2 * journal_low));
+  // Tiering's gauge is local segment bytes over tiering.local_target_bytes:
+  // keep it within 1%-10% of the target (local bytes stay below target + 10%).
+  uint64_t target = static_cast<uint64_t>(config->GetInt("tiering", "local_target_bytes"));
+  if (target > 0 && target < (uint64_t{1} << 62)) {
+    config->SetSectionDefault("work.tiering", "band_low_bytes", std::to_string(std::max<uint64_t>(1, target / 100)));
+    config->SetSectionDefault("work.tiering", "band_high_bytes", std::to_string(std::max<uint64_t>(2, target / 10)));
+  }
 }
 
 // writeback: pending = key/value bytes in memtables. Work: flush immutable
@@ -225,14 +233,20 @@ Result<std::unique_ptr<EngineBackground>> EngineBackground::Start(Storage* stora
   bg->writeback_ = std::make_unique<WritebackSource>(storage);
   bg->compaction_ = std::make_unique<CompactionSource>(storage, bg->smoosh_.get(), clock, &bg->stopping_);
   bg->journal_reclaim_ = std::make_unique<JournalReclaimSource>(storage);
+  if (config->GetBool("tiering", "enabled")) {
+    EBB_ASSIGN_OR_RETURN(bg->tiering_, EngineTiering::Open(storage, *config, fs, clock, data_dir));
+  }
   struct Registration {
     const char* name;
     WorkSource* source;
     std::vector<std::string> upstreams;
   };
-  for (const auto& r : {Registration{kWriteback, bg->writeback_.get(), {std::string(kForegroundClassName)}},
-                        Registration{kCompaction, bg->compaction_.get(), {kWriteback}},
-                        Registration{kJournalReclaim, bg->journal_reclaim_.get(), {kCompaction, "tiering"}}}) {
+  std::vector<Registration> classes = {
+      Registration{kWriteback, bg->writeback_.get(), {std::string(kForegroundClassName)}},
+      Registration{kCompaction, bg->compaction_.get(), {kWriteback}},
+      Registration{kJournalReclaim, bg->journal_reclaim_.get(), {kCompaction, kTiering}}};
+  if (bg->tiering_) classes.push_back(Registration{kTiering, bg->tiering_.get(), {kWriteback}});
+  for (const auto& r : classes) {
     EBB_ASSIGN_OR_RETURN(WorkClassSettings cs, WorkClassSettings::FromConfig(*config, r.name));
     EBB_RETURN_IF_ERROR(bg->scheduler_->RegisterClass(r.name, r.source, r.upstreams, cs));
   }
@@ -243,6 +257,9 @@ Result<std::unique_ptr<EngineBackground>> EngineBackground::Start(Storage* stora
   bg->work_subscription_ = config->Subscribe("work", [b = bg.get()](const std::string&, const std::string&) {
     Status s = b->ApplyConfig();
     if (!s.ok()) EBB_LOG(kWarn, "work configuration: {}", s.ToString());
+  });
+  bg->tiering_subscription_ = config->Subscribe("tiering", [b = bg.get()](const std::string&, const std::string&) {
+    if (b->tiering_) b->tiering_->agent()->ApplyConfig(*b->config_);
   });
   bg->smoosh_subscription_ = config->Subscribe("smoosh", [b = bg.get()](const std::string&, const std::string&) {
     Status s = b->smoosh_->ApplyConfig(*b->config_);
@@ -281,7 +298,9 @@ void EngineBackground::OnMemtableSwitched(DatabaseCore* db) {
 
 void EngineBackground::OnSegmentsChanged(DatabaseCore* db) {
   // Disk and live sizes change only here: re-evaluate even if recently seen.
-  if (smoosh_->OnDatabaseResized(db->name())) WakeDriver();
+  // With tiering, a new segment may also need a timer for when it comes of
+  // age.
+  if (smoosh_->OnDatabaseResized(db->name()) || tiering_) WakeDriver();
 }
 
 void EngineBackground::OnDatabaseDropped(std::string_view name) { smoosh_->OnDatabaseDropped(name); }
@@ -297,10 +316,23 @@ void EngineBackground::WakeDriver() {
   driver_cv_.Signal();
 }
 
+std::optional<int64_t> EngineBackground::NextTimerDeadline() {
+  std::optional<int64_t> deadline = smoosh_->NextDeadline();
+  if (tiering_) {
+    std::optional<int64_t> eligible = tiering_->NextEligibleMicros(clock_);
+    if (eligible && (!deadline || *eligible < *deadline)) deadline = eligible;
+  }
+  return deadline;
+}
+
 void EngineBackground::DriverLoop() {
   MutexLock lock(&driver_mu_);
   while (!driver_stop_) {
-    std::optional<int64_t> deadline = smoosh_->NextDeadline();
+    std::optional<int64_t> deadline;
+    {
+      MutexUnlock unlock(&driver_mu_);
+      deadline = NextTimerDeadline();
+    }
     if (!driver_wake_) {
       if (!deadline) {
         driver_cv_.Wait();  // no timer: an idle store makes no wakeups
@@ -309,16 +341,19 @@ void EngineBackground::DriverLoop() {
       }
     }
     if (driver_stop_) break;
+    bool woken = driver_wake_;
     driver_wake_ = false;
-    deadline = smoosh_->NextDeadline();
-    if (deadline && clock_->NowMicros() < *deadline) continue;
-    TickResult r;
     {
       MutexUnlock unlock(&driver_mu_);
-      r = smoosh_->Tick(clock_->NowMicros());
-      // The compaction class decides when (its band); just make sure it
-      // looks at the new gauge.
-      if (r.runnable || smoosh_->ReclaimableBytes() > 0) scheduler_->Notify();
+      std::optional<int64_t> smoosh_deadline = smoosh_->NextDeadline();
+      if (woken || (smoosh_deadline && clock_->NowMicros() >= *smoosh_deadline)) {
+        TickResult r = smoosh_->Tick(clock_->NowMicros());
+        // The compaction class decides when (its band); make sure it looks
+        // at the new gauge.
+        if (r.runnable || smoosh_->ReclaimableBytes() > 0) scheduler_->Notify();
+      }
+      // A segment came of age for tiering: let the class see it.
+      if (tiering_ && deadline && clock_->NowMicros() >= *deadline) scheduler_->Notify();
     }
   }
 }
@@ -330,6 +365,7 @@ void EngineBackground::Stop() {
   if (stopping_.exchange(true)) return;
   if (work_subscription_) config_->Unsubscribe(work_subscription_);
   if (smoosh_subscription_) config_->Unsubscribe(smoosh_subscription_);
+  if (tiering_subscription_) config_->Unsubscribe(tiering_subscription_);
   {
     MutexLock lock(&driver_mu_);
     driver_stop_ = true;

@@ -6,7 +6,9 @@
 //
 //   writeback        flushes memtables            pending: dirty memtable bytes
 //   compaction       runs jobs smoosh picks       pending: reclaimable bytes of queued jobs
-//   tiering          (registered by the tiering agent when enabled)
+//   tiering          persists cold segments to the object store and evicts
+//                    local copies (when [tiering] is enabled)
+//                                                 pending: local segment bytes over target
 //   journal_reclaim  deletes journal files no memtable needs, flushing small
 //                    memtables that pin the oldest one, checkpoints the manifest
 //                                                 pending: journal bytes flushing can free
@@ -31,6 +33,7 @@
 #include "ebb/work_status.h"
 #include "runtime/background_scheduler.h"
 #include "runtime/foreground_throttle.h"
+#include "engine/tiering_host.h"
 #include "storage/storage.h"
 
 namespace ebb {
@@ -53,6 +56,7 @@ class EngineBackground {
   int64_t ThrottlePauseMicros() const;
 
   BackgroundScheduler* scheduler() { return scheduler_.get(); }
+  EngineTiering* tiering() { return tiering_.get(); }
   SmooshDaemon* smoosh() { return smoosh_.get(); }
   BackgroundSchedulerStatus WorkStatus() const;
   SmooshStatus CompactionStatus() const;
@@ -69,6 +73,8 @@ class EngineBackground {
 
   EngineBackground(Storage* storage, Config* config, Clock* clock);
   void DriverLoop();
+  // The earliest of smoosh's deadline and the next tiering eligibility.
+  std::optional<int64_t> NextTimerDeadline();
   void WakeDriver();
   Status ApplyConfig();
 
@@ -80,6 +86,7 @@ class EngineBackground {
   std::unique_ptr<WritebackSource> writeback_;
   std::unique_ptr<CompactionSource> compaction_;
   std::unique_ptr<JournalReclaimSource> journal_reclaim_;
+  std::unique_ptr<EngineTiering> tiering_;  // when [tiering] enabled
   std::unique_ptr<BackgroundScheduler> scheduler_;
   ForegroundThrottle throttle_;
   std::atomic<uint64_t> throttle_soft_bytes_{0};
@@ -87,8 +94,10 @@ class EngineBackground {
   std::atomic<bool> stopping_{false};
   int work_subscription_ = 0;
   int smoosh_subscription_ = 0;
+  int tiering_subscription_ = 0;
 
-  // The smoosh driver: sleeps with no deadline unless smoosh has one.
+  // The timer thread: ticks smoosh at its deadlines and wakes the tiering
+  // class when a segment comes of age; sleeps with no deadline otherwise.
   Mutex driver_mu_;
   CondVar driver_cv_{&driver_mu_};
   bool driver_wake_ GUARDED_BY(driver_mu_) = false;

@@ -24,6 +24,7 @@ class Engine final : public StorageListener {
   Status Open(const Options& options) {
     EBB_ASSIGN_OR_RETURN(StorageOptions so,
                          StorageOptionsFromConfig(*config_, options.data_dir, options.create_if_missing));
+    so.remember_dropped_databases = config_->GetBool("tiering", "enabled");
     EBB_ASSIGN_OR_RETURN(storage_, Storage::Open(env_.fs, env_.clock, so, this));
     InstallWorkClassDefaults(config_.get());
     EBB_ASSIGN_OR_RETURN(background_,
@@ -235,6 +236,7 @@ class StoreImpl final : public Store {
     if (auto* bg = engine_->background()) {
       st.work = bg->WorkStatus();
       st.compaction = bg->CompactionStatus();
+      if (bg->tiering()) st.tiering = bg->tiering()->GetStatus();
     }
     return st;
   }

@@ -4,6 +4,7 @@
 #include "runtime/read_pool_settings.h"
 #include "runtime/work_settings.h"
 #include "storage/storage_settings.h"
+#include "tiering/tiering_settings.h"
 
 namespace ebb {
 namespace {
@@ -64,6 +65,7 @@ std::shared_ptr<const ConfigSchema> EbbConfigSchema() {
     RegisterReadPoolSettings(s.get());
     RegisterWorkSettings(s.get());
     RegisterCompactionSettings(s.get());
+    RegisterTieringSettings(s.get());
     RegisterServerSettings(s.get());
     return s;
   }();

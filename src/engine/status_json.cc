@@ -8,6 +8,7 @@ nlohmann::json DatabaseStatsToJson(const DatabaseStats& s) {
   return {
       {"name", s.name},
       {"disk_bytes", s.disk_bytes},
+      {"tiered_bytes", s.tiered_bytes},
       {"live_bytes", s.live_bytes},
       {"live_bytes_exact", s.live_bytes_exact},
       {"memtable_bytes", s.memtable_bytes},

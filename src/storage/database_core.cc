@@ -20,9 +20,18 @@ namespace ebb {
 // SegmentFile
 
 SegmentFile::SegmentFile(const StorageContext* ctx, SegmentMeta meta)
-    : ctx_(ctx), meta_(std::move(meta)), dead_bytes_(meta_.dead_bytes) {}
+    : ctx_(ctx),
+      meta_(std::move(meta)),
+      evicted_(meta_.evicted),
+      dead_bytes_(meta_.dead_bytes),
+      last_access_micros_(meta_.created_unix_micros) {
+  if (!evicted_ && ctx_->local_segment_bytes) ctx_->local_segment_bytes->fetch_add(meta_.file_size);
+}
 
 SegmentFile::~SegmentFile() {
+  if (!evicted_.load(std::memory_order_acquire) && ctx_->local_segment_bytes) {
+    ctx_->local_segment_bytes->fetch_sub(meta_.file_size);
+  }
   if (!obsolete_.load(std::memory_order_acquire)) return;
   ctx_->segment_cache->Evict(meta_.number);
   Status s = ctx_->fs->DeleteFile(path());
@@ -31,8 +40,24 @@ SegmentFile::~SegmentFile() {
 
 std::string SegmentFile::path() const { return SegmentFileName(ctx_->options.data_dir, meta_.number); }
 
+bool SegmentFile::MarkEvicted() {
+  if (evicted_.exchange(true, std::memory_order_acq_rel)) return false;
+  if (ctx_->local_segment_bytes) ctx_->local_segment_bytes->fetch_sub(meta_.file_size);
+  return true;
+}
+
 Result<std::shared_ptr<Segment>> SegmentFile::Open() const {
-  return ctx_->segment_cache->Get(meta_.number, path());
+  last_access_micros_.store(ctx_->clock->WallMicros(), std::memory_order_relaxed);
+  if (!evicted()) return ctx_->segment_cache->Get(meta_.number, path());
+  return ctx_->segment_cache->GetOrOpen(meta_.number, [this]() -> Result<std::shared_ptr<Segment>> {
+    RemoteSegmentSource* remote = ctx_->remote ? ctx_->remote->load(std::memory_order_acquire) : nullptr;
+    if (remote == nullptr) {
+      return Status::Unavailable(fmt::format(
+          "segment {:06}.seg was evicted to the object store, and tiering is not running; enable [tiering] with the "
+          "same store to read it", meta_.number));
+    }
+    return remote->OpenEvicted(meta_.number);
+  }, /*remote=*/true);
 }
 
 // ---------------------------------------------------------------------------
@@ -819,6 +844,34 @@ Result<CompactionResult> DatabaseCore::Compact(const CompactionOptions& options)
   return result;
 }
 
+std::shared_ptr<const SegmentSet> DatabaseCore::segment_set() const {
+  MutexLock lock(&mu_);
+  return segments_;
+}
+
+Status DatabaseCore::EvictSegment(uint64_t number) {
+  std::shared_ptr<SegmentFile> file;
+  {
+    MutexLock lock(&mu_);
+    if (!closed_.ok()) return closed_;
+    for (const auto& f : *segments_) {
+      if (f->meta().number == number) file = f;
+    }
+  }
+  if (!file) return Status::NotFound(fmt::format("segment {:06}.seg is not a live segment of database {}", number, name_));
+  if (file->evicted()) return Status::OK();
+  // Durable first: after a crash the manifest must not point reads at a
+  // local file that is gone.
+  ManifestEdit edit;
+  edit.SetEvicted(id_, number, true);
+  EBB_RETURN_IF_ERROR(ctx_->manifest->Apply(edit, /*sync=*/true));
+  file->MarkEvicted();
+  ctx_->segment_cache->Evict(number);
+  Status s = ctx_->fs->DeleteFile(file->path());
+  if (!s.ok() && !s.IsNotFound()) return s.WithContext(fmt::format("evict segment {:06}.seg", number));
+  return Status::OK();
+}
+
 uint64_t DatabaseCore::DirtyBytes() const {
   MutexLock lock(&mu_);
   uint64_t bytes = mem_ ? mem_->payload_bytes() : 0;
@@ -874,6 +927,7 @@ DatabaseStats DatabaseCore::GetStats() {
   for (const auto& f : *segments_) {
     const SegmentMeta& m = f->meta();
     st.disk_bytes += m.file_size;
+    if (f->evicted()) st.tiered_bytes += m.file_size;
     st.live_bytes += m.file_size - std::min(m.file_size, f->dead_bytes());
     st.entries += m.entries;
     st.tombstones += m.tombstones;

@@ -56,6 +56,15 @@ class StorageListener {
   virtual void OnSegmentsChanged(DatabaseCore* db) {}
 };
 
+// Opens segments whose local file was evicted to the object store
+// (implemented by the engine over the tiering agent's member cache). The
+// segment returned keeps what it reads from alive (Segment::SetPin).
+class RemoteSegmentSource {
+ public:
+  virtual ~RemoteSegmentSource() = default;
+  virtual Result<std::shared_ptr<Segment>> OpenEvicted(uint64_t number) = 0;
+};
+
 // What every database of a store shares. Owned by Storage.
 struct StorageContext {
   FileSystem* fs = nullptr;
@@ -67,6 +76,10 @@ struct StorageContext {
   StorageListener* listener = nullptr;
   // Key and value bytes in every database's memtables (the writeback gauge).
   std::atomic<uint64_t>* dirty_bytes = nullptr;
+  // Bytes of segment files on local disk (the tiering gauge's input).
+  std::atomic<uint64_t>* local_segment_bytes = nullptr;
+  // Set once tiering is running; reads of evicted segments need it.
+  std::atomic<RemoteSegmentSource*>* remote = nullptr;
 };
 
 // A live segment file shared by segment sets. Deletes its file when the last
@@ -78,8 +91,15 @@ class SegmentFile {
   ~SegmentFile();
   const SegmentMeta& meta() const { return meta_; }
   std::string path() const;
+  // Opens the segment: the local file, or through the remote source once
+  // evicted. Records the access (coldest-first eviction).
   Result<std::shared_ptr<Segment>> Open() const;
   void MarkObsolete() { obsolete_.store(true, std::memory_order_release); }
+  bool evicted() const { return evicted_.load(std::memory_order_acquire); }
+  // The local file is gone; later opens go remote. Returns false if it
+  // already was.
+  bool MarkEvicted();
+  int64_t last_access_micros() const { return last_access_micros_.load(std::memory_order_relaxed); }
   // Shadowed-bytes estimate, updated by flushes.
   uint64_t dead_bytes() const { return dead_bytes_.load(std::memory_order_relaxed); }
   void set_dead_bytes(uint64_t v) { dead_bytes_.store(v, std::memory_order_relaxed); }
@@ -88,7 +108,9 @@ class SegmentFile {
   const StorageContext* const ctx_;
   const SegmentMeta meta_;
   std::atomic<bool> obsolete_{false};
+  std::atomic<bool> evicted_;
   std::atomic<uint64_t> dead_bytes_;
+  mutable std::atomic<int64_t> last_access_micros_;
 };
 
 using SegmentSet = std::vector<std::shared_ptr<SegmentFile>>;  // newest first
@@ -156,6 +178,14 @@ class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
   // Compaction primitive: merges segments and swaps the result in atomically
   // while reads and writes continue. Busy if one is already running.
   Result<CompactionResult> Compact(const CompactionOptions& options);
+
+  // The current segment set (newest first), for the tiering agent.
+  std::shared_ptr<const SegmentSet> segment_set() const;
+  // Marks segment `number` evicted (manifest first), drops its cached open
+  // file and deletes the local file. NotFound if it is not one of this
+  // database's live segments.
+  Status EvictSegment(uint64_t number);
+  SequenceNumber visible_sequence() const { return visible_seq_.load(std::memory_order_acquire); }
 
   // Gauges for the background runtime.
   uint64_t DirtyBytes() const;           // key+value bytes in memtables

@@ -25,6 +25,9 @@ enum Op : uint8_t {
   kOpAddCounters = 8,
   kOpNextFileNumber = 9,
   kOpNextDbId = 10,
+  kOpSetEvicted = 11,
+  kOpRememberDropped = 12,
+  kOpForgetDropped = 13,
 };
 
 void EncodeSegment(std::string* dst, const SegmentMeta& m) {
@@ -106,6 +109,25 @@ void ManifestEdit::SetDeadBytes(uint64_t db_id, uint64_t number, uint64_t dead_b
   PutVarint64(&ops_, db_id);
   PutVarint64(&ops_, number);
   PutVarint64(&ops_, dead_bytes);
+}
+
+void ManifestEdit::SetEvicted(uint64_t db_id, uint64_t number, bool evicted) {
+  ops_.push_back(kOpSetEvicted);
+  PutVarint64(&ops_, db_id);
+  PutVarint64(&ops_, number);
+  ops_.push_back(evicted ? 1 : 0);
+}
+
+void ManifestEdit::RememberDropped(const DroppedDatabase& dropped) {
+  ops_.push_back(kOpRememberDropped);
+  PutLengthPrefixed(&ops_, dropped.name);
+  PutVarint64(&ops_, dropped.last_seq);
+}
+
+void ManifestEdit::ForgetDropped(const DroppedDatabase& dropped) {
+  ops_.push_back(kOpForgetDropped);
+  PutLengthPrefixed(&ops_, dropped.name);
+  PutVarint64(&ops_, dropped.last_seq);
 }
 
 void ManifestEdit::AddCounters(uint64_t db_id, uint64_t flush_bytes, uint64_t compaction_bytes,
@@ -214,6 +236,32 @@ Status ManifestEdit::ApplyTo(std::string_view in, ManifestState* state) {
         db->compactions += count;
         break;
       }
+      case kOpSetEvicted: {
+        uint64_t db_id, number;
+        if (!GetVarint64(&in, &db_id) || !GetVarint64(&in, &number) || in.empty()) return malformed("set-evicted");
+        bool evicted = in[0] != 0;
+        in.remove_prefix(1);
+        // The segment may have been compacted away since: nothing to mark.
+        auto it = state->databases.find(db_id);
+        if (it == state->databases.end()) break;
+        for (auto& seg : it->second.segments) {
+          if (seg.number == number) seg.evicted = evicted;
+        }
+        break;
+      }
+      case kOpRememberDropped:
+      case kOpForgetDropped: {
+        std::string_view name;
+        DroppedDatabase d;
+        if (!GetLengthPrefixed(&in, &name) || !GetVarint64(&in, &d.last_seq)) return malformed("dropped-database");
+        d.name.assign(name);
+        if (op == kOpRememberDropped) {
+          state->dropped.insert(std::move(d));
+        } else {
+          state->dropped.erase(d);
+        }
+        break;
+      }
       case kOpNextFileNumber: {
         uint64_t n;
         if (!GetVarint64(&in, &n)) return malformed("next-file-number");
@@ -244,8 +292,12 @@ std::string ManifestEdit::Snapshot(const ManifestState& state) {
     e.SetFlushed(id, db.log_number, db.flushed_seq);
     e.SetCompacted(id, db.compacted_seq, db.live_exact);
     e.AddCounters(id, db.flush_bytes_written, db.compaction_bytes_written, db.compactions);
-    for (const auto& seg : db.segments) e.AddSegment(seg);
+    for (const auto& seg : db.segments) {
+      e.AddSegment(seg);
+      if (seg.evicted) e.SetEvicted(id, seg.number, true);
+    }
   }
+  for (const auto& d : state.dropped) e.RememberDropped(d);
   return std::move(e.ops_);
 }
 

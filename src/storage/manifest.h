@@ -17,6 +17,7 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -47,6 +48,9 @@ struct SegmentMeta {
   // probes at flush time); exact (0) right after a full compaction.
   uint64_t dead_bytes = 0;
   int64_t created_unix_micros = 0;
+  // The local file was removed after the tiering agent verified its archived
+  // copy; reads fetch it through the tier's member cache.
+  bool evicted = false;
 };
 
 struct DatabaseMeta {
@@ -66,10 +70,21 @@ struct DatabaseMeta {
   uint64_t compactions = 0;
 };
 
+// A dropped database remembered for the tiering agent, which archives a
+// tombstone for it (so an index rebuilt from archives drops its segments).
+struct DroppedDatabase {
+  std::string name;
+  SequenceNumber last_seq = 0;
+  friend bool operator<(const DroppedDatabase& a, const DroppedDatabase& b) {
+    return a.name != b.name ? a.name < b.name : a.last_seq < b.last_seq;
+  }
+};
+
 struct ManifestState {
   uint64_t next_file_number = 2;
   uint64_t next_db_id = 1;
   std::map<uint64_t, DatabaseMeta> databases;
+  std::set<DroppedDatabase> dropped;
 };
 
 // One atomic change to the catalogue.
@@ -83,6 +98,9 @@ class ManifestEdit {
   void SetCompacted(uint64_t db_id, SequenceNumber compacted_seq, bool live_exact);
   void SetDeadBytes(uint64_t db_id, uint64_t number, uint64_t dead_bytes);
   void AddCounters(uint64_t db_id, uint64_t flush_bytes, uint64_t compaction_bytes, uint64_t compactions);
+  void SetEvicted(uint64_t db_id, uint64_t number, bool evicted);
+  void RememberDropped(const DroppedDatabase& dropped);
+  void ForgetDropped(const DroppedDatabase& dropped);
   bool empty() const { return ops_.empty(); }
 
   // Encoded operations (docs/format.md).

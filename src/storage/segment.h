@@ -111,6 +111,10 @@ class Segment : public std::enable_shared_from_this<Segment> {
   // Reads every block and checks its checksum.
   Status VerifyChecksums() const;
 
+  // Keeps `pin` (e.g. a pinned tier-cache file this segment was opened
+  // from) alive as long as the segment is open.
+  void SetPin(std::shared_ptr<void> pin) { pin_ = std::move(pin); }
+
   const SegmentProperties& properties() const { return props_; }
   uint64_t file_size() const { return file_size_; }
   uint64_t number() const { return number_; }
@@ -140,6 +144,7 @@ class Segment : public std::enable_shared_from_this<Segment> {
   Block index_;
   std::string filter_;
   SegmentProperties props_;
+  std::shared_ptr<void> pin_;
 };
 
 bool DecodeBlockHandle(std::string_view* input, BlockHandle* handle);

@@ -7,6 +7,7 @@
 #ifndef EBB_STORAGE_SEGMENT_CACHE_H_
 #define EBB_STORAGE_SEGMENT_CACHE_H_
 
+#include <functional>
 #include <list>
 #include <memory>
 #include <string>
@@ -24,6 +25,15 @@ class SegmentCache {
 
   // The open segment `number` at `path`, opening it if needed.
   Result<std::shared_ptr<Segment>> Get(uint64_t number, const std::string& path);
+  // The open segment `number`, opened with `open` if not cached. `remote`
+  // marks segments opened from the tier's member cache (see EvictRemote).
+  Result<std::shared_ptr<Segment>> GetOrOpen(uint64_t number,
+                                             const std::function<Result<std::shared_ptr<Segment>>()>& open,
+                                             bool remote = false);
+  // Closes every cached remote segment not in use by a reader, releasing its
+  // pin on the member cache (which asks for room when it is full of pinned
+  // files).
+  void EvictRemote();
   void Evict(uint64_t number);
   size_t size() const;
 
@@ -32,7 +42,12 @@ class SegmentCache {
   struct Shard {
     mutable Mutex mu;
     // Most recently used at the front.
-    std::list<std::pair<uint64_t, std::shared_ptr<Segment>>> lru GUARDED_BY(mu);
+    struct Entry {
+      uint64_t number;
+      std::shared_ptr<Segment> segment;
+      bool remote;
+    };
+    std::list<Entry> lru GUARDED_BY(mu);
     std::unordered_map<uint64_t, decltype(lru)::iterator> index GUARDED_BY(mu);
   };
   Shard& ShardFor(uint64_t number) { return shards_[number % kShards]; }

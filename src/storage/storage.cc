@@ -14,6 +14,8 @@ namespace ebb {
 
 Storage::Storage(StorageContext ctx) : ctx_(std::move(ctx)) {
   ctx_.dirty_bytes = &dirty_bytes_;
+  ctx_.local_segment_bytes = &local_segment_bytes_;
+  ctx_.remote = &remote_;
 }
 
 Storage::~Storage() {
@@ -150,7 +152,9 @@ void Storage::RemoveObsoleteFiles() {
   const std::string& dir = ctx_.options.data_dir;
   std::set<uint64_t> live;
   for (const auto& [id, db] : manifest_->state().databases) {
-    for (const auto& seg : db.segments) live.insert(seg.number);
+    for (const auto& seg : db.segments) {
+      if (!seg.evicted) live.insert(seg.number);  // an evicted one's local file is a leftover
+    }
   }
   auto remove = [&](const std::string& path) {
     Status s = ctx_.fs->DeleteFile(path);
@@ -220,6 +224,7 @@ Status Storage::DropDatabase(std::string_view name) {
   db->WaitForBackgroundWork();
   ManifestEdit edit;
   edit.DropDatabase(db->id());
+  if (ctx_.options.remember_dropped_databases) edit.RememberDropped({TierName(*db), db->visible_sequence()});
   Status s = manifest_->Apply(edit, /*sync=*/true);
   if (!s.ok()) {
     MutexLock lock(&mu_);
@@ -295,6 +300,27 @@ std::vector<std::shared_ptr<DatabaseCore>> Storage::DatabasesPinning(uint64_t nu
   return out;
 }
 
+std::string Storage::TierName(const DatabaseCore& db) { return fmt::format("{}#{}", db.name(), db.id()); }
+
+Status Storage::EvictSegment(uint64_t number) {
+  for (const auto& db : Databases()) {
+    Status s = db->EvictSegment(number);
+    if (!s.IsNotFound()) return s;
+  }
+  return Status::NotFound(fmt::format("segment {:06}.seg is not a live segment of any database", number));
+}
+
+std::vector<DroppedDatabase> Storage::DroppedDatabases() const {
+  ManifestState state = manifest_->state();
+  return std::vector<DroppedDatabase>(state.dropped.begin(), state.dropped.end());
+}
+
+Status Storage::ForgetDroppedDatabase(const DroppedDatabase& dropped) {
+  ManifestEdit edit;
+  edit.ForgetDropped(dropped);
+  return manifest_->Apply(edit, /*sync=*/false);
+}
+
 JournalStatus Storage::GetJournalStatus() const {
   JournalStatus st;
   st.sync_mode = std::string(SyncModeName(journal_->sync_mode()));
@@ -330,6 +356,9 @@ Status Storage::Close() {
     MutexLock lock(&mu_);
     databases_.clear();
   }
+  // Handles may outlive the store (their calls fail with Aborted); the
+  // directory is free for another open now.
+  lock_.reset();
   return s;
 }
 

@@ -60,6 +60,22 @@ class Storage {
   uint64_t JournalReclaimPendingBytes() const;
   // Key and value bytes held in memtables across all databases.
   uint64_t DirtyBytes() const { return dirty_bytes_.load(std::memory_order_relaxed); }
+
+  // Tiering support.
+  // Bytes of segment files on local disk.
+  uint64_t LocalSegmentBytes() const { return local_segment_bytes_.load(std::memory_order_relaxed); }
+  // Where reads of evicted segments go (nullptr: tiering off).
+  void SetRemoteSegmentSource(RemoteSegmentSource* source) { remote_.store(source, std::memory_order_release); }
+  // Evicts segment `number` of whichever database holds it (see
+  // DatabaseCore::EvictSegment). NotFound if no live segment has that number.
+  Status EvictSegment(uint64_t number);
+  // Dropped databases not yet forgotten (remember_dropped_databases), and
+  // forgetting one once its tombstone is archived.
+  std::vector<DroppedDatabase> DroppedDatabases() const;
+  Status ForgetDroppedDatabase(const DroppedDatabase& dropped);
+  // The name under which tiering archives a database's segments: its name
+  // and id, so a database re-created with the same name is a different one.
+  static std::string TierName(const DatabaseCore& db);
   // The oldest journal file any database still needs (UINT64_MAX if none).
   uint64_t OldestJournalFileNeeded() const;
   // Databases whose unflushed data is in journal file `number` or older.
@@ -71,6 +87,7 @@ class Storage {
   Journal* journal() { return journal_.get(); }
   Manifest* manifest() { return manifest_.get(); }
   FileSystem* fs() { return ctx_.fs; }
+  SegmentCache* segment_cache() { return segment_cache_.get(); }
   Clock* clock() { return ctx_.clock; }
   // The journal's sticky error, if any (the store is then read-only).
   Status background_error() const;
@@ -86,6 +103,8 @@ class Storage {
   void RemoveObsoleteFiles();
 
   std::atomic<uint64_t> dirty_bytes_{0};
+  std::atomic<uint64_t> local_segment_bytes_{0};
+  std::atomic<RemoteSegmentSource*> remote_{nullptr};
   StorageContext ctx_;
   std::unique_ptr<FileLock> lock_;
   std::unique_ptr<Manifest> manifest_;

@@ -40,6 +40,9 @@ struct StorageOptions {
   // At most this many older segments are probed per flushed key when
   // estimating shadowed bytes (bounds flush cost on databases with many segments).
   int max_dead_probe_segments = 32;
+  // Remember dropped databases in the manifest until the tiering agent has
+  // archived their tombstones (on when tiering is enabled).
+  bool remember_dropped_databases = false;
 };
 
 }  // namespace ebb

@@ -57,6 +57,8 @@ Result<std::unique_ptr<TieringAgent>> TieringAgent::Open(FileSystem* fs, ObjectS
     MutexLock lock(&agent->work_mu_);
     EBB_ASSIGN_OR_RETURN(agent->persister_,
                          Persister::Open(fs, store, agent->key_.get(), &agent->index_, clock, popts, epoch));
+    // Recovered snapshots still to upload or verify are work to do.
+    agent->busy_.store(!agent->persister_->idle(), std::memory_order_release);
   }
   EBB_ASSIGN_OR_RETURN(agent->cache_,
                        MemberCache::Open(fs, store, agent->key_.get(), &agent->index_,
@@ -199,10 +201,18 @@ TieringWorkResult TieringAgent::DoWork(uint64_t budget_bytes) {
   {
     MutexLock work_lock(&work_mu_);
     if (!persister_->idle()) result.more_work = true;
+    busy_.store(!persister_->idle(), std::memory_order_release);
   }
   RefreshSnapshotStatus();
   return result;
 }
+
+TieringOptions TieringAgent::options() const {
+  MutexLock lock(&mu_);
+  return options_;
+}
+
+bool TieringAgent::busy() const { return busy_.load(std::memory_order_acquire); }
 
 TieringStatus TieringAgent::GetStatus() const {
   uint64_t local = host_->LocalSegmentBytes();

@@ -21,6 +21,7 @@
 #ifndef EBB_TIERING_TIERING_AGENT_H_
 #define EBB_TIERING_TIERING_AGENT_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -107,6 +108,10 @@ class TieringAgent {
   // Advances persisting and eviction by about `budget_bytes` of work.
   TieringWorkResult DoWork(uint64_t budget_bytes);
   TieringStatus GetStatus() const;
+  // The settings in force (ApplyConfig may change them).
+  TieringOptions options() const;
+  // True while a snapshot is being archived, uploaded or verified.
+  bool busy() const;
   // Runtime settings: local_target_bytes, min_age_s, archive_target_bytes,
   // cache_bytes, zstd_level (next snapshot), verify_full (next snapshot).
   void ApplyConfig(const Config& config);
@@ -140,6 +145,9 @@ class TieringAgent {
   // Protected by mu_.
   mutable Mutex mu_;
   TieringOptions options_ GUARDED_BY(mu_);
+  // Whether the persister had work in flight at the end of the last DoWork
+  // (or after recovery); read without work_mu_, which DoWork holds for long.
+  std::atomic<bool> busy_{false};
   TieringStatus status_ GUARDED_BY(mu_);
 };
 
