@@ -5,8 +5,12 @@
 // with the tier index rebuilt from the archives alone.
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <map>
 #include <thread>
 
 #include <fmt/format.h>
@@ -68,7 +72,7 @@ class TieringE2ETest : public ::testing::TestWithParam<std::string> {
 
   // Polls (bounded) until the background is asleep with nothing pending.
   static bool WaitForQuiescence(Store* store) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (std::chrono::steady_clock::now() < deadline) {
       StoreStatus st = store->GetStatus();
       bool quiet = !st.work.armed_deadline_micros.has_value();
@@ -76,6 +80,13 @@ class TieringE2ETest : public ::testing::TestWithParam<std::string> {
       if (quiet) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
+    StoreStatus st = store->GetStatus();
+    for (const auto& c : st.work.classes) {
+      ADD_FAILURE() << c.name << ": " << c.state << " pending " << c.pending_bytes << " stuck " << c.stuck_passes << " "
+                    << c.last_error;
+    }
+    ADD_FAILURE() << "tiering: " << st.tiering.last_error << " local " << st.tiering.bytes_local << " evicted "
+                  << st.tiering.segments_evicted << " refused " << st.tiering.evictions_refused;
     return false;
   }
 
@@ -199,6 +210,118 @@ TEST_P(TieringE2ETest, DroppedDatabaseLeavesATombstoneAndItsSegmentsLeaveTheInde
   auto reopened = OpenStore(Opts(), EngineEnv());
   ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
   EXPECT_EQ(*(*(*reopened)->OpenDatabase("doomed"))->Get("fresh"), "1");
+}
+
+// Writes enough to tier out, then closes; returns the keys of db0 written.
+void FillAndSettle(TieringE2ETest* t, Store* store, int keys) {
+  auto db = *store->OpenDatabase("db0");
+  for (int i = 0; i < keys; i++) {
+    ASSERT_TRUE(db->Put(fmt::format("key{:06}", i), fmt::format("{}:{:06}:{}", 0, i, std::string(180, 'a' + (i % 26)))).ok());
+    if (i % 1000 == 999) ASSERT_TRUE(db->Flush().ok());
+  }
+}
+
+TEST_P(TieringE2ETest, DamagedArchiveWrongKeyAndToolsGiveClearErrors) {
+  if (GetParam() != "local") GTEST_SKIP() << "damages archive files in the local object directory";
+  constexpr int kKeys = 8000;
+  {
+    auto store = OpenStore(Opts(), EngineEnv());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    FillAndSettle(this, store->get(), kKeys);
+    ASSERT_TRUE(WaitForQuiescence(store->get()));
+    ASSERT_GT((*store)->GetStatus().tiering.segments_evicted, 0u);
+    ASSERT_TRUE((*store)->Close().ok());
+  }
+  std::string data = tmp_.Sub("data");
+  std::string ebb = std::string(EBB_TEST_BIN_DIR) + "/../bin/ebb";
+  std::string flags = fmt::format("--data {} --set tiering.enabled=true --set tiering.local_dir={}", data,
+                                  tmp_.Sub("objects"));
+  auto run = [&](const std::string& args, int* exit_code) {
+    std::string out;
+    FILE* p = popen(fmt::format("{} {} {} 2>&1", ebb, args, flags).c_str(), "r");
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+    *exit_code = WEXITSTATUS(pclose(p));
+    return out;
+  };
+  int rc = 0;
+  std::string listing = run("tier ls --json", &rc);
+  ASSERT_EQ(rc, 0) << listing;
+  auto archives = nlohmann::json::parse(listing);
+  ASSERT_GT(archives.size(), 0u);
+  std::string verified = run("tier verify", &rc);
+  EXPECT_EQ(rc, 0) << verified;
+  EXPECT_NE(verified.find("0 damaged"), std::string::npos) << verified;
+  std::string index_path = data + "/tier/tier.index";
+  auto before = TierIndex::Load(DefaultFileSystem(), index_path);
+  ASSERT_TRUE(before.ok());
+  ASSERT_TRUE(DefaultFileSystem()->DeleteFile(index_path).ok());
+  std::string rebuilt = run("tier rebuild-index", &rc);
+  ASSERT_EQ(rc, 0) << rebuilt;
+  auto after = TierIndex::Load(DefaultFileSystem(), index_path);
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(*before == *after) << rebuilt;
+
+  // Damage the middle of every member payload of every archive.
+  std::map<std::string, std::string> originals;  // object path -> bytes
+  for (const auto& e : before->entries()) {
+    std::string object = tmp_.Sub("objects") + "/archives/" + e.archive + ".tar";
+    if (!originals.count(object)) originals[object] = *ReadFileToString(DefaultFileSystem(), object);
+    std::string damaged = *ReadFileToString(DefaultFileSystem(), object);
+    uint64_t offset = e.member.payload_offset + e.member.payload_length / 2;
+    damaged[offset] = static_cast<char>(damaged[offset] ^ 0x5a);
+    ASSERT_TRUE(WriteStringToFile(DefaultFileSystem(), damaged, object, true).ok());
+  }
+  verified = run("tier verify", &rc);
+  EXPECT_EQ(rc, 1) << verified;
+  EXPECT_NE(verified.find("DAMAGED"), std::string::npos) << verified;
+  // Reads of a segment in the damaged archive fail with a clear error (after
+  // one refetch), never garbage; the other segments still read.
+  ASSERT_TRUE(DeleteRecursively(DefaultFileSystem(), data + "/tier/cache").ok());
+  {
+    auto store = OpenStore(Opts(), EngineEnv());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    auto db = *(*store)->OpenDatabase("db0");
+    int ok = 0, corrupt = 0;
+    for (int i = 0; i < kKeys; i += 13) {
+      auto v = db->Get(fmt::format("key{:06}", i));
+      if (v.ok()) {
+        ok++;
+        EXPECT_EQ(v->substr(0, 9), fmt::format("0:{:06}:", i));
+      } else {
+        corrupt++;
+        EXPECT_TRUE(v.status().IsCorruption()) << v.status().ToString();
+        EXPECT_NE(v.status().message().find("archive "), std::string::npos) << v.status().ToString();
+        EXPECT_NE(v.status().message().find("ebb tier verify"), std::string::npos) << v.status().ToString();
+      }
+    }
+    EXPECT_GT(ok, 0);
+    EXPECT_GT(corrupt, 0);
+    ASSERT_TRUE((*store)->Close().ok());
+  }
+  // Restore the archives, then use the wrong key: a clear error, no garbage.
+  for (const auto& [object, bytes] : originals) {
+    ASSERT_TRUE(WriteStringToFile(DefaultFileSystem(), bytes, object, true).ok());
+  }
+  ASSERT_TRUE(DeleteRecursively(DefaultFileSystem(), data + "/tier/cache").ok());
+  std::string key_path = data + "/tier/archive.key";
+  std::string good_key = *ReadFileToString(DefaultFileSystem(), key_path);
+  ASSERT_TRUE(DefaultFileSystem()->DeleteFile(key_path).ok());
+  ASSERT_TRUE(ArchiveKey::LoadOrCreate(DefaultFileSystem(), key_path).ok());
+  {
+    auto store = OpenStore(Opts(), EngineEnv());
+    ASSERT_FALSE(store.ok()) << "opened with the wrong archive key";
+    EXPECT_TRUE(store.status().IsPermissionDenied()) << store.status().ToString();
+    EXPECT_NE(store.status().message().find("written with key id"), std::string::npos) << store.status().ToString();
+    EXPECT_NE(store.status().message().find("archive.key"), std::string::npos) << store.status().ToString();
+  }
+  // The right key again: everything reads.
+  ASSERT_TRUE(WriteStringToFile(DefaultFileSystem(), good_key, key_path, true).ok());
+  auto store = OpenStore(Opts(), EngineEnv());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto db = *(*store)->OpenDatabase("db0");
+  for (int i = 0; i < kKeys; i += 13) ASSERT_TRUE(db->Get(fmt::format("key{:06}", i)).ok()) << i;
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, TieringE2ETest, ::testing::Values("local", "s3"));

@@ -104,11 +104,13 @@ class EngineBackground::Target final : public CompactionTarget {
   std::optional<CompactionInfo> GetCompactionInfo(std::string_view database) override {
     auto db = storage_->FindDatabase(database);
     if (!db) return std::nullopt;
+    // Only what compaction can act on: tiered segments stay as they are.
+    DatabaseCore::CompactableSizes c = db->Compactable();
     DatabaseStats st = db->GetStats();
     CompactionInfo info;
-    info.disk_bytes = st.disk_bytes;
-    info.live_bytes = st.live_bytes;
-    info.segments = st.segments;
+    info.disk_bytes = c.disk_bytes;
+    info.live_bytes = c.live_bytes;
+    info.segments = c.segments;
     info.update_seq = st.update_seq;
     info.compacted_seq = st.compacted_seq;
     return info;

@@ -674,7 +674,13 @@ Result<CompactionResult> DatabaseCore::Compact(const CompactionOptions& options)
     if (!error_.ok()) return error_;
     if (compacting_) return Status::Busy(fmt::format("database {} is already being compacted", name_));
     const SegmentSet& set = *segments_;
-    size_t n = options.full ? set.size() : std::min(options.newest_segments, set.size());
+    // Compaction works on local segments only: an evicted (tiered) segment is
+    // cold data whose rewrite would mean fetching it back. Inputs are the
+    // newest run of local segments, contiguous in age, so the output takes
+    // their place in the order.
+    size_t local_run = 0;
+    while (local_run < set.size() && !set[local_run]->evicted()) local_run++;
+    size_t n = options.full ? local_run : std::min(options.newest_segments, local_run);
     if (n == 0) return CompactionResult{};
     if (!options.full && n < 2) return CompactionResult{};
     if (options.full && n == 1 && set[0]->meta().tombstones == 0 && set[0]->dead_bytes() == 0) {
@@ -901,6 +907,19 @@ uint64_t DatabaseCore::DiskBytes() const {
   uint64_t bytes = 0;
   for (const auto& f : *segments_) bytes += f->meta().file_size;
   return bytes;
+}
+
+DatabaseCore::CompactableSizes DatabaseCore::Compactable() const {
+  MutexLock lock(&mu_);
+  CompactableSizes c;
+  for (const auto& f : *segments_) {
+    if (f->evicted()) break;
+    const SegmentMeta& m = f->meta();
+    c.disk_bytes += m.file_size;
+    c.live_bytes += m.file_size - std::min(m.file_size, f->dead_bytes());
+    c.segments++;
+  }
+  return c;
 }
 
 uint64_t DatabaseCore::LiveBytes() const {

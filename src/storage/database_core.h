@@ -176,7 +176,9 @@ class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
   bool SwitchMemtable();
 
   // Compaction primitive: merges segments and swaps the result in atomically
-  // while reads and writes continue. Busy if one is already running.
+  // while reads and writes continue. Busy if one is already running. Only
+  // the newest run of local segments takes part: evicted (tiered) segments
+  // stay as they are.
   Result<CompactionResult> Compact(const CompactionOptions& options);
 
   // The current segment set (newest first), for the tiering agent.
@@ -194,6 +196,14 @@ class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
   size_t SegmentCount() const;
   uint64_t DiskBytes() const;
   uint64_t LiveBytes() const;
+  // What compaction can work on: the newest run of local segments (see
+  // Compact) — its bytes, estimated live bytes and count.
+  struct CompactableSizes {
+    uint64_t disk_bytes = 0;
+    uint64_t live_bytes = 0;
+    uint64_t segments = 0;
+  };
+  CompactableSizes Compactable() const;
   // Oldest journal file holding unflushed data of this database
   // (UINT64_MAX if none).
   uint64_t MinJournalFileNeeded() const;

@@ -50,6 +50,17 @@ Result<std::unique_ptr<TieringAgent>> TieringAgent::Open(FileSystem* fs, ObjectS
     EBB_RETURN_IF_ERROR(agent->index_.Save(fs, index_path));
   }
 
+  // The key must be the one the archives were written with: check one
+  // archive's footer now, so a wrong key is a clear error at open rather
+  // than an authentication failure on the first read of a tiered segment.
+  if (auto archives = agent->index_.archives(); !archives.empty()) {
+    const ArchiveRecord& newest = archives.back();
+    auto toc = ReadArchiveToc(ObjectRangeReader(store, ArchiveObjectKey(newest.name)), newest.size_bytes, newest.name,
+                              *agent->key_);
+    if (toc.status().IsPermissionDenied()) return toc.status();
+    if (!toc.ok()) EBB_LOG(kWarn, "tiering: could not check the archive key against {}: {}", newest.name, toc.status().ToString());
+  }
+
   EBB_ASSIGN_OR_RETURN(uint64_t epoch, AdvanceEpoch(fs, JoinPath(options.tier_dir, "EPOCH"), store));
   PersisterOptions popts{.tier_dir = options.tier_dir, .zstd_level = options.zstd_level,
                          .verify_full = options.verify_full};

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   ebb::tool::AddConfigCommands(&app, &handler);
   ebb::tool::AddServeCommand(&app, &handler);
   ebb::tool::AddRemoteCommands(&app, &handler);
+  ebb::tool::AddTierCommands(&app, &handler);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
