@@ -34,11 +34,35 @@ SegmentFile::~SegmentFile() {
   }
   if (!obsolete_.load(std::memory_order_acquire)) return;
   ctx_->segment_cache->Evict(meta_.number);
-  Status s = ctx_->fs->DeleteFile(path());
-  if (!s.ok() && !s.IsNotFound()) EBB_LOG(kWarn, "could not delete obsolete segment: {}", s.ToString());
+  for (const std::string& file : {path(), filter_path()}) {
+    Status s = ctx_->fs->DeleteFile(file);
+    if (!s.ok() && !s.IsNotFound()) EBB_LOG(kWarn, "could not delete obsolete segment file: {}", s.ToString());
+  }
 }
 
 std::string SegmentFile::path() const { return SegmentFileName(ctx_->options.data_dir, meta_.number); }
+
+std::string SegmentFile::filter_path() const { return SegmentFilterFileName(ctx_->options.data_dir, meta_.number); }
+
+bool SegmentFile::EvictedMayContain(std::string_view user_key) const {
+  if (!evicted()) return true;
+  std::shared_ptr<const std::string> filter;
+  {
+    MutexLock lock(&filter_mu_);
+    if (!filter_loaded_) {
+      filter_loaded_ = true;
+      auto read = ReadFilterFile(ctx_->fs, filter_path());
+      if (read.ok()) {
+        filter_ = std::make_shared<const std::string>(std::move(*read));
+      } else {
+        EBB_LOG(kWarn, "segment {:06}: {}; reads fetch the evicted segment to check its own filter", meta_.number,
+                read.status().ToString());
+      }
+    }
+    filter = filter_;
+  }
+  return filter == nullptr || BloomMayContain(*filter, user_key);
+}
 
 bool SegmentFile::MarkEvicted() {
   if (evicted_.exchange(true, std::memory_order_acq_rel)) return false;
@@ -59,6 +83,55 @@ Result<std::shared_ptr<Segment>> SegmentFile::Open() const {
     return remote->OpenEvicted(meta_.number);
   }, /*remote=*/true);
 }
+
+namespace {
+
+// Iterates an evicted segment, fetching it (through SegmentFile::Open) only
+// when a positioning call can land inside its key range: a bounded scan of
+// recent keys does not download every cold segment of the database.
+class EvictedSegmentIterator final : public InternalIterator {
+ public:
+  explicit EvictedSegmentIterator(std::shared_ptr<SegmentFile> file) : file_(std::move(file)) {}
+
+  bool Valid() const override { return inner_ != nullptr && inner_->Valid(); }
+  void SeekToFirst() override {
+    if (Fetch()) inner_->SeekToFirst();
+  }
+  void Seek(std::string_view target) override {
+    if (ExtractUserKey(target) > std::string_view(file_->meta().largest_key)) {
+      // Past this segment: exhausted without a fetch.
+      if (inner_) inner_->Seek(target);
+      return;
+    }
+    if (Fetch()) inner_->Seek(target);
+  }
+  void Next() override { inner_->Next(); }
+  std::string_view key() const override { return inner_->key(); }
+  std::string_view value() const override { return inner_->value(); }
+  Status status() const override {
+    if (!error_.ok()) return error_;
+    return inner_ ? inner_->status() : Status::OK();
+  }
+
+ private:
+  bool Fetch() {
+    if (inner_) return true;
+    if (!error_.ok()) return false;
+    auto seg = file_->Open();
+    if (!seg.ok()) {
+      error_ = seg.status();
+      return false;
+    }
+    inner_ = (*seg)->NewIterator();
+    return true;
+  }
+
+  std::shared_ptr<SegmentFile> file_;
+  std::unique_ptr<InternalIterator> inner_;
+  Status error_;
+};
+
+}  // namespace
 
 // ---------------------------------------------------------------------------
 // Write items and snapshots
@@ -142,6 +215,10 @@ Status DatabaseCore::ValidateBatch(const WriteBatch& batch) const {
     void Put(std::string_view key, std::string_view value) override { Check(key, value.size()); }
     void Delete(std::string_view key) override { Check(key, 0); }
   } checker;
+  if (batch.PayloadBytes() > kHardMaxBatchBytes) {
+    return Status::InvalidArgument(fmt::format("write batch of {} bytes exceeds the {} byte limit of one batch; split it",
+                                               batch.PayloadBytes(), kHardMaxBatchBytes));
+  }
   checker.opts = &ctx_->options;
   batch.Iterate(&checker);
   return checker.status;
@@ -373,6 +450,7 @@ Status DatabaseCore::Get(const ReadOptions& options, std::string_view key, std::
     const SegmentMeta& meta = file->meta();
     if (meta.smallest_seq > seq) continue;
     if (key < std::string_view(meta.smallest_key) || key > std::string_view(meta.largest_key)) continue;
+    if (!file->EvictedMayContain(key)) continue;
     EBB_ASSIGN_OR_RETURN(std::shared_ptr<Segment> seg, file->Open());
     EBB_ASSIGN_OR_RETURN(bool found, seg->Get(key, seq, value, &type));
     if (found) return type == ValueType::kValue ? Status::OK() : Status::NotFound(std::string());
@@ -416,6 +494,12 @@ std::unique_ptr<Iterator> DatabaseCore::NewIterator(const ReadOptions& options) 
   Status open_error;
   for (const auto& file : *view->segments) {
     if (file->meta().smallest_seq > seq) continue;
+    if (!options.upper_bound.empty() && file->meta().smallest_key >= options.upper_bound) continue;
+    if (file->evicted()) {
+      // Fetched only if a seek lands in its key range.
+      children.push_back(std::make_unique<EvictedSegmentIterator>(file));
+      continue;
+    }
     auto seg = file->Open();
     if (!seg.ok()) {
       open_error = seg.status();
@@ -866,6 +950,14 @@ Status DatabaseCore::EvictSegment(uint64_t number) {
   }
   if (!file) return Status::NotFound(fmt::format("segment {:06}.seg is not a live segment of database {}", number, name_));
   if (file->evicted()) return Status::OK();
+  // Keep the segment's filter locally, so point reads fetch only the
+  // evicted segments that may hold their key. Written before the manifest
+  // edit: once the segment is recorded as evicted its filter file exists.
+  {
+    EBB_ASSIGN_OR_RETURN(std::shared_ptr<Segment> seg, file->Open());
+    EBB_RETURN_IF_ERROR(WriteFilterFile(ctx_->fs, file->filter_path(), seg->filter())
+                            .WithContext(fmt::format("evict segment {:06}.seg", number)));
+  }
   // Durable first: after a crash the manifest must not point reads at a
   // local file that is gone.
   ManifestEdit edit;

@@ -99,6 +99,13 @@ class SegmentFile {
   // The local file is gone; later opens go remote. Returns false if it
   // already was.
   bool MarkEvicted();
+  // For an evicted segment: false if its local filter file says `user_key`
+  // is certainly absent, so the read need not fetch the segment. True
+  // otherwise (a local segment, or no readable filter file: the segment is
+  // opened and its own filter consulted). The filter, once read, stays in
+  // memory with this object (about 1.25 bytes per key).
+  bool EvictedMayContain(std::string_view user_key) const;
+  std::string filter_path() const;
   int64_t last_access_micros() const { return last_access_micros_.load(std::memory_order_relaxed); }
   // Shadowed-bytes estimate, updated by flushes.
   uint64_t dead_bytes() const { return dead_bytes_.load(std::memory_order_relaxed); }
@@ -111,6 +118,10 @@ class SegmentFile {
   std::atomic<bool> evicted_;
   std::atomic<uint64_t> dead_bytes_;
   mutable std::atomic<int64_t> last_access_micros_;
+  mutable Mutex filter_mu_;
+  mutable bool filter_loaded_ GUARDED_BY(filter_mu_) = false;
+  // Empty when the filter file was missing or damaged.
+  mutable std::shared_ptr<const std::string> filter_ GUARDED_BY(filter_mu_);
 };
 
 using SegmentSet = std::vector<std::shared_ptr<SegmentFile>>;  // newest first

@@ -33,6 +33,10 @@ std::string JournalFileName(std::string_view data_dir, uint64_t number) {
   return JoinPath(JournalDir(data_dir), fmt::format("{:06}.log", number));
 }
 
+std::string SegmentFilterFileName(std::string_view data_dir, uint64_t number) {
+  return JoinPath(SegmentDir(data_dir), fmt::format("{:06}.filter", number));
+}
+
 std::string SegmentFileName(std::string_view data_dir, uint64_t number) {
   return JoinPath(SegmentDir(data_dir), fmt::format("{:06}.seg", number));
 }

@@ -81,6 +81,11 @@ inline int CompareInternalKeys(std::string_view a, std::string_view b) {
 // and cannot exceed these).
 inline constexpr size_t kHardMaxKeyBytes = 1 << 20;             // 1 MiB
 inline constexpr size_t kHardMaxValueBytes = size_t{256} << 20;  // 256 MiB
+// One write batch, encoded (a journal record must stay under 1 GiB).
+inline constexpr size_t kHardMaxBatchBytes = size_t{512} << 20;  // 512 MiB
+// A segment block's contents: a block closes once past block_bytes, so it
+// holds at most one maximal entry on top of that.
+inline constexpr size_t kMaxBlockContentsBytes = kHardMaxKeyBytes + kHardMaxValueBytes + (size_t{1} << 20);
 inline constexpr size_t kMaxDatabaseNameBytes = 128;
 
 // Names: 1-128 bytes of [A-Za-z0-9_.-], not starting with '.'.
@@ -91,6 +96,8 @@ std::string JournalDir(std::string_view data_dir);
 std::string SegmentDir(std::string_view data_dir);
 std::string JournalFileName(std::string_view data_dir, uint64_t number);      // journal/000012.log
 std::string SegmentFileName(std::string_view data_dir, uint64_t number);      // segments/000042.seg
+// The Bloom filter of an evicted segment, kept locally (segments/000042.filter).
+std::string SegmentFilterFileName(std::string_view data_dir, uint64_t number);
 std::string ManifestFileName(std::string_view data_dir, uint64_t number);     // MANIFEST-000007
 std::string CurrentFileName(std::string_view data_dir);                       // CURRENT
 std::string LockFileName(std::string_view data_dir);                          // LOCK

@@ -108,17 +108,20 @@ bool RecordLogReader::IntactRecordAfter(size_t pos) const {
 }
 
 Result<bool> RecordLogReader::Damage(size_t pos, const std::string& what_happened) {
-  if (is_last_file_ && !IntactRecordAfter(pos)) {
+  const bool intact_after = IntactRecordAfter(pos);
+  if (is_last_file_ && !intact_after) {
     torn_offset_ = pos;
     torn_bytes_ = data_.size() - pos;
     done_ = true;
     return false;
   }
   done_ = true;
+  const char* why = intact_after ? "intact data follows the damage"
+                                 : "the file is not the newest (older files are synced before the next one starts)";
   return Status::Corruption(fmt::format(
-      "{} {} offset {}: {}; intact data follows the damage, so this is not a torn tail and recovery stops "
-      "rather than silently drop acknowledged writes (restore the file or the data directory from a backup)",
-      what_, path_, pos, what_happened));
+      "{} {} offset {}: {}; {}, so this is not a torn tail and recovery stops rather than silently drop "
+      "acknowledged writes (restore the file or the data directory from a backup)",
+      what_, path_, pos, what_happened, why));
 }
 
 Result<bool> RecordLogReader::Next(uint8_t* type, std::string_view* payload) {

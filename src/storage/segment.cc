@@ -243,7 +243,7 @@ Result<Segment::Contents> Segment::ReadBlockContents(const BlockHandle& handle, 
   }
   if (type == kZstdCompression) {
     unsigned long long raw = ZSTD_getFrameContentSize(contents.data(), contents.size());
-    if (raw == ZSTD_CONTENTSIZE_ERROR || raw == ZSTD_CONTENTSIZE_UNKNOWN || raw > (64u << 20)) {
+    if (raw == ZSTD_CONTENTSIZE_ERROR || raw == ZSTD_CONTENTSIZE_UNKNOWN || raw > kMaxBlockContentsBytes) {
       return Status::Corruption(fmt::format("segment {} {} at offset {}: bad zstd frame", BaseName(path_), what,
                                             handle.offset));
     }
@@ -388,6 +388,35 @@ Status Segment::VerifyChecksums() const {
                                           props_.entries));
   }
   return Status::OK();
+}
+
+Status WriteFilterFile(FileSystem* fs, const std::string& path, std::string_view filter) {
+  std::string data(filter);
+  PutFixed32(&data, kFilterFileVersion);
+  PutFixed32(&data, Checksum32(data));
+  PutFixed64(&data, kFilterFileMagic);
+  return WriteFileAtomically(fs, data, path);
+}
+
+Result<std::string> ReadFilterFile(FileSystem* fs, const std::string& path) {
+  EBB_ASSIGN_OR_RETURN(std::string data, ReadFileToString(fs, path));
+  constexpr size_t kTrailer = 16;
+  if (data.size() < kTrailer || DecodeFixed64(data.data() + data.size() - 8) != kFilterFileMagic) {
+    return Status::Corruption(fmt::format("{}: not a filter file (bad magic or truncated)", path));
+  }
+  const size_t body = data.size() - kTrailer;
+  uint32_t version = DecodeFixed32(data.data() + body);
+  uint32_t expected = DecodeFixed32(data.data() + body + 4);
+  uint32_t got = Checksum32(std::string_view(data).substr(0, body + 4));
+  if (expected != got) {
+    return Status::Corruption(
+        fmt::format("{}: checksum mismatch (expected 0x{:08x}, got 0x{:08x})", path, expected, got));
+  }
+  if (version != kFilterFileVersion) {
+    return Status::NotSupported(fmt::format("{}: filter file version {} is not supported", path, version));
+  }
+  data.resize(body);
+  return data;
 }
 
 }  // namespace ebb

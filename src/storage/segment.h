@@ -104,6 +104,8 @@ class Segment : public std::enable_shared_from_this<Segment> {
   // False means the key is certainly not in this segment.
   bool MayContain(std::string_view user_key) const { return BloomMayContain(filter_, user_key); }
   bool MayContainHash(uint64_t bloom_hash) const { return BloomMayContainHash(filter_, bloom_hash); }
+  // The filter block's contents (what MayContain consults).
+  std::string_view filter() const { return filter_; }
 
   // Iterates all entries; keeps the segment alive.
   std::unique_ptr<InternalIterator> NewIterator() const;
@@ -148,6 +150,19 @@ class Segment : public std::enable_shared_from_this<Segment> {
 };
 
 bool DecodeBlockHandle(std::string_view* input, BlockHandle* handle);
+
+// Filter files (docs/format.md, "Filter files"): an evicted segment's
+// filter block, kept locally so a point read fetches only the evicted
+// segments that may hold its key. Layout: filter bytes, then a 16-byte
+// trailer: fixed32 version, fixed32 Checksum32(filter + version), fixed64
+// magic.
+inline constexpr uint64_t kFilterFileMagic = 0x544c494642424500ULL;  // "\0EBBFILT"
+inline constexpr uint32_t kFilterFileVersion = 1;
+// Writes `filter` to `path` atomically (temporary file, sync, rename).
+Status WriteFilterFile(FileSystem* fs, const std::string& path, std::string_view filter);
+// Reads and verifies a filter file: Corruption on a bad checksum or magic,
+// NotSupported on an unknown version.
+Result<std::string> ReadFilterFile(FileSystem* fs, const std::string& path);
 
 }  // namespace ebb
 

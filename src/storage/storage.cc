@@ -136,6 +136,15 @@ Status Storage::ReplayJournal(std::vector<JournalFileInfo>* old_files) {
       }
     }
     uint64_t size = reader->valid_end();
+    if (size < kRecordLogHeaderBytes) {
+      // The newest file was created but its header never reached the disk:
+      // it holds nothing. Remove it, or once older than the next file it
+      // would read as damaged.
+      EBB_LOG(kWarn, "journal file {}: removed, its header was never written (a crash right after it was created)",
+              path);
+      EBB_RETURN_IF_ERROR(ctx_.fs->DeleteFile(path));
+      continue;
+    }
     if (reader->torn_tail_bytes() > 0) {
       recovery_.torn_tail_bytes += reader->torn_tail_bytes();
       EBB_LOG(kWarn, "journal file {}: dropped a torn tail of {} bytes at offset {} (writes cut short by a crash; "
@@ -150,10 +159,11 @@ Status Storage::ReplayJournal(std::vector<JournalFileInfo>* old_files) {
 
 void Storage::RemoveObsoleteFiles() {
   const std::string& dir = ctx_.options.data_dir;
-  std::set<uint64_t> live;
+  std::set<uint64_t> live, evicted;
   for (const auto& [id, db] : manifest_->state().databases) {
     for (const auto& seg : db.segments) {
-      if (!seg.evicted) live.insert(seg.number);  // an evicted one's local file is a leftover
+      // An evicted segment keeps only its filter file; its .seg is a leftover.
+      (seg.evicted ? evicted : live).insert(seg.number);
     }
   }
   auto remove = [&](const std::string& path) {
@@ -168,7 +178,9 @@ void Storage::RemoveObsoleteFiles() {
     for (const auto& name : *names) {
       uint64_t n;
       // Leftovers of flushes or compactions a crash cut short.
-      if (!ParseNumberedName(name, "", ".seg", &n) || !live.count(n)) remove(JoinPath(SegmentDir(dir), name));
+      bool keep = (ParseNumberedName(name, "", ".seg", &n) && live.count(n)) ||
+                  (ParseNumberedName(name, "", ".filter", &n) && evicted.count(n));
+      if (!keep) remove(JoinPath(SegmentDir(dir), name));
     }
   }
   uint64_t current_manifest = manifest_->current_file_number();
