@@ -32,7 +32,7 @@ struct TieringStatus {
   uint64_t bytes_remote = 0;          // archive bytes in the object store
   uint64_t bytes_local = 0;           // local segment bytes
   uint64_t local_target_bytes = 0;
-  uint64_t pending_bytes = 0;         // local bytes over target
+  uint64_t pending_bytes = 0;         // local + unflushed bytes over target
   uint64_t staged_bytes = 0;          // archives waiting to be uploaded
   uint64_t snapshots_in_flight = 0;
   std::string last_snapshot_id;

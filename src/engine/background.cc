@@ -262,6 +262,8 @@ Result<std::unique_ptr<EngineBackground>> EngineBackground::Start(Storage* stora
   });
   bg->tiering_subscription_ = config->Subscribe("tiering", [b = bg.get()](const std::string&, const std::string&) {
     if (b->tiering_) b->tiering_->agent()->ApplyConfig(*b->config_);
+    Status s = b->ApplyConfig();
+    if (!s.ok()) EBB_LOG(kWarn, "tiering configuration: {}", s.ToString());
   });
   bg->smoosh_subscription_ = config->Subscribe("smoosh", [b = bg.get()](const std::string&, const std::string&) {
     Status s = b->smoosh_->ApplyConfig(*b->config_);
@@ -282,6 +284,20 @@ Status EngineBackground::ApplyConfig() {
   EBB_ASSIGN_OR_RETURN(WorkClassSettings wb, WorkClassSettings::FromConfig(*config_, kWriteback));
   throttle_soft_bytes_.store(wb.band_high_bytes);
   throttle_hard_bytes_.store(2 * wb.band_high_bytes);
+  // With tiering, writes also slow down as the bytes that will be local
+  // (segments plus memtables) near the target plus tiering's band: half the
+  // band over target is soft, the whole band hard.
+  uint64_t tier_soft = 0, tier_hard = 0;
+  if (tiering_ && config_->GetBool("tiering", "throttle_writes")) {
+    uint64_t target = static_cast<uint64_t>(config_->GetInt("tiering", "local_target_bytes"));
+    EBB_ASSIGN_OR_RETURN(WorkClassSettings tc, WorkClassSettings::FromConfig(*config_, kTiering));
+    if (target < (uint64_t{1} << 62)) {
+      tier_soft = target + tc.band_high_bytes / 2;
+      tier_hard = target + tc.band_high_bytes;
+    }
+  }
+  tier_throttle_soft_bytes_.store(tier_soft);
+  tier_throttle_hard_bytes_.store(tier_hard);
   return Status::OK();
 }
 
@@ -308,8 +324,16 @@ void EngineBackground::OnSegmentsChanged(DatabaseCore* db) {
 void EngineBackground::OnDatabaseDropped(std::string_view name) { smoosh_->OnDatabaseDropped(name); }
 
 int64_t EngineBackground::ThrottlePauseMicros() const {
-  return throttle_.PauseMicros(storage_->DirtyBytes(), throttle_soft_bytes_.load(std::memory_order_relaxed),
-                               throttle_hard_bytes_.load(std::memory_order_relaxed));
+  const uint64_t dirty = storage_->DirtyBytes();
+  int64_t pause = throttle_.PauseMicros(dirty, throttle_soft_bytes_.load(std::memory_order_relaxed),
+                                        throttle_hard_bytes_.load(std::memory_order_relaxed));
+  const uint64_t tier_hard = tier_throttle_hard_bytes_.load(std::memory_order_relaxed);
+  if (tier_hard > 0) {
+    pause = std::max(pause, throttle_.PauseMicros(storage_->LocalSegmentBytes() + dirty,
+                                                  tier_throttle_soft_bytes_.load(std::memory_order_relaxed),
+                                                  tier_hard));
+  }
+  return pause;
 }
 
 void EngineBackground::WakeDriver() {

@@ -91,6 +91,9 @@ class EngineBackground {
   ForegroundThrottle throttle_;
   std::atomic<uint64_t> throttle_soft_bytes_{0};
   std::atomic<uint64_t> throttle_hard_bytes_{0};
+  // Tiering's limits on local segment + unflushed bytes (0: no throttle).
+  std::atomic<uint64_t> tier_throttle_soft_bytes_{0};
+  std::atomic<uint64_t> tier_throttle_hard_bytes_{0};
   std::atomic<bool> stopping_{false};
   int work_subscription_ = 0;
   int smoosh_subscription_ = 0;

@@ -60,6 +60,8 @@ Result<SegmentSnapshot> EngineTiering::AcquireSnapshot() {
 
 uint64_t EngineTiering::LocalSegmentBytes() const { return storage_->LocalSegmentBytes(); }
 
+uint64_t EngineTiering::IncomingBytes() const { return storage_->DirtyBytes(); }
+
 Status EngineTiering::EvictLocalCopy(uint64_t segment_id) { return storage_->EvictSegment(segment_id); }
 
 Result<std::shared_ptr<Segment>> EngineTiering::OpenEvicted(uint64_t number) {

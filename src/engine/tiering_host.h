@@ -31,6 +31,7 @@ class EngineTiering final : public TieringHost, public RemoteSegmentSource, publ
   // TieringHost
   Result<SegmentSnapshot> AcquireSnapshot() override;
   uint64_t LocalSegmentBytes() const override;
+  uint64_t IncomingBytes() const override;
   Status EvictLocalCopy(uint64_t segment_id) override;
 
   // RemoteSegmentSource

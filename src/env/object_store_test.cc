@@ -60,7 +60,7 @@ class ObjectStoreContractTest : public ::testing::TestWithParam<std::string> {
       file_dir_ = "/files";
     } else {
       bool skip = false;
-      std::string error = s3rver_.Start(tmp_.Sub("s3rver"), &skip);
+      std::string error = s3rver_.Start(tmp_.Sub("s3rver"), testing::S3rverScript(testing::SourceDir()), &skip);
       if (skip) GTEST_SKIP() << "S3 contract test skipped: " << error;
       ASSERT_EQ(error, "");
       auto store = S3ObjectStore::Open(s3rver_.Options("contract"));
@@ -332,7 +332,7 @@ TEST(S3ObjectStoreTest, AgainstS3rverWrongAccessKeyIsPermissionDenied) {
   testing::TempDir tmp;
   testing::S3rverProcess s3rver;
   bool skip = false;
-  std::string error = s3rver.Start(tmp.Sub("s3rver"), &skip);
+  std::string error = s3rver.Start(tmp.Sub("s3rver"), testing::S3rverScript(testing::SourceDir()), &skip);
   if (skip) GTEST_SKIP() << "S3 test skipped: " << error;
   ASSERT_EQ(error, "");
   S3Options o = s3rver.Options("p");
@@ -349,7 +349,7 @@ TEST(S3ObjectStoreTest, AgainstS3rverListPagesPastOneThousand) {
   testing::TempDir tmp;
   testing::S3rverProcess s3rver;
   bool skip = false;
-  std::string error = s3rver.Start(tmp.Sub("s3rver"), &skip);
+  std::string error = s3rver.Start(tmp.Sub("s3rver"), testing::S3rverScript(testing::SourceDir()), &skip);
   if (skip) GTEST_SKIP() << "S3 test skipped: " << error;
   ASSERT_EQ(error, "");
   auto store = S3ObjectStore::Open(s3rver.Options("paged"));

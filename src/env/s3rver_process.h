@@ -1,6 +1,7 @@
-// Test helper (header-only, for tests): an s3rver child process (the npm
-// package installed in tests/s3 by `scripts/setup.sh test`) on 127.0.0.1
-// with an OS-chosen port, started and stopped by the test.
+// An s3rver child process (the npm package installed in tests/s3 by
+// `scripts/setup.sh test`) on 127.0.0.1 with an OS-chosen port, started and
+// stopped by its owner: the tests and `ebb-bench tiering`. Header-only; not
+// part of any product library.
 
 #ifndef EBB_ENV_S3RVER_PROCESS_H_
 #define EBB_ENV_S3RVER_PROCESS_H_
@@ -16,10 +17,14 @@
 
 #include <fmt/format.h>
 
-#include "base/test_util.h"
 #include "env/s3_object_store.h"
 
 namespace ebb::testing {
+
+// s3rver's entry point under a source tree.
+inline std::string S3rverScript(const std::string& source_dir) {
+  return fmt::format("{}/tests/s3/node_modules/s3rver/bin/s3rver.js", source_dir);
+}
 
 // Finds `name` in $PATH.
 inline std::string FindInPath(const std::string& name) {
@@ -49,12 +54,12 @@ class S3rverProcess {
 
   ~S3rverProcess() { Stop(); }
 
-  // Empty string on success, else why s3rver is unavailable (skip) or failed.
-  std::string Start(const std::string& data_dir, bool* skip) {
+  // Starts `script` (S3rverScript) with its data in `data_dir`. Empty string
+  // on success, else why s3rver is unavailable (skip) or failed.
+  std::string Start(const std::string& data_dir, const std::string& script, bool* skip) {
     *skip = true;
     std::string node = FindInPath("node");
     if (node.empty()) return "node is not in PATH; run scripts/setup.sh test";
-    std::string script = fmt::format("{}/tests/s3/node_modules/s3rver/bin/s3rver.js", testing::SourceDir());
     if (::access(script.c_str(), R_OK) != 0) {
       return fmt::format("{} is missing; run scripts/setup.sh test (npm ci in tests/s3)", script);
     }

@@ -85,7 +85,7 @@ Result<std::unique_ptr<TieringAgent>> TieringAgent::Open(FileSystem* fs, ObjectS
 }
 
 uint64_t TieringAgent::PendingBytes() const {
-  uint64_t local = host_->LocalSegmentBytes();
+  uint64_t local = host_->LocalSegmentBytes() + host_->IncomingBytes();
   MutexLock lock(&mu_);
   return local > options_.local_target_bytes ? local - options_.local_target_bytes : 0;
 }
@@ -227,6 +227,7 @@ bool TieringAgent::busy() const { return busy_.load(std::memory_order_acquire); 
 
 TieringStatus TieringAgent::GetStatus() const {
   uint64_t local = host_->LocalSegmentBytes();
+  uint64_t incoming = host_->IncomingBytes();
   MemberCacheStats cache = cache_->stats();
   MutexLock lock(&mu_);
   TieringStatus s = status_;
@@ -235,7 +236,7 @@ TieringStatus TieringAgent::GetStatus() const {
   s.bytes_remote = index_.archive_bytes();
   s.bytes_local = local;
   s.local_target_bytes = options_.local_target_bytes;
-  s.pending_bytes = local > options_.local_target_bytes ? local - options_.local_target_bytes : 0;
+  s.pending_bytes = local + incoming > options_.local_target_bytes ? local + incoming - options_.local_target_bytes : 0;
   s.cache = cache;
   return s;
 }

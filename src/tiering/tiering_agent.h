@@ -2,11 +2,12 @@
 // decides WHAT to persist — segments of a consistent snapshot that are older
 // than min_age, still local and not yet in the tier index, up to
 // archive_target_bytes per archive, plus tombstones of dropped databases —
-// and WHEN to evict: while local segment bytes exceed local_target_bytes.
+// and WHEN to evict: while local segment bytes (plus unflushed memtable bytes,
+// which will become segments) exceed local_target_bytes.
 // HOW is the Persister's and the Evicter's business.
 //
 // The agent has no thread. The engine's background runtime reads
-// PendingBytes() (the tiering work class's gauge: local bytes over target)
+// PendingBytes() (the tiering work class's gauge: local + incoming bytes over target)
 // and calls DoWork(budget) to advance it; each call does a bounded amount:
 // persister steps (an upload, a verification, an index update ...), starting
 // at most one new snapshot, and at most one eviction pass.
@@ -83,6 +84,9 @@ class TieringHost : public EvictionTarget {
   virtual Result<SegmentSnapshot> AcquireSnapshot() = 0;
   // Bytes of segment files on local disk now; cheap, called often.
   virtual uint64_t LocalSegmentBytes() const = 0;
+  // Bytes on their way to local segments (unflushed memtables); the target
+  // covers them too, so that flushes land within it. Cheap, called often.
+  virtual uint64_t IncomingBytes() const { return 0; }
 };
 
 struct TieringWorkResult {
@@ -103,7 +107,7 @@ class TieringAgent {
                                                     const Clock* clock, TieringOptions options);
   ~TieringAgent();
 
-  // The tiering work class's gauge: local segment bytes over target.
+  // The tiering work class's gauge: local segment + incoming bytes over target.
   uint64_t PendingBytes() const;
   // Advances persisting and eviction by about `budget_bytes` of work.
   TieringWorkResult DoWork(uint64_t budget_bytes);

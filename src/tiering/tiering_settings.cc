@@ -45,9 +45,15 @@ void RegisterTieringSettings(ConfigSchema* schema) {
                               "use); without it no archive can be read, so back it up separately."});
   schema->Add({.section = s, .key = "local_target_bytes", .type = SettingType::kBytes, .default_value = "infinity",
                .unit = "bytes", .runtime = true,
-               .description = "Local segment bytes above which cold segments are evicted; lower keeps the disk "
+               .description = "Local segment bytes (counting unflushed memtables) above which cold segments are evicted; lower keeps the disk "
                               "emptier but sends more reads to the object store.",
                .min = 0});
+  schema->Add({.section = s, .key = "throttle_writes", .type = SettingType::kBool, .default_value = "true",
+               .runtime = true,
+               .description = "Slow foreground writes as local segment bytes plus unflushed bytes approach "
+                              "local_target_bytes + work.tiering.band_high_bytes (the pause starts halfway there), "
+                              "so the disk stays bounded when writes outrun the object store; false lets local bytes "
+                              "grow past the target instead."});
   schema->Add({.section = s, .key = "min_age_s", .type = SettingType::kInt, .default_value = "3600", .unit = "s",
                .runtime = true,
                .description = "Segments younger than this are not persisted; higher avoids archiving data that "
