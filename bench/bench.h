@@ -38,7 +38,8 @@ struct Flags {
   std::string completion;  // writers: op_lock | db_lock (empty: both)
   std::string read_exec = "readpool";  // readisolation: readpool | shared
   std::string policy;      // idle: ebb | eager | threshold; smoosh: channels | eager
-  std::string out_dir;     // where CSV/plots go (idle)
+  std::string out_dir;     // where CSV/plots go (idle, smoosh, tiering)
+  std::string tier_store;  // tiering: local | s3rver (empty: both)
 };
 
 // Everything a workload needs.
@@ -85,6 +86,7 @@ void RegisterWritersWorkload(WorkloadRegistry* registry);   // writers (op-lock 
 void RegisterReadIsolationWorkload(WorkloadRegistry* registry);  // readisolation (ReadPool)
 void RegisterIdleWorkload(WorkloadRegistry* registry);           // idle (work classes)
 void RegisterSmooshWorkload(WorkloadRegistry* registry);         // smoosh (compaction daemon)
+void RegisterTieringWorkload(WorkloadRegistry* registry);        // tiering (tiering-out agent)
 
 }  // namespace ebb::bench
 

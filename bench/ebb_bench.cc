@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   RegisterReadIsolationWorkload(&registry);
   RegisterIdleWorkload(&registry);
   RegisterSmooshWorkload(&registry);
+  RegisterTieringWorkload(&registry);
 
   std::string names_help = "Workloads:";
   for (const auto& [name, w] : registry) names_help += fmt::format("\n  {:<18} {}", name, w.description);
@@ -47,7 +48,8 @@ int main(int argc, char** argv) {
   app.add_option("--completion", f.completion, "writers: op_lock|db_lock (default: both)");
   app.add_option("--read-exec", f.read_exec, "readisolation: readpool|shared")->capture_default_str();
   app.add_option("--policy", f.policy, "idle: ebb|eager|threshold; smoosh: channels|eager");
-  app.add_option("--out", f.out_dir, "Directory for CSV and plots (idle)");
+  app.add_option("--out", f.out_dir, "Directory for CSV and plots (idle, smoosh, tiering; default docs)");
+  app.add_option("--tier-store", f.tier_store, "tiering: local|s3rver (default: both)");
   CLI11_PARSE(app, argc, argv);
 
   if (f.data_dir.empty()) f.data_dir = "/tmp/ebb-bench-" + f.engine;
