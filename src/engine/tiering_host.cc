@@ -17,7 +17,12 @@ Result<std::unique_ptr<EngineTiering>> EngineTiering::Open(Storage* storage, con
   return t;
 }
 
-EngineTiering::~EngineTiering() { storage_->SetRemoteSegmentSource(nullptr); }
+EngineTiering::~EngineTiering() {
+  storage_->SetRemoteSegmentSource(nullptr);
+  // Open evicted segments pin files of the member cache, which goes with
+  // this object: close them first.
+  storage_->segment_cache()->EvictRemote();
+}
 
 Result<SegmentSnapshot> EngineTiering::AcquireSnapshot() {
   SegmentSnapshot snap;
@@ -86,7 +91,10 @@ uint64_t EngineTiering::PendingBytes() {
   int64_t horizon = clock_->WallMicros() - options.min_age_s * 1'000'000;
   const TierIndex& index = agent_->index();
   for (const auto& db : storage_->Databases()) {
-    for (const auto& file : *db->segment_set()) {
+    // Held in a local: a range-for over *temporary would destroy the set
+    // before the loop runs.
+    const std::shared_ptr<const SegmentSet> set = db->segment_set();
+    for (const auto& file : *set) {
       const SegmentMeta& m = file->meta();
       if (!file->evicted() && m.created_unix_micros <= horizon && !index.Contains(m.number)) pending += m.file_size;
     }
@@ -103,7 +111,10 @@ std::optional<int64_t> EngineTiering::NextEligibleMicros(Clock* clock) const {
   std::optional<int64_t> next_wall;
   const TierIndex& index = agent_->index();
   for (const auto& db : storage_->Databases()) {
-    for (const auto& file : *db->segment_set()) {
+    // Held in a local: a range-for over *temporary would destroy the set
+    // before the loop runs.
+    const std::shared_ptr<const SegmentSet> set = db->segment_set();
+    for (const auto& file : *set) {
       const SegmentMeta& m = file->meta();
       int64_t eligible = m.created_unix_micros + min_age;
       if (file->evicted() || eligible <= now_wall || index.Contains(m.number)) continue;

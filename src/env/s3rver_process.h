@@ -6,7 +6,9 @@
 #ifndef EBB_ENV_S3RVER_PROCESS_H_
 #define EBB_ENV_S3RVER_PROCESS_H_
 
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -69,6 +71,11 @@ class S3rverProcess {
     pid_ = ::fork();
     if (pid_ < 0) return "fork failed";
     if (pid_ == 0) {
+      // Dies with its owner, even if the owner crashes; holds none of the
+      // owner's output pipes (a test runner waits for those to close).
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+      int devnull = ::open("/dev/null", O_WRONLY);
+      if (devnull >= 0) ::dup2(devnull, 2);
       ::dup2(fds[1], 1);
       ::close(fds[0]);
       ::close(fds[1]);

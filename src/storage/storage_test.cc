@@ -461,7 +461,8 @@ TEST_F(StorageTest, EvictedSegmentsKeepTheirFilterLocallySoAbsentKeysFetchNothin
   for (int i = 0; i < 400; i++) ASSERT_TRUE(Put(db.get(), fmt::format("k{:04}", 2 * i), fmt::format("v{}", i)).ok());
   ASSERT_TRUE(db->Flush().ok());
   std::vector<uint64_t> numbers;
-  for (const auto& f : *db->segment_set()) {
+  const auto set = db->segment_set();
+  for (const auto& f : *set) {
     numbers.push_back(f->meta().number);
     remote.Keep(f->meta().number, f->path());
   }
