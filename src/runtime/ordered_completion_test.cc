@@ -102,7 +102,7 @@ TEST(OrderedCompletionTest, ConcurrentPartsCompleteInOrder) {
   std::vector<std::unique_ptr<Owner::Item>> items;
   for (uint64_t i = 1; i <= kItems; i++) items.push_back(std::make_unique<Owner::Item>(i));
   Mutex handoff_mu;
-  std::deque<Owner::Item*> commit_q GUARDED_BY(handoff_mu), apply_q GUARDED_BY(handoff_mu);
+  std::deque<Owner::Item*> commit_q, apply_q;  // under handoff_mu
   std::atomic<bool> done{false};
   auto part_worker = [&](int part) {
     while (true) {

@@ -167,13 +167,14 @@ class Journal {
   Journal(FileSystem* fs, Clock* clock, std::string data_dir, JournalOptions options,
           std::function<uint64_t()> next_file_number);
 
-  // Creates file `number` and makes it current. REQUIRES write_mu_ (not mu_).
-  Status OpenNewFile(uint64_t number);
+  // Creates file `number` and makes it current (not under mu_).
+  Status OpenNewFile(uint64_t number) REQUIRES(write_mu_);
   // The leader's work: takes a group from the queue, writes it, tells the
   // listeners, wakes followers. Called and returns with mu_ held; releases
   // it while writing.
   void LeadOneGroup() REQUIRES(mu_);
-  Status WriteGroup(const std::vector<JournalRequest*>& group, bool sync, uint64_t* file_number);
+  Status WriteGroup(const std::vector<JournalRequest*>& group, bool sync, uint64_t* file_number)
+      REQUIRES(write_mu_);
   void SyncerLoop();
   void SetError(const Status& s) REQUIRES(mu_);
 
