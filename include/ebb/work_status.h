@@ -50,6 +50,10 @@ struct BackgroundSchedulerStatus {
   int threads = 0;          // worker threads (0 in step mode: not started)
   uint64_t wakeups = 0;     // times the dispatcher resumed from a wait (deadline or notification)
   uint64_t foreground_notifications = 0;  // NoteForegroundWork calls that woke a sleeping scheduler
+  // Foreground backpressure (work.max_pause_ms): writes that paused because
+  // background work fell behind, and the time they paused in all.
+  uint64_t throttled_writes = 0;
+  uint64_t throttle_pause_us = 0;
   // Deadline (Clock::NowMicros) the scheduler is waiting for; none when it
   // waits without a timer (every class asleep) or is not waiting.
   std::optional<int64_t> armed_deadline_micros;

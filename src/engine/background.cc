@@ -384,7 +384,12 @@ void EngineBackground::DriverLoop() {
   }
 }
 
-BackgroundSchedulerStatus EngineBackground::WorkStatus() const { return scheduler_->GetStatus(); }
+BackgroundSchedulerStatus EngineBackground::WorkStatus() const {
+  BackgroundSchedulerStatus st = scheduler_->GetStatus();
+  st.throttled_writes = throttled_writes_.load(std::memory_order_relaxed);
+  st.throttle_pause_us = throttle_pause_us_.load(std::memory_order_relaxed);
+  return st;
+}
 SmooshStatus EngineBackground::CompactionStatus() const { return smoosh_->GetStatus(); }
 
 void EngineBackground::Stop() {

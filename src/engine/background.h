@@ -54,6 +54,11 @@ class EngineBackground {
 
   // How long the calling writer should pause now (0 below the soft limit).
   int64_t ThrottlePauseMicros() const;
+  // Counts a pause a writer is about to take (status: throttled_writes).
+  void NoteThrottled(int64_t pause_micros) {
+    throttled_writes_.fetch_add(1, std::memory_order_relaxed);
+    throttle_pause_us_.fetch_add(static_cast<uint64_t>(pause_micros), std::memory_order_relaxed);
+  }
 
   BackgroundScheduler* scheduler() { return scheduler_.get(); }
   EngineTiering* tiering() { return tiering_.get(); }
@@ -94,6 +99,8 @@ class EngineBackground {
   // Tiering's limits on local segment + unflushed bytes (0: no throttle).
   std::atomic<uint64_t> tier_throttle_soft_bytes_{0};
   std::atomic<uint64_t> tier_throttle_hard_bytes_{0};
+  std::atomic<uint64_t> throttled_writes_{0};
+  std::atomic<uint64_t> throttle_pause_us_{0};
   std::atomic<bool> stopping_{false};
   int work_subscription_ = 0;
   int smoosh_subscription_ = 0;

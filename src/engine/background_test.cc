@@ -86,6 +86,10 @@ TEST(BackgroundTest, ThrottleAndMemoryBoundKeepWritersGoing) {
   }
   // Never beyond the hard memory bound (memtable + max_immutable_memtables).
   EXPECT_LE(max_memtable, 9u * 256 * 1024 + 4096);
+  // 3 MB written against a 1 MiB band: some writes paused, and status says so.
+  BackgroundSchedulerStatus work = (*store)->GetStatus().work;
+  EXPECT_GT(work.throttled_writes, 0u);
+  EXPECT_GT(work.throttle_pause_us, 0u);
   ASSERT_TRUE(WaitForQuiescence(store->get(), std::chrono::seconds(60)));
   EXPECT_EQ(db->GetStats().memtable_bytes, 0u);
 }

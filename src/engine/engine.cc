@@ -115,7 +115,10 @@ class DatabaseImpl final : public Database {
     if (s.ok()) {
       if (auto* bg = engine_->background()) {
         int64_t pause = bg->ThrottlePauseMicros();
-        if (pause > 0) engine_->clock()->SleepForMicros(pause);
+        if (pause > 0) {
+          bg->NoteThrottled(pause);
+          engine_->clock()->SleepForMicros(pause);
+        }
       }
     }
     return s;

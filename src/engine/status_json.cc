@@ -77,6 +77,8 @@ nlohmann::json WorkStatusToJson(const BackgroundSchedulerStatus& w) {
       {"threads", w.threads},
       {"wakeups", w.wakeups},
       {"foreground_notifications", w.foreground_notifications},
+      {"throttled_writes", w.throttled_writes},
+      {"throttle_pause_us", w.throttle_pause_us},
       {"armed_deadline_micros", nullptr},
       {"classes", classes},
   };
