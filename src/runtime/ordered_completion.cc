@@ -1,8 +1,7 @@
 #include "runtime/ordered_completion.h"
 
-#include <thread>
-
 #include "base/logging.h"
+#include "base/spin.h"
 
 namespace ebb {
 
@@ -46,9 +45,7 @@ void CompletionItem::MarkCompleted(const Status& final_status) {
 Status CompletionItem::WaitCompleted() {
   // The ordered completion step usually runs within microseconds: poll
   // briefly before sleeping on the op lock's condition variable.
-  for (int i = 0; i < kWaitSpinIterations && !completed_.load(std::memory_order_acquire); i++) {
-    if (i > 0 && i % 64 == 0) std::this_thread::yield();
-  }
+  SpinBriefly(kWaitSpinIterations, [this] { return completed_.load(std::memory_order_acquire); });
   MutexLock lock(&mu_);
   while (!completed_.load(std::memory_order_acquire)) cv_.Wait();
   return status_;

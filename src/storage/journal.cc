@@ -1,12 +1,13 @@
 #include "storage/journal.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "base/checksum.h"
 #include "base/coding.h"
 #include "base/logging.h"
+#include "base/spin.h"
 #include "base/status_macros.h"
 
 namespace ebb {
@@ -25,9 +26,12 @@ Result<SyncMode> ParseSyncMode(std::string_view text) {
 
 std::string_view SyncModeName(SyncMode mode) {
   switch (mode) {
-    case SyncMode::kAlways: return "always";
-    case SyncMode::kBatch: return "batch";
-    case SyncMode::kNone: return "none";
+    case SyncMode::kAlways:
+      return "always";
+    case SyncMode::kBatch:
+      return "batch";
+    case SyncMode::kNone:
+      return "none";
   }
   return "?";
 }
@@ -57,8 +61,7 @@ Result<std::unique_ptr<Journal>> Journal::Open(FileSystem* fs, Clock* clock, std
                                                JournalOptions options, uint64_t first_file_number,
                                                std::function<uint64_t()> next_file_number) {
   EBB_RETURN_IF_ERROR(fs->CreateDir(JournalDir(data_dir)));
-  std::unique_ptr<Journal> journal(
-      new Journal(fs, clock, std::move(data_dir), options, std::move(next_file_number)));
+  std::unique_ptr<Journal> journal(new Journal(fs, clock, std::move(data_dir), options, std::move(next_file_number)));
   {
     MutexLock w(&journal->write_mu_);
     EBB_RETURN_IF_ERROR(journal->OpenNewFile(first_file_number));
@@ -111,9 +114,11 @@ Status Journal::Submit(JournalRequest* request) {
 Status Journal::AwaitCommit(JournalRequest* request) {
   // A group commit takes a few microseconds without fsync: poll briefly
   // before sleeping, since a sleep and wakeup cost more than that.
-  for (int i = 0; i < kCommitSpinIterations && !request->done.load(std::memory_order_acquire); i++) {
-    if (i > 0 && i % 64 == 0) std::this_thread::yield();
-  }
+  // Only while a leader is writing: with none, this thread takes the role
+  // at once instead of waiting for nobody.
+  SpinBriefly(kCommitSpinIterations, [&] {
+    return !leader_busy_.load(std::memory_order_relaxed) || request->done.load(std::memory_order_acquire);
+  });
   MutexLock lock(&mu_);
   while (!request->done.load(std::memory_order_acquire)) {
     if (!leader_active_) {
@@ -129,6 +134,7 @@ void Journal::LeadOneGroup() {
   mu_.AssertHeld();
   if (queue_.empty()) return;
   leader_active_ = true;
+  leader_busy_.store(true, std::memory_order_relaxed);
   std::vector<JournalRequest*> group;
   uint64_t bytes = 0;
   bool sync = options_.sync == SyncMode::kAlways;
@@ -162,6 +168,7 @@ void Journal::LeadOneGroup() {
     r->done.store(true, std::memory_order_release);
   }
   leader_active_ = false;
+  leader_busy_.store(false, std::memory_order_relaxed);
   cv_.SignalAll();
 }
 
@@ -299,6 +306,7 @@ Status Journal::Rotate() {
     if (!error_.ok()) return error_;
     if (closed_) return Status::Aborted("the journal is closed");
     leader_active_ = true;
+    leader_busy_.store(true, std::memory_order_relaxed);
   }
   Status s;
   {
@@ -321,6 +329,7 @@ Status Journal::Rotate() {
   }
   MutexLock lock(&mu_);
   leader_active_ = false;
+  leader_busy_.store(false, std::memory_order_relaxed);
   cv_.SignalAll();
   if (!queue_.empty()) cv_.SignalAll();
   return s;

@@ -106,8 +106,8 @@ struct JournalFileInfo {
 };
 
 struct JournalStats {
-  uint64_t records = 0;       // write batches
-  uint64_t groups = 0;        // group commits
+  uint64_t records = 0;  // write batches
+  uint64_t groups = 0;   // group commits
   uint64_t syncs = 0;
   uint64_t bytes_written = 0;
 };
@@ -173,8 +173,7 @@ class Journal {
   // listeners, wakes followers. Called and returns with mu_ held; releases
   // it while writing.
   void LeadOneGroup() REQUIRES(mu_);
-  Status WriteGroup(const std::vector<JournalRequest*>& group, bool sync, uint64_t* file_number)
-      REQUIRES(write_mu_);
+  Status WriteGroup(const std::vector<JournalRequest*>& group, bool sync, uint64_t* file_number) REQUIRES(write_mu_);
   void SyncerLoop();
   void SetError(const Status& s) REQUIRES(mu_);
 
@@ -195,6 +194,10 @@ class Journal {
   CondVar cv_{&mu_};
   std::deque<JournalRequest*> queue_ GUARDED_BY(mu_);
   bool leader_active_ GUARDED_BY(mu_) = false;
+  // leader_active_, readable without mu_: AwaitCommit spins only while a
+  // leader is writing (someone else may finish its request any moment);
+  // with no leader it takes the role at once instead of waiting for nobody.
+  std::atomic<bool> leader_busy_{false};
   bool closed_ GUARDED_BY(mu_) = false;
   Status error_ GUARDED_BY(mu_);
   // Replaced only under write_mu_ and mu_; the syncer copies it under mu_.
