@@ -4,7 +4,7 @@
 //
 //   writes    point reads while writer threads saturate the write path:
 //             read-only baseline, then with writers; --read-exec readpool
-//             (reads on the ReadPool, writes on their own threads) or shared
+//             (reads on the ReadPool, writes on a write pool) or shared
 //             (reads and writes as tasks of one pool, TiKV's old design).
 //   scans     high-priority point reads alone, then while low-priority scans
 //             saturate the low pool.
@@ -140,7 +140,8 @@ Status PointRead(Database* db, BenchContext* ctx, uint64_t keys, Priority priori
   return r.ok() || r.status().IsNotFound() ? Status::OK() : r.status();
 }
 
-void Print(BenchContext* ctx, const nlohmann::json& r) {
+void Print(BenchContext* ctx, nlohmann::json r) {
+  r["sync"] = ctx->flags().sync;
   if (ctx->flags().json) {
     std::printf("%s\n", r.dump().c_str());
   } else {
@@ -154,8 +155,11 @@ void Print(BenchContext* ctx, const nlohmann::json& r) {
   std::fflush(stdout);
 }
 
-// Writers saturating the write path: either on their own threads (readpool
-// mode) or as tasks of the shared pool.
+// Writers saturating the write path. In both modes writes are tasks of one
+// pool of kSharedPoolThreads threads (the write executor, as `ebb serve`
+// has), fed by kWriterThreads client threads so that its queue never runs
+// dry; only where reads run differs: on the ReadPool, or as tasks of that
+// same pool (the shared design the ReadPool replaced).
 Status ScenarioWrites(BenchContext* ctx, Setup* s, double seconds) {
   const Flags& f = ctx->flags();
   Database* db = s->db.get();
@@ -167,13 +171,11 @@ Status ScenarioWrites(BenchContext* ctx, Setup* s, double seconds) {
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> writes{0};
   const BackgroundSchedulerStatus work_before = s->store->GetStatus().work;
-  std::unique_ptr<FuturePool> shared;
-  if (f.read_exec == "shared") {
-    FuturePoolOptions po;
-    po.name = "shared";
-    po.threads = kSharedPoolThreads;
-    EBB_ASSIGN_OR_RETURN(shared, FuturePool::Create(std::move(po)));
-  }
+  const bool shared = f.read_exec == "shared";
+  FuturePoolOptions po;
+  po.name = shared ? "shared" : "writes";
+  po.threads = kSharedPoolThreads;
+  EBB_ASSIGN_OR_RETURN(std::unique_ptr<FuturePool> pool, FuturePool::Create(std::move(po)));
   std::vector<std::thread> writers;
   for (int t = 0; t < kWriterThreads; t++) {
     writers.emplace_back([&, t] {
@@ -181,12 +183,7 @@ Status ScenarioWrites(BenchContext* ctx, Setup* s, double seconds) {
       while (!stop.load(std::memory_order_relaxed)) {
         std::string key = ctx->Key(rnd.Uniform(s->keys));
         std::string value(ctx->Value(&rnd));
-        Status st;
-        if (shared) {
-          st = shared->SpawnFuture([&](TaskContext&) { return db->Put(key, value); }).get();
-        } else {
-          st = db->Put(key, value);
-        }
+        Status st = pool->SpawnFuture([&](TaskContext&) { return db->Put(key, value); }).get();
         if (st.ok()) writes.fetch_add(1, std::memory_order_relaxed);
       }
     });
@@ -195,7 +192,7 @@ Status ScenarioWrites(BenchContext* ctx, Setup* s, double seconds) {
   if (shared) {
     loaded = RunReaders(kReaderThreads, seconds, f.seed + 100, [&](Random* rnd) {
       std::string key = ctx->Key(rnd->Uniform(s->keys));
-      return shared
+      return pool
           ->SpawnFuture([&](TaskContext&) -> Status {
             std::string v;
             Status st = db->Get(ReadOptions(), key, &v);

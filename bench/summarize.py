@@ -1,0 +1,222 @@
+#!/usr/bin/env python3
+"""Markdown tables from a bench/run_all.sh results directory.
+
+    bench/summarize.py bench/results/2026-11-21 > tables.md
+
+Each benchmark's JSON lines are grouped by configuration; repeated runs
+(core, readisolation) are reduced to their median. docs/BENCHMARKS.md quotes
+these tables.
+"""
+
+import json
+import os
+import statistics
+import sys
+from collections import defaultdict
+
+
+def load(directory, name):
+    path = os.path.join(directory, name + ".jsonl")
+    if not os.path.exists(path):
+        return []
+    rows = []
+    with open(path) as f:
+        for number, line in enumerate(f, 1):
+            line = line.strip()
+            if not line.startswith("{"):
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                sys.exit(f"{path}:{number}: not JSON ({e})")
+    return rows
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def grouped(rows, *keys):
+    groups = defaultdict(list)
+    for r in rows:
+        groups[tuple(r.get(k) for k in keys)].append(r)
+    return groups
+
+
+def med(group, field):
+    return median([r.get(field) for r in group])
+
+
+def num(v, digits=0):
+    if v is None:
+        return "-"
+    if digits == 0:
+        return f"{v:,.0f}"
+    return f"{v:,.{digits}f}"
+
+
+def ratio(a, b):
+    return "-" if a is None or not b else f"{a / b:.2f}x"
+
+
+def table(header, rows):
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(out) + "\n"
+
+
+def core(directory):
+    out = []
+    rows = load(directory, "core")
+    if rows:
+        g = grouped(rows, "workload", "engine")
+        runs = len(g.get(("fillrandom", "ebb"), []))
+        out.append(f"Single thread, 1,000,000 ops, 16-byte keys, 100-byte values, no sync; median of {runs} runs.\n")
+        body = []
+        for w in ("fillrandom", "readrandom", "overwrite"):
+            e, r, l = (med(g.get((w, x), []), "ops_per_sec") for x in ("ebb", "rocksdb", "leveldb"))
+            p = [num(med(g.get((w, x), []), "p99_us"), 1) for x in ("ebb", "rocksdb", "leveldb")]
+            body.append([w, num(e), num(r), num(l), ratio(e, r), ratio(e, l), " / ".join(p)])
+        out.append(table(["workload", "Ebb ops/s", "RocksDB ops/s", "LevelDB ops/s", "Ebb / RocksDB", "Ebb / LevelDB",
+                          "p99 us (Ebb / RocksDB / LevelDB)"], body))
+        amp = [num(med(g.get(("compact", x), []), "space_amp"), 3) for x in ("ebb", "rocksdb", "leveldb")]
+        out.append(f"\nDisk / live data after overwrite + full compaction: Ebb {amp[0]}, RocksDB {amp[1]}, "
+                   f"LevelDB {amp[2]}.\n")
+    more = load(directory, "core-more") + load(directory, "core-sync")
+    if more:
+        g = grouped(more, "workload", "engine")
+        body = []
+        for w, what in (("fillseq", "4 threads, no sync"), ("readseq", "4 threads"),
+                        ("readwhilewriting", "4 readers + 1 writer, no sync"),
+                        ("fillrandom", "8 threads, sync batch, 200,000 ops")):
+            e, r, l = (med(g.get((w, x), []), "ops_per_sec") for x in ("ebb", "rocksdb", "leveldb"))
+            body.append([f"{w} ({what})", num(e), num(r), num(l), ratio(e, r), ratio(e, l)])
+        out.append("\n" + table(["workload", "Ebb ops/s", "RocksDB ops/s", "LevelDB ops/s", "Ebb / RocksDB",
+                                 "Ebb / LevelDB"], body))
+    return "".join(out)
+
+
+def writers(directory):
+    rows = load(directory, "writers")
+    if not rows:
+        return ""
+    g = grouped(rows, "dbs", "sync", "threads", "completion")
+    body = []
+    for dbs in sorted({r["dbs"] for r in rows}):
+        for sync in ("batch", "none"):
+            for t in sorted({r["threads"] for r in rows}):
+                op, db = g.get((dbs, sync, t, "op_lock"), []), g.get((dbs, sync, t, "db_lock"), [])
+                if not op or not db:
+                    continue
+                body.append([f"{dbs}", sync, t, num(med(op, "ops_per_sec")), num(med(db, "ops_per_sec")),
+                             ratio(med(op, "ops_per_sec"), med(db, "ops_per_sec")),
+                             f"{num(med(op, 'p99_us'), 1)} / {num(med(db, 'p99_us'), 1)}",
+                             f"{num(med(op, 'p999_us'), 0)} / {num(med(db, 'p999_us'), 0)}",
+                             num(med(op, "items_per_completion"), 2),
+                             f"{num(med(op, 'lock_wait_us_per_op'), 2)} / {num(med(db, 'lock_wait_us_per_op'), 2)}"])
+    return table(["dbs", "sync", "threads", "op_lock ops/s", "db_lock ops/s", "op / db", "p99 us (op / db)",
+                  "p999 us (op / db)", "items per completion (op)", "lock wait us/op (op / db)"], body)
+
+
+def readisolation(directory):
+    rows = load(directory, "readisolation")
+    if not rows:
+        return ""
+    g = grouped(rows, "sync", "scenario", "read_exec")
+    out = []
+    body = []
+    for sync in sorted({r.get("sync") for r in rows if r.get("sync")}):
+        ro = g.get((sync, "writes", "read-only baseline"), [])
+        rp = g.get((sync, "writes", "readpool"), [])
+        sh = g.get((sync, "writes", "shared (writes+reads)"), [])
+        ro99, rp99, sh99 = med(ro, "read_p99_us"), med(rp, "read_p99_us"), med(sh, "read_p99_us")
+        body.append([sync, num(ro99, 1), num(rp99, 1), num(sh99, 1), ratio(rp99, ro99), ratio(sh99, rp99),
+                     f"{num(med(rp, 'read_ops_per_sec'))} / {num(med(sh, 'read_ops_per_sec'))}",
+                     f"{num(med(rp, 'writes_per_sec'))} / {num(med(sh, 'writes_per_sec'))}"])
+    out.append(table(["sync", "read-only p99 us", "ReadPool p99 us, writes saturating", "shared p99 us, writes saturating",
+                      "ReadPool / read-only", "shared / ReadPool", "reads/s (ReadPool / shared)",
+                      "writes/s (ReadPool / shared)"], body))
+    body = []
+    for sync in sorted({r.get("sync") for r in rows if r.get("sync")}):
+        alone = g.get((sync, "scans", "high alone"), [])
+        loaded = g.get((sync, "scans", "high while low scans"), [])
+        if not alone:
+            continue
+        a, l = med(alone, "read_p99_us"), med(loaded, "read_p99_us")
+        body.append([sync, num(a, 1), num(l, 1), f"{(l / a - 1) * 100:+.0f}%" if a and l else "-",
+                     num(med(loaded, "low_scans_per_sec"))])
+    out.append("\n" + table(["sync", "high p99 us alone", "high p99 us, low scans saturating", "change",
+                             "low scans/s"], body))
+    body = []
+    for sync in sorted({r.get("sync") for r in rows if r.get("sync")}):
+        o = g.get((sync, "overload", "readpool at 2x capacity"), [])
+        if not o:
+            continue
+        body.append([sync, num(med(o, "capacity_reads_per_sec")), num(med(o, "offered_reads_per_sec")),
+                     num(med(o, "rejected_fraction"), 3), num(med(o, "read_p99_us"), 0),
+                     num(med(o, "reject_cost_us"), 2), num(med(o, "reject_cost_p99_us"), 2)])
+    out.append("\n" + table(["sync", "capacity reads/s", "offered reads/s", "rejected fraction",
+                             "admitted p99 us", "reject cost us (mean)", "reject cost us (p99)"], body))
+    return "".join(out)
+
+
+def idle(directory):
+    rows = load(directory, "idle")
+    if not rows:
+        return ""
+    body = []
+    for r in rows:
+        sustained = r.get("trace") == "sustained"
+        body.append([r.get("policy"), r.get("trace"),
+                     "-" if sustained else (num(r.get("quiescence_s"), 2) if r.get("drained") else "never (work left pending)"),
+                     "-" if sustained else r.get("idle_wakeups"), "-" if sustained else num(r.get("idle_cpu_s"), 3),
+                     num(r.get("background_bytes", 0) / 1e6, 1),
+                     num(r.get("in_band_fraction"), 3) if sustained else "-", num(r.get("p99_us"), 1)])
+    return table(["policy", "trace", "quiescence s", "wakeups in 60 s after", "CPU s in 60 s after",
+                  "background MB written", "in band", "write p99 us"], body)
+
+
+def smoosh(directory):
+    rows = load(directory, "smoosh")
+    if not rows:
+        return ""
+    body = [[r.get("policy"), num(r.get("space_amp"), 3), num(r.get("space_amp_max"), 3),
+             num(r.get("compaction_bytes", 0) / 1e6, 1), r.get("compactions"), num(r.get("write_p99_us"), 1),
+             num(r.get("ops_per_sec"))] for r in rows]
+    return table(["policy", "space amp at end", "space amp max", "compaction MB written", "compactions",
+                  "write p99 us", "ops/s"], body)
+
+
+def tiering(directory):
+    rows = load(directory, "tiering")
+    if not rows:
+        return ""
+    body = [[r.get("store"), num(r.get("local_target_bytes", 0) / 2**20, 1), num(r.get("local_bytes_max", 0) / 2**20, 2),
+             num(r.get("local_bytes_max_over_target"), 3), num(r.get("cold_read_p50_us") / 1000, 2),
+             num(r.get("cold_read_p99_us") / 1000, 2), num(r.get("warm_read_p50_us"), 1),
+             num(r.get("compression_ratio"), 2), r.get("archives"), num(r.get("rebuild_s_per_1000"), 3),
+             "yes" if r.get("rebuild_equals_index") else "NO"] for r in rows]
+    return table(["store", "target MiB", "local max MiB", "max / target", "cold read p50 ms", "cold read p99 ms",
+                  "warm read p50 us", "compression", "archives", "rebuild s per 1000 archives",
+                  "rebuilt index equal"], body)
+
+
+def main():
+    if len(sys.argv) != 2 or sys.argv[1] in ("-h", "--help"):
+        sys.exit("usage: bench/summarize.py RESULTS_DIR   (a bench/run_all.sh output directory)")
+    d = sys.argv[1]
+    if not os.path.isdir(d):
+        sys.exit(f"bench/summarize.py: {d} is not a directory")
+    for title, fn in (("core", core), ("writers", writers), ("readisolation", readisolation), ("idle", idle),
+                      ("smoosh", smoosh), ("tiering", tiering)):
+        text = fn(d)
+        if text:
+            print(f"### {title}\n\n{text}")
+    redis = os.path.join(d, "redis.md")
+    if os.path.exists(redis):
+        print("### redis\n\n" + open(redis).read())
+
+
+if __name__ == "__main__":
+    main()
