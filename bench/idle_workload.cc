@@ -5,8 +5,8 @@
 //   bursty     overwrite-heavy write bursts separated by gaps of varying
 //              length, then silence: time from the last write to
 //              quiescence per class, then a window (--duration, default 60 s)
-//              measuring wakeups (voluntary context switches of every
-//              thread but the bench's own) and CPU time of the process;
+//              measuring wakeups (voluntary context switches) and CPU
+//              time of every thread but the bench's own;
 //   sustained  a steady write rate: how often each class's pending work is
 //              inside its band.
 //
@@ -40,15 +40,25 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-// Voluntary context switches of every thread of this process except `skip_tid`.
-uint64_t VoluntaryContextSwitches(long skip_tid) {
-  uint64_t total = 0;
+// Calls fn("/proc/self/task/<tid>") for every thread of this process except
+// `skip_tid` (the bench's own, which does the measuring).
+template <typename Fn>
+void ForEachOtherThread(long skip_tid, Fn fn) {
   DIR* dir = opendir("/proc/self/task");
-  if (dir == nullptr) return 0;
+  if (dir == nullptr) return;
   while (dirent* e = readdir(dir)) {
     if (e->d_name[0] == '.') continue;
     if (std::atol(e->d_name) == skip_tid) continue;
-    std::ifstream in(fmt::format("/proc/self/task/{}/status", e->d_name));
+    fn(fmt::format("/proc/self/task/{}", e->d_name));
+  }
+  closedir(dir);
+}
+
+// Voluntary context switches of every thread but `skip_tid`.
+uint64_t VoluntaryContextSwitches(long skip_tid) {
+  uint64_t total = 0;
+  ForEachOtherThread(skip_tid, [&](const std::string& task) {
+    std::ifstream in(task + "/status");
     std::string key;
     while (in >> key) {
       if (key == "voluntary_ctxt_switches:") {
@@ -58,24 +68,26 @@ uint64_t VoluntaryContextSwitches(long skip_tid) {
         break;
       }
     }
-  }
-  closedir(dir);
+  });
   return total;
 }
 
-// User + system CPU seconds of the process.
-double ProcessCpuSeconds() {
-  std::ifstream in("/proc/self/stat");
-  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  size_t close = content.rfind(')');
-  std::istringstream fields(content.substr(close + 2));
-  std::string f;
-  uint64_t utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && fields >> f; i++) {
-    if (i == 14) utime = std::stoull(f);
-    if (i == 15) stime = std::stoull(f);
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+// User + system CPU seconds of every thread but `skip_tid` (so the reading
+// of /proc itself is not counted).
+double OtherThreadsCpuSeconds(long skip_tid) {
+  uint64_t ticks = 0;
+  ForEachOtherThread(skip_tid, [&](const std::string& task) {
+    std::ifstream in(task + "/stat");
+    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    size_t close = content.rfind(')');
+    if (close == std::string::npos || close + 2 > content.size()) return;
+    std::istringstream fields(content.substr(close + 2));
+    std::string f;
+    for (int i = 3; i <= 15 && fields >> f; i++) {
+      if (i == 14 || i == 15) ticks += std::stoull(f);  // utime, stime
+    }
+  });
+  return static_cast<double>(ticks) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 struct Sample {
@@ -246,11 +258,11 @@ Result<nlohmann::json> RunBursty(BenchContext* ctx, const std::string& policy) {
   double window = f.duration_s > 0 ? f.duration_s : 60.0;
   long self = static_cast<long>(gettid());
   uint64_t switches0 = VoluntaryContextSwitches(self);
-  double cpu0 = ProcessCpuSeconds();
+  double cpu0 = OtherThreadsCpuSeconds(self);
   uint64_t sched_wakeups0 = h.store->GetStatus().work.wakeups;
   std::this_thread::sleep_for(std::chrono::duration<double>(window));
   uint64_t switches1 = VoluntaryContextSwitches(self);
-  double cpu1 = ProcessCpuSeconds();
+  double cpu1 = OtherThreadsCpuSeconds(self);
   uint64_t sched_wakeups1 = h.store->GetStatus().work.wakeups;
   WriteCsvAndPlot(f.out_dir.empty() ? "docs" : f.out_dir, policy, "bursty", r);
   nlohmann::json j = BaseResult("idle", "ebb", r.write_us.count(), r.last_write_s, r.write_us, background);

@@ -42,13 +42,16 @@ run() {
   "$@" 2>>"$out/$name.log" | tee -a "$out/$name.jsonl"
 }
 
+# Appended, so that a partial rerun (--only) into the same OUT keeps the
+# record of the first run.
 {
+  echo "run: --only $only --repeats $repeats"
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //') x $(nproc)"
   echo "kernel: $(uname -r)"
   echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-} > "$out/machine.txt"
+} >> "$out/machine.txt"
 
 if wanted core; then
   # Engines round-robin, each on fresh data: fill, read back, overwrite, compact.

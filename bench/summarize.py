@@ -113,10 +113,12 @@ def writers(directory):
                              ratio(med(op, "ops_per_sec"), med(db, "ops_per_sec")),
                              f"{num(med(op, 'p99_us'), 1)} / {num(med(db, 'p99_us'), 1)}",
                              f"{num(med(op, 'p999_us'), 0)} / {num(med(db, 'p999_us'), 0)}",
+                             # Little's law: closed-loop threads / throughput.
+                             f"{num(t * 1e6 / med(op, 'ops_per_sec'), 1)} / {num(t * 1e6 / med(db, 'ops_per_sec'), 1)}",
                              num(med(op, "items_per_completion"), 2),
                              f"{num(med(op, 'lock_wait_us_per_op'), 2)} / {num(med(db, 'lock_wait_us_per_op'), 2)}"])
     return table(["dbs", "sync", "threads", "op_lock ops/s", "db_lock ops/s", "op / db", "p99 us (op / db)",
-                  "p999 us (op / db)", "items per completion (op)", "lock wait us/op (op / db)"], body)
+                  "p999 us (op / db)", "mean us (op / db)", "items per completion (op)", "lock wait us/op (op / db)"], body)
 
 
 def readisolation(directory):
