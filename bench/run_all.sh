@@ -9,7 +9,7 @@
 # NAMEs: core writers readisolation idle smoosh tiering redis. Core and
 # readisolation run N times (default 3) round-robin so that docs can quote
 # medians on a noisy machine; the rest run once. The whole run takes about
-# 45 minutes on the project's 2-core machine. Build first:
+# 20 minutes on the project's 2-core machine. Build first:
 # scripts/build.sh release (and scripts/setup.sh test for s3rver and
 # redis-server).
 set -euo pipefail

@@ -72,7 +72,7 @@ def core(directory):
     if rows:
         g = grouped(rows, "workload", "engine")
         runs = len(g.get(("fillrandom", "ebb"), []))
-        out.append(f"Single thread, 1,000,000 ops, 16-byte keys, 100-byte values, no sync; median of {runs} runs.\n")
+        out.append(f"Single thread, 1,000,000 ops, 16-byte keys, 100-byte values, no sync; median of {runs} runs.\n\n")
         body = []
         for w in ("fillrandom", "readrandom", "overwrite"):
             e, r, l = (med(g.get((w, x), []), "ops_per_sec") for x in ("ebb", "rocksdb", "leveldb"))
