@@ -5,6 +5,7 @@
 #ifndef EBB_BENCH_BENCH_H_
 #define EBB_BENCH_BENCH_H_
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -69,6 +70,11 @@ class BenchContext {
 uint64_t ProcessBytesWritten();
 // Bytes of files under `dir`.
 uint64_t DirectoryBytes(const std::string& dir);
+// Open-loop pacing: calls `op` `rate` times per second for `seconds`,
+// catching up in bursts when behind and sleeping `idle_sleep` when nothing
+// is due (so the pacer leaves the core to the system under test). Stops at
+// the first error `op` returns.
+Status RunPaced(double seconds, double rate, std::chrono::microseconds idle_sleep, const std::function<Status()>& op);
 // Common result fields.
 nlohmann::json BaseResult(const std::string& workload, const std::string& engine, uint64_t ops, double seconds,
                           const Histogram& latency_us, uint64_t bytes_written);

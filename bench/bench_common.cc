@@ -2,6 +2,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -76,6 +77,21 @@ uint64_t ProcessBytesWritten() {
     if (key == "wchar:") return value;
   }
   return 0;
+}
+
+Status RunPaced(double seconds, double rate, std::chrono::microseconds idle_sleep, const std::function<Status()>& op) {
+  const auto start = std::chrono::steady_clock::now();
+  uint64_t n = 0;
+  while (true) {
+    double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (elapsed >= seconds) return Status::OK();
+    uint64_t due = static_cast<uint64_t>(elapsed * rate);
+    if (n >= due) {
+      std::this_thread::sleep_for(idle_sleep);
+      continue;
+    }
+    for (; n < due; n++) EBB_RETURN_IF_ERROR(op());
+  }
 }
 
 uint64_t DirectoryBytes(const std::string& dir) {

@@ -293,20 +293,9 @@ Result<nlohmann::json> RunSustained(BenchContext* ctx, const std::string& policy
   uint64_t before_bytes = BackgroundBytes(h.store->GetStatus());
   {
     Sampler sampler(h.store.get(), start, &r);
-    uint64_t n = 0;
-    while (true) {
-      double elapsed = std::chrono::duration<double>(SteadyClock::now() - start).count();
-      if (elapsed >= seconds) break;
-      uint64_t due = static_cast<uint64_t>(elapsed * rate);
-      if (n >= due) {
-        std::this_thread::sleep_for(std::chrono::microseconds(200));
-        continue;
-      }
-      while (n < due) {
-        EBB_RETURN_IF_ERROR(Write(h.db.get(), ctx, key_space, &rnd, &r.write_us));
-        n++;
-      }
-    }
+    EBB_RETURN_IF_ERROR(RunPaced(seconds, rate, std::chrono::microseconds(200), [&] {
+      return Write(h.db.get(), ctx, key_space, &rnd, &r.write_us);
+    }));
     r.last_write_s = std::chrono::duration<double>(SteadyClock::now() - start).count();
   }
   // In band: samples after the warm-up (pending first has to rise into the
