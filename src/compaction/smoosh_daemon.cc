@@ -489,44 +489,28 @@ void SmooshDaemon::EraseDrainedChannelsLocked() {
 // ---------------------------------------------------------------------------
 // Control.
 
-void SmooshDaemon::Suspend() {
+void SmooshDaemon::Suspend() { SetAllSuspended(true); }
+void SmooshDaemon::Resume() { SetAllSuspended(false); }
+Status SmooshDaemon::Suspend(std::string_view channel) { return SetChannelSuspended(channel, true); }
+Status SmooshDaemon::Resume(std::string_view channel) { return SetChannelSuspended(channel, false); }
+
+void SmooshDaemon::SetAllSuspended(bool suspended) {
   MutexLock lock(&mu_);
-  all_suspended_ = true;
+  all_suspended_ = suspended;
   for (auto& ch : channels_) {
-    ch->manual_suspended = true;
+    ch->manual_suspended = suspended;
     RefreshJobFlagsLocked(ch.get());
   }
 }
 
-void SmooshDaemon::Resume() {
-  MutexLock lock(&mu_);
-  all_suspended_ = false;
-  for (auto& ch : channels_) {
-    ch->manual_suspended = false;
-    RefreshJobFlagsLocked(ch.get());
-  }
-}
-
-Status SmooshDaemon::Suspend(std::string_view channel) {
+Status SmooshDaemon::SetChannelSuspended(std::string_view channel, bool suspended) {
   MutexLock lock(&mu_);
   Channel* ch = FindChannelLocked(channel);
   if (ch == nullptr) {
     return Status::NotFound(fmt::format("smoosh channel '{}' does not exist; channels are: {}", channel,
                                         fmt::join(ChannelNamesLocked(), ", ")));
   }
-  ch->manual_suspended = true;
-  RefreshJobFlagsLocked(ch);
-  return Status::OK();
-}
-
-Status SmooshDaemon::Resume(std::string_view channel) {
-  MutexLock lock(&mu_);
-  Channel* ch = FindChannelLocked(channel);
-  if (ch == nullptr) {
-    return Status::NotFound(fmt::format("smoosh channel '{}' does not exist; channels are: {}", channel,
-                                        fmt::join(ChannelNamesLocked(), ", ")));
-  }
-  ch->manual_suspended = false;
+  ch->manual_suspended = suspended;
   RefreshJobFlagsLocked(ch);
   return Status::OK();
 }

@@ -292,6 +292,9 @@ class SmooshDaemon {
   // Sets every job's suspended flag from the channel's state; returns
   // (suspended, resumed) counts.
   std::pair<int, int> RefreshJobFlagsLocked(Channel* channel) REQUIRES(mu_);
+  // Suspend/Resume: the manual (sticky) suspension of every channel, or of one.
+  void SetAllSuspended(bool suspended) EXCLUDES(mu_);
+  Status SetChannelSuspended(std::string_view channel, bool suspended) EXCLUDES(mu_);
   void MarkDirtyLocked(Channel* channel, int64_t now_micros) REQUIRES(mu_);
   void AddPendingLocked(const std::string& database) REQUIRES(mu_);
   void RemoveFromQueuesLocked(std::string_view database, const Channel* except, int64_t now_micros) REQUIRES(mu_);
