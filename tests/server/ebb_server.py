@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unittest
 
 EBB_BIN = os.environ.get("EBB_BIN", "build/release/bin/ebb")
 # Bounds every wait in these tests.
@@ -108,6 +109,21 @@ class EbbServer:
         if exc[0] is None and code != 0:
             raise AssertionError(f"ebb serve exited with {code}")
         return False
+
+
+class ServerTestCase(unittest.TestCase):
+    """One `ebb serve` for the whole test class, started before its first test
+    and stopped (it must exit cleanly) after its last."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = EbbServer().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.server.stop()
+        cls.server.cleanup()
+        assert code == 0, f"ebb serve exited with {code}"
 
 
 def redis_client(server, **kwargs):

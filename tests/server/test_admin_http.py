@@ -13,7 +13,7 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from ebb_server import EbbServer, redis_client  # noqa: E402
+from ebb_server import ServerTestCase, redis_client  # noqa: E402
 
 
 def fetch(server, path):
@@ -29,10 +29,10 @@ def chromium_binary():
     raise SystemExit("chromium is missing: run scripts/setup.sh test")
 
 
-class AdminHttpTest(unittest.TestCase):
+class AdminHttpTest(ServerTestCase):
     @classmethod
     def setUpClass(cls):
-        cls.server = EbbServer().start()
+        super().setUpClass()
         r = redis_client(cls.server)
         r.execute_command("SELECT", "dashboard_db_7f3")
         for i in range(500):
@@ -40,12 +40,6 @@ class AdminHttpTest(unittest.TestCase):
         for i in range(300):
             r.get(f"key{i}")
         r.close()
-
-    @classmethod
-    def tearDownClass(cls):
-        code = cls.server.stop()
-        cls.server.cleanup()
-        assert code == 0, f"ebb serve exited with {code}"
 
     def test_status_json(self):
         code, headers, body = fetch(self.server, "/status")

@@ -10,22 +10,12 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from ebb_server import EBB_BIN, EbbServer, redis_client, resp_call  # noqa: E402
+from ebb_server import EBB_BIN, EbbServer, ServerTestCase, redis_client, resp_call  # noqa: E402
 
 import redis  # noqa: E402
 
 
-class CommandsTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = EbbServer().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        code = cls.server.stop()
-        cls.server.cleanup()
-        assert code == 0, f"ebb serve exited with {code}"
-
+class CommandsTest(ServerTestCase):
     def setUp(self):
         self.r = redis_client(self.server)
         # Each test uses its own database, so tests do not see each other.

@@ -7,7 +7,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from ebb_server import EbbServer  # noqa: E402
+from ebb_server import ServerTestCase  # noqa: E402
 
 
 def cli(server, *args, stdin=None):
@@ -18,17 +18,7 @@ def cli(server, *args, stdin=None):
     return stdout, out.stderr.strip(), out.returncode
 
 
-class RedisToolsTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = EbbServer().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        code = cls.server.stop()
-        cls.server.cleanup()
-        assert code == 0, f"ebb serve exited with {code}"
-
+class RedisToolsTest(ServerTestCase):
     def test_redis_cli(self):
         s = self.server
         self.assertEqual(cli(s, "PING")[0], "PONG")
