@@ -183,14 +183,15 @@ Status Journal::WriteGroup(const std::vector<JournalRequest*>& group, bool sync,
     file = file_;
     path = file_path_;
   }
-  std::string payload;
-  for (const JournalRequest* r : group) {
-    PutVarint64(&payload, r->db_id);
-    PutVarint64(&payload, r->first_seq);
-    PutLengthPrefixed(&payload, r->batch_rep);
-  }
+  // The group's record is built in place: no payload copy on the write path.
   group_buffer_.clear();
-  RecordLogWriter::EncodeRecord(&group_buffer_, kJournalRecordGroup, payload);
+  const size_t start = RecordLogWriter::BeginRecord(&group_buffer_);
+  for (const JournalRequest* r : group) {
+    PutVarint64(&group_buffer_, r->db_id);
+    PutVarint64(&group_buffer_, r->first_seq);
+    PutLengthPrefixed(&group_buffer_, r->batch_rep);
+  }
+  RecordLogWriter::FinishRecord(&group_buffer_, start, kJournalRecordGroup);
 
   Status s;
   if (file->Size() > kRecordLogHeaderBytes && file->Size() + group_buffer_.size() > options_.segment_bytes) {

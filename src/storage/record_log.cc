@@ -26,13 +26,24 @@ Result<std::unique_ptr<RecordLogWriter>> RecordLogWriter::Create(std::unique_ptr
 }
 
 void RecordLogWriter::EncodeRecord(std::string* dst, uint8_t type, std::string_view payload) {
-  char header[kRecordHeaderBytes];
+  size_t start = BeginRecord(dst);
+  dst->append(payload.data(), payload.size());
+  FinishRecord(dst, start, type);
+}
+
+size_t RecordLogWriter::BeginRecord(std::string* dst) {
+  size_t start = dst->size();
+  dst->append(kRecordHeaderBytes, '\0');
+  return start;
+}
+
+void RecordLogWriter::FinishRecord(std::string* dst, size_t start, uint8_t type) {
+  char* header = dst->data() + start;
+  std::string_view payload(header + kRecordHeaderBytes, dst->size() - start - kRecordHeaderBytes);
   EncodeFixed32(header + 4, static_cast<uint32_t>(payload.size()));
   header[8] = static_cast<char>(type);
   EncodeFixed32(header + 9, Checksum32(payload));
   EncodeFixed32(header, Checksum32(std::string_view(header + 4, 9)));
-  dst->append(header, kRecordHeaderBytes);
-  dst->append(payload.data(), payload.size());
 }
 
 Status RecordLogWriter::AddRecord(uint8_t type, std::string_view payload) {

@@ -53,6 +53,11 @@ class RecordLogWriter {
 
   // Frames one record onto *dst.
   static void EncodeRecord(std::string* dst, uint8_t type, std::string_view payload);
+  // The same without copying a payload built elsewhere: BeginRecord reserves
+  // the header on *dst and returns where the record starts; the caller
+  // appends the payload; FinishRecord fills in the header.
+  static size_t BeginRecord(std::string* dst);
+  static void FinishRecord(std::string* dst, size_t start, uint8_t type);
 
  private:
   RecordLogWriter(std::unique_ptr<WritableFile> file, std::string path)
