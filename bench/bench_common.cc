@@ -30,6 +30,10 @@ Result<BenchEngine*> BenchContext::Engine(bool fresh) {
     std::filesystem::remove_all(flags_.data_dir, ec);
   }
   if (!engine_) {
+    // LevelDB and RocksDB create only the last path component.
+    std::error_code ec;
+    std::filesystem::path parent = std::filesystem::path(flags_.data_dir).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
     EBB_ASSIGN_OR_RETURN(engine_, NewBenchEngine(flags_.engine));
     Status s = engine_->Open(MakeEngineConfig());
     if (!s.ok()) {
