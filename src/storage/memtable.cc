@@ -1,12 +1,20 @@
 #include "storage/memtable.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 #include "base/coding.h"
 
 namespace ebb {
 namespace {
+
+inline uint64_t DecodeBigEndian64(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, sizeof(v));
+  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
+  return v;
+}
 
 inline std::string_view DecodeLengthPrefixed(const char* p) {
   return std::string_view(p + 4, DecodeFixed32(p));
@@ -17,7 +25,17 @@ inline std::string_view DecodeLengthPrefixed(const char* p) {
 int MemTable::KeyComparator::operator()(const char* a, const char* b) const {
   uint32_t la = DecodeFixed32(a), lb = DecodeFixed32(b);
   size_t ua = la - 8, ub = lb - 8;
-  int r = std::memcmp(a + 4, b + 4, std::min(ua, ub));
+  size_t common = std::min(ua, ub);
+  int r;
+  if (common >= 8) {
+    // Most keys differ in their first 8 bytes: compare those as one
+    // big-endian word, without a call to memcmp.
+    uint64_t wa = DecodeBigEndian64(a + 4), wb = DecodeBigEndian64(b + 4);
+    if (wa != wb) return wa < wb ? -1 : 1;
+    r = std::memcmp(a + 12, b + 12, common - 8);
+  } else {
+    r = std::memcmp(a + 4, b + 4, common);
+  }
   if (r == 0) {
     if (ua != ub) return ua < ub ? -1 : 1;
     uint64_t ta = DecodeFixed64(a + 4 + ua), tb = DecodeFixed64(b + 4 + ub);
@@ -30,9 +48,41 @@ MemTable::MemTable(uint64_t min_journal_file)
     : min_journal_file_(min_journal_file), list_(KeyComparator(), &arena_) {}
 
 void MemTable::Add(SequenceNumber seq, ValueType type, std::string_view key, std::string_view value) {
+  Insert(seq, type, key, value);
+  payload_bytes_.fetch_add(key.size() + value.size(), std::memory_order_relaxed);
+  entries_.fetch_add(1, std::memory_order_relaxed);
+  if (type == ValueType::kDeletion) tombstones_.fetch_add(1, std::memory_order_relaxed);
+}
+
+uint64_t MemTable::AddBatch(SequenceNumber first_seq, const WriteBatch& batch) {
+  struct Inserter : WriteBatch::Handler {
+    MemTable* mem;
+    SequenceNumber seq;
+    uint64_t bytes = 0;
+    uint64_t tombstones = 0;
+    void Put(std::string_view key, std::string_view value) override {
+      mem->Insert(seq++, ValueType::kValue, key, value);
+      bytes += key.size() + value.size();
+    }
+    void Delete(std::string_view key) override {
+      mem->Insert(seq++, ValueType::kDeletion, key, {});
+      bytes += key.size();
+      tombstones++;
+    }
+  } inserter;
+  inserter.mem = this;
+  inserter.seq = first_seq;
+  batch.Iterate(&inserter);
+  payload_bytes_.fetch_add(inserter.bytes, std::memory_order_relaxed);
+  entries_.fetch_add(inserter.seq - first_seq, std::memory_order_relaxed);
+  if (inserter.tombstones) tombstones_.fetch_add(inserter.tombstones, std::memory_order_relaxed);
+  return inserter.bytes;
+}
+
+void MemTable::Insert(SequenceNumber seq, ValueType type, std::string_view key, std::string_view value) {
   size_t ikey_len = key.size() + 8;
   size_t encoded = 4 + ikey_len + 4 + value.size();
-  char* buf = arena_.AllocateAligned(encoded);
+  char* buf = list_.AllocateKey(encoded);
   EncodeFixed32(buf, static_cast<uint32_t>(ikey_len));
   char* p = buf + 4;
   std::memcpy(p, key.data(), key.size());
@@ -43,9 +93,6 @@ void MemTable::Add(SequenceNumber seq, ValueType type, std::string_view key, std
   p += 4;
   if (!value.empty()) std::memcpy(p, value.data(), value.size());
   list_.Insert(buf);
-  payload_bytes_.fetch_add(key.size() + value.size(), std::memory_order_relaxed);
-  entries_.fetch_add(1, std::memory_order_relaxed);
-  if (type == ValueType::kDeletion) tombstones_.fetch_add(1, std::memory_order_relaxed);
 }
 
 bool MemTable::Get(std::string_view key, SequenceNumber seq, std::string* value, ValueType* type) const {

@@ -3,7 +3,7 @@
 // database lock); readers never block. Entries are never removed; the whole
 // table is flushed to a segment and dropped.
 //
-// Entry encoding in the arena (fixed-width lengths: the comparator runs
+// Entry encoding, inside its skip-list node in the arena (fixed-width lengths: the comparator runs
 // ~20 times per insert and must not decode varints):
 //   u32 internal_key_len | internal_key | u32 value_len | value
 
@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "ebb/write_batch.h"
 #include "storage/arena.h"
 #include "storage/format.h"
 #include "storage/internal_iterator.h"
@@ -32,6 +33,10 @@ class MemTable {
 
   // Thread-safe. Each (key, seq) must be unique.
   void Add(SequenceNumber seq, ValueType type, std::string_view key, std::string_view value);
+  // Adds every operation of `batch` with sequences first_seq, first_seq+1,
+  // ... (counters updated once for the batch). Returns the key and value
+  // bytes added, as payload_bytes counts them. Thread-safe.
+  uint64_t AddBatch(SequenceNumber first_seq, const WriteBatch& batch);
 
   // The newest entry for key with sequence <= seq. Returns false if none;
   // else sets *type and, for values, *value.
@@ -49,6 +54,9 @@ class MemTable {
   uint64_t min_journal_file() const { return min_journal_file_; }
 
  private:
+  // Inserts one entry; the caller updates the counters.
+  void Insert(SequenceNumber seq, ValueType type, std::string_view key, std::string_view value);
+
   struct KeyComparator {
     int operator()(const char* a, const char* b) const;
   };

@@ -1,5 +1,6 @@
 // A skip list that supports concurrent inserts (compare-and-swap per level,
-// after RocksDB's InlineSkipList) and lock-free readers. Nodes are never
+// after RocksDB's InlineSkipList) and lock-free readers; each key is stored
+// inside its node. Nodes are never
 // removed; memory comes from an Arena and is freed with it.
 //
 // Keys must be unique (Ebb's internal keys are: every entry has its own
@@ -27,22 +28,35 @@ class SkipList {
   static constexpr int kMaxHeight = 12;
   static constexpr uint32_t kBranching = 4;
 
-  SkipList(Comparator cmp, Arena* arena) : cmp_(cmp), arena_(arena), head_(NewNode(nullptr, kMaxHeight)) {
+  SkipList(Comparator cmp, Arena* arena) : cmp_(cmp), arena_(arena), head_(NewNode(kMaxHeight, 0)) {
     for (int i = 0; i < kMaxHeight; i++) head_->SetNext(i, nullptr);
   }
 
-  // Thread-safe with other Inserts and with readers.
-  void Insert(const char* key) {
+  // Reserves a node whose key is `key_bytes` long and returns where the key
+  // goes. The key lives inside its node (one allocation, and a search reads
+  // the key from the cache line that holds the node's links). The caller
+  // writes the key there and then passes the pointer to Insert.
+  char* AllocateKey(size_t key_bytes) {
     int height = RandomHeight();
+    Node* x = NewNode(height, key_bytes);
+    x->StashHeight(height);
+    return x->key();
+  }
+
+  // Inserts a key from AllocateKey. Thread-safe with other Inserts and with
+  // readers.
+  void Insert(const char* key) {
+    Node* x = Node::FromKey(key);
+    const int height = x->StashedHeight();
+    // Afterwards max >= height: every level the node joins is searched.
     int max = max_height_.load(std::memory_order_relaxed);
     while (height > max) {
-      if (max_height_.compare_exchange_weak(max, height, std::memory_order_relaxed)) break;
+      if (max_height_.compare_exchange_weak(max, height, std::memory_order_relaxed)) max = height;
     }
-    Node* x = NewNode(key, height);
     Node* prev[kMaxHeight];
     Node* next[kMaxHeight];
     Node* before = head_;
-    for (int level = kMaxHeight - 1; level >= 0; level--) {
+    for (int level = max - 1; level >= 0; level--) {
       FindSplice(key, before, level, &prev[level], &next[level]);
       before = prev[level];
     }
@@ -59,14 +73,14 @@ class SkipList {
 
   bool Contains(const char* key) const {
     Node* x = FindGreaterOrEqual(key);
-    return x != nullptr && cmp_(x->key, key) == 0;
+    return x != nullptr && cmp_(x->key(), key) == 0;
   }
 
   class Iterator {
    public:
     explicit Iterator(const SkipList* list) : list_(list) {}
     bool Valid() const { return node_ != nullptr; }
-    const char* key() const { return node_->key; }
+    const char* key() const { return node_->key(); }
     void Next() { node_ = node_->Next(0); }
     void Seek(const char* target) { node_ = list_->FindGreaterOrEqual(target); }
     void SeekToFirst() { node_ = list_->head_->Next(0); }
@@ -77,25 +91,38 @@ class SkipList {
   };
 
  private:
+  // Memory of a node of height h: links h-1 .. 1, then link 0 (where Node*
+  // points), then the key. Until Insert links it, link 0 holds the height.
   struct Node {
-    const char* key;
-    std::atomic<Node*> next[1];  // really `height` entries
+    std::atomic<Node*> next0;
 
-    Node* Next(int n) { return next[n].load(std::memory_order_acquire); }
-    void SetNext(int n, Node* x) { next[n].store(x, std::memory_order_release); }
-    void SetNextRelaxed(int n, Node* x) { next[n].store(x, std::memory_order_relaxed); }
+    static Node* FromKey(const char* key) {
+      return const_cast<Node*>(reinterpret_cast<const Node*>(key - sizeof(Node)));
+    }
+    char* key() { return reinterpret_cast<char*>(this) + sizeof(Node); }
+    std::atomic<Node*>* Link(int n) { return &next0 - n; }
+    Node* Next(int n) { return Link(n)->load(std::memory_order_acquire); }
+    void SetNext(int n, Node* x) { Link(n)->store(x, std::memory_order_release); }
+    void SetNextRelaxed(int n, Node* x) { Link(n)->store(x, std::memory_order_relaxed); }
     bool CasNext(int n, Node* expected, Node* x) {
-      return next[n].compare_exchange_strong(expected, x, std::memory_order_release, std::memory_order_relaxed);
+      return Link(n)->compare_exchange_strong(expected, x, std::memory_order_release, std::memory_order_relaxed);
+    }
+    void StashHeight(int height) {
+      next0.store(reinterpret_cast<Node*>(static_cast<intptr_t>(height)), std::memory_order_relaxed);
+    }
+    int StashedHeight() const {
+      return static_cast<int>(reinterpret_cast<intptr_t>(next0.load(std::memory_order_relaxed)));
     }
   };
+  static_assert(sizeof(Node) == sizeof(std::atomic<Node*>));
 
-  Node* NewNode(const char* key, int height) {
-    size_t bytes = sizeof(Node) + sizeof(std::atomic<Node*>) * static_cast<size_t>(height - 1);
-    char* mem = arena_->AllocateAligned(bytes);
-    Node* n = new (mem) Node;
-    n->key = key;
-    for (int i = 1; i < height; i++) new (&n->next[i]) std::atomic<Node*>(nullptr);
-    return n;
+  Node* NewNode(int height, size_t key_bytes) {
+    const size_t links = sizeof(std::atomic<Node*>) * static_cast<size_t>(height - 1);
+    char* mem = arena_->AllocateAligned(links + sizeof(Node) + key_bytes);
+    for (int i = height - 1; i >= 1; i--) {
+      new (mem + sizeof(std::atomic<Node*>) * static_cast<size_t>(height - 1 - i)) std::atomic<Node*>(nullptr);
+    }
+    return new (mem + links) Node;
   }
 
   static int RandomHeight() {
@@ -108,8 +135,8 @@ class SkipList {
   void FindSplice(const char* key, Node* before, int level, Node** out_prev, Node** out_next) const {
     while (true) {
       Node* next = before->Next(level);
-      if (next == nullptr || cmp_(next->key, key) >= 0) {
-        EBB_DCHECK(next == nullptr || cmp_(next->key, key) != 0);
+      if (next == nullptr || cmp_(next->key(), key) >= 0) {
+        EBB_DCHECK(next == nullptr || cmp_(next->key(), key) != 0);
         *out_prev = before;
         *out_next = next;
         return;
@@ -123,7 +150,7 @@ class SkipList {
     int level = max_height_.load(std::memory_order_relaxed) - 1;
     while (true) {
       Node* next = x->Next(level);
-      if (next != nullptr && cmp_(next->key, key) < 0) {
+      if (next != nullptr && cmp_(next->key(), key) < 0) {
         x = next;
       } else if (level == 0) {
         return next;
