@@ -29,6 +29,10 @@ class WriteBatch {
   bool Empty() const { return count_ == 0; }
   // Bytes of keys and values held.
   size_t PayloadBytes() const { return rep_.size(); }
+  // The longest key and the longest value in the batch (checked against the
+  // store's limits without walking the batch).
+  size_t MaxKeyBytes() const { return max_key_bytes_; }
+  size_t MaxValueBytes() const { return max_value_bytes_; }
 
   // Calls handler for each operation in insertion order.
   class Handler {
@@ -47,6 +51,8 @@ class WriteBatch {
  private:
   std::string rep_;
   uint32_t count_ = 0;
+  size_t max_key_bytes_ = 0;
+  size_t max_value_bytes_ = 0;
 };
 
 }  // namespace ebb

@@ -199,29 +199,20 @@ DatabaseCore::DatabaseCore(const StorageContext* ctx, const DatabaseMeta& meta)
 DatabaseCore::~DatabaseCore() = default;
 
 Status DatabaseCore::ValidateBatch(const WriteBatch& batch) const {
-  struct Checker : WriteBatch::Handler {
-    const StorageOptions* opts;
-    Status status;
-    void Check(std::string_view key, size_t value_size) {
-      if (!status.ok()) return;
-      if (key.size() > opts->max_key_bytes) {
-        status = Status::InvalidArgument(fmt::format("key of {} bytes exceeds store.max_key_bytes ({})", key.size(),
-                                                     opts->max_key_bytes));
-      } else if (value_size > opts->max_value_bytes) {
-        status = Status::InvalidArgument(fmt::format("value of {} bytes exceeds store.max_value_bytes ({})",
-                                                     value_size, opts->max_value_bytes));
-      }
-    }
-    void Put(std::string_view key, std::string_view value) override { Check(key, value.size()); }
-    void Delete(std::string_view key) override { Check(key, 0); }
-  } checker;
   if (batch.PayloadBytes() > kHardMaxBatchBytes) {
     return Status::InvalidArgument(fmt::format("write batch of {} bytes exceeds the {} byte limit of one batch; split it",
                                                batch.PayloadBytes(), kHardMaxBatchBytes));
   }
-  checker.opts = &ctx_->options;
-  batch.Iterate(&checker);
-  return checker.status;
+  const StorageOptions& opts = ctx_->options;
+  if (batch.MaxKeyBytes() > opts.max_key_bytes) {
+    return Status::InvalidArgument(
+        fmt::format("key of {} bytes exceeds store.max_key_bytes ({})", batch.MaxKeyBytes(), opts.max_key_bytes));
+  }
+  if (batch.MaxValueBytes() > opts.max_value_bytes) {
+    return Status::InvalidArgument(fmt::format("value of {} bytes exceeds store.max_value_bytes ({})",
+                                               batch.MaxValueBytes(), opts.max_value_bytes));
+  }
+  return Status::OK();
 }
 
 Status DatabaseCore::MakeRoomForWrite() {
@@ -270,23 +261,8 @@ bool DatabaseCore::SwitchMemtable() {
 }
 
 void DatabaseCore::ApplyToMemtable(MemTable* mem, SequenceNumber first_seq, const WriteBatch& batch) {
-  struct Inserter : WriteBatch::Handler {
-    MemTable* mem;
-    SequenceNumber seq;
-    uint64_t bytes = 0;  // as MemTable::payload_bytes counts them
-    void Put(std::string_view key, std::string_view value) override {
-      mem->Add(seq++, ValueType::kValue, key, value);
-      bytes += key.size() + value.size();
-    }
-    void Delete(std::string_view key) override {
-      mem->Add(seq++, ValueType::kDeletion, key, {});
-      bytes += key.size();
-    }
-  } inserter;
-  inserter.mem = mem;
-  inserter.seq = first_seq;
-  batch.Iterate(&inserter);
-  if (ctx_->dirty_bytes) ctx_->dirty_bytes->fetch_add(inserter.bytes, std::memory_order_relaxed);
+  uint64_t bytes = mem->AddBatch(first_seq, batch);
+  if (ctx_->dirty_bytes) ctx_->dirty_bytes->fetch_add(bytes, std::memory_order_relaxed);
 }
 
 Status DatabaseCore::Write(const WriteOptions& options, const WriteBatch& batch) {

@@ -3,6 +3,8 @@
 
 #include "ebb/write_batch.h"
 
+#include <algorithm>
+
 #include "base/coding.h"
 #include "storage/format.h"
 
@@ -14,17 +16,22 @@ void WriteBatch::Put(std::string_view key, std::string_view value) {
   PutLengthPrefixed(&rep_, key);
   PutLengthPrefixed(&rep_, value);
   count_++;
+  max_key_bytes_ = std::max(max_key_bytes_, key.size());
+  max_value_bytes_ = std::max(max_value_bytes_, value.size());
 }
 
 void WriteBatch::Delete(std::string_view key) {
   rep_.push_back(static_cast<char>(ValueType::kDeletion));
   PutLengthPrefixed(&rep_, key);
   count_++;
+  max_key_bytes_ = std::max(max_key_bytes_, key.size());
 }
 
 void WriteBatch::Clear() {
   rep_.clear();
   count_ = 0;
+  max_key_bytes_ = 0;
+  max_value_bytes_ = 0;
 }
 
 namespace {
@@ -59,11 +66,23 @@ void WriteBatch::Iterate(Handler* handler) const {
 
 bool WriteBatch::SetRep(std::string rep) {
   uint32_t count = 0;
+  size_t max_key = 0, max_value = 0;
   bool ok = ParseBatch(
-      rep, [&](std::string_view, std::string_view) { count++; }, [&](std::string_view) { count++; });
+      rep,
+      [&](std::string_view k, std::string_view v) {
+        count++;
+        max_key = std::max(max_key, k.size());
+        max_value = std::max(max_value, v.size());
+      },
+      [&](std::string_view k) {
+        count++;
+        max_key = std::max(max_key, k.size());
+      });
   if (!ok) return false;
   rep_ = std::move(rep);
   count_ = count;
+  max_key_bytes_ = max_key;
+  max_value_bytes_ = max_value;
   return true;
 }
 
