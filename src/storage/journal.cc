@@ -135,7 +135,10 @@ void Journal::LeadOneGroup() {
   if (queue_.empty()) return;
   leader_active_ = true;
   leader_busy_.store(true, std::memory_order_relaxed);
-  std::vector<JournalRequest*> group;
+  // Reused across groups: a leader never leads again from inside its own
+  // group's listeners (they complete writes; they do not write).
+  thread_local std::vector<JournalRequest*> group;
+  group.clear();
   uint64_t bytes = 0;
   bool sync = options_.sync == SyncMode::kAlways;
   while (!queue_.empty() && (group.empty() || bytes < options_.max_group_bytes)) {
@@ -174,14 +177,12 @@ void Journal::LeadOneGroup() {
 
 Status Journal::WriteGroup(const std::vector<JournalRequest*>& group, bool sync, uint64_t* file_number) {
   std::shared_ptr<WritableFile> file;
-  std::string path;
   {
     MutexLock lock(&mu_);
     if (!error_.ok()) {
       return Status::IOError(fmt::format("not written: the journal failed earlier ({})", error_.message()));
     }
     file = file_;
-    path = file_path_;
   }
   // The group's record is built in place: no payload copy on the write path.
   group_buffer_.clear();
@@ -202,7 +203,6 @@ Status Journal::WriteGroup(const std::vector<JournalRequest*>& group, bool sync,
     if (s.ok()) {
       MutexLock lock(&mu_);
       file = file_;
-      path = file_path_;
       stats_.syncs++;
     }
   }
@@ -212,7 +212,8 @@ Status Journal::WriteGroup(const std::vector<JournalRequest*>& group, bool sync,
 
   MutexLock lock(&mu_);
   if (!s.ok()) {
-    Status failed = Status::IOError(fmt::format("journal write to {} failed: {}", path, s.ToString()));
+    // file_path_ names `file`: only holders of write_mu_ (this thread) switch files.
+    Status failed = Status::IOError(fmt::format("journal write to {} failed: {}", file_path_, s.ToString()));
     SetError(failed);
     return failed;
   }
