@@ -135,7 +135,23 @@ bool SmooshDaemon::OnDatabaseResized(std::string_view database) {
   return pending_.size() > before;
 }
 
-bool SmooshDaemon::OnDatabaseChanged(std::string_view database) {
+namespace {
+
+// A fresh memo: (fresh-until in milliseconds << kMemoGenerationBits) | low
+// bits of the staleness cache's generation. 0: nothing known.
+constexpr int kMemoGenerationBits = 20;
+constexpr uint64_t kMemoGenerationMask = (uint64_t{1} << kMemoGenerationBits) - 1;
+
+}  // namespace
+
+bool SmooshDaemon::OnDatabaseChanged(std::string_view database, std::atomic<uint64_t>* fresh_memo) {
+  if (fresh_memo != nullptr) {
+    uint64_t memo = fresh_memo->load(std::memory_order_relaxed);
+    if (memo != 0 && (memo & kMemoGenerationMask) == (FreshGeneration() & kMemoGenerationMask) &&
+        clock_->NowMicros() < static_cast<int64_t>(memo >> kMemoGenerationBits) * 1000) {
+      return false;
+    }
+  }
   if (!ValidateQueuedName(database).ok()) return false;
   MutexLock lock(&mu_);
   if (stopped_) return false;
@@ -147,7 +163,19 @@ bool SmooshDaemon::OnDatabaseChanged(std::string_view database) {
   if (pending_set_.find(database) != pending_set_.end()) return false;
   int64_t now = clock_->NowMicros();
   staleness_.Expire(now, settings_.staleness_micros);
-  if (staleness_.IsFresh(database, now, settings_.staleness_micros)) return false;
+  if (staleness_.IsFresh(database, now, settings_.staleness_micros)) {
+    if (fresh_memo != nullptr) {
+      // Read under mu_, so no job start or early drop can come between the
+      // check above and the generation recorded here.
+      int64_t until_ms = staleness_.FreshUntil(database, settings_.staleness_micros) / 1000;
+      if (until_ms > 0) {
+        fresh_memo->store((static_cast<uint64_t>(until_ms) << kMemoGenerationBits) |
+                              (staleness_.generation() & kMemoGenerationMask),
+                          std::memory_order_relaxed);
+      }
+    }
+    return false;
+  }
   size_t before = pending_.size();
   AddPendingLocked(std::string(database));
   return pending_.size() > before;
@@ -410,6 +438,8 @@ std::shared_ptr<CompactionJob> SmooshDaemon::TakeNextJob(int64_t now_micros) {
     job->suspended_.store(ch->manual_suspended || ch->window_suspended, std::memory_order_release);
     ch->jobs.emplace(job->id(), job);
     active_by_db_.emplace(job->database(), job);
+    // Notifications must reach the job (changed_since_start), not a memo.
+    staleness_.Invalidate();
     ch->jobs_started++;
     MarkDirtyLocked(ch, now_micros);
     EBB_LOG(kInfo, "smoosh {}: starting compaction of {} (priority {}, live {}, attempt {})", ch->settings.name,
@@ -563,6 +593,7 @@ void SmooshDaemon::ApplySettingsLocked(const SmooshSettings& settings,
                                        int64_t now) {
   bool persist_turned_on = settings.persist && !settings_.persist;
   settings_ = settings;
+  staleness_.Invalidate();  // the staleness period may have changed
   if (!settings_.persist) dirty_since_micros_.reset();
   staleness_.SetMaxEntries(settings_.staleness_cache_entries);
 

@@ -182,7 +182,14 @@ class SmooshDaemon {
   // compacted, it is marked for evaluation by the next Tick. Returns true
   // when it was so marked: NextDeadline() is then "now" and the caller should
   // make sure Tick runs soon.
-  bool OnDatabaseChanged(std::string_view database);
+  //
+  // `fresh_memo`, if given, is the caller's per-database memo (one per
+  // database, starting at 0): a notification while the memo says the
+  // database is fresh costs a clock read and two atomic loads instead of
+  // the daemon's lock and hash lookups. The memo turns stale when the
+  // staleness cache drops a record early, a compaction job starts, or the
+  // settings change.
+  bool OnDatabaseChanged(std::string_view database, std::atomic<uint64_t>* fresh_memo = nullptr);
 
   // The database's sizes changed (a flush added a segment, a compaction
   // replaced some). Unlike CouchDB's append-only files, an LSM database's
@@ -311,6 +318,9 @@ class SmooshDaemon {
   // nullopt if it is corrupt or unreadable (logged with the file name).
   std::optional<std::vector<PersistedItem>> LoadQueueFile(const std::string& channel) const;
   Status SaveQueues(bool all);
+
+  // The staleness cache's generation, which is atomic (readable without mu_).
+  uint64_t FreshGeneration() const NO_THREAD_SAFETY_ANALYSIS { return staleness_.generation(); }
 
   // Lets OnDatabaseChanged look names up without building a std::string.
   struct NameHash {

@@ -714,6 +714,47 @@ TEST_F(SmooshDaemonTest, StalenessCacheKeepsNotificationsCheapForAcceptedAndReje
   EXPECT_EQ(target_.info_calls("hot"), 2);
 }
 
+TEST_F(SmooshDaemonTest, FreshMemoSkipsTheLockButNeverHidesAJobOrAnEarlyDrop) {
+  auto daemon = Open();
+  target_.Set("hot", kRatioTen);
+  target_.Set("clean", kClean);
+  std::atomic<uint64_t> hot_memo{0}, clean_memo{0};
+  EXPECT_TRUE(daemon->OnDatabaseChanged("hot", &hot_memo));
+  EXPECT_TRUE(daemon->OnDatabaseChanged("clean", &clean_memo));
+  daemon->Tick(Now());
+
+  // Fresh: the first notification fills the memo, later ones use it.
+  EXPECT_FALSE(daemon->OnDatabaseChanged("clean", &clean_memo));
+  EXPECT_NE(clean_memo.load(), 0u);
+  EXPECT_FALSE(daemon->OnDatabaseChanged("clean", &clean_memo));
+  EXPECT_FALSE(daemon->OnDatabaseChanged("hot", &hot_memo));
+  EXPECT_NE(hot_memo.load(), 0u);
+
+  // A job starts for "hot": writes during it must reach the job (so it is
+  // evaluated again when it ends), whatever the memo said before.
+  PassWaitSecs();
+  daemon->Tick(Now());
+  auto job = daemon->TakeNextJob(Now());
+  ASSERT_NE(job, nullptr);
+  EXPECT_FALSE(daemon->OnDatabaseChanged("hot", &hot_memo));
+  EXPECT_TRUE(daemon->JobFinished(job, Status::OK()));
+  EXPECT_EQ(daemon->NextDeadline(), Now()) << "changed during the job: evaluated again";
+  const int calls = target_.info_calls("hot");
+  daemon->Tick(Now());
+  EXPECT_EQ(target_.info_calls("hot"), calls + 1);
+
+  // Once the staleness period is over the memo no longer holds.
+  clock_.AdvanceSeconds(6 * 60);
+  EXPECT_TRUE(daemon->OnDatabaseChanged("clean", &clean_memo));
+  daemon->Tick(Now());
+  EXPECT_FALSE(daemon->OnDatabaseChanged("clean", &clean_memo));
+  EXPECT_FALSE(daemon->OnDatabaseChanged("clean", &clean_memo));
+
+  // Dropped (its record erased early): a database of that name is new.
+  daemon->OnDatabaseDropped("clean");
+  EXPECT_TRUE(daemon->OnDatabaseChanged("clean", &clean_memo));
+}
+
 TEST_F(SmooshDaemonTest, StalenessCacheIsBounded) {
   SetConfig("smoosh", "staleness_cache_entries", "3");
   auto daemon = Open();

@@ -8,6 +8,11 @@ bool StalenessCache::IsFresh(std::string_view database, int64_t now_micros, int6
   return now_micros - it->second->second < staleness_micros;
 }
 
+int64_t StalenessCache::FreshUntil(std::string_view database, int64_t staleness_micros) const {
+  auto it = index_.find(database);
+  return it == index_.end() ? 0 : it->second->second + staleness_micros;
+}
+
 void StalenessCache::Record(std::string_view database, int64_t now_micros) {
   auto it = index_.find(database);
   if (it != index_.end()) {
@@ -25,6 +30,7 @@ void StalenessCache::Erase(std::string_view database) {
   if (it == index_.end()) return;
   by_age_.erase(it->second);
   index_.erase(it);
+  Invalidate();
 }
 
 void StalenessCache::Expire(int64_t now_micros, int64_t staleness_micros) {
@@ -43,6 +49,7 @@ void StalenessCache::EvictToLimit() {
   while (index_.size() > max_entries_) {
     index_.erase(by_age_.front().first);
     by_age_.pop_front();
+    Invalidate();
   }
 }
 

@@ -8,11 +8,13 @@
 // Bounded: at most max_entries names; the oldest evaluation is forgotten
 // first. Expired entries are dropped lazily by Expire (no cleaner timer).
 //
-// Thread safety: none; the daemon guards it with its lock.
+// Thread safety: none, except generation(); the daemon guards it with its
+// lock.
 
 #ifndef EBB_COMPACTION_STALENESS_CACHE_H_
 #define EBB_COMPACTION_STALENESS_CACHE_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <list>
@@ -29,6 +31,9 @@ class StalenessCache {
 
   // True if `database` was recorded less than `staleness_micros` before now.
   bool IsFresh(std::string_view database, int64_t now_micros, int64_t staleness_micros) const;
+  // When `database` stops being fresh (its record time plus staleness), or
+  // 0 if it has no record.
+  int64_t FreshUntil(std::string_view database, int64_t staleness_micros) const;
   // Records an evaluation at `now_micros` (replacing an older one).
   void Record(std::string_view database, int64_t now_micros);
   void Erase(std::string_view database);
@@ -38,6 +43,11 @@ class StalenessCache {
   void SetMaxEntries(size_t max_entries);
 
   size_t size() const { return index_.size(); }
+  // Changes whenever a record is dropped before it expires (Erase, the size
+  // bound) or Invalidate is called: a FreshUntil read under an older
+  // generation may no longer hold. Readable without the owner's lock.
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+  void Invalidate() { generation_.fetch_add(1, std::memory_order_acq_rel); }
   size_t max_entries() const { return max_entries_; }
 
  private:
@@ -50,6 +60,7 @@ class StalenessCache {
   void EvictToLimit();
 
   size_t max_entries_;
+  std::atomic<uint64_t> generation_{0};
   // Oldest record first; record times are non-decreasing along the list
   // because Record moves an entry to the back.
   List by_age_;

@@ -303,7 +303,7 @@ Status EngineBackground::ApplyConfig() {
 
 void EngineBackground::OnWritesCompleted(DatabaseCore* db, uint64_t writes, uint64_t bytes) {
   scheduler_->NoteForegroundWork(bytes);
-  if (smoosh_->OnDatabaseChanged(db->name())) WakeDriver();
+  if (smoosh_->OnDatabaseChanged(db->name(), db->listener_memo())) WakeDriver();
 }
 
 void EngineBackground::OnMemtableSwitched(DatabaseCore* db) {

@@ -235,6 +235,10 @@ class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
   // The sticky error that made this database read-only (OK if none).
   Status error() const;
 
+  // A word the StorageListener may keep per database, so that it need not
+  // look the database up on every write (storage never reads it; 0 at open).
+  std::atomic<uint64_t>* listener_memo() { return &listener_memo_; }
+
  private:
   friend class SnapshotImpl;
   friend class WriteItem;
@@ -304,6 +308,7 @@ class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
 
   // Everything with sequence <= visible_seq_ is acknowledged and readable.
   std::atomic<SequenceNumber> visible_seq_{0};
+  std::atomic<uint64_t> listener_memo_{0};
   // False once closing or dropped: reads fail fast without the lock.
   std::atomic<bool> open_{true};
 };
