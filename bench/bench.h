@@ -38,6 +38,7 @@ struct Flags {
   // Workload-specific options.
   std::string completion;  // writers: op_lock | db_lock (empty: both)
   std::string read_exec = "readpool";  // readisolation: readpool | shared
+  double read_rate = 2000;             // readisolation: reads/s offered in the paced phases
   std::string policy;      // idle: ebb | eager | threshold; smoosh: channels | eager
   std::string out_dir;     // where CSV/plots go (idle, smoosh, tiering)
   std::string tier_store;  // tiering: local | s3rver (empty: both)

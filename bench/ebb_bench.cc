@@ -47,6 +47,9 @@ int main(int argc, char** argv) {
   app.add_option("--set", f.set, "Ebb configuration override section.key=value (repeatable)");
   app.add_option("--completion", f.completion, "writers: op_lock|db_lock (default: both)");
   app.add_option("--read-exec", f.read_exec, "readisolation: readpool|shared")->capture_default_str();
+  app.add_option("--read-rate", f.read_rate, "readisolation: reads/s offered open-loop in the paced phases")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--policy", f.policy, "idle: ebb|eager|threshold; smoosh: channels|eager");
   app.add_option("--out", f.out_dir, "Directory for CSV and plots (idle, smoosh, tiering; default docs)");
   app.add_option("--tier-store", f.tier_store, "tiering: local|s3rver (default: both)");

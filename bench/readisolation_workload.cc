@@ -8,6 +8,12 @@
 //             (reads and writes as tasks of one pool, TiKV's old design).
 //   scans     high-priority point reads alone, then while low-priority scans
 //             saturate the low pool.
+//
+// Both measure reads twice: closed loop (4 readers, each issuing its next
+// read when the last one returns: the capacity left for reads) and paced
+// (reads offered open-loop at --read-rate by a thread that never waits for
+// them, so a stall delays every read submitted during it; a closed loop
+// issues fewer reads while stalled and understates the tail).
 //   overload  reads offered at twice the measured capacity: the excess is
 //             rejected at once (Busy) instead of queueing; rejection cost.
 //
@@ -17,11 +23,13 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <thread>
 
 #include <fmt/format.h>
 
+#include "base/mutex.h"
 #include "base/status_macros.h"
 #include "bench/bench.h"
 #include "ebb/ebb.h"
@@ -119,12 +127,58 @@ ReadStats RunReaders(int threads, double seconds, uint64_t seed, const std::func
   return all;
 }
 
+// Reads offered open-loop at `rate` per second for `seconds` by one pacing
+// thread. `submit` starts one asynchronous read and calls `done` when it
+// completes (or returns an error: Busy counts as rejected). Latency runs
+// from submission to completion; the pacer never waits for a read.
+using AsyncRead = std::function<Status(Random*, std::function<void()> done)>;
+
+ReadStats RunPacedReads(double seconds, double rate, uint64_t seed, const AsyncRead& submit) {
+  ReadStats stats;
+  Mutex mu;
+  std::atomic<uint64_t> submitted{0}, completed{0};
+  Random rnd(seed);
+  const auto start = SteadyClock::now();
+  Status run = RunPaced(seconds, rate, std::chrono::microseconds(50), [&]() -> Status {
+    const auto t0 = SteadyClock::now();
+    Status st = submit(&rnd, [&, t0] {
+      uint64_t us = static_cast<uint64_t>(ElapsedUs(t0) + 0.5);
+      {
+        MutexLock lock(&mu);
+        stats.latency_us.Add(us);
+      }
+      completed.fetch_add(1, std::memory_order_release);
+    });
+    if (st.ok()) {
+      submitted.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      stats.busy++;
+    }
+    return Status::OK();
+  });
+  (void)run;
+  stats.seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
+  while (completed.load(std::memory_order_acquire) < submitted.load(std::memory_order_relaxed)) {
+    std::this_thread::yield();
+  }
+  MutexLock lock(&mu);
+  stats.ops = submitted.load();
+  return stats;
+}
+
+AsyncRead ReadPoolRead(Database* db, BenchContext* ctx, uint64_t keys, Priority priority) {
+  return [=](Random* rnd, std::function<void()> done) {
+    return db->GetAsync(ctx->Key(rnd->Uniform(keys)), priority, [done = std::move(done)](Result<std::string>) { done(); });
+  };
+}
+
 nlohmann::json ReadResult(const std::string& scenario, const std::string& mode, const ReadStats& r) {
   return {
       {"workload", "readisolation"},
       {"engine", "ebb"},
       {"scenario", scenario},
       {"read_exec", mode},
+      {"loop", "closed"},
       {"read_ops", r.ops},
       {"read_ops_per_sec", r.seconds > 0 ? static_cast<double>(r.ops) / r.seconds : 0.0},
       {"read_p50_us", r.latency_us.Percentile(50)},
@@ -132,6 +186,13 @@ nlohmann::json ReadResult(const std::string& scenario, const std::string& mode, 
       {"read_p999_us", r.latency_us.Percentile(99.9)},
       {"rejected_fraction", r.ops + r.busy ? static_cast<double>(r.busy) / static_cast<double>(r.ops + r.busy) : 0.0},
   };
+}
+
+// Marks a result as from a paced phase (`loop`: closed or paced).
+nlohmann::json PacedResult(nlohmann::json r, double rate) {
+  r["loop"] = "paced";
+  r["offered_reads_per_sec"] = rate;
+  return r;
 }
 
 Status PointRead(Database* db, BenchContext* ctx, uint64_t keys, Priority priority, Random* rnd) {
@@ -145,8 +206,9 @@ void Print(BenchContext* ctx, nlohmann::json r) {
   if (ctx->flags().json) {
     std::printf("%s\n", r.dump().c_str());
   } else {
-    std::printf("readisolation %-9s %-22s %9.0f reads/s  p50 %7.1f  p99 %8.1f  p999 %8.1f us  rejected %.3f%s\n",
-                r["scenario"].get<std::string>().c_str(), r["read_exec"].get<std::string>().c_str(),
+    std::printf("readisolation %-9s %-6s %-22s %9.0f reads/s  p50 %7.1f  p99 %8.1f  p999 %8.1f us  rejected %.3f%s\n",
+                r["scenario"].get<std::string>().c_str(), r["loop"].get<std::string>().c_str(),
+                r["read_exec"].get<std::string>().c_str(),
                 r["read_ops_per_sec"].get<double>(), r["read_p50_us"].get<double>(), r["read_p99_us"].get<double>(),
                 r["read_p999_us"].get<double>(), r["rejected_fraction"].get<double>(),
                 r.contains("reject_cost_us") ? fmt::format("  reject cost {:.2f} us", r["reject_cost_us"].get<double>()).c_str()
@@ -167,6 +229,9 @@ Status ScenarioWrites(BenchContext* ctx, Setup* s, double seconds) {
     return PointRead(db, ctx, s->keys, Priority::kNormal, rnd);
   });
   Print(ctx, ReadResult("writes", "read-only baseline", baseline));
+  ReadStats paced_baseline =
+      RunPacedReads(seconds, f.read_rate, f.seed + 50, ReadPoolRead(db, ctx, s->keys, Priority::kNormal));
+  Print(ctx, PacedResult(ReadResult("writes", "read-only baseline", paced_baseline), f.read_rate));
 
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> writes{0};
@@ -205,15 +270,36 @@ Status ScenarioWrites(BenchContext* ctx, Setup* s, double seconds) {
       return PointRead(db, ctx, s->keys, Priority::kNormal, rnd);
     });
   }
+  const uint64_t writes_closed = writes.load();
+  const BackgroundSchedulerStatus work_after = s->store->GetStatus().work;
+  ReadStats paced;
+  if (shared) {
+    paced = RunPacedReads(seconds, f.read_rate, f.seed + 150, [&](Random* rnd, std::function<void()> done) {
+      return pool->Spawn(
+          [db, key = ctx->Key(rnd->Uniform(s->keys)), done](TaskContext&) {
+            std::string v;
+            (void)db->Get(ReadOptions(), key, &v);
+            done();
+          },
+          [done](const Status&) { done(); });
+    });
+  } else {
+    paced = RunPacedReads(seconds, f.read_rate, f.seed + 150, ReadPoolRead(db, ctx, s->keys, Priority::kNormal));
+  }
+  const double writes_paced = static_cast<double>(writes.load() - writes_closed) / paced.seconds;
   stop = true;
   for (auto& w : writers) w.join();
-  nlohmann::json r = ReadResult("writes", f.read_exec == "shared" ? "shared (writes+reads)" : "readpool", loaded);
-  r["writes_per_sec"] = static_cast<double>(writes.load()) / loaded.seconds;
-  const BackgroundSchedulerStatus work_after = s->store->GetStatus().work;
+  const std::string mode = shared ? "shared (writes+reads)" : "readpool";
+  nlohmann::json r = ReadResult("writes", mode, loaded);
+  r["writes_per_sec"] = static_cast<double>(writes_closed) / loaded.seconds;
   r["throttled_writes"] = work_after.throttled_writes - work_before.throttled_writes;
   r["throttle_pause_s"] = static_cast<double>(work_after.throttle_pause_us - work_before.throttle_pause_us) / 1e6;
   r["p99_vs_read_only"] = loaded.latency_us.Percentile(99) / std::max(1.0, baseline.latency_us.Percentile(99));
   Print(ctx, r);
+  nlohmann::json rp = PacedResult(ReadResult("writes", mode, paced), f.read_rate);
+  rp["writes_per_sec"] = writes_paced;
+  rp["p99_vs_read_only"] = paced.latency_us.Percentile(99) / std::max(1.0, paced_baseline.latency_us.Percentile(99));
+  Print(ctx, rp);
   return Status::OK();
 }
 
@@ -224,6 +310,9 @@ Status ScenarioScans(BenchContext* ctx, Setup* s, double seconds) {
     return PointRead(db, ctx, s->keys, Priority::kHigh, rnd);
   });
   Print(ctx, ReadResult("scans", "high alone", baseline));
+  ReadStats paced_baseline =
+      RunPacedReads(seconds, f.read_rate, f.seed + 250, ReadPoolRead(db, ctx, s->keys, Priority::kHigh));
+  Print(ctx, PacedResult(ReadResult("scans", "high alone", paced_baseline), f.read_rate));
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> scans{0};
   std::vector<std::thread> scanners;
@@ -248,12 +337,19 @@ Status ScenarioScans(BenchContext* ctx, Setup* s, double seconds) {
   ReadStats loaded = RunReaders(kReaderThreads, seconds, f.seed + 300, [&](Random* rnd) {
     return PointRead(db, ctx, s->keys, Priority::kHigh, rnd);
   });
+  const uint64_t scans_closed = scans.load();
+  ReadStats paced = RunPacedReads(seconds, f.read_rate, f.seed + 350, ReadPoolRead(db, ctx, s->keys, Priority::kHigh));
+  const double scans_paced = static_cast<double>(scans.load() - scans_closed) / paced.seconds;
   stop = true;
   for (auto& t : scanners) t.join();
   nlohmann::json r = ReadResult("scans", "high while low scans", loaded);
-  r["low_scans_per_sec"] = static_cast<double>(scans.load()) / loaded.seconds;
+  r["low_scans_per_sec"] = static_cast<double>(scans_closed) / loaded.seconds;
   r["p99_vs_alone"] = loaded.latency_us.Percentile(99) / std::max(1.0, baseline.latency_us.Percentile(99));
   Print(ctx, r);
+  nlohmann::json rp = PacedResult(ReadResult("scans", "high while low scans", paced), f.read_rate);
+  rp["low_scans_per_sec"] = scans_paced;
+  rp["p99_vs_alone"] = paced.latency_us.Percentile(99) / std::max(1.0, paced_baseline.latency_us.Percentile(99));
+  Print(ctx, rp);
   return Status::OK();
 }
 
@@ -324,6 +420,7 @@ Status ScenarioOverload(BenchContext* ctx, Setup* s, double seconds) {
   r.busy = rejected;
   r.seconds = seconds_run;
   nlohmann::json j = ReadResult("overload", "readpool at 2x capacity", r);
+  j["loop"] = "paced";
   j["capacity_reads_per_sec"] = capacity;
   j["offered_reads_per_sec"] = static_cast<double>(admitted + rejected) / seconds_run;
   j["reject_cost_us"] = reject_ns.Mean() / 1000.0;

@@ -80,7 +80,7 @@ if wanted readisolation; then
   for r in $(seq 1 "$repeats"); do
     for sync in batch always; do
       for exec in readpool shared; do
-        run readisolation "$bench" readisolation --read-exec "$exec" --sync "$sync" --duration 5 --json \
+        run readisolation "$bench" readisolation --read-exec "$exec" --sync "$sync" --duration 5 --read-rate 2000 --json \
           --data "$data/ri"
       done
     done

@@ -125,34 +125,42 @@ def readisolation(directory):
     rows = load(directory, "readisolation")
     if not rows:
         return ""
-    g = grouped(rows, "sync", "scenario", "read_exec")
+    for r in rows:
+        r.setdefault("loop", "closed")  # results from before the paced phases
+    g = grouped(rows, "sync", "scenario", "read_exec", "loop")
+    syncs = sorted({r.get("sync") for r in rows if r.get("sync")})
     out = []
     body = []
-    for sync in sorted({r.get("sync") for r in rows if r.get("sync")}):
-        ro = g.get((sync, "writes", "read-only baseline"), [])
-        rp = g.get((sync, "writes", "readpool"), [])
-        sh = g.get((sync, "writes", "shared (writes+reads)"), [])
-        ro99, rp99, sh99 = med(ro, "read_p99_us"), med(rp, "read_p99_us"), med(sh, "read_p99_us")
-        body.append([sync, num(ro99, 1), num(rp99, 1), num(sh99, 1), ratio(rp99, ro99), ratio(sh99, rp99),
-                     f"{num(med(rp, 'read_ops_per_sec'))} / {num(med(sh, 'read_ops_per_sec'))}",
-                     f"{num(med(rp, 'writes_per_sec'))} / {num(med(sh, 'writes_per_sec'))}"])
-    out.append(table(["sync", "read-only p99 us", "ReadPool p99 us, writes saturating", "shared p99 us, writes saturating",
-                      "ReadPool / read-only", "shared / ReadPool", "reads/s (ReadPool / shared)",
-                      "writes/s (ReadPool / shared)"], body))
+    for sync in syncs:
+        for loop in ("closed", "paced"):
+            ro = g.get((sync, "writes", "read-only baseline", loop), [])
+            rp = g.get((sync, "writes", "readpool", loop), [])
+            sh = g.get((sync, "writes", "shared (writes+reads)", loop), [])
+            if not ro:
+                continue
+            ro99, rp99, sh99 = med(ro, "read_p99_us"), med(rp, "read_p99_us"), med(sh, "read_p99_us")
+            body.append([sync, loop, num(ro99, 1), num(rp99, 1), num(sh99, 1), ratio(rp99, ro99), ratio(sh99, rp99),
+                         f"{num(med(rp, 'read_ops_per_sec'))} / {num(med(sh, 'read_ops_per_sec'))}",
+                         f"{num(med(rp, 'writes_per_sec'))} / {num(med(sh, 'writes_per_sec'))}"])
+    out.append(table(["sync", "loop", "read-only p99 us", "ReadPool p99 us, writes saturating",
+                      "shared p99 us, writes saturating", "ReadPool / read-only", "shared / ReadPool",
+                      "reads/s (ReadPool / shared)", "writes/s (ReadPool / shared)"], body))
     body = []
-    for sync in sorted({r.get("sync") for r in rows if r.get("sync")}):
-        alone = g.get((sync, "scans", "high alone"), [])
-        loaded = g.get((sync, "scans", "high while low scans"), [])
-        if not alone:
-            continue
-        a, l = med(alone, "read_p99_us"), med(loaded, "read_p99_us")
-        body.append([sync, num(a, 1), num(l, 1), f"{(l / a - 1) * 100:+.0f}%" if a and l else "-",
-                     num(med(loaded, "low_scans_per_sec"))])
-    out.append("\n" + table(["sync", "high p99 us alone", "high p99 us, low scans saturating", "change",
+    for sync in syncs:
+        for loop in ("closed", "paced"):
+            alone = g.get((sync, "scans", "high alone", loop), [])
+            loaded = g.get((sync, "scans", "high while low scans", loop), [])
+            if not alone:
+                continue
+            a, l = med(alone, "read_p99_us"), med(loaded, "read_p99_us")
+            body.append([sync, loop, num(a, 1), num(l, 1), f"{(l / a - 1) * 100:+.0f}%" if a and l else "-",
+                         num(med(loaded, "low_scans_per_sec"))])
+    out.append("\n" + table(["sync", "loop", "high p99 us alone", "high p99 us, low scans saturating", "change",
                              "low scans/s"], body))
     body = []
     for sync in sorted({r.get("sync") for r in rows if r.get("sync")}):
-        o = g.get((sync, "overload", "readpool at 2x capacity"), [])
+        o = g.get((sync, "overload", "readpool at 2x capacity", "closed"), []) + \
+            g.get((sync, "overload", "readpool at 2x capacity", "paced"), [])
         if not o:
             continue
         body.append([sync, num(med(o, "capacity_reads_per_sec")), num(med(o, "offered_reads_per_sec")),
