@@ -56,9 +56,11 @@ class SkipList {
     Node* prev[kMaxHeight];
     Node* next[kMaxHeight];
     Node* before = head_;
+    Node* greater = nullptr;  // the node that ended the search one level up
     for (int level = max - 1; level >= 0; level--) {
-      FindSplice(key, before, level, &prev[level], &next[level]);
+      FindSplice(key, before, greater, level, &prev[level], &next[level]);
       before = prev[level];
+      greater = next[level];
     }
     for (int level = 0; level < height; level++) {
       while (true) {
@@ -66,7 +68,7 @@ class SkipList {
         if (prev[level]->CasNext(level, next[level], x)) break;
         // Someone inserted next to us at this level: find the splice again,
         // starting from our previous predecessor (keys only get added).
-        FindSplice(key, prev[level], level, &prev[level], &next[level]);
+        FindSplice(key, prev[level], nullptr, level, &prev[level], &next[level]);
       }
     }
   }
@@ -132,10 +134,13 @@ class SkipList {
     return height;
   }
 
-  void FindSplice(const char* key, Node* before, int level, Node** out_prev, Node** out_next) const {
+  // Walks level `level` from `before` to the last node whose key is below
+  // `key`. `greater`, if not null, is known to be above `key` (it ended the
+  // walk one level up), so reaching it ends this walk without comparing.
+  void FindSplice(const char* key, Node* before, Node* greater, int level, Node** out_prev, Node** out_next) const {
     while (true) {
       Node* next = before->Next(level);
-      if (next == nullptr || cmp_(next->key(), key) >= 0) {
+      if (next == nullptr || next == greater || cmp_(next->key(), key) >= 0) {
         EBB_DCHECK(next == nullptr || cmp_(next->key(), key) != 0);
         *out_prev = before;
         *out_next = next;
@@ -148,13 +153,15 @@ class SkipList {
   Node* FindGreaterOrEqual(const char* key) const {
     Node* x = head_;
     int level = max_height_.load(std::memory_order_relaxed) - 1;
+    Node* last_bigger = nullptr;  // compared at a level above: not below key
     while (true) {
       Node* next = x->Next(level);
-      if (next != nullptr && cmp_(next->key(), key) < 0) {
+      if (next != nullptr && next != last_bigger && cmp_(next->key(), key) < 0) {
         x = next;
       } else if (level == 0) {
         return next;
       } else {
+        last_bigger = next;
         level--;
       }
     }
