@@ -168,7 +168,7 @@ bool SmooshDaemon::OnDatabaseChanged(std::string_view database, std::atomic<uint
       // Read under mu_, so no job start or early drop can come between the
       // check above and the generation recorded here.
       int64_t until_ms = staleness_.FreshUntil(database, settings_.staleness_micros) / 1000;
-      if (until_ms > 0) {
+      if (until_ms > 0 && until_ms < (int64_t{1} << (64 - kMemoGenerationBits))) {
         fresh_memo->store((static_cast<uint64_t>(until_ms) << kMemoGenerationBits) |
                               (staleness_.generation() & kMemoGenerationMask),
                           std::memory_order_relaxed);
