@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <ostream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -32,6 +33,9 @@ struct CrashParams {
   FaultOp op;
   const char* op_name;
 };
+
+// How ctest and gtest show the parameter (instead of a byte dump).
+void PrintTo(const CrashParams& p, std::ostream* os) { *os << "journal.sync=" << p.sync << ", crash at " << p.op_name; }
 
 class CrashTest : public ::testing::TestWithParam<CrashParams> {};
 
