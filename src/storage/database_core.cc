@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -10,6 +11,7 @@
 #include "base/status_macros.h"
 #include "env/clock.h"
 #include "env/file_system.h"
+#include "storage/bloom.h"
 #include "storage/db_iterator.h"
 #include "storage/journal.h"
 #include "storage/merging_iterator.h"
@@ -44,7 +46,7 @@ std::string SegmentFile::path() const { return SegmentFileName(ctx_->options.dat
 
 std::string SegmentFile::filter_path() const { return SegmentFilterFileName(ctx_->options.data_dir, meta_.number); }
 
-bool SegmentFile::EvictedMayContain(std::string_view user_key) const {
+bool SegmentFile::EvictedMayContain(uint64_t bloom_hash) const {
   if (!evicted()) return true;
   std::shared_ptr<const std::string> filter;
   {
@@ -61,7 +63,7 @@ bool SegmentFile::EvictedMayContain(std::string_view user_key) const {
     }
     filter = filter_;
   }
-  return filter == nullptr || BloomMayContain(*filter, user_key);
+  return filter == nullptr || BloomMayContainHash(*filter, bloom_hash);
 }
 
 bool SegmentFile::MarkEvicted() {
@@ -422,13 +424,15 @@ Status DatabaseCore::Get(const ReadOptions& options, std::string_view key, std::
       return type == ValueType::kValue ? Status::OK() : Status::NotFound(std::string());
     }
   }
+  std::optional<uint64_t> bloom_hash;  // computed once, for every segment's filter
   for (const auto& file : *view->segments) {
     const SegmentMeta& meta = file->meta();
     if (meta.smallest_seq > seq) continue;
     if (key < std::string_view(meta.smallest_key) || key > std::string_view(meta.largest_key)) continue;
-    if (!file->EvictedMayContain(key)) continue;
+    if (!bloom_hash) bloom_hash = BloomHash(key);
+    if (!file->EvictedMayContain(*bloom_hash)) continue;
     EBB_ASSIGN_OR_RETURN(std::shared_ptr<Segment> seg, file->Open());
-    EBB_ASSIGN_OR_RETURN(bool found, seg->Get(key, seq, value, &type));
+    EBB_ASSIGN_OR_RETURN(bool found, seg->Get(key, *bloom_hash, seq, value, &type));
     if (found) return type == ValueType::kValue ? Status::OK() : Status::NotFound(std::string());
   }
   return Status::NotFound(std::string());

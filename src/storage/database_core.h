@@ -99,12 +99,12 @@ class SegmentFile {
   // The local file is gone; later opens go remote. Returns false if it
   // already was.
   bool MarkEvicted();
-  // For an evicted segment: false if its local filter file says `user_key`
-  // is certainly absent, so the read need not fetch the segment. True
+  // For an evicted segment: false if its local filter file says the user
+  // key whose BloomHash is `bloom_hash` is certainly absent, so the read need not fetch the segment. True
   // otherwise (a local segment, or no readable filter file: the segment is
   // opened and its own filter consulted). The filter, once read, stays in
   // memory with this object (about 1.25 bytes per key).
-  bool EvictedMayContain(std::string_view user_key) const;
+  bool EvictedMayContain(uint64_t bloom_hash) const;  // BloomHash of the user key
   std::string filter_path() const;
   int64_t last_access_micros() const { return last_access_micros_.load(std::memory_order_relaxed); }
   // Shadowed-bytes estimate, updated by flushes.

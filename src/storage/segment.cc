@@ -274,7 +274,12 @@ Result<Segment::Contents> Segment::ReadBlockContents(const BlockHandle& handle, 
 }
 
 Result<bool> Segment::Get(std::string_view user_key, SequenceNumber seq, std::string* value, ValueType* type) const {
-  if (!MayContain(user_key)) return false;
+  return Get(user_key, BloomHash(user_key), seq, value, type);
+}
+
+Result<bool> Segment::Get(std::string_view user_key, uint64_t bloom_hash, SequenceNumber seq, std::string* value,
+                          ValueType* type) const {
+  if (!MayContainHash(bloom_hash)) return false;
   std::string target = MakeInternalKey(user_key, seq, kValueTypeForSeek);
   Block::Cursor index(&index_, InternalKeyCmp);
   index.Seek(target);

@@ -100,6 +100,10 @@ class Segment : public std::enable_shared_from_this<Segment> {
 
   // The newest entry for user_key with sequence <= seq. OK(false) if none.
   Result<bool> Get(std::string_view user_key, SequenceNumber seq, std::string* value, ValueType* type) const;
+  // The same with the key's BloomHash computed by the caller (once for all
+  // the segments a read looks at).
+  Result<bool> Get(std::string_view user_key, uint64_t bloom_hash, SequenceNumber seq, std::string* value,
+                   ValueType* type) const;
 
   // False means the key is certainly not in this segment.
   bool MayContain(std::string_view user_key) const { return BloomMayContain(filter_, user_key); }
