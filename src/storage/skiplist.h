@@ -1,7 +1,7 @@
 // A skip list that supports concurrent inserts (compare-and-swap per level,
 // after RocksDB's InlineSkipList) and lock-free readers; each key is stored
-// inside its node. Nodes are never
-// removed; memory comes from an Arena and is freed with it.
+// inside its node. Nodes are never removed; memory comes from an Arena and
+// is freed with it.
 //
 // Keys must be unique (Ebb's internal keys are: every entry has its own
 // sequence number). Comparator: int operator()(const char* a, const char* b).
