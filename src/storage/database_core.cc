@@ -262,6 +262,20 @@ bool DatabaseCore::SwitchMemtable() {
   return switched;
 }
 
+size_t DatabaseCore::BuildImmutableFilters() {
+  std::vector<std::shared_ptr<MemTable>> ready;
+  {
+    MutexLock lock(&mu_);
+    const SequenceNumber visible = visible_seq_.load(std::memory_order_acquire);
+    for (const auto& [imm, last_seq] : imms_) {
+      // Every write into the table must be in it (as for a flush).
+      if (last_seq <= visible && !imm->has_filter()) ready.push_back(imm);
+    }
+  }
+  for (const auto& imm : ready) imm->BuildFilter(ctx_->options.segment.bloom_bits_per_key);
+  return ready.size();
+}
+
 void DatabaseCore::ApplyToMemtable(MemTable* mem, SequenceNumber first_seq, const WriteBatch& batch) {
   uint64_t bytes = mem->AddBatch(first_seq, batch);
   if (ctx_->dirty_bytes) ctx_->dirty_bytes->fetch_add(bytes, std::memory_order_relaxed);
@@ -419,12 +433,14 @@ Status DatabaseCore::Get(const ReadOptions& options, std::string_view key, std::
   if (view->mem && view->mem->Get(key, seq, value, &type)) {
     return type == ValueType::kValue ? Status::OK() : Status::NotFound(std::string());
   }
+  std::optional<uint64_t> bloom_hash;  // computed once, for every filter
   for (const auto& imm : view->imms) {
+    if (!bloom_hash) bloom_hash = BloomHash(key);
+    if (!imm->MayContain(*bloom_hash)) continue;
     if (imm->Get(key, seq, value, &type)) {
       return type == ValueType::kValue ? Status::OK() : Status::NotFound(std::string());
     }
   }
-  std::optional<uint64_t> bloom_hash;  // computed once, for every segment's filter
   for (const auto& file : *view->segments) {
     const SegmentMeta& meta = file->meta();
     if (meta.smallest_seq > seq) continue;

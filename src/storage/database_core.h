@@ -188,6 +188,11 @@ class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
   Result<uint64_t> FlushOldestImmutable(bool wait_if_busy = false);
   // Makes the current memtable immutable if it holds anything; true if so.
   bool SwitchMemtable();
+  // Builds the Bloom filter of every immutable memtable whose last write
+  // has completed and that has none yet (reads then skip it for keys it
+  // does not hold). Returns how many were built. Called by writeback for
+  // the memtables it leaves in memory.
+  size_t BuildImmutableFilters();
 
   // Compaction primitive: merges segments and swaps the result in atomically
   // while reads and writes continue. Busy if one is already running. Only

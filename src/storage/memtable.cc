@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "base/coding.h"
+#include "storage/bloom.h"
 
 namespace ebb {
 namespace {
@@ -118,6 +119,22 @@ bool MemTable::Get(std::string_view key, SequenceNumber seq, std::string* value,
     value->assign(v.data(), v.size());
   }
   return true;
+}
+
+void MemTable::BuildFilter(int bits_per_key) {
+  if (filter_claimed_.exchange(true, std::memory_order_acq_rel)) return;
+  BloomBuilder builder(bits_per_key);
+  SkipList<KeyComparator>::Iterator it(&list_);
+  for (it.SeekToFirst(); it.Valid(); it.Next()) {
+    builder.AddKey(ExtractUserKey(DecodeLengthPrefixed(it.key())));  // versions of a key are adjacent
+  }
+  filter_storage_ = std::make_unique<const std::string>(builder.Finish());
+  filter_.store(filter_storage_.get(), std::memory_order_release);
+}
+
+bool MemTable::MayContain(uint64_t bloom_hash) const {
+  const std::string* filter = filter_.load(std::memory_order_acquire);
+  return filter == nullptr || BloomMayContainHash(*filter, bloom_hash);
 }
 
 class MemTableIterator final : public InternalIterator {

@@ -45,6 +45,17 @@ class MemTable {
   // Iterates every entry (all versions). The memtable must outlive it.
   std::unique_ptr<InternalIterator> NewIterator() const;
 
+  // A Bloom filter over the table's user keys, for a table no write can
+  // reach any more (DatabaseCore builds it once the table's last write has
+  // completed): reads of absent keys then skip the table. Builds and
+  // installs it; the first caller does the work, later calls return at
+  // once. Until installed, MayContain answers true.
+  void BuildFilter(int bits_per_key);
+  bool MayContain(uint64_t bloom_hash) const;  // BloomHash of the user key
+  bool has_filter() const { return filter_.load(std::memory_order_acquire) != nullptr; }
+
+  // The arena's blocks (the filter, about bits_per_key / 8 bytes per key,
+  // is not counted).
   size_t MemoryUsage() const { return arena_.MemoryUsage(); }
   // Bytes of keys and values added.
   uint64_t payload_bytes() const { return payload_bytes_.load(std::memory_order_relaxed); }
@@ -68,6 +79,9 @@ class MemTable {
   std::atomic<uint64_t> payload_bytes_{0};
   std::atomic<uint64_t> entries_{0};
   std::atomic<uint64_t> tombstones_{0};
+  std::atomic<bool> filter_claimed_{false};
+  std::unique_ptr<const std::string> filter_storage_;  // written once, before filter_
+  std::atomic<const std::string*> filter_{nullptr};
 };
 
 }  // namespace ebb

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/random.h"
+#include "storage/bloom.h"
 #include "storage/format.h"
 
 namespace ebb {
@@ -77,6 +78,25 @@ TEST(MemTableTest, DeletionHidesOlderValue) {
   EXPECT_EQ(value, "old");
   EXPECT_EQ(mem.entries(), 2u);
   EXPECT_EQ(mem.tombstones(), 1u);
+}
+
+TEST(MemTableTest, FilterKeepsEveryKeyAndSkipsMostAbsentOnes) {
+  MemTable mem(1);
+  SequenceNumber seq = 1;
+  for (int round = 0; round < 2; round++) {
+    for (int i = 0; i < 5000; i++) mem.Add(seq++, ValueType::kValue, KeyOf(i, 10), "v");
+  }
+  mem.Add(seq++, ValueType::kDeletion, "deleted", "");
+  EXPECT_TRUE(mem.MayContain(BloomHash("anything"))) << "no filter yet: everything may be there";
+  EXPECT_FALSE(mem.has_filter());
+  mem.BuildFilter(10);
+  ASSERT_TRUE(mem.has_filter());
+  mem.BuildFilter(10);  // a second call changes nothing
+  for (int i = 0; i < 5000; i++) ASSERT_TRUE(mem.MayContain(BloomHash(KeyOf(i, 10)))) << i;
+  EXPECT_TRUE(mem.MayContain(BloomHash("deleted"))) << "tombstones must be found";
+  int false_positives = 0;
+  for (int i = 5000; i < 15000; i++) false_positives += mem.MayContain(BloomHash(KeyOf(i, 10))) ? 1 : 0;
+  EXPECT_LT(false_positives, 300) << "about 1% expected at 10 bits per key";
 }
 
 TEST(MemTableTest, ConcurrentInsertsAllLandInOrder) {

@@ -30,7 +30,8 @@ void RegisterStorageSettings(ConfigSchema* schema) {
                .min = 512, .max = 1024.0 * 1024});
   schema->Add({.section = "store", .key = "bloom_bits_per_key", .type = SettingType::kInt, .default_value = "10",
                .unit = "bits", .runtime = false,
-               .description = "Bloom filter size per key in segments; 10 gives about 1% false positives.",
+               .description = "Bloom filter size per key in segments and in the immutable memtables writeback "
+                              "leaves in memory; 10 gives about 1% false positives.",
                .min = 1, .max = 32});
   schema->Add({.section = "store", .key = "compression", .type = SettingType::kEnum, .default_value = "none",
                .runtime = false,

@@ -78,6 +78,31 @@ class StorageTest : public ::testing::Test {
   std::unique_ptr<Storage> storage_;
 };
 
+TEST_F(StorageTest, ImmutableMemtableFiltersNeverHideAKeyOrATombstone) {
+  StorageOptions o = Options();
+  o.memtable_bytes = 1 << 30;  // only explicit switches
+  Open(o);
+  auto db = Db("filters");
+  ASSERT_TRUE(Put(db.get(), "gone", "old").ok());
+  ASSERT_TRUE(db->Flush().ok());  // "gone" is in a segment
+  ASSERT_TRUE(Del(db.get(), "gone").ok());
+  for (int i = 0; i < 2000; i++) ASSERT_TRUE(Put(db.get(), "a" + std::to_string(i), "v1-" + std::to_string(i)).ok());
+  ASSERT_TRUE(db->SwitchMemtable());
+  for (int i = 0; i < 2000; i += 2) ASSERT_TRUE(Put(db.get(), "a" + std::to_string(i), "v2-" + std::to_string(i)).ok());
+  ASSERT_TRUE(db->SwitchMemtable());
+  ASSERT_TRUE(Put(db.get(), "active", "x").ok());
+  EXPECT_EQ(db->BuildImmutableFilters(), 2u);
+  EXPECT_EQ(db->BuildImmutableFilters(), 0u) << "built once";
+
+  EXPECT_EQ(Get(db.get(), "gone"), "NOT_FOUND") << "the tombstone in a filtered memtable still hides the segment";
+  for (int i = 0; i < 2000; i++) {
+    std::string want = (i % 2 == 0 ? "v2-" : "v1-") + std::to_string(i);
+    ASSERT_EQ(Get(db.get(), "a" + std::to_string(i)), want) << i;
+  }
+  EXPECT_EQ(Get(db.get(), "active"), "x");
+  EXPECT_EQ(Get(db.get(), "absent"), "NOT_FOUND");
+}
+
 TEST_F(StorageTest, PutGetDeleteAcrossFlushAndReopen) {
   Open();
   auto db = Db("users");
