@@ -57,9 +57,7 @@ class EngineBackground::WritebackSource final : public WorkSource {
     Result<uint64_t> flushed = Flush(budget_bytes);
     // What stays in memory is searched by every read until it is flushed:
     // give each complete immutable memtable its Bloom filter.
-    for (const auto& db : storage_->Databases()) {
-      if (db->ImmutableCount() > 0) db->BuildImmutableFilters();
-    }
+    for (const auto& db : storage_->Databases()) db->BuildImmutableFilters();
     return flushed;
   }
 
@@ -142,17 +140,6 @@ class EngineBackground::CompactionSource final : public WorkSource {
   uint64_t PendingBytes() override { return smoosh_->ReclaimableBytes(); }
 
   Result<uint64_t> DoWork(uint64_t budget_bytes) override {
-    Result<uint64_t> flushed = Flush(budget_bytes);
-    // What stays in memory is searched by every read until it is flushed:
-    // give each complete immutable memtable its Bloom filter.
-    for (const auto& db : storage_->Databases()) {
-      if (db->ImmutableCount() > 0) db->BuildImmutableFilters();
-    }
-    return flushed;
-  }
-
- private:
-  Result<uint64_t> Flush(uint64_t budget_bytes) {
     uint64_t done = 0;
     Status last_error;
     while (done < budget_bytes && !stopping_->load()) {
