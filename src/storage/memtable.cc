@@ -27,16 +27,17 @@ int MemTable::KeyComparator::operator()(const char* a, const char* b) const {
   uint32_t la = DecodeFixed32(a), lb = DecodeFixed32(b);
   size_t ua = la - 8, ub = lb - 8;
   size_t common = std::min(ua, ub);
-  int r;
-  if (common >= 8) {
-    // Most keys differ in their first 8 bytes: compare those as one
-    // big-endian word, without a call to memcmp.
-    uint64_t wa = DecodeBigEndian64(a + 4), wb = DecodeBigEndian64(b + 4);
+  // Compare 8 bytes at a time as big-endian words, without a call to
+  // memcmp: keys that share a long prefix (zero-padded numbers, a common
+  // path) are decided a word at a time, and the rest on the first word.
+  const char* pa = a + 4;
+  const char* pb = b + 4;
+  size_t n = common;
+  for (; n >= 8; n -= 8, pa += 8, pb += 8) {
+    uint64_t wa = DecodeBigEndian64(pa), wb = DecodeBigEndian64(pb);
     if (wa != wb) return wa < wb ? -1 : 1;
-    r = std::memcmp(a + 12, b + 12, common - 8);
-  } else {
-    r = std::memcmp(a + 4, b + 4, common);
   }
+  int r = n == 0 ? 0 : std::memcmp(pa, pb, n);
   if (r == 0) {
     if (ua != ub) return ua < ub ? -1 : 1;
     uint64_t ta = DecodeFixed64(a + 4 + ua), tb = DecodeFixed64(b + 4 + ub);

@@ -37,10 +37,17 @@ std::vector<std::pair<std::string, SequenceNumber>> Entries(const MemTable& mem)
 
 TEST(MemTableTest, IteratesByUserKeyThenNewestSequenceFirst) {
   MemTable mem(1);
-  // Keys share long prefixes, differ in length and in the first 8 bytes, so
-  // both comparator paths (first word, then the rest) decide some pairs.
+  // Keys share long prefixes and differ in length, in the first, second or
+  // third 8-byte word, or in a tail shorter than a word (bytes above 0x7f
+  // too), so every comparator path (word loop, then memcmp of the rest)
+  // decides some pairs.
   const std::vector<std::string> keys = {"a", "ab", "abcdefgh", "abcdefghi", "abcdefgi", "abcdefgh\x01",
-                                         "b", "abcdefg", "zzzzzzzzzzzzzzzz", "\xff\xfe", ""};
+                                         "b", "abcdefg", "zzzzzzzzzzzzzzzz", "\xff\xfe", "",
+                                         "0000000000123456", "0000000000123457", "0000000001123456",
+                                         "00000000001234560", "000000000012345", "0000000000123456\x80",
+                                         "abcdefghijklmnopqrstuvwx", "abcdefghijklmnopqrstuvwy",
+                                         "abcdefghijklmnoqrstuvwx", "abcdefghijklmnopqrstuvwxyz\xff",
+                                         "abcdefghijklmnopqrstuvwxyz\x7f"};
   SequenceNumber seq = 1;
   std::map<std::string, std::vector<SequenceNumber>> model;
   for (int round = 0; round < 3; round++) {
