@@ -67,7 +67,10 @@ class BenchContext {
   std::string value_source_;  // built once in the constructor, then read-only
 };
 
-// Bytes this process has written through write(2) so far (/proc/self/io wchar).
+// Bytes of file data this process has written so far, through write(2) or a
+// shared memory mapping alike: the page-cache bytes it dirtied, counted a
+// page at a time (/proc/self/io write_bytes). Ebb writes its journal through
+// a mapping (journal.mmap_writes), which wchar, the write(2) count, misses.
 uint64_t ProcessBytesWritten();
 // Bytes of files under `dir`.
 uint64_t DirectoryBytes(const std::string& dir);

@@ -78,7 +78,7 @@ uint64_t ProcessBytesWritten() {
   std::string key;
   uint64_t value;
   while (in >> key >> value) {
-    if (key == "wchar:") return value;
+    if (key == "write_bytes:") return value;
   }
   return 0;
 }

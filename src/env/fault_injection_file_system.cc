@@ -222,22 +222,25 @@ Result<std::unique_ptr<WritableFile>> FaultInjectionFileSystem::Wrap(const std::
   return std::unique_ptr<WritableFile>(new File(this, path, std::move(*base)));
 }
 
+Status FaultInjectionFileSystem::CheckCreate(std::string_view op, const std::string& path) {
+  MutexLock lock(&mu_);
+  EBB_RETURN_IF_ERROR(CheckActive(op, path));
+  return CheckFault(FaultOp::kCreate);
+}
+
 Result<std::unique_ptr<WritableFile>> FaultInjectionFileSystem::NewWritableFile(const std::string& path) {
-  {
-    MutexLock lock(&mu_);
-    EBB_RETURN_IF_ERROR(CheckActive("create", path));
-    EBB_RETURN_IF_ERROR(CheckFault(FaultOp::kCreate));
-  }
+  EBB_RETURN_IF_ERROR(CheckCreate("create", path));
   return Wrap(path, base_->NewWritableFile(path), /*truncated=*/true);
+}
+
+Result<std::unique_ptr<WritableFile>> FaultInjectionFileSystem::NewMappedLogFile(const std::string& path) {
+  EBB_RETURN_IF_ERROR(CheckCreate("create", path));
+  return Wrap(path, base_->NewMappedLogFile(path), /*truncated=*/true);
 }
 
 Result<std::unique_ptr<WritableFile>> FaultInjectionFileSystem::NewAppendableFile(const std::string& path) {
   bool existed = base_->FileExists(path);
-  {
-    MutexLock lock(&mu_);
-    EBB_RETURN_IF_ERROR(CheckActive("open", path));
-    EBB_RETURN_IF_ERROR(CheckFault(FaultOp::kCreate));
-  }
+  EBB_RETURN_IF_ERROR(CheckCreate("open", path));
   return Wrap(path, base_->NewAppendableFile(path), /*truncated=*/!existed);
 }
 

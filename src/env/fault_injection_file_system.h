@@ -65,6 +65,7 @@ class FaultInjectionFileSystem final : public FileSystem {
   // FileSystem
   Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override;
   Result<std::unique_ptr<WritableFile>> NewAppendableFile(const std::string& path) override;
+  Result<std::unique_ptr<WritableFile>> NewMappedLogFile(const std::string& path) override;
   Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(const std::string& path) override;
   Result<std::unique_ptr<SequentialFile>> NewSequentialFile(const std::string& path) override;
   bool FileExists(const std::string& path) override;
@@ -103,6 +104,8 @@ class FaultInjectionFileSystem final : public FileSystem {
   // Returns the injected error for `op`, if one fires now. REQUIRES mu_.
   Status CheckFault(FaultOp op) REQUIRES(mu_);
   Status CheckActive(std::string_view op, const std::string& path) REQUIRES(mu_);
+  // CheckActive and the kCreate fault, for the calls that create a file.
+  Status CheckCreate(std::string_view op, const std::string& path) EXCLUDES(mu_);
   Status BeforeAppend(const std::string& path, size_t n);
   void AfterAppend(const std::string& path, size_t n);
   void AfterFlush(const std::string& path);

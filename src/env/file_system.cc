@@ -1,5 +1,7 @@
 #include "env/file_system.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "base/status_macros.h"
@@ -22,6 +24,11 @@ std::string DirName(std::string_view path) {
 std::string BaseName(std::string_view path) {
   size_t slash = path.rfind('/');
   return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
+}
+
+bool IsMappedLogZeroTail(std::string_view data, size_t pos) {
+  if (pos >= data.size() || data.size() % kMappedLogChunkBytes != 0) return false;
+  return std::all_of(data.begin() + static_cast<std::ptrdiff_t>(pos), data.end(), [](char c) { return c == 0; });
 }
 
 Status WriteStringToFile(FileSystem* fs, std::string_view data, const std::string& path, bool sync) {

@@ -26,6 +26,17 @@
 
 namespace ebb {
 
+// A mapped log file (FileSystem::NewMappedLogFile) reserves disk space in
+// chunks of this many bytes; while open, or after a crash, its size is a
+// multiple of it.
+inline constexpr uint64_t kMappedLogChunkBytes = 1 << 20;
+
+// True if data[pos..] is the unused reservation of a mapped log: all zero
+// bytes up to an end that is a multiple of kMappedLogChunkBytes (and pos is
+// before that end). A log reader that finds it where a record would start
+// has reached the end of the log, not damage.
+bool IsMappedLogZeroTail(std::string_view data, size_t pos);
+
 class WritableFile {
  public:
   virtual ~WritableFile() = default;
@@ -82,6 +93,17 @@ class FileSystem {
   virtual Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) = 0;
   // Opens for appending, creating if missing.
   virtual Result<std::unique_ptr<WritableFile>> NewAppendableFile(const std::string& path) = 0;
+  // Creates or truncates a log that is appended to and flushed in small
+  // pieces (the journal). A file system may write it through a shared memory
+  // mapping, reserving disk space kMappedLogChunkBytes at a time, so that
+  // Flush costs no system call and a full disk shows up when space is
+  // reserved, before any byte of the append is written. Close trims the
+  // reservation; after a crash the file can end in zero bytes up to the next
+  // multiple of kMappedLogChunkBytes, which log readers take as the end
+  // (MappedLogZeroTail). The default writes it like NewWritableFile.
+  virtual Result<std::unique_ptr<WritableFile>> NewMappedLogFile(const std::string& path) {
+    return NewWritableFile(path);
+  }
   virtual Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(const std::string& path) = 0;
   virtual Result<std::unique_ptr<SequentialFile>> NewSequentialFile(const std::string& path) = 0;
 

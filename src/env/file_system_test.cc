@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <memory>
 
 #include "base/test_util.h"
@@ -102,7 +107,94 @@ TEST_P(FileSystemContractTest, MissingFilesAreNotFound) {
   EXPECT_TRUE(fs_->GetFileSize(JoinPath(root_, "nope")).status().IsNotFound());
 }
 
+TEST_P(FileSystemContractTest, MappedLogFileHoldsExactlyWhatWasAppended) {
+  // Appends that end inside a chunk, exactly at a chunk boundary, and span
+  // several chunks at once.
+  std::string path = JoinPath(root_, "log");
+  auto f = fs_->NewMappedLogFile(path);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  std::string expected;
+  for (const std::string& piece : {std::string("header"), std::string(kMappedLogChunkBytes - 6, 'a'),
+                                   std::string(1000, 'b'), std::string(2 * kMappedLogChunkBytes + 17, 'c'),
+                                   std::string("tail")}) {
+    ASSERT_TRUE((*f)->Append(piece).ok());
+    expected += piece;
+    EXPECT_EQ((*f)->Size(), expected.size());
+  }
+  ASSERT_TRUE((*f)->Flush().ok());
+  // While open, another reader sees every appended byte, then at most the
+  // reserved zeros.
+  std::string open_contents = *ReadFileToString(fs_, path);
+  ASSERT_GE(open_contents.size(), expected.size());
+  EXPECT_TRUE(open_contents.compare(0, expected.size(), expected) == 0);
+  if (open_contents.size() > expected.size()) EXPECT_TRUE(IsMappedLogZeroTail(open_contents, expected.size()));
+  ASSERT_TRUE((*f)->Sync().ok());
+  ASSERT_TRUE((*f)->Close().ok());
+  EXPECT_EQ(*fs_->GetFileSize(path), expected.size());
+  EXPECT_TRUE(*ReadFileToString(fs_, path) == expected);  // not printed: 3 MiB
+}
+
 INSTANTIATE_TEST_SUITE_P(All, FileSystemContractTest, ::testing::Values("posix", "mem"));
+
+TEST(MappedLogFileTest, ProcessCrashKeepsFlushedBytesThenReservedZeros) {
+  testing::TempDir tmp;
+  std::string path = JoinPath(tmp.path(), "log");
+  const std::string data = "records" + std::string(kMappedLogChunkBytes + 100, 'r');
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    // The child appends and dies without closing: what a crash leaves.
+    auto f = DefaultFileSystem()->NewMappedLogFile(path);
+    bool ok = f.ok() && (*f)->Append(data).ok() && (*f)->Flush().ok();
+    _exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  std::string contents = *ReadFileToString(DefaultFileSystem(), path);
+  EXPECT_EQ(contents.size(), 2 * kMappedLogChunkBytes);
+  EXPECT_TRUE(contents.compare(0, data.size(), data) == 0);
+  EXPECT_TRUE(IsMappedLogZeroTail(contents, data.size()));
+}
+
+TEST(MappedLogFileTest, FullDiskFailsTheAppendBeforeWritingAnyOfIt) {
+  // RLIMIT_FSIZE stands in for a full disk: reserving past it fails (EFBIG)
+  // the way reserving past the free space fails (ENOSPC).
+  testing::TempDir tmp;
+  std::string path = JoinPath(tmp.path(), "log");
+  auto f = DefaultFileSystem()->NewMappedLogFile(path);
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE((*f)->Append("kept").ok());
+  struct rlimit old_limit;
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  struct sigaction ignore = {}, old_action;
+  ignore.sa_handler = SIG_IGN;
+  ASSERT_EQ(sigaction(SIGXFSZ, &ignore, &old_action), 0);
+  struct rlimit limit = old_limit;
+  limit.rlim_cur = 2 * kMappedLogChunkBytes;
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limit), 0);
+  Status s = (*f)->Append(std::string(3 * kMappedLogChunkBytes, 'x'));
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  ASSERT_EQ(sigaction(SIGXFSZ, &old_action, nullptr), 0);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("reserve space in " + path), std::string::npos) << s.ToString();
+  EXPECT_EQ((*f)->Size(), 4u);
+  ASSERT_TRUE((*f)->Append(" too").ok());
+  ASSERT_TRUE((*f)->Close().ok());
+  EXPECT_EQ(*ReadFileToString(DefaultFileSystem(), path), "kept too");
+}
+
+TEST(MappedLogFileTest, ZeroTailNeedsZerosUpToAChunkMultiple) {
+  std::string log = "data" + std::string(kMappedLogChunkBytes - 4, '\0');
+  EXPECT_TRUE(IsMappedLogZeroTail(log, 4));
+  EXPECT_FALSE(IsMappedLogZeroTail(log, 3));  // data at pos
+  EXPECT_TRUE(IsMappedLogZeroTail(std::string(kMappedLogChunkBytes, '\0'), 0));
+  EXPECT_FALSE(IsMappedLogZeroTail(log, log.size()));  // nothing after pos
+  EXPECT_FALSE(IsMappedLogZeroTail(log.substr(0, log.size() - 1), 4));  // not a chunk multiple
+  log[kMappedLogChunkBytes / 2] = 1;
+  EXPECT_FALSE(IsMappedLogZeroTail(log, 4));  // data among the zeros
+  EXPECT_TRUE(IsMappedLogZeroTail(log, kMappedLogChunkBytes / 2 + 1));
+}
 
 TEST(FaultInjectionTest, DropUnsyncedDataKeepsOnlySyncedBytes) {
   MemFileSystem mem;

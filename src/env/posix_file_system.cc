@@ -1,5 +1,6 @@
-// POSIX implementation of FileSystem: buffered appends, fdatasync, mmap'd
-// reads for immutable files (bounded count), fcntl locks.
+// POSIX implementation of FileSystem: buffered appends, logs written through
+// a shared mapping, fdatasync, mmap'd reads for immutable files (bounded
+// count), fcntl locks.
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 #include <dirent.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -113,6 +115,89 @@ class PosixWritableFile final : public WritableFile {
   int fd_;
   uint64_t size_;
   std::string buffer_;
+};
+
+// A log written through a shared memory mapping (NewMappedLogFile). Append
+// first reserves whole chunks with posix_fallocate, so a full disk fails the
+// append before any byte of it is written, then copies into a
+// kMappedLogChunkBytes window of the file mapped MAP_SHARED: the bytes are
+// in the page cache at once (they survive a process crash, as after
+// write(2)) without a system call per append. fdatasync writes dirty mapped
+// pages as it does written ones. Close unmaps and trims the reservation.
+class PosixMappedLogFile final : public WritableFile {
+ public:
+  PosixMappedLogFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  ~PosixMappedLogFile() override {
+    if (fd_ >= 0) (void)Close();
+  }
+
+  Status Append(std::string_view data) override {
+    if (fd_ < 0) return Status::IOError(fmt::format("append {}: file is closed", path_));
+    if (data.size() > reserved_ - size_) {
+      const uint64_t chunk = kMappedLogChunkBytes;
+      const uint64_t want = (size_ + data.size() + chunk - 1) / chunk * chunk;
+      int err = ::posix_fallocate(fd_, static_cast<off_t>(reserved_), static_cast<off_t>(want - reserved_));
+      if (err != 0) return PosixError("reserve space in", path_, err);
+      reserved_ = want;
+    }
+    while (!data.empty()) {
+      if (window_ == nullptr || size_ >= window_offset_ + kMappedLogChunkBytes) EBB_RETURN_IF_ERROR(MapWindow());
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(data.size(), window_offset_ + kMappedLogChunkBytes - size_));
+      std::memcpy(window_ + (size_ - window_offset_), data.data(), n);
+      size_ += n;
+      data.remove_prefix(n);
+    }
+    return Status::OK();
+  }
+
+  // Appended bytes are already in the page cache.
+  Status Flush() override { return Status::OK(); }
+
+  Status Sync() override { return SyncFlushed(); }
+
+  Status SyncFlushed() override {
+    if (::fdatasync(fd_) != 0) return PosixError("sync", path_, errno);
+    return Status::OK();
+  }
+
+  Status Close() override {
+    if (fd_ < 0) return Status::OK();
+    Unmap();
+    Status s;
+    if (reserved_ != size_ && ::ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
+      s = PosixError("trim the reserved space of", path_, errno);
+    }
+    if (::close(fd_) != 0 && s.ok()) s = PosixError("close", path_, errno);
+    fd_ = -1;
+    return s;
+  }
+
+  uint64_t Size() const override { return size_; }
+
+ private:
+  // Maps the chunk that holds offset size_ (reserved already).
+  Status MapWindow() {
+    Unmap();
+    const uint64_t offset = size_ / kMappedLogChunkBytes * kMappedLogChunkBytes;
+    void* p = ::mmap(nullptr, kMappedLogChunkBytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_,
+                     static_cast<off_t>(offset));
+    if (p == MAP_FAILED) return PosixError("map for writing", path_, errno);
+    window_ = static_cast<char*>(p);
+    window_offset_ = offset;
+    return Status::OK();
+  }
+
+  void Unmap() {
+    if (window_ != nullptr) ::munmap(window_, kMappedLogChunkBytes);
+    window_ = nullptr;
+  }
+
+  const std::string path_;
+  int fd_;
+  uint64_t size_ = 0;      // bytes appended
+  uint64_t reserved_ = 0;  // file size: size_ rounded up to whole chunks
+  char* window_ = nullptr;
+  uint64_t window_offset_ = 0;
 };
 
 class PosixPreadFile final : public RandomAccessFile {
@@ -227,6 +312,13 @@ class PosixFileSystem final : public FileSystem {
 
   Result<std::unique_ptr<WritableFile>> NewAppendableFile(const std::string& path) override {
     return Open(path, O_WRONLY | O_CREAT | O_APPEND);
+  }
+
+  Result<std::unique_ptr<WritableFile>> NewMappedLogFile(const std::string& path) override {
+    // Read and write: a shared writable mapping needs both.
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return PosixError("open", path, errno);
+    return std::unique_ptr<WritableFile>(new PosixMappedLogFile(path, fd));
   }
 
   Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(const std::string& path) override {

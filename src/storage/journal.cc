@@ -79,14 +79,21 @@ Journal::~Journal() {
 
 Status Journal::OpenNewFile(uint64_t number) {
   std::string path = JournalFileName(data_dir_, number);
-  EBB_ASSIGN_OR_RETURN(auto file, fs_->NewWritableFile(path));
+  EBB_ASSIGN_OR_RETURN(auto file, options_.mmap_writes ? fs_->NewMappedLogFile(path) : fs_->NewWritableFile(path));
   // The header goes through the same file; RecordLogWriter frames it.
   std::shared_ptr<WritableFile> shared(std::move(file));
   std::string header;
   PutFixed64(&header, kJournalMagic);
   PutFixed32(&header, kJournalVersion);
   PutFixed32(&header, Checksum32(header));
-  EBB_RETURN_IF_ERROR(shared->Append(header));
+  Status s = shared->Append(header);
+  if (!s.ok() && options_.mmap_writes && !s.IsNoSpace()) {
+    // The first append maps the file: name the way around a file system
+    // that cannot map files for writing.
+    return Status(s.code(), s.message() + " (on a file system that cannot map files for writing, set "
+                                          "journal.mmap_writes = false)");
+  }
+  EBB_RETURN_IF_ERROR(s);
   EBB_RETURN_IF_ERROR(shared->Sync());
   // The new file must survive a crash before any acknowledged record in it.
   EBB_RETURN_IF_ERROR(fs_->SyncDir(JournalDir(data_dir_)));

@@ -98,6 +98,9 @@ struct JournalOptions {
   // A group commit stops adding requests past this many payload bytes
   // (always at least one request).
   uint64_t max_group_bytes = 4 << 20;
+  // Write files through FileSystem::NewMappedLogFile (no system call per
+  // group commit) rather than write(2).
+  bool mmap_writes = true;
 };
 
 struct JournalFileInfo {

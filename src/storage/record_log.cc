@@ -63,11 +63,12 @@ Result<std::unique_ptr<RecordLogReader>> RecordLogReader::Open(FileSystem* fs, c
                                                                std::string what, uint64_t magic, uint32_t version,
                                                                bool is_last_file) {
   EBB_ASSIGN_OR_RETURN(std::string data, ReadFileToString(fs, path));
-  if (data.size() < kRecordLogHeaderBytes) {
+  if (data.size() < kRecordLogHeaderBytes || (is_last_file && IsMappedLogZeroTail(data, 0))) {
     if (is_last_file) {
-      // Created but the header never reached the disk: an empty log.
+      // Created but the header never reached the disk (or, for a mapped log,
+      // only its reserved space did): an empty log.
       auto reader = std::unique_ptr<RecordLogReader>(new RecordLogReader(path, std::move(what), "", true));
-      reader->torn_bytes_ = data.size();
+      (data.size() < kRecordLogHeaderBytes ? reader->torn_bytes_ : reader->zero_tail_bytes_) = data.size();
       reader->done_ = true;
       reader->pos_ = 0;
       return reader;
@@ -138,7 +139,15 @@ Result<bool> RecordLogReader::Damage(size_t pos, const std::string& what_happene
 Result<bool> RecordLogReader::Next(uint8_t* type, std::string_view* payload) {
   if (done_ || pos_ >= data_.size()) return false;
   size_t next = 0;
-  switch (ParseAt(pos_, type, payload, &next)) {
+  const Parse parse = ParseAt(pos_, type, payload, &next);
+  if ((parse == Parse::kIncomplete || parse == Parse::kBadHeader) && IsMappedLogZeroTail(data_, pos_)) {
+    // Space a mapped log had reserved past its last record when the process
+    // stopped without closing it: the end of the log, not damage.
+    zero_tail_bytes_ = data_.size() - pos_;
+    done_ = true;
+    return false;
+  }
+  switch (parse) {
     case Parse::kOk:
       record_offset_ = pos_;
       pos_ = next;

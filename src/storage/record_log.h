@@ -11,6 +11,11 @@
 // The header checksum guards the length, so a damaged length is detected
 // instead of being followed into garbage.
 //
+// A mapped log (FileSystem::NewMappedLogFile) that was not closed ends in
+// the zero bytes it had reserved; zeros from where a record would start to
+// an end at a multiple of kMappedLogChunkBytes are the end of the log, in
+// any file.
+//
 // Recovery rule: damage in the *last* file of a log is a torn tail — the
 // records being written when the process or machine died — if no intact
 // record follows it; the reader stops there and reports how many bytes it
@@ -82,6 +87,10 @@ class RecordLogReader {
   // Where a torn tail started and how many bytes it held (0 if none).
   uint64_t torn_tail_offset() const { return torn_offset_; }
   uint64_t torn_tail_bytes() const { return torn_bytes_; }
+  // Bytes of zeros a mapped log had reserved past its last record, found
+  // where the next record would start (IsMappedLogZeroTail): the log ends
+  // there. 0 if none.
+  uint64_t zero_tail_bytes() const { return zero_tail_bytes_; }
   // Offset just past the last intact record.
   uint64_t valid_end() const { return pos_; }
   const std::string& path() const { return path_; }
@@ -104,6 +113,7 @@ class RecordLogReader {
   uint64_t record_offset_ = 0;
   uint64_t torn_offset_ = 0;
   uint64_t torn_bytes_ = 0;
+  uint64_t zero_tail_bytes_ = 0;
   bool done_ = false;
 };
 

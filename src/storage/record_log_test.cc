@@ -103,6 +103,63 @@ TEST_F(RecordLogTest, CorruptLengthDoesNotSwallowTheRest) {
   EXPECT_NE(s.message().find("header checksum"), std::string::npos) << s.ToString();
 }
 
+// What a mapped log left open by a crash looks like: its records, then zeros
+// up to the end of the reserved chunk.
+std::string WithReservedZeros(std::string log) {
+  log.resize((log.size() / kMappedLogChunkBytes + 1) * kMappedLogChunkBytes, '\0');
+  return log;
+}
+
+TEST_F(RecordLogTest, ReservedZerosOfAMappedLogEndItInAnyFile) {
+  Write("/d/log", {"first record", "second"});
+  std::string full = *ReadFileToString(&fs_, "/d/log");
+  ASSERT_TRUE(WriteStringToFile(&fs_, WithReservedZeros(full), "/d/log", false).ok());
+  for (bool last : {true, false}) {
+    std::vector<std::string> got;
+    std::unique_ptr<RecordLogReader> reader;
+    Status s = ReadAll("/d/log", last, &got, &reader);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    EXPECT_EQ(got, (std::vector<std::string>{"first record", "second"}));
+    EXPECT_EQ(reader->valid_end(), full.size());
+    EXPECT_EQ(reader->zero_tail_bytes(), kMappedLogChunkBytes - full.size());
+    EXPECT_EQ(reader->torn_tail_bytes(), 0u);
+  }
+  // A file that is nothing but reserved space (the header never reached the
+  // disk) is an empty log when it is the newest.
+  ASSERT_TRUE(WriteStringToFile(&fs_, std::string(kMappedLogChunkBytes, '\0'), "/d/log", false).ok());
+  std::vector<std::string> got;
+  std::unique_ptr<RecordLogReader> reader;
+  ASSERT_TRUE(ReadAll("/d/log", true, &got, &reader).ok());
+  EXPECT_TRUE(got.empty());
+  EXPECT_EQ(reader->valid_end(), 0u);
+  EXPECT_EQ(reader->zero_tail_bytes(), kMappedLogChunkBytes);
+}
+
+TEST_F(RecordLogTest, ZerosThatAreNotAReservationAreStillDamage) {
+  Write("/d/log", {"first record", "second"});
+  std::string full = *ReadFileToString(&fs_, "/d/log");
+  // Zeros that do not reach a chunk multiple: an ordinary torn tail in the
+  // newest file, Corruption in an older one.
+  ASSERT_TRUE(WriteStringToFile(&fs_, full + std::string(100, '\0'), "/d/log", false).ok());
+  std::vector<std::string> got;
+  std::unique_ptr<RecordLogReader> reader;
+  ASSERT_TRUE(ReadAll("/d/log", true, &got, &reader).ok());
+  EXPECT_EQ(reader->torn_tail_bytes(), 100u);
+  EXPECT_EQ(reader->zero_tail_bytes(), 0u);
+  got.clear();
+  EXPECT_TRUE(ReadAll("/d/log", false, &got).IsCorruption());
+  // Zeros in the middle of the reservation with a record after them.
+  std::string log = WithReservedZeros(full);
+  std::string framed;
+  RecordLogWriter::EncodeRecord(&framed, 7, "after the zeros");
+  log.replace(full.size() + 1000, framed.size(), framed);
+  ASSERT_TRUE(WriteStringToFile(&fs_, log, "/d/log", false).ok());
+  got.clear();
+  Status s = ReadAll("/d/log", true, &got);
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+  EXPECT_NE(s.message().find("intact data follows"), std::string::npos) << s.ToString();
+}
+
 TEST_F(RecordLogTest, WrongMagicAndVersion) {
   Write("/d/log", {"x"});
   auto r = RecordLogReader::Open(&fs_, "/d/log", "manifest", kMagic + 1, 1, true);

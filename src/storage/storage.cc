@@ -151,6 +151,10 @@ Status Storage::ReplayJournal(std::vector<JournalFileInfo>* old_files) {
               "none of them was acknowledged as synced)", path, reader->torn_tail_bytes(), reader->torn_tail_offset());
       // Cut it off so that, no longer the newest file, it reads clean next time.
       EBB_RETURN_IF_ERROR(ctx_.fs->TruncateFile(path, size));
+    } else if (reader->zero_tail_bytes() > 0) {
+      EBB_LOG(kInfo, "journal file {}: trimmed {} bytes of space reserved past its last record (the process stopped "
+              "without closing it)", path, reader->zero_tail_bytes());
+      EBB_RETURN_IF_ERROR(ctx_.fs->TruncateFile(path, size));
     }
     old_files->push_back({numbers[i], size});
   }

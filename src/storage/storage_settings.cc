@@ -49,14 +49,21 @@ void RegisterStorageSettings(ConfigSchema* schema) {
   schema->Add({.section = "journal", .key = "sync", .type = SettingType::kEnum, .default_value = "batch",
                .runtime = false,
                .description = "When a write is acknowledged. always: after fdatasync of its group commit. batch: "
-                              "after write(2), with fdatasync at most sync_interval_ms later (like Redis appendfsync "
-                              "everysec). none: after write(2); synced only on rotation and close.",
+                              "once in the page cache (see mmap_writes), with fdatasync at most sync_interval_ms "
+                              "later (like Redis appendfsync everysec). none: once in the page cache; synced only on "
+                              "rotation and close.",
                .choices = {"always", "batch", "none"}});
   schema->Add({.section = "journal", .key = "sync_interval_ms", .type = SettingType::kInt, .default_value = "100",
                .unit = "ms", .runtime = false,
                .description = "In batch mode, the longest an acknowledged write stays unsynced (the data a power loss "
                               "can take). Nothing is synced, and nothing wakes, while no write is pending.",
                .min = 1, .max = 60000});
+  schema->Add({.section = "journal", .key = "mmap_writes", .type = SettingType::kBool, .default_value = "true",
+               .runtime = false,
+               .description = "true: group commits are copied into a shared memory mapping of the journal file, with "
+                              "disk space reserved 1 MiB ahead by fallocate; no system call per write, and, as with "
+                              "write(2), an acknowledged write survives a process crash. false: one write(2) per group "
+                              "commit, for file systems that cannot map files for writing. Syncing is the same."});
   schema->Add({.section = "journal", .key = "segment_bytes", .type = SettingType::kBytes, .default_value = "64MiB",
                .unit = "bytes", .runtime = false,
                .description = "Journal files rotate at this size; reclaim deletes whole files.",
@@ -85,6 +92,7 @@ Result<StorageOptions> StorageOptionsFromConfig(const Config& config, std::strin
   EBB_ASSIGN_OR_RETURN(o.journal.sync, ParseSyncMode(config.GetString("journal", "sync")));
   o.journal.sync_interval_ms = config.GetInt("journal", "sync_interval_ms");
   o.journal.segment_bytes = static_cast<uint64_t>(config.GetInt("journal", "segment_bytes"));
+  o.journal.mmap_writes = config.GetBool("journal", "mmap_writes");
   o.completion = config.GetString("write", "completion") == "db_lock" ? WriteCompletion::kDbLock
                                                                         : WriteCompletion::kOpLock;
   return o;
