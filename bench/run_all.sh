@@ -72,7 +72,10 @@ if wanted core; then
 fi
 
 if wanted writers; then
-  run writers "$bench" writers --num 300000 --json --data "$data/writers"
+  run writers "$bench" writers --num 1000000 --json --data "$data/writers"
+  # The same with one write(2) per group commit instead of the journal's
+  # mapping: what the op lock gains when the journal write is a system call.
+  run writers-write "$bench" writers --num 1000000 --set journal.mmap_writes=false --json --data "$data/writers"
   rm -rf "$data/writers"
 fi
 

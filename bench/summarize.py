@@ -97,8 +97,8 @@ def core(directory):
     return "".join(out)
 
 
-def writers(directory):
-    rows = load(directory, "writers")
+def writers(directory, name="writers"):
+    rows = load(directory, name)
     if not rows:
         return ""
     g = grouped(rows, "dbs", "sync", "threads", "completion")
@@ -218,7 +218,9 @@ def main():
     d = sys.argv[1]
     if not os.path.isdir(d):
         sys.exit(f"bench/summarize.py: {d} is not a directory")
-    for title, fn in (("core", core), ("writers", writers), ("readisolation", readisolation), ("idle", idle),
+    for title, fn in (("core", core), ("writers", writers),
+                      ("writers, journal.mmap_writes = false", lambda d: writers(d, "writers-write")),
+                      ("readisolation", readisolation), ("idle", idle),
                       ("smoosh", smoosh), ("tiering", tiering)):
         text = fn(d)
         if text:
