@@ -6,10 +6,11 @@
 #
 #   bench/run_all.sh [OUT] [--only NAME[,NAME...]] [--repeats N]
 #
-# NAMEs: core writers readisolation idle smoosh tiering redis. Core and
-# readisolation run N times (default 3) round-robin so that docs can quote
-# medians on a noisy machine; the rest run once. The whole run takes about
-# 20 minutes on the project's 2-core machine. Build first:
+# NAMEs: core writers readisolation idle smoosh tiering redis. Core,
+# readisolation and idle run N times (default 3), core round-robin across
+# engines, so that docs can quote medians on a noisy machine; redis_compare
+# does its own N rounds; the rest run once. The whole run takes about
+# 45 minutes on the project's 2-core machine. Build first:
 # scripts/build.sh release (and scripts/setup.sh test for s3rver and
 # redis-server).
 set -euo pipefail
@@ -22,7 +23,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --only) only="$2"; shift 2 ;;
     --repeats) repeats="$2"; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     -*) echo "usage: $0 [OUT] [--only NAME,...] [--repeats N]" >&2; exit 2 ;;
     *) out="$1"; shift ;;
   esac
@@ -92,8 +93,11 @@ if wanted readisolation; then
 fi
 
 if wanted idle; then
-  run idle "$bench" idle --duration 60 --json --out docs --data "$data/idle"
-  rm -rf "$data/idle"
+  # The plots in docs/ are the last round's.
+  for r in $(seq 1 "$repeats"); do
+    run idle "$bench" idle --duration 60 --json --out docs --data "$data/idle"
+    rm -rf "$data/idle"
+  done
 fi
 
 if wanted smoosh; then

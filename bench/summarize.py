@@ -175,16 +175,25 @@ def idle(directory):
     rows = load(directory, "idle")
     if not rows:
         return ""
+    g = grouped(rows, "policy", "trace")
     body = []
-    for r in rows:
-        sustained = r.get("trace") == "sustained"
-        body.append([r.get("policy"), r.get("trace"),
-                     "-" if sustained else (num(r.get("quiescence_s"), 2) if r.get("drained") else "never (work left pending)"),
-                     "-" if sustained else r.get("idle_wakeups"), "-" if sustained else num(r.get("idle_cpu_s"), 3),
-                     num(r.get("background_bytes", 0) / 1e6, 1),
-                     num(r.get("in_band_fraction"), 3) if sustained else "-", num(r.get("p99_us"), 1)])
-    return table(["policy", "trace", "quiescence s", "wakeups in 60 s after", "CPU s in 60 s after",
-                  "background MB written", "in band", "write p99 us"], body)
+    for (policy, trace), rs in g.items():
+        sustained = trace == "sustained"
+        drained = [r for r in rs if r.get("drained")]
+        if sustained:
+            quiescence = "-"
+        elif len(drained) == len(rs):
+            quiescence = num(med(rs, "quiescence_s"), 2)
+        else:
+            quiescence = "never (work left pending)" if not drained else f"{len(rs) - len(drained)} of {len(rs)} runs never"
+        body.append([policy, trace, quiescence,
+                     "-" if sustained else num(max(r.get("idle_wakeups", 0) for r in rs)),
+                     "-" if sustained else num(max(r.get("idle_cpu_s", 0) for r in rs), 3),
+                     num(med(rs, "background_bytes") / 1e6, 1),
+                     num(med(rs, "in_band_fraction"), 3) if sustained else "-", num(med(rs, "p99_us"), 1), len(rs)])
+    return table(["policy", "trace", "quiescence s", "wakeups in 60 s after (max)", "CPU s in 60 s after (max)",
+                  "background MB written", "in band", "write p99 us", "runs"], body) + \
+        "\nMedians over the runs; wakeups and CPU after quiescence are the largest of any run.\n"
 
 
 def smoosh(directory):
