@@ -24,11 +24,7 @@ class FaultInjectionFileSystem::File final : public WritableFile {
     return Status::OK();
   }
   Status Sync() override {
-    EBB_RETURN_IF_ERROR(fs_->BeforeSync(path_));
-    EBB_RETURN_IF_ERROR(base_->Sync());
-    fs_->AfterFlush(path_);
-    fs_->AfterSync(path_, fs_->FlushedSize(path_));
-    return Status::OK();
+    return FlushAndSync([this] { return base_->Sync(); });
   }
   Status SyncFlushed() override {
     uint64_t flushed = fs_->FlushedSize(path_);
@@ -37,10 +33,24 @@ class FaultInjectionFileSystem::File final : public WritableFile {
     fs_->AfterSync(path_, flushed);
     return Status::OK();
   }
+  Status Finish() override {
+    return FlushAndSync([this] { return base_->Finish(); });
+  }
   Status Close() override { return base_->Close(); }
   uint64_t Size() const override { return base_->Size(); }
 
  private:
+  // Sync and Finish: the sync fault, then `op`, then everything appended
+  // counts as flushed and synced.
+  template <typename Op>
+  Status FlushAndSync(Op op) {
+    EBB_RETURN_IF_ERROR(fs_->BeforeSync(path_));
+    EBB_RETURN_IF_ERROR(op());
+    fs_->AfterFlush(path_);
+    fs_->AfterSync(path_, fs_->FlushedSize(path_));
+    return Status::OK();
+  }
+
   FaultInjectionFileSystem* const fs_;
   const std::string path_;
   std::unique_ptr<WritableFile> base_;
@@ -324,9 +334,8 @@ Status FaultInjectionFileSystem::TruncateFile(const std::string& path, uint64_t 
   MutexLock lock(&mu_);
   auto it = files_.find(path);
   if (it != files_.end()) {
-    it->second.size = size;
-    it->second.flushed = std::min(it->second.flushed, size);
-    it->second.synced = std::min(it->second.synced, size);
+    // TruncateFile makes the file durable at its new size.
+    it->second.size = it->second.flushed = it->second.synced = size;
   }
   return Status::OK();
 }

@@ -56,6 +56,11 @@ class WritableFile {
   virtual Status Close() = 0;
   // Bytes appended so far (including buffered ones).
   virtual uint64_t Size() const = 0;
+  // The last write before the file is left for good (a log's rotation or
+  // close): gives back space reserved past Size() (a mapped log's) and makes
+  // the contents and the size durable. Appends may follow only for files
+  // that reserve nothing. The default is Sync.
+  virtual Status Finish() { return Sync(); }
 };
 
 class RandomAccessFile {
@@ -97,10 +102,13 @@ class FileSystem {
   // pieces (the journal). A file system may write it through a shared memory
   // mapping, reserving disk space kMappedLogChunkBytes at a time, so that
   // Flush costs no system call and a full disk shows up when space is
-  // reserved, before any byte of the append is written. Close trims the
-  // reservation; after a crash the file can end in zero bytes up to the next
-  // multiple of kMappedLogChunkBytes, which log readers take as the end
-  // (MappedLogZeroTail). The default writes it like NewWritableFile.
+  // reserved, before any byte of the append is written (on file systems
+  // that allocate at fallocate; copy-on-write ones can still fail a write
+  // fault with SIGBUS). Finish and Close trim the reservation; after a crash
+  // the newest such file can end in zero bytes up to the next multiple of
+  // kMappedLogChunkBytes, which log readers take as the end
+  // (IsMappedLogZeroTail). A mapping the file system refuses is
+  // NotSupported. The default writes it like NewWritableFile.
   virtual Result<std::unique_ptr<WritableFile>> NewMappedLogFile(const std::string& path) {
     return NewWritableFile(path);
   }
@@ -118,6 +126,7 @@ class FileSystem {
   virtual Status DeleteFile(const std::string& path) = 0;
   // Atomically replaces `to` with `from`.
   virtual Status RenameFile(const std::string& from, const std::string& to) = 0;
+  // Sets the file's size and makes it durable.
   virtual Status TruncateFile(const std::string& path, uint64_t size) = 0;
   // Makes creations, deletions and renames in `dir` durable.
   virtual Status SyncDir(const std::string& dir) = 0;

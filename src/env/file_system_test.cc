@@ -157,6 +157,21 @@ TEST(MappedLogFileTest, ProcessCrashKeepsFlushedBytesThenReservedZeros) {
   EXPECT_TRUE(IsMappedLogZeroTail(contents, data.size()));
 }
 
+TEST(MappedLogFileTest, FinishTrimsTheReservationAndEndsAppends) {
+  testing::TempDir tmp;
+  std::string path = JoinPath(tmp.path(), "log");
+  auto f = DefaultFileSystem()->NewMappedLogFile(path);
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE((*f)->Append("all of it").ok());
+  EXPECT_EQ(*DefaultFileSystem()->GetFileSize(path), kMappedLogChunkBytes);  // reserved while open
+  ASSERT_TRUE((*f)->Finish().ok());
+  EXPECT_EQ(*DefaultFileSystem()->GetFileSize(path), 9u);
+  EXPECT_FALSE((*f)->Append("more").ok());
+  EXPECT_TRUE((*f)->SyncFlushed().ok());  // a background syncer may still hold it
+  ASSERT_TRUE((*f)->Close().ok());
+  EXPECT_EQ(*ReadFileToString(DefaultFileSystem(), path), "all of it");
+}
+
 TEST(MappedLogFileTest, FullDiskFailsTheAppendBeforeWritingAnyOfIt) {
   // RLIMIT_FSIZE stands in for a full disk: reserving past it fails (EFBIG)
   // the way reserving past the free space fails (ENOSPC).

@@ -133,11 +133,21 @@ class PosixMappedLogFile final : public WritableFile {
 
   Status Append(std::string_view data) override {
     if (fd_ < 0) return Status::IOError(fmt::format("append {}: file is closed", path_));
+    if (finished_) return Status::IOError(fmt::format("append {}: the file was finished", path_));
     if (data.size() > reserved_ - size_) {
       const uint64_t chunk = kMappedLogChunkBytes;
       const uint64_t want = (size_ + data.size() + chunk - 1) / chunk * chunk;
-      int err = ::posix_fallocate(fd_, static_cast<off_t>(reserved_), static_cast<off_t>(want - reserved_));
-      if (err != 0) return PosixError("reserve space in", path_, err);
+      int err;
+      do {
+        err = ::posix_fallocate(fd_, static_cast<off_t>(reserved_), static_cast<off_t>(want - reserved_));
+      } while (err == EINTR);
+      if (err != 0) {
+        // A failed reservation may have grown the file part of the way (a
+        // block at a time): give that back, or the file would end in zeros
+        // that are not a whole reservation.
+        (void)::ftruncate(fd_, static_cast<off_t>(reserved_));
+        return PosixError("reserve space in", path_, err);
+      }
       reserved_ = want;
     }
     while (!data.empty()) {
@@ -160,13 +170,18 @@ class PosixMappedLogFile final : public WritableFile {
     return Status::OK();
   }
 
+  Status Finish() override {
+    if (fd_ < 0) return Status::IOError(fmt::format("finish {}: file is closed", path_));
+    finished_ = true;
+    Unmap();
+    EBB_RETURN_IF_ERROR(Trim());
+    return SyncFlushed();
+  }
+
   Status Close() override {
     if (fd_ < 0) return Status::OK();
     Unmap();
-    Status s;
-    if (reserved_ != size_ && ::ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
-      s = PosixError("trim the reserved space of", path_, errno);
-    }
+    Status s = Trim();
     if (::close(fd_) != 0 && s.ok()) s = PosixError("close", path_, errno);
     fd_ = -1;
     return s;
@@ -181,7 +196,14 @@ class PosixMappedLogFile final : public WritableFile {
     const uint64_t offset = size_ / kMappedLogChunkBytes * kMappedLogChunkBytes;
     void* p = ::mmap(nullptr, kMappedLogChunkBytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_,
                      static_cast<off_t>(offset));
-    if (p == MAP_FAILED) return PosixError("map for writing", path_, errno);
+    if (p == MAP_FAILED) {
+      const int err = errno;
+      if (err == ENODEV || err == EACCES || err == EINVAL || err == EOPNOTSUPP) {
+        return Status::NotSupported(fmt::format("map for writing {}: {}: the file system cannot map files for writing",
+                                                path_, std::strerror(err)));
+      }
+      return PosixError("map for writing", path_, err);
+    }
     window_ = static_cast<char*>(p);
     window_offset_ = offset;
     return Status::OK();
@@ -192,10 +214,20 @@ class PosixMappedLogFile final : public WritableFile {
     window_ = nullptr;
   }
 
+  // Cuts the file to the bytes appended. Unconditional: a failed
+  // reservation whose give-back failed too leaves a size reserved_ does
+  // not know.
+  Status Trim() {
+    if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0) return PosixError("trim the reserved space of", path_, errno);
+    reserved_ = size_;
+    return Status::OK();
+  }
+
   const std::string path_;
   int fd_;
   uint64_t size_ = 0;      // bytes appended
   uint64_t reserved_ = 0;  // file size: size_ rounded up to whole chunks
+  bool finished_ = false;
   char* window_ = nullptr;
   uint64_t window_offset_ = 0;
 };
@@ -400,8 +432,16 @@ class PosixFileSystem final : public FileSystem {
   }
 
   Status TruncateFile(const std::string& path, uint64_t size) override {
-    if (::truncate(path.c_str(), static_cast<off_t>(size)) != 0) return PosixError("truncate", path, errno);
-    return Status::OK();
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return PosixError("open", path, errno);
+    Status s;
+    if (::ftruncate(fd, static_cast<off_t>(size)) != 0) {
+      s = PosixError("truncate", path, errno);
+    } else if (::fdatasync(fd) != 0) {
+      s = PosixError("sync", path, errno);
+    }
+    ::close(fd);
+    return s;
   }
 
   Status SyncDir(const std::string& dir) override {

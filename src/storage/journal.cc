@@ -87,11 +87,10 @@ Status Journal::OpenNewFile(uint64_t number) {
   PutFixed32(&header, kJournalVersion);
   PutFixed32(&header, Checksum32(header));
   Status s = shared->Append(header);
-  if (!s.ok() && options_.mmap_writes && !s.IsNoSpace()) {
+  if (s.IsNotSupported()) {
     // The first append maps the file: name the way around a file system
     // that cannot map files for writing.
-    return Status(s.code(), s.message() + " (on a file system that cannot map files for writing, set "
-                                          "journal.mmap_writes = false)");
+    return Status(s.code(), s.message() + " (set journal.mmap_writes = false to write the journal with write(2))");
   }
   EBB_RETURN_IF_ERROR(s);
   EBB_RETURN_IF_ERROR(shared->Sync());
@@ -203,9 +202,10 @@ Status Journal::WriteGroup(const std::vector<JournalRequest*>& group, bool sync,
 
   Status s;
   if (file->Size() > kRecordLogHeaderBytes && file->Size() + group_buffer_.size() > options_.segment_bytes) {
-    // Rotate. The old file is synced whatever the mode, so only the newest
-    // file can ever have a torn tail.
-    s = file->Sync();
+    // Rotate. The old file is finished (synced, and trimmed of a mapped
+    // file's reservation, durably) whatever the mode, so only the newest
+    // file can ever have a torn tail or reserved zeros.
+    s = file->Finish();
     if (s.ok()) s = OpenNewFile(next_file_number_());
     if (s.ok()) {
       MutexLock lock(&mu_);
@@ -326,7 +326,7 @@ Status Journal::Rotate() {
       file = file_;
     }
     if (file->Size() > kRecordLogHeaderBytes) {
-      s = file->Sync();
+      s = file->Finish();
       if (s.ok()) s = OpenNewFile(next_file_number_());
       MutexLock lock(&mu_);
       if (s.ok()) {
@@ -432,7 +432,7 @@ Status Journal::Close() {
     file = file_;
   }
   if (file == nullptr) return Status::OK();
-  Status s = file->Sync();
+  Status s = file->Finish();
   if (s.ok()) s = file->Close();
   MutexLock lock(&mu_);
   if (!s.ok()) SetError(Status::IOError(fmt::format("journal close of {} failed: {}", file_path_, s.ToString())));

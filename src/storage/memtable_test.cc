@@ -47,7 +47,10 @@ TEST(MemTableTest, IteratesByUserKeyThenNewestSequenceFirst) {
                                          "00000000001234560", "000000000012345", "0000000000123456\x80",
                                          "abcdefghijklmnopqrstuvwx", "abcdefghijklmnopqrstuvwy",
                                          "abcdefghijklmnoqrstuvwx", "abcdefghijklmnopqrstuvwxyz\xff",
-                                         "abcdefghijklmnopqrstuvwxyz\x7f"};
+                                         "abcdefghijklmnopqrstuvwxyz\x7f",
+                                         // Bytes above 0x7f inside compared words: an unsigned compare.
+                                         "\x90" "bcdefgh", "\x10" "bcdefgh", "abcdefgh\x90" "bcdefgh", "abcdefgh\x10" "bcdefgh",
+                                         "abcdefg\xff", "abcdefg\x01"};
   SequenceNumber seq = 1;
   std::map<std::string, std::vector<SequenceNumber>> model;
   for (int round = 0; round < 3; round++) {

@@ -1,5 +1,7 @@
 #include "storage/record_log.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "base/checksum.h"
@@ -63,12 +65,13 @@ Result<std::unique_ptr<RecordLogReader>> RecordLogReader::Open(FileSystem* fs, c
                                                                std::string what, uint64_t magic, uint32_t version,
                                                                bool is_last_file) {
   EBB_ASSIGN_OR_RETURN(std::string data, ReadFileToString(fs, path));
-  if (data.size() < kRecordLogHeaderBytes || (is_last_file && IsMappedLogZeroTail(data, 0))) {
+  const bool all_zero = std::all_of(data.begin(), data.end(), [](char c) { return c == 0; });
+  if (data.size() < kRecordLogHeaderBytes || (is_last_file && all_zero)) {
     if (is_last_file) {
       // Created but the header never reached the disk (or, for a mapped log,
-      // only its reserved space did): an empty log.
+      // only space it reserved did, whole or in part): an empty log.
       auto reader = std::unique_ptr<RecordLogReader>(new RecordLogReader(path, std::move(what), "", true));
-      (data.size() < kRecordLogHeaderBytes ? reader->torn_bytes_ : reader->zero_tail_bytes_) = data.size();
+      (all_zero ? reader->zero_tail_bytes_ : reader->torn_bytes_) = data.size();
       reader->done_ = true;
       reader->pos_ = 0;
       return reader;
@@ -140,9 +143,12 @@ Result<bool> RecordLogReader::Next(uint8_t* type, std::string_view* payload) {
   if (done_ || pos_ >= data_.size()) return false;
   size_t next = 0;
   const Parse parse = ParseAt(pos_, type, payload, &next);
-  if ((parse == Parse::kIncomplete || parse == Parse::kBadHeader) && IsMappedLogZeroTail(data_, pos_)) {
+  if (is_last_file_ && (parse == Parse::kIncomplete || parse == Parse::kBadHeader) &&
+      IsMappedLogZeroTail(data_, pos_)) {
     // Space a mapped log had reserved past its last record when the process
-    // stopped without closing it: the end of the log, not damage.
+    // stopped without finishing it: the end of the log, not damage. Only the
+    // newest file can be in that state (older ones were finished: trimmed
+    // and synced before the next one started).
     zero_tail_bytes_ = data_.size() - pos_;
     done_ = true;
     return false;

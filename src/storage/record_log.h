@@ -11,10 +11,10 @@
 // The header checksum guards the length, so a damaged length is detected
 // instead of being followed into garbage.
 //
-// A mapped log (FileSystem::NewMappedLogFile) that was not closed ends in
-// the zero bytes it had reserved; zeros from where a record would start to
-// an end at a multiple of kMappedLogChunkBytes are the end of the log, in
-// any file.
+// A mapped log (FileSystem::NewMappedLogFile) that was not finished ends in
+// the zero bytes it had reserved; in the last file, zeros from where a
+// record would start to an end at a multiple of kMappedLogChunkBytes are the
+// end of the log, and a file of nothing but zeros is an empty log.
 //
 // Recovery rule: damage in the *last* file of a log is a torn tail — the
 // records being written when the process or machine died — if no intact

@@ -83,10 +83,12 @@ Status Storage::Recover() {
   RemoveObsoleteFiles();
   auto reclaimed = ReclaimJournal();
   if (!reclaimed.ok()) EBB_LOG(kWarn, "journal reclaim after recovery: {}", reclaimed.status().ToString());
-  if (recovery_.batches_replayed > 0 || recovery_.torn_tail_bytes > 0) {
-    EBB_LOG(kInfo, "recovered {}: {} journal files, {} batches replayed, {} already flushed, {} torn-tail bytes dropped",
+  if (recovery_.batches_replayed > 0 || recovery_.torn_tail_bytes > 0 || recovery_.reserved_bytes_trimmed > 0) {
+    EBB_LOG(kInfo,
+            "recovered {}: {} journal files, {} batches replayed, {} already flushed, {} torn-tail bytes dropped, {} "
+            "reserved bytes trimmed",
             dir, recovery_.journal_files, recovery_.batches_replayed, recovery_.batches_skipped,
-            recovery_.torn_tail_bytes);
+            recovery_.torn_tail_bytes, recovery_.reserved_bytes_trimmed);
   }
   return Status::OK();
 }
@@ -152,6 +154,7 @@ Status Storage::ReplayJournal(std::vector<JournalFileInfo>* old_files) {
       // Cut it off so that, no longer the newest file, it reads clean next time.
       EBB_RETURN_IF_ERROR(ctx_.fs->TruncateFile(path, size));
     } else if (reader->zero_tail_bytes() > 0) {
+      recovery_.reserved_bytes_trimmed += reader->zero_tail_bytes();
       EBB_LOG(kInfo, "journal file {}: trimmed {} bytes of space reserved past its last record (the process stopped "
               "without closing it)", path, reader->zero_tail_bytes());
       EBB_RETURN_IF_ERROR(ctx_.fs->TruncateFile(path, size));

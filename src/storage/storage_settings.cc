@@ -61,7 +61,7 @@ void RegisterStorageSettings(ConfigSchema* schema) {
   schema->Add({.section = "journal", .key = "mmap_writes", .type = SettingType::kBool, .default_value = "true",
                .runtime = false,
                .description = "true: group commits are copied into a shared memory mapping of the journal file, with "
-                              "disk space reserved 1 MiB ahead by fallocate; no system call per write, and, as with "
+                              "disk space reserved in 1 MiB chunks by fallocate; no system call per write, and, as with "
                               "write(2), an acknowledged write survives a process crash. false: one write(2) per group "
                               "commit, for file systems that cannot map files for writing. Syncing is the same."});
   schema->Add({.section = "journal", .key = "segment_bytes", .type = SettingType::kBytes, .default_value = "64MiB",
