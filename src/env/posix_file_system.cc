@@ -41,6 +41,19 @@ Status PosixError(std::string_view op, const std::string& path, int err) {
   return Status::IOError(msg);
 }
 
+Status SyncFd(int fd, const std::string& path) {
+  if (::fdatasync(fd) != 0) return PosixError("sync", path, errno);
+  return Status::OK();
+}
+
+// Closes *fd (and marks it closed); `s` is the status so far, kept if it is
+// already an error.
+Status CloseFd(int* fd, const std::string& path, Status s) {
+  if (::close(*fd) != 0 && s.ok()) s = PosixError("close", path, errno);
+  *fd = -1;
+  return s;
+}
+
 class PosixWritableFile final : public WritableFile {
  public:
   PosixWritableFile(std::string path, int fd, uint64_t size) : path_(std::move(path)), fd_(fd), size_(size) {
@@ -69,21 +82,17 @@ class PosixWritableFile final : public WritableFile {
 
   Status Sync() override {
     EBB_RETURN_IF_ERROR(FlushBuffer());
-    if (::fdatasync(fd_) != 0) return PosixError("sync", path_, errno);
-    return Status::OK();
+    return SyncFd(fd_, path_);
   }
 
   Status SyncFlushed() override {
-    if (::fdatasync(fd_) != 0) return PosixError("sync", path_, errno);
-    return Status::OK();
+    return SyncFd(fd_, path_);
   }
 
   Status Close() override {
     if (fd_ < 0) return Status::OK();
     Status s = FlushBuffer();
-    if (::close(fd_) != 0 && s.ok()) s = PosixError("close", path_, errno);
-    fd_ = -1;
-    return s;
+    return CloseFd(&fd_, path_, std::move(s));
   }
 
   uint64_t Size() const override { return size_; }
@@ -166,8 +175,7 @@ class PosixMappedLogFile final : public WritableFile {
   Status Sync() override { return SyncFlushed(); }
 
   Status SyncFlushed() override {
-    if (::fdatasync(fd_) != 0) return PosixError("sync", path_, errno);
-    return Status::OK();
+    return SyncFd(fd_, path_);
   }
 
   Status Finish() override {
@@ -182,9 +190,7 @@ class PosixMappedLogFile final : public WritableFile {
     if (fd_ < 0) return Status::OK();
     Unmap();
     Status s = Trim();
-    if (::close(fd_) != 0 && s.ok()) s = PosixError("close", path_, errno);
-    fd_ = -1;
-    return s;
+    return CloseFd(&fd_, path_, std::move(s));
   }
 
   uint64_t Size() const override { return size_; }
