@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "base/logging.h"
+#include "base/thread_name.h"
 #include "base/status_macros.h"
 
 namespace ebb {
@@ -263,7 +264,10 @@ Result<std::unique_ptr<EngineBackground>> EngineBackground::Start(Storage* stora
   bg->throttle_.ApplyConfig(*config);
   EBB_RETURN_IF_ERROR(bg->ApplyConfig());
   EBB_RETURN_IF_ERROR(bg->scheduler_->Start());
-  bg->driver_ = std::thread([b = bg.get()] { b->DriverLoop(); });
+  bg->driver_ = std::thread([b = bg.get()] {
+    SetCurrentThreadName("ebb-bg-driver");
+    b->DriverLoop();
+  });
   bg->work_subscription_ = config->Subscribe("work", [b = bg.get()](const std::string&, const std::string&) {
     Status s = b->ApplyConfig();
     if (!s.ok()) EBB_LOG(kWarn, "work configuration: {}", s.ToString());

@@ -1,3 +1,10 @@
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "base/test_util.h"
@@ -38,6 +45,37 @@ TEST_F(StoreTest, EmbeddedRoundTripThroughThePublicApi) {
   // Handles outlive the store and fail cleanly.
   EXPECT_TRUE((*users)->Put("x", "y").IsAborted());
   EXPECT_TRUE((*users)->Get("alice").status().IsAborted());
+}
+
+// The names `top -H` and perf show (docs/server.md, "Threads").
+std::multiset<std::string> ThreadNames() {
+  std::multiset<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(entry.path() / "comm");
+    std::string name;
+    if (std::getline(comm, name)) names.insert(name);
+  }
+  return names;
+}
+
+TEST_F(StoreTest, BackgroundThreadsAreNamed) {
+  auto store = Store::Open(Opts());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  // A thread names itself once it runs: wait for every name (bounded).
+  const std::vector<std::string> expected = {"ebb-bg-dispatch", "ebb-bg-1",    "ebb-bg-driver", "ebb-jrnl-sync",
+                                             "rp-high-1",       "rp-normal-1", "rp-low-1"};
+  auto all_named = [&] {
+    std::multiset<std::string> names = ThreadNames();
+    for (const auto& name : expected) {
+      if (names.count(name) != 1) return false;
+    }
+    return true;
+  };
+  for (int i = 0; i < 1000 && !all_named(); i++) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::multiset<std::string> names = ThreadNames();
+  for (const auto& name : expected) EXPECT_EQ(names.count(name), 1u) << name;
+  ASSERT_TRUE((*store)->Close().ok());
+  EXPECT_EQ(ThreadNames().count("ebb-bg-dispatch"), 0u);
 }
 
 TEST_F(StoreTest, SecondOpenIsLockedWithPid) {

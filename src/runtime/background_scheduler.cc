@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "base/logging.h"
+#include "base/thread_name.h"
 #include "base/status_macros.h"
 
 namespace ebb {
@@ -170,8 +171,16 @@ Status BackgroundScheduler::Start() {
   stopping_ = false;
   threads_ = settings_.threads;
   try {
-    threads_list_.emplace_back([this] { DispatcherLoop(); });
-    for (int i = 0; i < threads_; i++) threads_list_.emplace_back([this] { WorkerLoop(); });
+    threads_list_.emplace_back([this] {
+      SetCurrentThreadName("ebb-bg-dispatch");
+      DispatcherLoop();
+    });
+    for (int i = 0; i < threads_; i++) {
+      threads_list_.emplace_back([this, i] {
+        SetCurrentThreadName(fmt::format("ebb-bg-{}", i + 1));
+        WorkerLoop();
+      });
+    }
   } catch (const std::system_error& e) {
     std::vector<std::thread> started;
     started.swap(threads_list_);

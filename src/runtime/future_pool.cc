@@ -1,6 +1,5 @@
 #include "runtime/future_pool.h"
 
-#include <pthread.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -12,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "base/logging.h"
+#include "base/thread_name.h"
 #include "base/status_macros.h"
 
 namespace ebb {
@@ -23,14 +23,6 @@ thread_local const FuturePool* t_current_pool = nullptr;
 
 constexpr int kMinNice = -20;
 constexpr int kMaxNice = 19;
-// Linux thread names hold 15 characters plus the terminator.
-constexpr size_t kMaxThreadNameChars = 15;
-
-void SetCurrentThreadName(const std::string& name) {
-  std::string cut = name.substr(0, kMaxThreadNameChars);
-  pthread_setname_np(pthread_self(), cut.c_str());
-}
-
 Status ValidateThreads(const std::string& name, int threads) {
   if (threads < 1 || threads > FuturePool::kMaxThreads) {
     return Status::InvalidArgument(

@@ -7,6 +7,7 @@
 #include <httplib.h>
 
 #include "base/logging.h"
+#include "base/thread_name.h"
 #include "server/dashboard_assets.h"
 #include "server/server_core.h"
 #include "server/status_report.h"
@@ -90,7 +91,7 @@ Result<std::unique_ptr<AdminHttp>> AdminHttp::Start(ServerCore* core) {
   impl->port = s.admin_port;
   Impl* raw = impl.get();
   impl->thread = std::thread([raw] {
-    pthread_setname_np(pthread_self(), "ebb-admin-http");
+    SetCurrentThreadName("ebb-admin-http");
     if (!raw->http.listen_after_bind() && !raw->stopped.load()) {
       EBB_LOG(kError, "ebb serve: the admin HTTP listener stopped unexpectedly");
     }

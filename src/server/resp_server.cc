@@ -27,6 +27,7 @@
 #include <fmt/format.h>
 
 #include "base/logging.h"
+#include "base/thread_name.h"
 #include "server/command_processor.h"
 #include "server/resp_parser.h"
 #include "server/resp_writer.h"
@@ -474,8 +475,7 @@ Result<std::unique_ptr<RespServer>> RespServer::Start(ServerCore* core) {
   for (size_t i = 0; i < impl->threads.size(); i++) {
     IoThread* io = impl->threads[i].get();
     io->thread = std::thread([io, i] {
-      std::string name = fmt::format("ebb-io-{}", i);
-      pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+      SetCurrentThreadName(fmt::format("ebb-io-{}", i));
       io->ctx.run();
     });
   }

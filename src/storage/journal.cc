@@ -6,6 +6,7 @@
 
 #include "base/checksum.h"
 #include "base/coding.h"
+#include "base/thread_name.h"
 #include "base/logging.h"
 #include "base/spin.h"
 #include "base/status_macros.h"
@@ -67,7 +68,10 @@ Result<std::unique_ptr<Journal>> Journal::Open(FileSystem* fs, Clock* clock, std
     EBB_RETURN_IF_ERROR(journal->OpenNewFile(first_file_number));
   }
   if (options.sync == SyncMode::kBatch) {
-    journal->syncer_ = std::thread([j = journal.get()] { j->SyncerLoop(); });
+    journal->syncer_ = std::thread([j = journal.get()] {
+      SetCurrentThreadName("ebb-jrnl-sync");
+      j->SyncerLoop();
+    });
   }
   return journal;
 }
