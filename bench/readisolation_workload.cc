@@ -219,9 +219,10 @@ void Print(BenchContext* ctx, nlohmann::json r) {
 
 // Writers saturating the write path. In both modes writes are tasks of one
 // pool of kSharedPoolThreads threads (the write executor, as `ebb serve`
-// has), fed by kWriterThreads client threads so that its queue never runs
-// dry; only where reads run differs: on the ReadPool, or as tasks of that
-// same pool (the shared design the ReadPool replaced).
+// has, at nice server.write_nice), fed by kWriterThreads client threads so
+// that its queue never runs dry; only where reads run differs: on the
+// ReadPool, or as tasks of that same pool (the shared design the ReadPool
+// replaced).
 Status ScenarioWrites(BenchContext* ctx, Setup* s, double seconds) {
   const Flags& f = ctx->flags();
   Database* db = s->db.get();
@@ -240,6 +241,11 @@ Status ScenarioWrites(BenchContext* ctx, Setup* s, double seconds) {
   FuturePoolOptions po;
   po.name = shared ? "shared" : "writes";
   po.threads = kSharedPoolThreads;
+  // The pool's CPU weight is server.write_nice, as for ebb serve's write
+  // executor (--set server.write_nice=10). In shared mode the pool runs the
+  // reads too, so they get the same weight.
+  EBB_ASSIGN_OR_RETURN(std::string write_nice, s->store->GetConfig("server", "write_nice"));
+  po.nice = std::stoi(write_nice);
   EBB_ASSIGN_OR_RETURN(std::unique_ptr<FuturePool> pool, FuturePool::Create(std::move(po)));
   std::vector<std::thread> writers;
   for (int t = 0; t < kWriterThreads; t++) {
@@ -292,12 +298,14 @@ Status ScenarioWrites(BenchContext* ctx, Setup* s, double seconds) {
   const std::string mode = shared ? "shared (writes+reads)" : "readpool";
   nlohmann::json r = ReadResult("writes", mode, loaded);
   r["writes_per_sec"] = static_cast<double>(writes_closed) / loaded.seconds;
+  r["write_nice"] = po.nice;
   r["throttled_writes"] = work_after.throttled_writes - work_before.throttled_writes;
   r["throttle_pause_s"] = static_cast<double>(work_after.throttle_pause_us - work_before.throttle_pause_us) / 1e6;
   r["p99_vs_read_only"] = loaded.latency_us.Percentile(99) / std::max(1.0, baseline.latency_us.Percentile(99));
   Print(ctx, r);
   nlohmann::json rp = PacedResult(ReadResult("writes", mode, paced), f.read_rate);
   rp["writes_per_sec"] = writes_paced;
+  rp["write_nice"] = po.nice;
   rp["p99_vs_read_only"] = paced.latency_us.Percentile(99) / std::max(1.0, paced_baseline.latency_us.Percentile(99));
   Print(ctx, rp);
   return Status::OK();
@@ -434,8 +442,9 @@ Status ScenarioOverload(BenchContext* ctx, Setup* s, double seconds) {
 void RegisterReadIsolationWorkload(WorkloadRegistry* r) {
   (*r)["readisolation"] = {
       "readisolation",
-      "point reads under saturating writes (--read-exec readpool|shared), high-priority reads under low-priority "
-      "scans, reads offered at 2x capacity; --duration seconds per phase (default 5)",
+      "point reads under saturating writes (--read-exec readpool|shared; the write pool runs at "
+      "server.write_nice), high-priority reads under low-priority scans, reads offered at 2x capacity; --duration "
+      "seconds per phase (default 5)",
       [](BenchContext* ctx) -> Result<nlohmann::json> {
         const Flags& f = ctx->flags();
         if (f.engine != "ebb") return Status::InvalidArgument("readisolation measures Ebb's ReadPool: use --engine ebb");

@@ -10,7 +10,7 @@
 # readisolation and idle run N times (default 3), core round-robin across
 # engines, so that docs can quote medians on a noisy machine; redis_compare
 # does its own N rounds; the rest run once. The whole run takes about
-# 45 minutes on the project's 2-core machine. Build first:
+# 50 minutes on the project's 2-core machine. Build first:
 # scripts/build.sh release (and scripts/setup.sh test for s3rver and
 # redis-server).
 set -euo pipefail
@@ -87,6 +87,9 @@ if wanted readisolation; then
         run readisolation "$bench" readisolation --read-exec "$exec" --sync "$sync" --duration 5 --read-rate 2000 --json \
           --data "$data/ri"
       done
+      # The write threads yielding CPU to reads (server.write_nice).
+      run readisolation "$bench" readisolation --read-exec readpool --sync "$sync" --duration 5 --read-rate 2000 --json \
+        --set server.write_nice=10 --data "$data/ri"
     done
   done
   rm -rf "$data/ri"

@@ -127,7 +127,11 @@ def readisolation(directory):
         return ""
     for r in rows:
         r.setdefault("loop", "closed")  # results from before the paced phases
+        r.setdefault("write_nice", 0)  # results from before server.write_nice
+    niced = [r for r in rows if r["scenario"] == "writes" and r["read_exec"] == "readpool" and r["write_nice"] != 0]
+    rows = [r for r in rows if r not in niced]
     g = grouped(rows, "sync", "scenario", "read_exec", "loop")
+    gn = grouped(niced, "sync", "loop", "write_nice")
     syncs = sorted({r.get("sync") for r in rows if r.get("sync")})
     out = []
     body = []
@@ -145,6 +149,19 @@ def readisolation(directory):
     out.append(table(["sync", "loop", "read-only p99 us", "ReadPool p99 us, writes saturating",
                       "shared p99 us, writes saturating", "ReadPool / read-only", "shared / ReadPool",
                       "reads/s (ReadPool / shared)", "writes/s (ReadPool / shared)"], body))
+    body = []
+    for (sync, loop, nice), rs in sorted(gn.items()):
+        ro = g.get((sync, "writes", "read-only baseline", loop), [])
+        rp = g.get((sync, "writes", "readpool", loop), [])
+        sh = g.get((sync, "writes", "shared (writes+reads)", loop), [])
+        ro99, rp99, n99, sh99 = (med(ro, "read_p99_us"), med(rp, "read_p99_us"), med(rs, "read_p99_us"),
+                                 med(sh, "read_p99_us"))
+        body.append([sync, loop, str(nice), num(ro99, 1), num(rp99, 1), num(n99, 1), ratio(n99, ro99), ratio(sh99, n99),
+                     f"{num(med(rp, 'writes_per_sec'))} / {num(med(rs, 'writes_per_sec'))}"])
+    if body:
+        out.append("\n" + table(["sync", "loop", "server.write_nice", "read-only p99 us", "ReadPool p99 us (nice 0)",
+                                 "ReadPool p99 us (niced writes)", "niced / read-only", "shared / niced",
+                                 "writes/s (nice 0 / niced)"], body))
     body = []
     for sync in syncs:
         for loop in ("closed", "paced"):

@@ -54,6 +54,13 @@ void RegisterServerSettings(ConfigSchema* schema) {
                               "journal group commit (what matters with journal.sync = always); each costs a "
                               "thread that sleeps while nothing is written.",
                .min = 1, .max = 256});
+  schema->Add({.section = "server", .key = "write_nice", .type = SettingType::kInt, .default_value = "0",
+               .unit = "nice", .runtime = true,
+               .description = "Linux nice value (CPU weight under contention) of the write threads. Level with "
+                              "normal reads (readpool.nice_normal) by default; raising it makes writes yield CPU "
+                              "to reads when both saturate the machine (nice 10 is ~10% of a contended core), at "
+                              "the cost of write throughput. Lowering it at run time needs CAP_SYS_NICE.",
+               .min = -20, .max = 19});
 }
 
 }  // namespace

@@ -20,6 +20,7 @@ Result<std::unique_ptr<ServerCore>> ServerCore::Create(Store* store, const Serve
   FuturePoolOptions write;
   write.name = "ebb-write";
   write.threads = settings.write_threads;
+  write.nice = settings.write_nice;
   // One job per connection at a time: max_clients bounds the queue; the
   // pool's own bound is a backstop.
   write.max_queued_tasks = std::max<int64_t>(settings.max_clients, 1024);
@@ -43,7 +44,9 @@ Status ServerCore::RefreshSettings() {
   EBB_ASSIGN_OR_RETURN(ServerSettings s, ServerSettings::FromStore(store_));
   live_.Apply(s);
   if (settings_listener_) settings_listener_();
-  return Status::OK();
+  // The one thread setting that changes at run time: the write threads' CPU
+  // weight (the configuration schema has validated the range).
+  return write_pool_->SetNice(s.write_nice);
 }
 
 }  // namespace ebb

@@ -41,6 +41,8 @@ Result<ServerSettings> ServerSettings::FromStore(Store* store) {
   EBB_ASSIGN_OR_RETURN(int64_t write_threads, GetNumber(store, "server", "write_threads"));
   s.io_threads = static_cast<int>(io_threads);
   s.write_threads = static_cast<int>(write_threads);
+  EBB_ASSIGN_OR_RETURN(int64_t write_nice, GetNumber(store, "server", "write_nice"));
+  s.write_nice = static_cast<int>(write_nice);
   EBB_ASSIGN_OR_RETURN(s.max_key_bytes, GetNumber(store, "store", "max_key_bytes"));
   EBB_ASSIGN_OR_RETURN(s.max_value_bytes, GetNumber(store, "store", "max_value_bytes"));
   return s;

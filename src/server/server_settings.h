@@ -28,6 +28,7 @@ struct ServerSettings {
   int64_t idle_timeout_s = 0;
   int io_threads = 1;
   int write_threads = 4;
+  int write_nice = 0;
   // From [store]: arguments larger than these are refused before they reach
   // a write batch, so one bad SET in a pipeline cannot fail its neighbours.
   int64_t max_key_bytes = 64 << 10;

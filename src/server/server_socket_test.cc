@@ -2,6 +2,15 @@
 // input that must get an error and a closed connection while the server
 // keeps serving everyone else.
 
+#include <sys/resource.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
@@ -245,6 +254,44 @@ TEST_F(ServerSocketTest, AuthIsRequiredBeforeCommands) {
   EXPECT_EQ(Call(c.get(), {"AUTH", "wrong"}).str.substr(0, 9), "WRONGPASS");
   EXPECT_EQ(Call(c.get(), {"AUTH", "s3cret"}).str, "OK");
   EXPECT_EQ(Call(c.get(), {"SET", "k", "v"}).str, "OK");
+}
+
+// Nice values of this process's threads named `prefix`* (from /proc).
+std::vector<int> NiceOfThreads(const std::string& prefix) {
+  std::vector<int> nices;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(entry.path() / "comm");
+    std::string name;
+    if (!std::getline(comm, name) || name.rfind(prefix, 0) != 0) continue;
+    errno = 0;
+    int nice = getpriority(PRIO_PROCESS, static_cast<id_t>(std::stoi(entry.path().filename().string())));
+    if (errno == 0) nices.push_back(nice);
+  }
+  return nices;
+}
+
+// A worker names itself, then applies its nice, once it runs: poll (bounded).
+std::vector<int> AwaitNiceOfThreads(const std::string& prefix, const std::vector<int>& expected) {
+  std::vector<int> nices = NiceOfThreads(prefix);
+  for (int i = 0; i < 1000 && nices != expected; i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    nices = NiceOfThreads(prefix);
+  }
+  return nices;
+}
+
+TEST_F(ServerSocketTest, WriteNiceSetsTheWriteThreadsCpuWeightAtStartAndAtRunTime) {
+  Start({{"server.write_threads", "2"}, {"server.write_nice", "5"}});
+  auto c = Connect();
+  EXPECT_EQ(Call(c.get(), {"SET", "k", "v"}).str, "OK");  // the write threads have run
+  EXPECT_EQ(AwaitNiceOfThreads("ebb-write-", {5, 5}), std::vector<int>({5, 5}));
+  EXPECT_EQ(Call(c.get(), {"CONFIG", "SET", "server.write_nice", "7"}).str, "OK");
+  EXPECT_EQ(NiceOfThreads("ebb-write-"), std::vector<int>({7, 7}));
+  RespValue bad = Call(c.get(), {"CONFIG", "SET", "server.write_nice", "20"});
+  EXPECT_TRUE(bad.is_error());
+  EXPECT_NE(bad.str.find("server.write_nice"), std::string::npos) << bad.str;
+  EXPECT_EQ(NiceOfThreads("ebb-write-"), std::vector<int>({7, 7}));
+  EXPECT_EQ(Call(c.get(), {"GET", "k"}).str, "v");
 }
 
 }  // namespace

@@ -35,6 +35,7 @@ json ServerSection(ServerCore* core) {
       {"uptime_s", uptime_us / 1000000},
       {"io_threads", core->settings().io_threads},
       {"write_threads", core->settings().write_threads},
+      {"write_nice", core->write_pool()->nice()},
       {"max_clients", core->live().max_clients()},
       {"connected_clients", load(st.connected_clients)},
       {"connections_received", load(st.connections_received)},
