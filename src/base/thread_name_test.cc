@@ -1,5 +1,7 @@
 #include "base/thread_name.h"
 
+#include <string>
+#include <string_view>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -7,23 +9,21 @@
 namespace ebb {
 namespace {
 
-TEST(ThreadNameTest, NamesTheCallingThread) {
+// Names a new thread `name` and returns the name it then reads back.
+std::string NameSeenByThreadNamed(std::string_view name) {
   std::string seen;
   std::thread t([&] {
-    SetCurrentThreadName("ebb-test-7");
+    SetCurrentThreadName(name);
     seen = CurrentThreadName();
   });
   t.join();
-  EXPECT_EQ(seen, "ebb-test-7");
+  return seen;
 }
 
+TEST(ThreadNameTest, NamesTheCallingThread) { EXPECT_EQ(NameSeenByThreadNamed("ebb-test-7"), "ebb-test-7"); }
+
 TEST(ThreadNameTest, CutsLongNamesToWhatLinuxKeeps) {
-  std::string seen;
-  std::thread t([&] {
-    SetCurrentThreadName("ebb-a-name-longer-than-fifteen");
-    seen = CurrentThreadName();
-  });
-  t.join();
+  std::string seen = NameSeenByThreadNamed("ebb-a-name-longer-than-fifteen");
   EXPECT_EQ(seen, std::string("ebb-a-name-longer-than-fifteen").substr(0, kMaxThreadNameChars));
   EXPECT_EQ(seen.size(), kMaxThreadNameChars);
 }

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <memory>
+#include <string>
+#include <string_view>
 
 #include "base/test_util.h"
 #include "env/fault_injection_file_system.h"
@@ -136,50 +138,58 @@ TEST_P(FileSystemContractTest, MappedLogFileHoldsExactlyWhatWasAppended) {
 
 INSTANTIATE_TEST_SUITE_P(All, FileSystemContractTest, ::testing::Values("posix", "mem"));
 
-TEST(MappedLogFileTest, ProcessCrashKeepsFlushedBytesThenReservedZeros) {
-  testing::TempDir tmp;
-  std::string path = JoinPath(tmp.path(), "log");
+// A mapped log file at `path` in a fresh directory (the POSIX file system).
+class MappedLogFileTest : public ::testing::Test {
+ protected:
+  // Opens the file and appends `first`.
+  std::unique_ptr<WritableFile> OpenWith(std::string_view first) {
+    auto f = DefaultFileSystem()->NewMappedLogFile(path_);
+    EXPECT_TRUE(f.ok()) << f.status().ToString();
+    if (!f.ok()) return nullptr;
+    EXPECT_TRUE((*f)->Append(first).ok());
+    return std::move(*f);
+  }
+
+  testing::TempDir tmp_;
+  const std::string path_ = JoinPath(tmp_.path(), "log");
+};
+
+TEST_F(MappedLogFileTest, ProcessCrashKeepsFlushedBytesThenReservedZeros) {
   const std::string data = "records" + std::string(kMappedLogChunkBytes + 100, 'r');
   pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     // The child appends and dies without closing: what a crash leaves.
-    auto f = DefaultFileSystem()->NewMappedLogFile(path);
+    auto f = DefaultFileSystem()->NewMappedLogFile(path_);
     bool ok = f.ok() && (*f)->Append(data).ok() && (*f)->Flush().ok();
     _exit(ok ? 0 : 1);
   }
   int status = 0;
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  std::string contents = *ReadFileToString(DefaultFileSystem(), path);
+  std::string contents = *ReadFileToString(DefaultFileSystem(), path_);
   EXPECT_EQ(contents.size(), 2 * kMappedLogChunkBytes);
   EXPECT_TRUE(contents.compare(0, data.size(), data) == 0);
   EXPECT_TRUE(IsMappedLogZeroTail(contents, data.size()));
 }
 
-TEST(MappedLogFileTest, FinishTrimsTheReservationAndEndsAppends) {
-  testing::TempDir tmp;
-  std::string path = JoinPath(tmp.path(), "log");
-  auto f = DefaultFileSystem()->NewMappedLogFile(path);
-  ASSERT_TRUE(f.ok());
-  ASSERT_TRUE((*f)->Append("all of it").ok());
-  EXPECT_EQ(*DefaultFileSystem()->GetFileSize(path), kMappedLogChunkBytes);  // reserved while open
-  ASSERT_TRUE((*f)->Finish().ok());
-  EXPECT_EQ(*DefaultFileSystem()->GetFileSize(path), 9u);
-  EXPECT_FALSE((*f)->Append("more").ok());
-  EXPECT_TRUE((*f)->SyncFlushed().ok());  // a background syncer may still hold it
-  ASSERT_TRUE((*f)->Close().ok());
-  EXPECT_EQ(*ReadFileToString(DefaultFileSystem(), path), "all of it");
+TEST_F(MappedLogFileTest, FinishTrimsTheReservationAndEndsAppends) {
+  auto f = OpenWith("all of it");
+  ASSERT_TRUE(f);
+  EXPECT_EQ(*DefaultFileSystem()->GetFileSize(path_), kMappedLogChunkBytes);  // reserved while open
+  ASSERT_TRUE(f->Finish().ok());
+  EXPECT_EQ(*DefaultFileSystem()->GetFileSize(path_), 9u);
+  EXPECT_FALSE(f->Append("more").ok());
+  EXPECT_TRUE(f->SyncFlushed().ok());  // a background syncer may still hold it
+  ASSERT_TRUE(f->Close().ok());
+  EXPECT_EQ(*ReadFileToString(DefaultFileSystem(), path_), "all of it");
 }
 
-TEST(MappedLogFileTest, FullDiskFailsTheAppendBeforeWritingAnyOfIt) {
+TEST_F(MappedLogFileTest, FullDiskFailsTheAppendBeforeWritingAnyOfIt) {
   // RLIMIT_FSIZE stands in for a full disk: reserving past it fails (EFBIG)
   // the way reserving past the free space fails (ENOSPC).
-  testing::TempDir tmp;
-  std::string path = JoinPath(tmp.path(), "log");
-  auto f = DefaultFileSystem()->NewMappedLogFile(path);
-  ASSERT_TRUE(f.ok());
-  ASSERT_TRUE((*f)->Append("kept").ok());
+  auto f = OpenWith("kept");
+  ASSERT_TRUE(f);
   struct rlimit old_limit;
   ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
   struct sigaction ignore = {}, old_action;
@@ -188,18 +198,18 @@ TEST(MappedLogFileTest, FullDiskFailsTheAppendBeforeWritingAnyOfIt) {
   struct rlimit limit = old_limit;
   limit.rlim_cur = 2 * kMappedLogChunkBytes;
   ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limit), 0);
-  Status s = (*f)->Append(std::string(3 * kMappedLogChunkBytes, 'x'));
+  Status s = f->Append(std::string(3 * kMappedLogChunkBytes, 'x'));
   ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &old_limit), 0);
   ASSERT_EQ(sigaction(SIGXFSZ, &old_action, nullptr), 0);
   EXPECT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("reserve space in " + path), std::string::npos) << s.ToString();
-  EXPECT_EQ((*f)->Size(), 4u);
-  ASSERT_TRUE((*f)->Append(" too").ok());
-  ASSERT_TRUE((*f)->Close().ok());
-  EXPECT_EQ(*ReadFileToString(DefaultFileSystem(), path), "kept too");
+  EXPECT_NE(s.message().find("reserve space in " + path_), std::string::npos) << s.ToString();
+  EXPECT_EQ(f->Size(), 4u);
+  ASSERT_TRUE(f->Append(" too").ok());
+  ASSERT_TRUE(f->Close().ok());
+  EXPECT_EQ(*ReadFileToString(DefaultFileSystem(), path_), "kept too");
 }
 
-TEST(MappedLogFileTest, ZeroTailNeedsZerosUpToAChunkMultiple) {
+TEST_F(MappedLogFileTest, ZeroTailNeedsZerosUpToAChunkMultiple) {
   std::string log = "data" + std::string(kMappedLogChunkBytes - 4, '\0');
   EXPECT_TRUE(IsMappedLogZeroTail(log, 4));
   EXPECT_FALSE(IsMappedLogZeroTail(log, 3));  // data at pos
