@@ -29,6 +29,11 @@ struct Flags {
   int threads = 1;
   std::string sync = "none";
   int dbs = 1;
+  // Whether --threads, --sync and --dbs were given (workloads that sweep
+  // them, like writers, then run only the given value).
+  bool threads_given = false;
+  bool sync_given = false;
+  bool dbs_given = false;
   std::string data_dir;  // default: /tmp/ebb-bench-<engine>
   bool use_existing = false;
   bool json = false;

@@ -54,6 +54,9 @@ int main(int argc, char** argv) {
   app.add_option("--out", f.out_dir, "Directory for CSV and plots (idle, smoosh, tiering; default docs)");
   app.add_option("--tier-store", f.tier_store, "tiering: local|s3rver (default: both)");
   CLI11_PARSE(app, argc, argv);
+  f.threads_given = app.get_option("--threads")->count() > 0;
+  f.sync_given = app.get_option("--sync")->count() > 0;
+  f.dbs_given = app.get_option("--dbs")->count() > 0;
 
   if (f.data_dir.empty()) f.data_dir = "/tmp/ebb-bench-" + f.engine;
   for (const auto& w : workloads) {

@@ -97,17 +97,20 @@ void RegisterWritersWorkload(WorkloadRegistry* r) {
   (*r)["writers"] = {
       "writers",
       "random writes, 1..32 threads, 1 and 16 databases, sync batch|none, --completion op_lock|db_lock (default both); "
-      "--num ops per configuration",
+      "--threads, --dbs, --sync run only the value given; --num ops per configuration",
       [](BenchContext* ctx) -> Result<nlohmann::json> {
         const Flags& f = ctx->flags();
         if (f.engine != "ebb") return Status::InvalidArgument("writers measures Ebb's write path: use --engine ebb");
         std::vector<std::string> completions = {"op_lock", "db_lock"};
         if (!f.completion.empty()) completions = {f.completion};
         std::vector<int> thread_counts = {1, 2, 4, 8, 16, 32};
-        if (f.threads != 1) thread_counts = {f.threads};
+        if (f.threads_given) thread_counts = {f.threads};
         std::vector<std::string> syncs = {"batch", "none"};
+        if (f.sync_given) syncs = {f.sync};
+        std::vector<int> db_counts = {1, 16};
+        if (f.dbs_given) db_counts = {f.dbs};
         nlohmann::json all = nlohmann::json::array();
-        for (int dbs : {1, 16}) {
+        for (int dbs : db_counts) {
           for (const auto& sync : syncs) {
             for (int threads : thread_counts) {
               for (const auto& completion : completions) {
