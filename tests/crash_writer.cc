@@ -13,7 +13,7 @@
 #include "ebb/ebb.h"
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
+  if (argc != 4 || (std::string(argv[3]) != "mmap" && std::string(argv[3]) != "write")) {
     std::fprintf(stderr, "usage: crash_writer DATA_DIR always|batch|none mmap|write\n");
     return 2;
   }

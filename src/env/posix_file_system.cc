@@ -440,14 +440,8 @@ class PosixFileSystem final : public FileSystem {
   Status TruncateFile(const std::string& path, uint64_t size) override {
     int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0) return PosixError("open", path, errno);
-    Status s;
-    if (::ftruncate(fd, static_cast<off_t>(size)) != 0) {
-      s = PosixError("truncate", path, errno);
-    } else if (::fdatasync(fd) != 0) {
-      s = PosixError("sync", path, errno);
-    }
-    ::close(fd);
-    return s;
+    Status s = ::ftruncate(fd, static_cast<off_t>(size)) == 0 ? SyncFd(fd, path) : PosixError("truncate", path, errno);
+    return CloseFd(&fd, path, std::move(s));
   }
 
   Status SyncDir(const std::string& dir) override {
