@@ -1,7 +1,9 @@
-// Crash tests with the fault-injecting file system: a store under load
-// "dies" at a random file operation (every later write, sync or rename
-// fails, as if the process was gone), then a power loss drops every byte not
-// synced (keeping a random torn prefix), and the store is reopened.
+// Crash tests with the fault-injecting file system over the power-loss file
+// system: a store under load "dies" at a random file operation (every later
+// write, sync or rename fails, as if the process was gone), then a power
+// loss keeps a random subset of the pages written since their file's last
+// sync and reverts every directory to its last synced entries, and the
+// store is reopened.
 //
 // Invariants checked after every crash:
 //   - with journal.sync = always, every acknowledged write is there;
@@ -23,7 +25,7 @@
 #include "ebb/ebb.h"
 #include "engine/engine.h"
 #include "env/fault_injection_file_system.h"
-#include "env/mem_file_system.h"
+#include "env/power_loss_file_system.h"
 
 namespace ebb {
 namespace {
@@ -53,8 +55,8 @@ struct WriterLog {
 void RunOneCrash(const CrashParams& p, uint64_t seed) {
   SCOPED_TRACE(fmt::format("seed {} sync {} crash at {}", seed, p.sync, p.op_name));
   Random rnd(seed);
-  MemFileSystem mem;
-  FaultInjectionFileSystem fs(&mem);
+  PowerLossFileSystem disk;
+  FaultInjectionFileSystem fs(&disk);
   Options options;
   options.data_dir = "/store";
   options.Set("journal.sync", p.sync);
@@ -91,8 +93,12 @@ void RunOneCrash(const CrashParams& p, uint64_t seed) {
     for (auto& th : threads) th.join();
     fs.Deactivate();
     store->reset();  // close errors are expected: the file system is gone
-    ASSERT_TRUE(fs.DropUnsyncedData(rnd.Next()).ok());
+    PowerLossFileSystem::CrashOptions crash;
+    crash.seed = rnd.Next();
+    auto report = disk.SimulatePowerLoss(crash);
+    SCOPED_TRACE(report.ToString());
     fs.ClearFaults();
+    fs.Reactivate();
 
     auto reopened = OpenStore(options, EngineEnv{&fs, nullptr});
     ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
@@ -143,7 +149,9 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(CrashParams{"always", FaultOp::kAppend, "append"}, CrashParams{"always", FaultOp::kSync, "sync"},
                       CrashParams{"always", FaultOp::kRename, "rename"},
                       CrashParams{"always", FaultOp::kCreate, "create"},
-                      CrashParams{"batch", FaultOp::kAppend, "append"}, CrashParams{"none", FaultOp::kSync, "sync"}),
+                      CrashParams{"always", FaultOp::kSyncDir, "syncdir"},
+                      CrashParams{"batch", FaultOp::kAppend, "append"}, CrashParams{"batch", FaultOp::kSync, "sync"},
+                      CrashParams{"none", FaultOp::kSync, "sync"}),
     [](const auto& info) { return info.param.sync + "_" + info.param.op_name; });
 
 }  // namespace

@@ -942,7 +942,7 @@ Status SmooshDaemon::SaveQueues(bool all) {
   Status first_error;
   std::vector<std::string> failed_writes, failed_deletes;
   if (!writes.empty()) {
-    if (Status s = fs_->CreateDir(state_dir_); !s.ok()) {
+    if (Status s = CreateDirDurably(fs_, state_dir_); !s.ok()) {
       first_error = s;
       for (const auto& w : writes) failed_writes.push_back(w.channel);
       writes.clear();

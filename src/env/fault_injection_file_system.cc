@@ -2,10 +2,33 @@
 
 #include <fmt/format.h>
 
-#include "base/random.h"
 #include "base/status_macros.h"
 
 namespace ebb {
+
+std::string_view FaultOpName(FaultOp op) {
+  switch (op) {
+    case FaultOp::kAppend:
+      return "append";
+    case FaultOp::kSync:
+      return "sync";
+    case FaultOp::kSyncDir:
+      return "sync-dir";
+    case FaultOp::kRename:
+      return "rename";
+    case FaultOp::kCreate:
+      return "create";
+    case FaultOp::kMap:
+      return "map";
+    case FaultOp::kRead:
+      return "read";
+    case FaultOp::kDelete:
+      return "delete";
+    case FaultOp::kTruncate:
+      return "truncate";
+  }
+  return "?";
+}
 
 class FaultInjectionFileSystem::File final : public WritableFile {
  public:
@@ -13,42 +36,29 @@ class FaultInjectionFileSystem::File final : public WritableFile {
       : fs_(fs), path_(std::move(path)), base_(std::move(base)) {}
 
   Status Append(std::string_view data) override {
-    EBB_RETURN_IF_ERROR(fs_->BeforeAppend(path_, data.size()));
-    EBB_RETURN_IF_ERROR(base_->Append(data));
-    fs_->AfterAppend(path_, data.size());
-    return Status::OK();
+    return fs_->Run(FaultOp::kAppend, "append", path_, true, [&]() -> Status {
+      EBB_RETURN_IF_ERROR(fs_->BeforeAppend(path_, data.size()));
+      EBB_RETURN_IF_ERROR(base_->Append(data));
+      fs_->AfterAppend(data.size());
+      return Status::OK();
+    });
   }
-  Status Flush() override {
-    EBB_RETURN_IF_ERROR(base_->Flush());
-    fs_->AfterFlush(path_);
-    return Status::OK();
-  }
-  Status Sync() override {
-    return FlushAndSync([this] { return base_->Sync(); });
-  }
-  Status SyncFlushed() override {
-    uint64_t flushed = fs_->FlushedSize(path_);
-    EBB_RETURN_IF_ERROR(fs_->BeforeSync(path_));
-    EBB_RETURN_IF_ERROR(base_->SyncFlushed());
-    fs_->AfterSync(path_, flushed);
-    return Status::OK();
-  }
-  Status Finish() override {
-    return FlushAndSync([this] { return base_->Finish(); });
-  }
+  Status Flush() override { return base_->Flush(); }
+  Status Sync() override { return SyncWith([this] { return base_->Sync(); }); }
+  Status SyncFlushed() override { return SyncWith([this] { return base_->SyncFlushed(); }); }
+  Status Finish() override { return SyncWith([this] { return base_->Finish(); }); }
   Status Close() override { return base_->Close(); }
   uint64_t Size() const override { return base_->Size(); }
 
  private:
-  // Sync and Finish: the sync fault, then `op`, then everything appended
-  // counts as flushed and synced.
   template <typename Op>
-  Status FlushAndSync(Op op) {
-    EBB_RETURN_IF_ERROR(fs_->BeforeSync(path_));
-    EBB_RETURN_IF_ERROR(op());
-    fs_->AfterFlush(path_);
-    fs_->AfterSync(path_, fs_->FlushedSize(path_));
-    return Status::OK();
+  Status SyncWith(Op op) {
+    return fs_->Run(FaultOp::kSync, "sync", path_, true, [&]() -> Status {
+      EBB_RETURN_IF_ERROR(op());
+      MutexLock lock(&fs_->mu_);
+      fs_->syncs_++;
+      return Status::OK();
+    });
   }
 
   FaultInjectionFileSystem* const fs_;
@@ -61,8 +71,7 @@ class FaultInjectionFileSystem::ReadFile final : public RandomAccessFile {
   ReadFile(FaultInjectionFileSystem* fs, std::string path, std::unique_ptr<RandomAccessFile> base)
       : fs_(fs), path_(std::move(path)), base_(std::move(base)) {}
   Result<std::string_view> Read(uint64_t offset, size_t n, char* scratch) const override {
-    EBB_RETURN_IF_ERROR(fs_->BeforeRead(path_));
-    return base_->Read(offset, n, scratch);
+    return fs_->Run(FaultOp::kRead, "read", path_, false, [&] { return base_->Read(offset, n, scratch); });
   }
   uint64_t Size() const override { return base_->Size(); }
   bool ZeroCopy() const override { return base_->ZeroCopy(); }
@@ -78,8 +87,7 @@ class FaultInjectionFileSystem::SeqFile final : public SequentialFile {
   SeqFile(FaultInjectionFileSystem* fs, std::string path, std::unique_ptr<SequentialFile> base)
       : fs_(fs), path_(std::move(path)), base_(std::move(base)) {}
   Result<std::string_view> Read(size_t n, char* scratch) override {
-    EBB_RETURN_IF_ERROR(fs_->BeforeRead(path_));
-    return base_->Read(n, scratch);
+    return fs_->Run(FaultOp::kRead, "read", path_, false, [&] { return base_->Read(n, scratch); });
   }
   Status Skip(uint64_t n) override { return base_->Skip(n); }
 
@@ -93,13 +101,36 @@ FaultInjectionFileSystem::FaultInjectionFileSystem(FileSystem* base) : base_(bas
 FaultInjectionFileSystem::~FaultInjectionFileSystem() = default;
 
 void FaultInjectionFileSystem::FailNth(FaultOp op, int nth, Status error, bool sticky) {
+  FaultSpec spec;
+  spec.op = op;
+  spec.nth = nth;
+  spec.error = std::move(error);
+  spec.sticky = sticky;
+  Fail(std::move(spec));
+}
+
+void FaultInjectionFileSystem::Fail(FaultSpec spec) {
   MutexLock lock(&mu_);
-  faults_[op] = Fault{nth, std::move(error), sticky, false};
+  const FaultOp op = spec.op;
+  const int countdown = spec.nth;
+  faults_[op] = Fault{std::move(spec), countdown, false};
 }
 
 void FaultInjectionFileSystem::ClearFaults() {
   MutexLock lock(&mu_);
   faults_.clear();
+}
+
+uint64_t FaultInjectionFileSystem::calls(FaultOp op) const {
+  MutexLock lock(&mu_);
+  auto it = calls_.find(op);
+  return it == calls_.end() ? 0 : it->second;
+}
+
+bool FaultInjectionFileSystem::fired(FaultOp op) const {
+  MutexLock lock(&mu_);
+  auto it = faults_.find(op);
+  return it != faults_.end() && it->second.fired;
 }
 
 void FaultInjectionFileSystem::SetSpaceBudget(uint64_t bytes) {
@@ -140,32 +171,45 @@ uint64_t FaultInjectionFileSystem::bytes_appended() const {
   return bytes_appended_;
 }
 
-Status FaultInjectionFileSystem::CheckFault(FaultOp op) {
+FaultInjectionFileSystem::Check FaultInjectionFileSystem::Begin(FaultOp op, std::string_view what,
+                                                                const std::string& path, bool mutating) {
+  MutexLock lock(&mu_);
+  calls_[op]++;
+  Check check;
+  if (mutating && !active_) {
+    check.before = Status::IOError(fmt::format("{} {}: file system inactive (simulated crash)", what, path));
+    return check;
+  }
   auto it = faults_.find(op);
-  if (it == faults_.end()) return Status::OK();
+  if (it == faults_.end()) return check;
   Fault& f = it->second;
+  if (!f.spec.path_contains.empty() && path.find(f.spec.path_contains) == std::string::npos) return check;
+  Status error;
   if (f.fired) {
-    if (f.sticky) return f.error;
-    return Status::OK();
-  }
-  if (--f.countdown <= 0) {
+    if (!f.spec.sticky) return check;
+    error = f.spec.error;
+  } else if (--f.countdown <= 0) {
     f.fired = true;
-    return f.error;
+    error = f.spec.error;
+  } else {
+    return check;
   }
-  return Status::OK();
+  (f.spec.timing == FaultTiming::kAfter ? check.after : check.before) = std::move(error);
+  return check;
 }
 
-Status FaultInjectionFileSystem::CheckActive(std::string_view op, const std::string& path) {
-  if (!active_) {
-    return Status::IOError(fmt::format("{} {}: file system inactive (simulated crash)", op, path));
-  }
-  return Status::OK();
+template <typename Call>
+auto FaultInjectionFileSystem::Run(FaultOp op, std::string_view what, const std::string& path, bool mutating,
+                                   Call call) -> decltype(call()) {
+  Check check = Begin(op, what, path, mutating);
+  if (!check.before.ok()) return check.before;
+  auto result = call();
+  if (!check.after.ok()) return check.after;  // it happened; the caller is told it did not
+  return result;
 }
 
 Status FaultInjectionFileSystem::BeforeAppend(const std::string& path, size_t n) {
   MutexLock lock(&mu_);
-  EBB_RETURN_IF_ERROR(CheckActive("append", path));
-  EBB_RETURN_IF_ERROR(CheckFault(FaultOp::kAppend));
   if (space_budget_) {
     if (n > *space_budget_) {
       *space_budget_ = 0;
@@ -176,99 +220,34 @@ Status FaultInjectionFileSystem::BeforeAppend(const std::string& path, size_t n)
   return Status::OK();
 }
 
-void FaultInjectionFileSystem::AfterAppend(const std::string& path, size_t n) {
+void FaultInjectionFileSystem::AfterAppend(size_t n) {
   MutexLock lock(&mu_);
-  files_[path].size += n;
   appends_++;
   bytes_appended_ += n;
 }
 
-Status FaultInjectionFileSystem::BeforeSync(const std::string& path) {
-  MutexLock lock(&mu_);
-  EBB_RETURN_IF_ERROR(CheckActive("sync", path));
-  return CheckFault(FaultOp::kSync);
-}
-
-void FaultInjectionFileSystem::AfterFlush(const std::string& path) {
-  MutexLock lock(&mu_);
-  auto& st = files_[path];
-  st.flushed = st.size;
-}
-
-uint64_t FaultInjectionFileSystem::FlushedSize(const std::string& path) {
-  MutexLock lock(&mu_);
-  return files_[path].flushed;
-}
-
-void FaultInjectionFileSystem::AfterSync(const std::string& path, uint64_t synced_size) {
-  MutexLock lock(&mu_);
-  auto& st = files_[path];
-  st.synced = std::max(st.synced, std::min(synced_size, st.size));
-  syncs_++;
-}
-
-Status FaultInjectionFileSystem::BeforeRead(const std::string& path) {
-  MutexLock lock(&mu_);
-  return CheckFault(FaultOp::kRead);
-}
-
-Result<std::unique_ptr<WritableFile>> FaultInjectionFileSystem::Wrap(const std::string& path,
-                                                                     Result<std::unique_ptr<WritableFile>> base,
-                                                                     bool truncated) {
-  if (!base.ok()) return base.status();
-  uint64_t size = (*base)->Size();
-  {
-    MutexLock lock(&mu_);
-    auto [it, inserted] = files_.try_emplace(path);
-    if (inserted) {
-      it->second.new_since_dir_sync = true;
-      // A file that existed before we started tracking counts as synced.
-      it->second.synced = truncated ? 0 : size;
-    }
-    if (truncated) it->second.synced = 0;
-    it->second.size = size;
-    it->second.flushed = size;
-  }
-  return std::unique_ptr<WritableFile>(new File(this, path, std::move(*base)));
-}
-
-Status FaultInjectionFileSystem::CheckCreate(std::string_view op, const std::string& path) {
-  MutexLock lock(&mu_);
-  EBB_RETURN_IF_ERROR(CheckActive(op, path));
-  return CheckFault(FaultOp::kCreate);
-}
-
 Result<std::unique_ptr<WritableFile>> FaultInjectionFileSystem::NewWritableFile(const std::string& path) {
-  EBB_RETURN_IF_ERROR(CheckCreate("create", path));
-  return Wrap(path, base_->NewWritableFile(path), /*truncated=*/true);
+  EBB_ASSIGN_OR_RETURN(auto file, Run(FaultOp::kCreate, "create", path, true, [&] { return base_->NewWritableFile(path); }));
+  return std::unique_ptr<WritableFile>(new File(this, path, std::move(file)));
 }
 
 Result<std::unique_ptr<WritableFile>> FaultInjectionFileSystem::NewMappedLogFile(const std::string& path) {
-  EBB_RETURN_IF_ERROR(CheckCreate("create", path));
-  return Wrap(path, base_->NewMappedLogFile(path), /*truncated=*/true);
+  EBB_ASSIGN_OR_RETURN(auto file, Run(FaultOp::kMap, "map", path, true, [&] { return base_->NewMappedLogFile(path); }));
+  return std::unique_ptr<WritableFile>(new File(this, path, std::move(file)));
 }
 
 Result<std::unique_ptr<WritableFile>> FaultInjectionFileSystem::NewAppendableFile(const std::string& path) {
-  bool existed = base_->FileExists(path);
-  EBB_RETURN_IF_ERROR(CheckCreate("open", path));
-  return Wrap(path, base_->NewAppendableFile(path), /*truncated=*/!existed);
+  EBB_ASSIGN_OR_RETURN(auto file, Run(FaultOp::kCreate, "open", path, true, [&] { return base_->NewAppendableFile(path); }));
+  return std::unique_ptr<WritableFile>(new File(this, path, std::move(file)));
 }
 
 Result<std::unique_ptr<RandomAccessFile>> FaultInjectionFileSystem::NewRandomAccessFile(const std::string& path) {
-  {
-    MutexLock lock(&mu_);
-    EBB_RETURN_IF_ERROR(CheckFault(FaultOp::kRead));
-  }
-  EBB_ASSIGN_OR_RETURN(auto file, base_->NewRandomAccessFile(path));
+  EBB_ASSIGN_OR_RETURN(auto file, Run(FaultOp::kRead, "open", path, false, [&] { return base_->NewRandomAccessFile(path); }));
   return std::unique_ptr<RandomAccessFile>(new ReadFile(this, path, std::move(file)));
 }
 
 Result<std::unique_ptr<SequentialFile>> FaultInjectionFileSystem::NewSequentialFile(const std::string& path) {
-  {
-    MutexLock lock(&mu_);
-    EBB_RETURN_IF_ERROR(CheckFault(FaultOp::kRead));
-  }
-  EBB_ASSIGN_OR_RETURN(auto file, base_->NewSequentialFile(path));
+  EBB_ASSIGN_OR_RETURN(auto file, Run(FaultOp::kRead, "open", path, false, [&] { return base_->NewSequentialFile(path); }));
   return std::unique_ptr<SequentialFile>(new SeqFile(this, path, std::move(file)));
 }
 
@@ -279,79 +258,30 @@ Result<std::vector<std::string>> FaultInjectionFileSystem::GetChildren(const std
 }
 
 Status FaultInjectionFileSystem::CreateDir(const std::string& dir) {
-  {
-    MutexLock lock(&mu_);
-    EBB_RETURN_IF_ERROR(CheckActive("create directory", dir));
-  }
-  return base_->CreateDir(dir);
+  Check check = Begin(FaultOp::kCreate, "create directory", dir, true);
+  if (!check.before.ok()) return check.before;
+  EBB_RETURN_IF_ERROR(base_->CreateDir(dir));
+  return check.after;
 }
 
 Status FaultInjectionFileSystem::DeleteDir(const std::string& dir) {
-  {
-    MutexLock lock(&mu_);
-    EBB_RETURN_IF_ERROR(CheckActive("remove directory", dir));
-  }
-  return base_->DeleteDir(dir);
+  return Run(FaultOp::kDelete, "remove directory", dir, true, [&] { return base_->DeleteDir(dir); });
 }
 
 Status FaultInjectionFileSystem::DeleteFile(const std::string& path) {
-  {
-    MutexLock lock(&mu_);
-    EBB_RETURN_IF_ERROR(CheckActive("delete", path));
-    EBB_RETURN_IF_ERROR(CheckFault(FaultOp::kDelete));
-  }
-  EBB_RETURN_IF_ERROR(base_->DeleteFile(path));
-  MutexLock lock(&mu_);
-  files_.erase(path);
-  return Status::OK();
+  return Run(FaultOp::kDelete, "delete", path, true, [&] { return base_->DeleteFile(path); });
 }
 
 Status FaultInjectionFileSystem::RenameFile(const std::string& from, const std::string& to) {
-  {
-    MutexLock lock(&mu_);
-    EBB_RETURN_IF_ERROR(CheckActive("rename", from));
-    EBB_RETURN_IF_ERROR(CheckFault(FaultOp::kRename));
-  }
-  EBB_RETURN_IF_ERROR(base_->RenameFile(from, to));
-  MutexLock lock(&mu_);
-  auto it = files_.find(from);
-  if (it != files_.end()) {
-    FileState st = it->second;
-    files_.erase(it);
-    files_[to] = st;
-  } else {
-    files_.erase(to);
-  }
-  return Status::OK();
+  return Run(FaultOp::kRename, "rename", from, true, [&] { return base_->RenameFile(from, to); });
 }
 
 Status FaultInjectionFileSystem::TruncateFile(const std::string& path, uint64_t size) {
-  {
-    MutexLock lock(&mu_);
-    EBB_RETURN_IF_ERROR(CheckActive("truncate", path));
-  }
-  EBB_RETURN_IF_ERROR(base_->TruncateFile(path, size));
-  MutexLock lock(&mu_);
-  auto it = files_.find(path);
-  if (it != files_.end()) {
-    // TruncateFile makes the file durable at its new size.
-    it->second.size = it->second.flushed = it->second.synced = size;
-  }
-  return Status::OK();
+  return Run(FaultOp::kTruncate, "truncate", path, true, [&] { return base_->TruncateFile(path, size); });
 }
 
 Status FaultInjectionFileSystem::SyncDir(const std::string& dir) {
-  {
-    MutexLock lock(&mu_);
-    EBB_RETURN_IF_ERROR(CheckActive("sync directory", dir));
-    EBB_RETURN_IF_ERROR(CheckFault(FaultOp::kSync));
-  }
-  EBB_RETURN_IF_ERROR(base_->SyncDir(dir));
-  MutexLock lock(&mu_);
-  for (auto& [path, st] : files_) {
-    if (DirName(path) == dir) st.new_since_dir_sync = false;
-  }
-  return Status::OK();
+  return Run(FaultOp::kSyncDir, "sync directory", dir, true, [&] { return base_->SyncDir(dir); });
 }
 
 Result<std::unique_ptr<FileLock>> FaultInjectionFileSystem::LockFile(const std::string& path) {
@@ -364,34 +294,6 @@ Result<uint64_t> FaultInjectionFileSystem::GetFreeSpace(const std::string& path)
     if (space_budget_) return *space_budget_;
   }
   return base_->GetFreeSpace(path);
-}
-
-Status FaultInjectionFileSystem::DropUnsyncedData(std::optional<uint64_t> torn_seed) {
-  std::map<std::string, FileState> files;
-  {
-    MutexLock lock(&mu_);
-    files = files_;
-  }
-  Random rnd(torn_seed.value_or(0));
-  for (const auto& [path, st] : files) {
-    if (!base_->FileExists(path)) continue;
-    if (st.new_since_dir_sync && st.synced == 0) {
-      EBB_RETURN_IF_ERROR(base_->DeleteFile(path));
-      continue;
-    }
-    uint64_t keep = st.synced;
-    if (torn_seed && st.size > st.synced) keep += rnd.Uniform(st.size - st.synced + 1);
-    EBB_ASSIGN_OR_RETURN(uint64_t actual, base_->GetFileSize(path));
-    if (actual > keep) EBB_RETURN_IF_ERROR(base_->TruncateFile(path, keep));
-  }
-  MutexLock lock(&mu_);
-  for (auto& [path, st] : files_) {
-    st.size = st.flushed = st.synced = base_->GetFileSize(path).value_or(0);
-    st.new_since_dir_sync = false;
-  }
-  std::erase_if(files_, [&](const auto& kv) { return !base_->FileExists(kv.first); });
-  active_ = true;
-  return Status::OK();
 }
 
 Status FaultInjectionFileSystem::CorruptBytes(const std::string& path, uint64_t offset, uint64_t length) {

@@ -1,16 +1,20 @@
-// FaultInjectionFileSystem: wraps another FileSystem (usually MemFileSystem
-// or a PosixFileSystem in a temporary directory) and, for tests:
-//   - models a crash: DropUnsyncedData() cuts every file written through it
-//     back to its last synced size (optionally keeping a random prefix of the
-//     unsynced tail, a "torn write"), and removes files created since their
-//     directory was last synced;
-//   - fails the Nth append, sync, rename, create or read with a chosen status;
+// FaultInjectionFileSystem: wraps another FileSystem (usually a
+// PowerLossFileSystem, MemFileSystem or a PosixFileSystem in a temporary
+// directory) and, for tests:
+//   - fails the Nth call of an operation (append, sync, directory sync,
+//     rename, create, map, delete, truncate, read), optionally only on paths
+//     containing a given text, optionally for every call after it too;
+//   - fails it *after* it took effect (FaultTiming::kAfter): the bytes were
+//     appended or synced, the rename or delete happened, and the caller is
+//     told it failed, so the outcome is unknown to it, as after an EIO from
+//     fsync or a lost reply;
 //   - fills the disk: appends beyond a byte budget fail with NoSpace;
 //   - corrupts bytes of a file in place;
 //   - deactivates: every later write-type call fails (the process "died").
+// It counts the calls of each operation, so a test can run a scenario once
+// to learn how many there are and then fail each of them in turn.
 //
-// Renames are not undone by a crash (modelled as durable once done); Ebb
-// syncs the directory after every rename it relies on.
+// What a power cut leaves behind is PowerLossFileSystem's job.
 //
 // Thread-safe.
 
@@ -28,7 +32,23 @@
 
 namespace ebb {
 
-enum class FaultOp { kAppend, kSync, kRename, kCreate, kRead, kDelete };
+enum class FaultOp { kAppend, kSync, kSyncDir, kRename, kCreate, kMap, kRead, kDelete, kTruncate };
+inline constexpr FaultOp kAllFaultOps[] = {FaultOp::kAppend, FaultOp::kSync,   FaultOp::kSyncDir,
+                                           FaultOp::kRename, FaultOp::kCreate, FaultOp::kMap,
+                                           FaultOp::kRead,   FaultOp::kDelete, FaultOp::kTruncate};
+std::string_view FaultOpName(FaultOp op);
+
+// Before: the call fails without effect. After: it takes effect, then fails.
+enum class FaultTiming { kBefore, kAfter };
+
+struct FaultSpec {
+  FaultOp op = FaultOp::kAppend;
+  int nth = 1;  // 1 = the very next matching call
+  Status error = Status::IOError("injected fault");
+  bool sticky = false;  // every matching call after it fails too
+  FaultTiming timing = FaultTiming::kBefore;
+  std::string path_contains;  // only calls on such paths count (empty: all)
+};
 
 class FaultInjectionFileSystem final : public FileSystem {
  public:
@@ -36,9 +56,15 @@ class FaultInjectionFileSystem final : public FileSystem {
   ~FaultInjectionFileSystem() override;
 
   // The `nth` next call of `op` (1 = the very next) fails with `error`.
-  // With `sticky`, every call after it fails too.
+  // With `sticky`, every call after it fails too. Replaces an earlier
+  // fault of the same operation.
   void FailNth(FaultOp op, int nth, Status error, bool sticky = false);
+  void Fail(FaultSpec spec);
   void ClearFaults();
+  // Calls of `op` so far (matching or not, failed or not), and whether an
+  // armed fault of `op` has fired.
+  uint64_t calls(FaultOp op) const;
+  bool fired(FaultOp op) const;
 
   // Appends fail with NoSpace once `bytes` more have been appended in total.
   void SetSpaceBudget(uint64_t bytes);
@@ -48,12 +74,6 @@ class FaultInjectionFileSystem final : public FileSystem {
   void Deactivate();
   void Reactivate();
   bool active() const;
-
-  // Simulates a power loss (call after Deactivate and closing the store):
-  // truncates files to their synced size, or with `torn_seed` set, to a
-  // random point in their unsynced tail; deletes files created since their
-  // directory's last sync. Then reactivates.
-  Status DropUnsyncedData(std::optional<uint64_t> torn_seed = std::nullopt);
 
   // Flips (xor 0xff) `length` bytes at `offset` of `path`, bypassing tracking.
   Status CorruptBytes(const std::string& path, uint64_t offset, uint64_t length);
@@ -88,40 +108,33 @@ class FaultInjectionFileSystem final : public FileSystem {
   friend class ReadFile;
   friend class SeqFile;
 
-  struct FileState {
-    uint64_t size = 0;
-    uint64_t flushed = 0;
-    uint64_t synced = 0;
-    bool new_since_dir_sync = false;
-  };
   struct Fault {
+    FaultSpec spec;
     int countdown = 0;  // fires when it reaches 0
-    Status error;
-    bool sticky = false;
     bool fired = false;
   };
+  // What a call does with an armed fault: nothing, fail before, or fail
+  // after doing the operation.
+  struct Check {
+    Status before;
+    Status after;
+  };
 
-  // Returns the injected error for `op`, if one fires now. REQUIRES mu_.
-  Status CheckFault(FaultOp op) REQUIRES(mu_);
-  Status CheckActive(std::string_view op, const std::string& path) REQUIRES(mu_);
-  // CheckActive and the kCreate fault, for the calls that create a file.
-  Status CheckCreate(std::string_view op, const std::string& path) EXCLUDES(mu_);
-  Status BeforeAppend(const std::string& path, size_t n);
-  void AfterAppend(const std::string& path, size_t n);
-  void AfterFlush(const std::string& path);
-  Status BeforeSync(const std::string& path);
-  // Marks `synced_size` bytes durable (at least; never moves backwards).
-  void AfterSync(const std::string& path, uint64_t synced_size);
-  uint64_t FlushedSize(const std::string& path);
-  Status BeforeRead(const std::string& path);
-  Result<std::unique_ptr<WritableFile>> Wrap(const std::string& path, Result<std::unique_ptr<WritableFile>> base,
-                                             bool truncated);
+  // Counts the call and returns the injected error for it, if one fires.
+  // Fails every write-type call (`mutating`) once deactivated.
+  Check Begin(FaultOp op, std::string_view what, const std::string& path, bool mutating) EXCLUDES(mu_);
+  // Runs `call` under the armed faults of `op`.
+  template <typename Call>
+  auto Run(FaultOp op, std::string_view what, const std::string& path, bool mutating, Call call)
+      -> decltype(call());
+  Status BeforeAppend(const std::string& path, size_t n) EXCLUDES(mu_);
+  void AfterAppend(size_t n) EXCLUDES(mu_);
 
   FileSystem* const base_;
   mutable Mutex mu_;
   bool active_ GUARDED_BY(mu_) = true;
-  std::map<std::string, FileState> files_ GUARDED_BY(mu_);
   std::map<FaultOp, Fault> faults_ GUARDED_BY(mu_);
+  std::map<FaultOp, uint64_t> calls_ GUARDED_BY(mu_);
   std::optional<uint64_t> space_budget_ GUARDED_BY(mu_);
   uint64_t appends_ GUARDED_BY(mu_) = 0;
   uint64_t syncs_ GUARDED_BY(mu_) = 0;

@@ -1,6 +1,7 @@
 #include "env/file_system.h"
 
 #include <algorithm>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -58,6 +59,16 @@ Result<std::string> ReadFileToString(FileSystem* fs, const std::string& path) {
     out.append(piece.data(), piece.size());
   }
   return out;
+}
+
+Status CreateDirDurably(FileSystem* fs, const std::string& dir) {
+  std::vector<std::string> created;
+  for (std::string d = dir; !d.empty() && d != "/" && d != "." && !fs->FileExists(d); d = DirName(d)) {
+    created.push_back(d);
+  }
+  EBB_RETURN_IF_ERROR(fs->CreateDir(dir));
+  for (auto it = created.rbegin(); it != created.rend(); ++it) EBB_RETURN_IF_ERROR(fs->SyncDir(DirName(*it)));
+  return Status::OK();
 }
 
 Status DeleteRecursively(FileSystem* fs, const std::string& dir) {

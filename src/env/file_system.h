@@ -146,6 +146,10 @@ Status WriteStringToFile(FileSystem* fs, std::string_view data, const std::strin
 // after a crash, `path` holds either the old or the new contents.
 Status WriteFileAtomically(FileSystem* fs, std::string_view data, const std::string& path);
 Result<std::string> ReadFileToString(FileSystem* fs, const std::string& path);
+// CreateDir, then syncs the parent of every directory it created, so the
+// new entries survive a power loss (a file synced in a directory whose own
+// entry is not durable can vanish with it).
+Status CreateDirDurably(FileSystem* fs, const std::string& dir);
 // Deletes a directory and everything below it.
 Status DeleteRecursively(FileSystem* fs, const std::string& dir);
 

@@ -221,45 +221,6 @@ TEST_F(MappedLogFileTest, ZeroTailNeedsZerosUpToAChunkMultiple) {
   EXPECT_TRUE(IsMappedLogZeroTail(log, kMappedLogChunkBytes / 2 + 1));
 }
 
-TEST(FaultInjectionTest, DropUnsyncedDataKeepsOnlySyncedBytes) {
-  MemFileSystem mem;
-  ASSERT_TRUE(mem.CreateDir("/d").ok());
-  FaultInjectionFileSystem fs(&mem);
-  ASSERT_TRUE(fs.SyncDir("/d").ok());
-  auto f = fs.NewWritableFile("/d/log");
-  ASSERT_TRUE(f.ok());
-  ASSERT_TRUE(fs.SyncDir("/d").ok());
-  ASSERT_TRUE((*f)->Append("durable").ok());
-  ASSERT_TRUE((*f)->Sync().ok());
-  ASSERT_TRUE((*f)->Append("-lost").ok());
-  auto g = fs.NewWritableFile("/d/never-synced");
-  ASSERT_TRUE(g.ok());
-  ASSERT_TRUE((*g)->Append("x").ok());
-  fs.Deactivate();
-  EXPECT_TRUE((*f)->Append("more").IsIOError());
-  f->reset();
-  g->reset();
-  ASSERT_TRUE(fs.DropUnsyncedData().ok());
-  EXPECT_EQ(*ReadFileToString(&fs, "/d/log"), "durable");
-  EXPECT_FALSE(fs.FileExists("/d/never-synced"));
-}
-
-TEST(FaultInjectionTest, TornTailKeepsAPrefix) {
-  MemFileSystem mem;
-  ASSERT_TRUE(mem.CreateDir("/d").ok());
-  FaultInjectionFileSystem fs(&mem);
-  auto f = fs.NewWritableFile("/d/log");
-  ASSERT_TRUE((*f)->Append("synced|").ok());
-  ASSERT_TRUE((*f)->Sync().ok());
-  ASSERT_TRUE((*f)->Append("0123456789").ok());
-  f->reset();
-  ASSERT_TRUE(fs.DropUnsyncedData(/*torn_seed=*/7).ok());
-  std::string data = *ReadFileToString(&fs, "/d/log");
-  EXPECT_EQ(data.substr(0, 7), "synced|");
-  EXPECT_LE(data.size(), 17u);
-  EXPECT_EQ(std::string("synced|0123456789").substr(0, data.size()), data);
-}
-
 TEST(FaultInjectionTest, FailNthAndSpaceBudget) {
   MemFileSystem mem;
   ASSERT_TRUE(mem.CreateDir("/d").ok());
@@ -280,6 +241,32 @@ TEST(FaultInjectionTest, FailNthAndSpaceBudget) {
   fs.FailNth(FaultOp::kRename, 1, Status::IOError("rename fails"));
   EXPECT_TRUE(fs.RenameFile("/d/f", "/d/g").IsIOError());
   EXPECT_TRUE(fs.FileExists("/d/f"));
+}
+
+TEST(FaultInjectionTest, FailAfterTakesEffectAndPathFilterNarrows) {
+  MemFileSystem mem;
+  ASSERT_TRUE(mem.CreateDir("/d").ok());
+  FaultInjectionFileSystem fs(&mem);
+  ASSERT_TRUE(WriteStringToFile(&fs, "x", "/d/a", false).ok());
+  ASSERT_TRUE(WriteStringToFile(&fs, "y", "/d/b", false).ok());
+  FaultSpec spec;
+  spec.op = FaultOp::kRename;
+  spec.timing = FaultTiming::kAfter;
+  spec.path_contains = "/d/b";
+  fs.Fail(spec);
+  EXPECT_TRUE(fs.RenameFile("/d/a", "/d/a2").ok()) << "another path: not counted";
+  EXPECT_TRUE(fs.RenameFile("/d/b", "/d/b2").IsIOError());
+  EXPECT_TRUE(fs.FileExists("/d/b2")) << "the rename happened; only its reply failed";
+  EXPECT_FALSE(fs.FileExists("/d/b"));
+  EXPECT_EQ(fs.calls(FaultOp::kRename), 2u);
+  fs.FailNth(FaultOp::kDelete, 1, Status::IOError("delete fails"));
+  EXPECT_TRUE(fs.DeleteFile("/d/a2").IsIOError());
+  EXPECT_TRUE(fs.FileExists("/d/a2")) << "a fault before the call leaves the file";
+  fs.FailNth(FaultOp::kSyncDir, 1, Status::IOError("fsync of the directory fails"));
+  EXPECT_TRUE(fs.SyncDir("/d").IsIOError());
+  fs.FailNth(FaultOp::kTruncate, 1, Status::IOError("truncate fails"));
+  EXPECT_TRUE(fs.TruncateFile("/d/a2", 0).IsIOError());
+  EXPECT_EQ(*ReadFileToString(&fs, "/d/a2"), "x");
 }
 
 TEST(FaultInjectionTest, CorruptBytesFlipsInPlace) {

@@ -1,6 +1,7 @@
 #include "runtime/ordered_completion.h"
 
 #include "base/logging.h"
+#include "base/mutex.h"
 #include "base/spin.h"
 
 namespace ebb {
@@ -42,13 +43,31 @@ void CompletionItem::MarkCompleted(const Status& final_status) {
   cv_.SignalAll();
 }
 
-Status CompletionItem::WaitCompleted() {
+Status CompletionItem::WaitCompleted(const std::function<void()>& on_hand_off) {
   // The ordered completion step usually runs within microseconds: poll
   // briefly before sleeping on the op lock's condition variable.
-  SpinBriefly(kWaitSpinIterations, [this] { return completed_.load(std::memory_order_acquire); });
+  SpinBriefly(kWaitSpinIterations, [this] {
+    return completed_.load(std::memory_order_acquire) || drain_handed_.load(std::memory_order_acquire);
+  });
   MutexLock lock(&mu_);
-  while (!completed_.load(std::memory_order_acquire)) cv_.Wait();
+  while (!completed_.load(std::memory_order_acquire)) {
+    if (drain_handed_.load(std::memory_order_acquire)) {
+      drain_handed_.store(false, std::memory_order_relaxed);
+      EBB_CHECK_MSG(on_hand_off != nullptr, "drain duty handed to an item whose waiter cannot take it");
+      MutexUnlock unlock(&mu_);
+      on_hand_off();
+      continue;
+    }
+    cv_.Wait();
+  }
   return status_;
+}
+
+void CompletionItem::HandOffDrain() {
+  MutexLock lock(&mu_);
+  EBB_CHECK(!completed_.load(std::memory_order_relaxed));
+  drain_handed_.store(true, std::memory_order_release);
+  cv_.SignalAll();
 }
 
 void OrderedCompletionQueue::Push(CompletionItem* item) {
@@ -77,14 +96,24 @@ CompletionItem* OrderedCompletionQueue::PopAcknowledgedFront() {
   return PopFront();
 }
 
-void OrderedCompletionQueue::RequestDrain(const std::function<void()>& drain) {
+void OrderedCompletionQueue::RequestDrain(const DrainPass& drain) {
   // Whoever moves the counter from 0 drains; others only record a request.
-  // The drainer re-runs while requests arrived during its pass, so an item
-  // acknowledged concurrently with a pass is never left in the queue.
   if (drain_requests_.fetch_add(1, std::memory_order_acq_rel) != 0) return;
-  while (true) {
+  ContinueDrain(drain);
+}
+
+void OrderedCompletionQueue::ContinueDrain(const DrainPass& drain) {
+  // The drainer re-runs while requests arrived during its pass, so an item
+  // acknowledged concurrently with a pass is never left in the queue. After
+  // its share of passes it hands the duty, with the counter still non-zero
+  // (so nobody else starts), to the front item's waiter: nothing behind the
+  // front can complete before it anyway.
+  for (int pass = 1;; pass++) {
     uint64_t seen = drain_requests_.load(std::memory_order_acquire);
-    drain();
+    if (drain(pass >= kDrainPassesBeforeHandOff)) {
+      hand_offs_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
     if (drain_requests_.compare_exchange_strong(seen, 0, std::memory_order_acq_rel)) return;
   }
 }

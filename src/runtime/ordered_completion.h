@@ -49,8 +49,15 @@ class CompletionItem {
   // must not be touched by the drainer after this returns.
   void MarkCompleted(const Status& final_status);
 
-  // Blocks until MarkCompleted; returns the final status.
-  Status WaitCompleted();
+  // Blocks until MarkCompleted; returns the final status. If, meanwhile,
+  // the draining thread hands its duty to this item (HandOffDrain), runs
+  // `on_hand_off` (which continues the drain) on this thread first.
+  Status WaitCompleted(const std::function<void()>& on_hand_off = nullptr);
+  // Called by a drainer that has done its share, with the owner lock held,
+  // on the queue's front item (not acknowledged, so not completed): its
+  // waiter takes over the draining duty. Needs a waiter that passes
+  // on_hand_off to WaitCompleted.
+  void HandOffDrain();
 
   // Intrusive link for OrderedCompletionQueue (guarded by the owner's lock).
   CompletionItem* next_in_queue = nullptr;
@@ -64,6 +71,7 @@ class CompletionItem {
   Status status_ GUARDED_BY(mu_);
   // Set under mu_; read without it on the writer's fast path.
   std::atomic<bool> completed_{false};
+  std::atomic<bool> drain_handed_{false};
 };
 
 // The owner's in-flight queue. Push and PopAcknowledgedFront must be called
@@ -86,15 +94,30 @@ class OrderedCompletionQueue {
   // REQUIRES: owner lock. Removes and returns the front item whatever its
   // state (used when aborting everything on close).
   CompletionItem* PopFront();
+  // REQUIRES: owner lock. The front item, or nullptr.
+  CompletionItem* front() const { return head_; }
 
   bool empty() const { return head_ == nullptr; }
   size_t size() const { return size_; }
 
-  // Runs `drain` (which takes the owner lock and pops acknowledged items)
-  // now or makes sure a thread already draining runs it again, so that one
-  // thread drains at a time and no acknowledged item is left behind.
-  // Returns after this thread's draining duty (if any) is done.
-  void RequestDrain(const std::function<void()>& drain);
+  // One drain pass: takes the owner lock and pops acknowledged items. With
+  // `may_hand_off` (this thread has done its share of passes) it may give
+  // the duty to the waiter of the front item (HandOffDrain) and return true;
+  // that waiter then calls ContinueDrain. Returns false otherwise.
+  using DrainPass = std::function<bool(bool may_hand_off)>;
+  // A thread's share of drain passes before it may hand the duty on: one
+  // caller's Write() is not held by other writers' completions without bound.
+  static constexpr int kDrainPassesBeforeHandOff = 4;
+
+  // Runs `drain` now or makes sure a thread already draining runs it again,
+  // so that one thread drains at a time and no acknowledged item is left
+  // behind. Returns after this thread's draining duty (if any) is done or
+  // handed on.
+  void RequestDrain(const DrainPass& drain);
+  // For the thread an item's HandOffDrain chose: carries on the duty.
+  void ContinueDrain(const DrainPass& drain);
+  // Times the duty was handed on (a metric and a test hook).
+  uint64_t hand_offs() const { return hand_offs_.load(std::memory_order_relaxed); }
 
   // Drain passes that completed at least one item, and the items completed,
   // for "mean items per completion". The owner reports each pass's count.
@@ -113,6 +136,7 @@ class OrderedCompletionQueue {
   size_t size_ = 0;
 
   std::atomic<uint64_t> drain_requests_{0};
+  std::atomic<uint64_t> hand_offs_{0};
   std::atomic<uint64_t> drain_passes_{0};
   std::atomic<uint64_t> drained_items_{0};
 };

@@ -26,7 +26,7 @@ struct Owner {
     uint64_t seq;
   };
 
-  void Drain() {
+  bool Drain(bool may_hand_off = false) {
     MutexLock lock(&mu);
     uint64_t n = 0;
     while (CompletionItem* ci = queue.PopAcknowledgedFront()) {
@@ -39,6 +39,7 @@ struct Owner {
       item->MarkCompleted(Status::OK());
     }
     queue.CountDrained(n);
+    return false;
   }
 };
 
@@ -76,7 +77,7 @@ TEST(OrderedCompletionTest, RandomInterleavingsCompleteInSubmissionOrder) {
       } else if (!to_request.empty()) {
         size_t i = rnd.Uniform(to_request.size());
         to_request.erase(to_request.begin() + static_cast<long>(i));
-        owner.queue.RequestDrain([&] { owner.Drain(); });
+        owner.queue.RequestDrain([&](bool) { return owner.Drain(); });
       }
       // Invariant at every step: visible never passes an unacknowledged item.
       MutexLock lock(&owner.mu);
@@ -91,6 +92,65 @@ TEST(OrderedCompletionTest, RandomInterleavingsCompleteInSubmissionOrder) {
     EXPECT_TRUE(owner.queue.empty());
     EXPECT_LE(owner.queue.drain_passes(), kItems);
   }
+}
+
+// While completions keep arriving, the thread that drains does a bounded
+// share of passes, then hands the duty to the waiter of the front item
+// (which cannot complete before it anyway) instead of being held until the
+// stream pauses.
+TEST(OrderedCompletionTest, DrainerHandsOnItsDutyAfterItsShareOfPasses) {
+  Owner owner;
+  std::vector<std::unique_ptr<Owner::Item>> items;
+  uint64_t next_seq = 0;
+  auto push = [&](bool acknowledge) {
+    items.push_back(std::make_unique<Owner::Item>(++next_seq));
+    Owner::Item* item = items.back().get();
+    {
+      MutexLock lock(&owner.mu);
+      owner.queue.Push(item);
+    }
+    if (acknowledge) {
+      (void)item->CompletePart(0, Status::OK());
+      (void)item->CompletePart(1, Status::OK());
+    }
+    return item;
+  };
+  int passes = 0;
+  Owner::Item* handed = nullptr;
+  // Each pass, other writers acknowledge one more item and ask for a drain:
+  // a stream that never pauses.
+  OrderedCompletionQueue::DrainPass streaming = [&](bool may_hand_off) {
+    passes++;
+    (void)owner.Drain();
+    push(/*acknowledge=*/true);
+    owner.queue.RequestDrain(streaming);  // counted; this thread already drains
+    if (!may_hand_off) return false;
+    handed = push(/*acknowledge=*/false);  // a writer still applying
+    (void)owner.Drain();                   // completes what is in front of it
+    MutexLock lock(&owner.mu);
+    EXPECT_EQ(owner.queue.front(), handed);
+    handed->HandOffDrain();
+    return true;
+  };
+  push(/*acknowledge=*/true);
+  owner.queue.RequestDrain(streaming);
+  EXPECT_EQ(passes, OrderedCompletionQueue::kDrainPassesBeforeHandOff) << "the first caller's share is bounded";
+  EXPECT_EQ(owner.queue.hand_offs(), 1u);
+  ASSERT_NE(handed, nullptr);
+
+  // The front item's writer finishes its parts and, waiting, takes the duty.
+  (void)handed->CompletePart(0, Status::OK());
+  (void)handed->CompletePart(1, Status::OK());
+  bool took_over = false;
+  Status s = handed->WaitCompleted([&] {
+    took_over = true;
+    owner.queue.ContinueDrain([&](bool) { return owner.Drain(); });
+  });
+  EXPECT_TRUE(s.ok());
+  EXPECT_TRUE(took_over);
+  MutexLock lock(&owner.mu);
+  EXPECT_EQ(owner.visible, next_seq) << "every item completed, in order";
+  EXPECT_TRUE(owner.queue.empty());
 }
 
 // Real threads: submitters push under the owner lock, independent "commit"
@@ -120,7 +180,7 @@ TEST(OrderedCompletionTest, ConcurrentPartsCompleteInOrder) {
         std::this_thread::yield();
         continue;
       }
-      if (item->CompletePart(part, Status::OK())) owner.queue.RequestDrain([&] { owner.Drain(); });
+      if (item->CompletePart(part, Status::OK())) owner.queue.RequestDrain([&](bool) { return owner.Drain(); });
     }
   };
   std::thread committer(part_worker, 0), applier(part_worker, 1);

@@ -32,99 +32,13 @@
 #include "runtime/ordered_completion.h"
 #include "storage/manifest.h"
 #include "storage/memtable.h"
-#include "storage/segment_cache.h"
+#include "storage/segment_file.h"
+#include "storage/storage_context.h"
 #include "storage/storage_options.h"
 
 namespace ebb {
 
-class Clock;
-class DatabaseCore;
-class FileSystem;
 class Journal;
-
-// Told about events a database cannot act on itself (the engine schedules
-// flushes and compactions, the compaction daemon re-evaluates priorities).
-// Called without any database lock held; implementations must be cheap.
-class StorageListener {
- public:
-  virtual ~StorageListener() = default;
-  // A batch of writes completed (after the ordered completion step).
-  virtual void OnWritesCompleted(DatabaseCore* db, uint64_t writes, uint64_t bytes) {}
-  // A memtable became immutable and waits to be flushed.
-  virtual void OnMemtableSwitched(DatabaseCore* db) {}
-  // A flush or compaction changed the segment set.
-  virtual void OnSegmentsChanged(DatabaseCore* db) {}
-};
-
-// Opens segments whose local file was evicted to the object store
-// (implemented by the engine over the tiering agent's member cache). The
-// segment returned keeps what it reads from alive (Segment::SetPin).
-class RemoteSegmentSource {
- public:
-  virtual ~RemoteSegmentSource() = default;
-  virtual Result<std::shared_ptr<Segment>> OpenEvicted(uint64_t number) = 0;
-};
-
-// What every database of a store shares. Owned by Storage.
-struct StorageContext {
-  FileSystem* fs = nullptr;
-  Clock* clock = nullptr;
-  StorageOptions options;
-  Journal* journal = nullptr;
-  Manifest* manifest = nullptr;
-  SegmentCache* segment_cache = nullptr;
-  StorageListener* listener = nullptr;
-  // Key and value bytes in every database's memtables (the writeback gauge).
-  std::atomic<uint64_t>* dirty_bytes = nullptr;
-  // Bytes of segment files on local disk (the tiering gauge's input).
-  std::atomic<uint64_t>* local_segment_bytes = nullptr;
-  // Set once tiering is running; reads of evicted segments need it.
-  std::atomic<RemoteSegmentSource*>* remote = nullptr;
-};
-
-// A live segment file shared by segment sets. Deletes its file when the last
-// set referencing it goes away after it was made obsolete (compacted away or
-// its database dropped).
-class SegmentFile {
- public:
-  SegmentFile(const StorageContext* ctx, SegmentMeta meta);
-  ~SegmentFile();
-  const SegmentMeta& meta() const { return meta_; }
-  std::string path() const;
-  // Opens the segment: the local file, or through the remote source once
-  // evicted. Records the access (coldest-first eviction).
-  Result<std::shared_ptr<Segment>> Open() const;
-  void MarkObsolete() { obsolete_.store(true, std::memory_order_release); }
-  bool evicted() const { return evicted_.load(std::memory_order_acquire); }
-  // The local file is gone; later opens go remote. Returns false if it
-  // already was.
-  bool MarkEvicted();
-  // For an evicted segment: false if its local filter file says the user
-  // key whose BloomHash is `bloom_hash` is certainly absent, so the read need not fetch the segment. True
-  // otherwise (a local segment, or no readable filter file: the segment is
-  // opened and its own filter consulted). The filter, once read, stays in
-  // memory with this object (about 1.25 bytes per key).
-  bool EvictedMayContain(uint64_t bloom_hash) const;  // BloomHash of the user key
-  std::string filter_path() const;
-  int64_t last_access_micros() const { return last_access_micros_.load(std::memory_order_relaxed); }
-  // Shadowed-bytes estimate, updated by flushes.
-  uint64_t dead_bytes() const { return dead_bytes_.load(std::memory_order_relaxed); }
-  void set_dead_bytes(uint64_t v) { dead_bytes_.store(v, std::memory_order_relaxed); }
-
- private:
-  const StorageContext* const ctx_;
-  const SegmentMeta meta_;
-  std::atomic<bool> obsolete_{false};
-  std::atomic<bool> evicted_;
-  std::atomic<uint64_t> dead_bytes_;
-  mutable std::atomic<int64_t> last_access_micros_;
-  mutable Mutex filter_mu_;
-  mutable bool filter_loaded_ GUARDED_BY(filter_mu_) = false;
-  // Empty when the filter file was missing or damaged.
-  mutable std::shared_ptr<const std::string> filter_ GUARDED_BY(filter_mu_);
-};
-
-using SegmentSet = std::vector<std::shared_ptr<SegmentFile>>;  // newest first
 
 // What a read needs, swapped atomically as memtables and segments change.
 struct ReadView {
@@ -165,11 +79,9 @@ class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
   uint64_t id() const { return id_; }
   const std::string& name() const { return name_; }
 
-  // ebb::Database semantics (include/ebb/database.h).
-  // Not checked by clang's analysis: in the db_lock baseline the database
-  // lock stays held from submit to completion, in op_lock it is released
-  // after submit, a conditional hold the analysis cannot follow.
-  Status Write(const WriteOptions& options, const WriteBatch& batch) NO_THREAD_SAFETY_ANALYSIS;
+  // ebb::Database semantics (include/ebb/database.h). Runs WriteOpLock or
+  // WriteDbLock per store.write.completion.
+  Status Write(const WriteOptions& options, const WriteBatch& batch);
   Status Get(const ReadOptions& options, std::string_view key, std::string* value);
   std::unique_ptr<Iterator> NewIterator(const ReadOptions& options);
   std::shared_ptr<const Snapshot> GetSnapshot();
@@ -250,12 +162,23 @@ class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
   class WriteItem;
 
   Status ValidateBatch(const WriteBatch& batch) const;
+  // The two completion modes (database_write.cc): op_lock acknowledges
+  // without the database lock and completes metadata in order afterwards;
+  // db_lock holds the lock from submit to completion.
+  Status WriteOpLock(const WriteOptions& options, const WriteBatch& batch) EXCLUDES(mu_);
+  Status WriteDbLock(const WriteOptions& options, const WriteBatch& batch) EXCLUDES(mu_);
+  // Makes room, assigns sequence numbers, queues the record for the journal
+  // and the item for ordered completion.
+  Status SubmitLocked(const WriteOptions& options, const WriteBatch& batch, WriteItem* item,
+                      std::shared_ptr<MemTable>* mem, bool* switched) REQUIRES(mu_);
   // REQUIRES mu_. Switches the memtable if full; waits while too many are
   // waiting for flush.
   Status MakeRoomForWrite() REQUIRES(mu_);
   void SwitchMemtableLocked() REQUIRES(mu_);
   void ApplyToMemtable(MemTable* mem, SequenceNumber first_seq, const WriteBatch& batch);
   void RequestCompletion();
+  // One pass of the ordered completion step (OrderedCompletionQueue::DrainPass).
+  bool DrainPass(bool may_hand_off) EXCLUDES(mu_);
   // The ordered completion step: pops acknowledged items in order and
   // applies their metadata. REQUIRES mu_. The caller wakes the writers with
   // WakeCompleted after releasing mu_.

@@ -61,7 +61,7 @@ Journal::Journal(FileSystem* fs, Clock* clock, std::string data_dir, JournalOpti
 Result<std::unique_ptr<Journal>> Journal::Open(FileSystem* fs, Clock* clock, std::string data_dir,
                                                JournalOptions options, uint64_t first_file_number,
                                                std::function<uint64_t()> next_file_number) {
-  EBB_RETURN_IF_ERROR(fs->CreateDir(JournalDir(data_dir)));
+  EBB_RETURN_IF_ERROR(CreateDirDurably(fs, JournalDir(data_dir)));
   std::unique_ptr<Journal> journal(new Journal(fs, clock, std::move(data_dir), options, std::move(next_file_number)));
   {
     MutexLock w(&journal->write_mu_);
@@ -105,6 +105,7 @@ Status Journal::OpenNewFile(uint64_t number) {
   file_path_ = path;
   current_number_ = number;
   unsynced_bytes_ = 0;
+  durable_offset_ = kRecordLogHeaderBytes;
   files_.push_back({number, kRecordLogHeaderBytes});
   return Status::OK();
 }
@@ -195,20 +196,27 @@ Status Journal::WriteGroup(const std::vector<JournalRequest*>& group, bool sync,
     file = file_;
   }
   // The group's record is built in place: no payload copy on the write path.
-  group_buffer_.clear();
-  const size_t start = RecordLogWriter::BeginRecord(&group_buffer_);
-  for (const JournalRequest* r : group) {
-    PutVarint64(&group_buffer_, r->db_id);
-    PutVarint64(&group_buffer_, r->first_seq);
-    PutLengthPrefixed(&group_buffer_, r->batch_rep);
-  }
-  RecordLogWriter::FinishRecord(&group_buffer_, start, kJournalRecordGroup);
+  auto build = [&](uint64_t durable_through) {
+    group_buffer_.clear();
+    const size_t start = RecordLogWriter::BeginRecord(&group_buffer_, durable_through);
+    for (const JournalRequest* r : group) {
+      PutVarint64(&group_buffer_, r->db_id);
+      PutVarint64(&group_buffer_, r->first_seq);
+      PutLengthPrefixed(&group_buffer_, r->batch_rep);
+    }
+    RecordLogWriter::FinishRecord(&group_buffer_, start, kJournalRecordGroup);
+  };
+  auto durable_now = [&] {
+    MutexLock lock(&mu_);
+    return durable_offset_;
+  };
+  build(durable_now());
 
   Status s;
   if (file->Size() > kRecordLogHeaderBytes && file->Size() + group_buffer_.size() > options_.segment_bytes) {
     // Rotate. The old file is finished (synced, and trimmed of a mapped
     // file's reservation, durably) whatever the mode, so only the newest
-    // file can ever have a torn tail or reserved zeros.
+    // file can ever have a torn tail, reserved zeros or a power loss's hole.
     s = file->Finish();
     if (s.ok()) s = OpenNewFile(next_file_number_());
     if (s.ok()) {
@@ -216,6 +224,7 @@ Status Journal::WriteGroup(const std::vector<JournalRequest*>& group, bool sync,
       file = file_;
       stats_.syncs++;
     }
+    if (s.ok()) build(durable_now());  // offsets of the new file
   }
   if (s.ok()) s = file->Append(group_buffer_);
   if (s.ok()) s = file->Flush();
@@ -236,6 +245,7 @@ Status Journal::WriteGroup(const std::vector<JournalRequest*>& group, bool sync,
   if (sync) {
     stats_.syncs++;
     unsynced_bytes_ = 0;
+    durable_offset_ = file->Size();
   } else {
     if (unsynced_bytes_ == 0) {
       first_unsynced_micros_ = clock_->NowMicros();
@@ -264,6 +274,8 @@ void Journal::SyncerLoop() {
     if (stop_syncer_) return;
     std::shared_ptr<WritableFile> file = file_;
     uint64_t covered = unsynced_bytes_;
+    // Every byte counted here was handed to the OS before this sync starts.
+    const uint64_t covered_offset = files_.empty() ? 0 : files_.back().bytes;
     Status s;
     {
       MutexUnlock unlock(&mu_);
@@ -277,6 +289,7 @@ void Journal::SyncerLoop() {
     if (file == file_) {
       unsynced_bytes_ -= std::min(covered, unsynced_bytes_);
       if (unsynced_bytes_ > 0) first_unsynced_micros_ = clock_->NowMicros();
+      durable_offset_ = std::max(durable_offset_, covered_offset);
     }
   }
 }
@@ -307,7 +320,10 @@ Status Journal::SyncNow() {
     return error_;
   }
   stats_.syncs++;
-  if (file == file_) unsynced_bytes_ = 0;
+  if (file == file_) {
+    unsynced_bytes_ = 0;
+    durable_offset_ = std::max(durable_offset_, files_.empty() ? 0 : files_.back().bytes);
+  }
   return Status::OK();
 }
 

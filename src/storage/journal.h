@@ -45,7 +45,8 @@
 namespace ebb {
 
 inline constexpr uint64_t kJournalMagic = 0x4c4e524a42424500ULL;  // "\0EBBJRNL" little-endian
-inline constexpr uint32_t kJournalVersion = 1;
+// Version 2: record payloads start with durable_through (record_log.h).
+inline constexpr uint32_t kJournalVersion = 2;
 inline constexpr uint8_t kJournalRecordGroup = 1;
 
 enum class SyncMode { kAlways, kBatch, kNone };
@@ -209,6 +210,9 @@ class Journal {
   uint64_t current_number_ GUARDED_BY(mu_) = 0;
   std::vector<JournalFileInfo> files_ GUARDED_BY(mu_);
   uint64_t unsynced_bytes_ GUARDED_BY(mu_) = 0;
+  // Offset of the current file known durable (synced), written into every
+  // record so recovery can tell a power loss's hole from damage.
+  uint64_t durable_offset_ GUARDED_BY(mu_) = 0;
   int64_t first_unsynced_micros_ GUARDED_BY(mu_) = 0;
   JournalStats stats_ GUARDED_BY(mu_);
 

@@ -30,7 +30,8 @@
 namespace ebb {
 
 inline constexpr uint64_t kManifestMagic = 0x4e414d4242450a00ULL;  // "\0\nEBBMAN"
-inline constexpr uint32_t kManifestVersion = 1;
+// Version 2: record payloads start with durable_through (record_log.h).
+inline constexpr uint32_t kManifestVersion = 2;
 
 struct SegmentMeta {
   uint64_t number = 0;

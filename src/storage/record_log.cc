@@ -24,18 +24,13 @@ std::string FileHeader(uint64_t magic, uint32_t version) {
 Result<std::unique_ptr<RecordLogWriter>> RecordLogWriter::Create(std::unique_ptr<WritableFile> file, std::string path,
                                                                  uint64_t magic, uint32_t version) {
   EBB_RETURN_IF_ERROR(file->Append(FileHeader(magic, version)));
-  return std::unique_ptr<RecordLogWriter>(new RecordLogWriter(std::move(file), std::move(path)));
+  return std::unique_ptr<RecordLogWriter>(new RecordLogWriter(std::move(file), std::move(path), version));
 }
 
-void RecordLogWriter::EncodeRecord(std::string* dst, uint8_t type, std::string_view payload) {
-  size_t start = BeginRecord(dst);
-  dst->append(payload.data(), payload.size());
-  FinishRecord(dst, start, type);
-}
-
-size_t RecordLogWriter::BeginRecord(std::string* dst) {
+size_t RecordLogWriter::BeginRecord(std::string* dst, uint64_t durable_through) {
   size_t start = dst->size();
   dst->append(kRecordHeaderBytes, '\0');
+  PutVarint64(dst, durable_through);
   return start;
 }
 
@@ -54,12 +49,24 @@ Status RecordLogWriter::AddRecord(uint8_t type, std::string_view payload) {
                                                payload.size(), kMaxRecordPayloadBytes));
   }
   std::string framed;
-  framed.reserve(kRecordHeaderBytes + payload.size());
-  EncodeRecord(&framed, type, payload);
+  framed.reserve(kRecordHeaderBytes + 10 + payload.size());
+  size_t start = 0;
+  if (claims_) {
+    start = BeginRecord(&framed, durable_through_);
+  } else {
+    framed.append(kRecordHeaderBytes, '\0');
+  }
+  framed.append(payload.data(), payload.size());
+  FinishRecord(&framed, start, type);
   return file_->Append(framed);
 }
 
-Status RecordLogWriter::AddEncoded(std::string_view records) { return file_->Append(records); }
+Status RecordLogWriter::Sync() {
+  const uint64_t size = file_->Size();
+  EBB_RETURN_IF_ERROR(file_->Sync());
+  durable_through_ = size;
+  return Status::OK();
+}
 
 Result<std::unique_ptr<RecordLogReader>> RecordLogReader::Open(FileSystem* fs, const std::string& path,
                                                                std::string what, uint64_t magic, uint32_t version,
@@ -70,7 +77,7 @@ Result<std::unique_ptr<RecordLogReader>> RecordLogReader::Open(FileSystem* fs, c
     if (is_last_file) {
       // Created but the header never reached the disk (or, for a mapped log,
       // only space it reserved did, whole or in part): an empty log.
-      auto reader = std::unique_ptr<RecordLogReader>(new RecordLogReader(path, std::move(what), "", true));
+      auto reader = std::unique_ptr<RecordLogReader>(new RecordLogReader(path, std::move(what), "", true, version));
       (all_zero ? reader->zero_tail_bytes_ : reader->torn_bytes_) = data.size();
       reader->done_ = true;
       reader->pos_ = 0;
@@ -89,11 +96,13 @@ Result<std::unique_ptr<RecordLogReader>> RecordLogReader::Open(FileSystem* fs, c
     return Status::Corruption(
         fmt::format("{} {}: magic 0x{:016x} is not 0x{:016x}; not a {}", what, path, got_magic, magic, what));
   }
-  if (got_version != version) {
-    return Status::NotSupported(fmt::format("{} {}: format version {} is not supported (this Ebb reads version {})",
-                                            what, path, got_version, version));
+  if (got_version < 1 || got_version > version) {
+    return Status::NotSupported(fmt::format(
+        "{} {}: format version {} is not supported (this Ebb reads versions 1 to {}; a newer Ebb wrote it)", what,
+        path, got_version, version));
   }
-  return std::unique_ptr<RecordLogReader>(new RecordLogReader(path, std::move(what), std::move(data), is_last_file));
+  return std::unique_ptr<RecordLogReader>(
+      new RecordLogReader(path, std::move(what), std::move(data), is_last_file, got_version));
 }
 
 RecordLogReader::Parse RecordLogReader::ParseAt(size_t pos, uint8_t* type, std::string_view* payload,
@@ -112,27 +121,69 @@ RecordLogReader::Parse RecordLogReader::ParseAt(size_t pos, uint8_t* type, std::
   return Parse::kOk;
 }
 
-bool RecordLogReader::IntactRecordAfter(size_t pos) const {
+size_t RecordLogReader::IntactRecordAfter(size_t pos) const {
   for (size_t p = pos + 1; p + kRecordHeaderBytes <= data_.size(); p++) {
     uint8_t type;
     std::string_view payload;
     size_t next;
-    if (ParseAt(p, &type, &payload, &next) == Parse::kOk) return true;
+    if (ParseAt(p, &type, &payload, &next) == Parse::kOk) return p;
   }
-  return false;
+  return 0;
+}
+
+bool RecordLogReader::TakeClaim(std::string_view* payload, uint64_t* claim) const {
+  *claim = 0;
+  if (version_ < kRecordLogClaimsVersion) return true;
+  return GetVarint64(payload, claim);
+}
+
+void RecordLogReader::ScanIntact(size_t from, uint64_t* records, uint64_t* max_claim) const {
+  *records = 0;
+  *max_claim = 0;
+  size_t pos = from;
+  while (pos != 0 && pos < data_.size()) {
+    uint8_t type;
+    std::string_view payload;
+    size_t next;
+    if (ParseAt(pos, &type, &payload, &next) != Parse::kOk) {
+      pos = IntactRecordAfter(pos);
+      continue;
+    }
+    uint64_t claim;
+    if (TakeClaim(&payload, &claim)) *max_claim = std::max(*max_claim, claim);
+    ++*records;
+    pos = next;
+  }
 }
 
 Result<bool> RecordLogReader::Damage(size_t pos, const std::string& what_happened) {
-  const bool intact_after = IntactRecordAfter(pos);
-  if (is_last_file_ && !intact_after) {
+  done_ = true;
+  const size_t intact_after = IntactRecordAfter(pos);
+  if (is_last_file_ && intact_after == 0) {
     torn_offset_ = pos;
     torn_bytes_ = data_.size() - pos;
-    done_ = true;
     return false;
   }
-  done_ = true;
-  const char* why = intact_after ? "intact data follows the damage"
-                                 : "the file is not the newest (older files are synced before the next one starts)";
+  if (is_last_file_ && version_ >= kRecordLogClaimsVersion) {
+    uint64_t records = 0, claim_after = 0;
+    ScanIntact(intact_after, &records, &claim_after);
+    const uint64_t durable = std::max(max_claim_, claim_after);
+    if (pos >= durable) {
+      // A power loss's hole: nothing from here on was known durable.
+      torn_offset_ = pos;
+      torn_bytes_ = data_.size() - pos;
+      records_after_hole_ = records;
+      return false;
+    }
+    return Status::Corruption(fmt::format(
+        "{} {} offset {}: {}; a later record says the file was synced up to offset {}, so this is damage to "
+        "synced data, not a power loss, and recovery stops rather than silently drop acknowledged writes (restore "
+        "the file or the data directory from a backup)",
+        what_, path_, pos, what_happened, durable));
+  }
+  const char* why = intact_after != 0
+                        ? "intact data follows the damage"
+                        : "the file is not the newest (older files are synced before the next one starts)";
   return Status::Corruption(fmt::format(
       "{} {} offset {}: {}; {}, so this is not a torn tail and recovery stops rather than silently drop "
       "acknowledged writes (restore the file or the data directory from a backup)",
@@ -154,10 +205,16 @@ Result<bool> RecordLogReader::Next(uint8_t* type, std::string_view* payload) {
     return false;
   }
   switch (parse) {
-    case Parse::kOk:
+    case Parse::kOk: {
+      uint64_t claim;
+      if (!TakeClaim(payload, &claim)) {
+        return Damage(pos_, "record payload does not start with its durable offset");
+      }
+      max_claim_ = std::max(max_claim_, claim);
       record_offset_ = pos_;
       pos_ = next;
       return true;
+    }
     case Parse::kIncomplete:
       return Damage(pos_, "record is cut short by the end of the file");
     case Parse::kBadHeader:

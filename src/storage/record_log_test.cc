@@ -14,19 +14,25 @@ class RecordLogTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(fs_.CreateDir("/d").ok()); }
 
-  void Write(const std::string& path, const std::vector<std::string>& records) {
+  // Writes `records`; with `sync_after`, syncs after that many (so later
+  // records claim the file durable up to there).
+  void Write(const std::string& path, const std::vector<std::string>& records, uint32_t version = 1,
+             size_t sync_after = SIZE_MAX) {
     auto file = fs_.NewWritableFile(path);
     ASSERT_TRUE(file.ok());
-    auto writer = RecordLogWriter::Create(std::move(*file), path, kMagic, 1);
+    auto writer = RecordLogWriter::Create(std::move(*file), path, kMagic, version);
     ASSERT_TRUE(writer.ok());
-    for (const auto& r : records) ASSERT_TRUE((*writer)->AddRecord(7, r).ok());
+    for (size_t i = 0; i < records.size(); i++) {
+      if (i == sync_after) ASSERT_TRUE((*writer)->Sync().ok());
+      ASSERT_TRUE((*writer)->AddRecord(7, records[i]).ok());
+    }
     ASSERT_TRUE((*writer)->Close().ok());
   }
 
   // Reads all records; returns the status of the first failure.
   Status ReadAll(const std::string& path, bool last, std::vector<std::string>* out,
-                 std::unique_ptr<RecordLogReader>* keep = nullptr) {
-    auto reader = RecordLogReader::Open(&fs_, path, "test log", kMagic, 1, last);
+                 std::unique_ptr<RecordLogReader>* keep = nullptr, uint32_t version = 1) {
+    auto reader = RecordLogReader::Open(&fs_, path, "test log", kMagic, version, last);
     if (!reader.ok()) return reader.status();
     while (true) {
       uint8_t type;
@@ -156,7 +162,10 @@ TEST_F(RecordLogTest, ZerosThatAreNotAReservationAreStillDamage) {
   // Zeros in the middle of the reservation with a record after them.
   std::string log = WithReservedZeros(full);
   std::string framed;
-  RecordLogWriter::EncodeRecord(&framed, 7, "after the zeros");
+  size_t start = framed.size();
+  framed.append(kRecordHeaderBytes, '\0');
+  framed.append("after the zeros");
+  RecordLogWriter::FinishRecord(&framed, start, 7);
   log.replace(full.size() + 1000, framed.size(), framed);
   ASSERT_TRUE(WriteStringToFile(&fs_, log, "/d/log", false).ok());
   got.clear();
@@ -171,8 +180,65 @@ TEST_F(RecordLogTest, WrongMagicAndVersion) {
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(r.status().IsCorruption());
   EXPECT_NE(r.status().message().find("not a manifest"), std::string::npos);
+  EXPECT_TRUE(RecordLogReader::Open(&fs_, "/d/log", "manifest", kMagic, 2, true).ok()) << "older versions are read";
+  Write("/d/log", {"x"}, /*version=*/3);
   r = RecordLogReader::Open(&fs_, "/d/log", "manifest", kMagic, 2, true);
   EXPECT_TRUE(r.status().IsNotSupported()) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("a newer Ebb wrote it"), std::string::npos) << r.status().ToString();
+}
+
+// A power loss can leave a hole (pages that never reached the disk) in the
+// newest file, followed by records written after it whose pages did. If no
+// record says the hole was synced, recovery stops at the hole and reports
+// what it dropped; if one does, it is damage to synced data.
+TEST_F(RecordLogTest, HoleAfterTheLastSyncIsAPowerLossHoleBeforeItIsCorruption) {
+  const std::vector<std::string> records = {"first record", "second record", "third record", "fourth record"};
+  // Synced after the first record: later records claim the file durable up
+  // to the end of the first.
+  Write("/d/log", records, /*version=*/2, /*sync_after=*/1);
+  const std::string full = *ReadFileToString(&fs_, "/d/log");
+  std::vector<std::string> got;
+  ASSERT_TRUE(ReadAll("/d/log", true, &got, nullptr, 2).ok());
+  ASSERT_EQ(got, records);
+  const size_t claim_bytes = 1;  // one varint byte per payload here
+  const size_t second = kRecordLogHeaderBytes + kRecordHeaderBytes + claim_bytes + records[0].size();
+  const size_t third = second + kRecordHeaderBytes + claim_bytes + records[1].size();
+
+  // The second record zeroed (its page lost): a hole after the synced offset.
+  std::string holed = full;
+  std::fill(holed.begin() + static_cast<std::ptrdiff_t>(second), holed.begin() + static_cast<std::ptrdiff_t>(third),
+            '\0');
+  ASSERT_TRUE(WriteStringToFile(&fs_, holed, "/d/log", false).ok());
+  got.clear();
+  std::unique_ptr<RecordLogReader> reader;
+  Status s = ReadAll("/d/log", true, &got, &reader, 2);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(got, std::vector<std::string>{"first record"});
+  EXPECT_EQ(reader->torn_tail_offset(), second);
+  EXPECT_EQ(reader->records_after_hole(), 2u) << "the third and fourth records were intact but after the hole";
+  EXPECT_EQ(reader->valid_end(), second);
+  // In an older file, or in a version 1 file (no claims), it is Corruption.
+  got.clear();
+  EXPECT_TRUE(ReadAll("/d/log", false, &got, nullptr, 2).IsCorruption());
+
+  // Damage inside the first record, which the later records say was synced.
+  std::string damaged = full;
+  damaged[kRecordLogHeaderBytes + kRecordHeaderBytes + 3] ^= 0x10;
+  ASSERT_TRUE(WriteStringToFile(&fs_, damaged, "/d/log", false).ok());
+  got.clear();
+  s = ReadAll("/d/log", true, &got, nullptr, 2);
+  ASSERT_TRUE(s.IsCorruption()) << s.ToString();
+  EXPECT_NE(s.message().find("synced up to offset"), std::string::npos) << s.ToString();
+}
+
+TEST_F(RecordLogTest, VersionOneHoleStaysCorruption) {
+  Write("/d/log", {"first record", "second record", "third record"});
+  std::string full = *ReadFileToString(&fs_, "/d/log");
+  full[kRecordLogHeaderBytes + kRecordHeaderBytes + 12 + 2] = 0;  // second record's header
+  full[kRecordLogHeaderBytes + kRecordHeaderBytes + 12 + 3] = 0;
+  ASSERT_TRUE(WriteStringToFile(&fs_, full, "/d/log", false).ok());
+  std::vector<std::string> got;
+  EXPECT_TRUE(ReadAll("/d/log", true, &got).IsCorruption());
 }
 
 }  // namespace

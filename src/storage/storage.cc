@@ -31,7 +31,7 @@ Result<std::unique_ptr<Storage>> Storage::Open(FileSystem* fs, Clock* clock, Sto
       return Status::NotFound(fmt::format("data directory {} does not exist", options.data_dir));
     }
   }
-  EBB_RETURN_IF_ERROR(fs->CreateDir(options.data_dir));
+  EBB_RETURN_IF_ERROR(CreateDirDurably(fs, options.data_dir));
   StorageContext ctx;
   ctx.fs = fs;
   ctx.clock = clock;
@@ -50,8 +50,8 @@ Status Storage::Recover() {
   ctx_.manifest = manifest_.get();
   segment_cache_ = std::make_unique<SegmentCache>(ctx_.fs, ctx_.options.max_open_segments);
   ctx_.segment_cache = segment_cache_.get();
-  EBB_RETURN_IF_ERROR(ctx_.fs->CreateDir(JournalDir(dir)));
-  EBB_RETURN_IF_ERROR(ctx_.fs->CreateDir(SegmentDir(dir)));
+  EBB_RETURN_IF_ERROR(CreateDirDurably(ctx_.fs, JournalDir(dir)));
+  EBB_RETURN_IF_ERROR(CreateDirDurably(ctx_.fs, SegmentDir(dir)));
 
   // File numbers found on disk are never reused.
   for (const auto& [sub, prefix, suffix] : {std::tuple{JournalDir(dir), "", ".log"}, {SegmentDir(dir), "", ".seg"}}) {
@@ -85,10 +85,10 @@ Status Storage::Recover() {
   if (!reclaimed.ok()) EBB_LOG(kWarn, "journal reclaim after recovery: {}", reclaimed.status().ToString());
   if (recovery_.batches_replayed > 0 || recovery_.torn_tail_bytes > 0 || recovery_.reserved_bytes_trimmed > 0) {
     EBB_LOG(kInfo,
-            "recovered {}: {} journal files, {} batches replayed, {} already flushed, {} torn-tail bytes dropped, {} "
-            "reserved bytes trimmed",
+            "recovered {}: {} journal files, {} batches replayed, {} already flushed, {} torn-tail bytes dropped "
+            "({} intact records after a power loss's hole), {} reserved bytes trimmed",
             dir, recovery_.journal_files, recovery_.batches_replayed, recovery_.batches_skipped,
-            recovery_.torn_tail_bytes, recovery_.reserved_bytes_trimmed);
+            recovery_.torn_tail_bytes, recovery_.records_after_hole, recovery_.reserved_bytes_trimmed);
   }
   return Status::OK();
 }
@@ -149,8 +149,16 @@ Status Storage::ReplayJournal(std::vector<JournalFileInfo>* old_files) {
     }
     if (reader->torn_tail_bytes() > 0) {
       recovery_.torn_tail_bytes += reader->torn_tail_bytes();
-      EBB_LOG(kWarn, "journal file {}: dropped a torn tail of {} bytes at offset {} (writes cut short by a crash; "
-              "none of them was acknowledged as synced)", path, reader->torn_tail_bytes(), reader->torn_tail_offset());
+      recovery_.records_after_hole += reader->records_after_hole();
+      if (reader->records_after_hole() > 0) {
+        EBB_LOG(kWarn,
+                "journal file {}: a power loss left a hole at offset {}; dropped it and the {} records after it "
+                "({} bytes in all), all written after the last completed sync (point-in-time recovery)",
+                path, reader->torn_tail_offset(), reader->records_after_hole(), reader->torn_tail_bytes());
+      } else {
+        EBB_LOG(kWarn, "journal file {}: dropped a torn tail of {} bytes at offset {} (writes cut short by a crash; "
+                "none of them was acknowledged as synced)", path, reader->torn_tail_bytes(), reader->torn_tail_offset());
+      }
       // Cut it off so that, no longer the newest file, it reads clean next time.
       EBB_RETURN_IF_ERROR(ctx_.fs->TruncateFile(path, size));
     } else if (reader->zero_tail_bytes() > 0) {

@@ -33,6 +33,9 @@ struct RecoveryReport {
   uint64_t batches_replayed = 0;
   uint64_t batches_skipped = 0;  // already in segments
   uint64_t torn_tail_bytes = 0;
+  // Intact journal records dropped because they followed a power loss's
+  // hole in the newest file (written after the last completed sync).
+  uint64_t records_after_hole = 0;
   uint64_t reserved_bytes_trimmed = 0;  // a mapped journal's unused reservation
   uint64_t obsolete_files_removed = 0;
 };

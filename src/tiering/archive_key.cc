@@ -64,7 +64,7 @@ Result<std::unique_ptr<ArchiveKey>> ArchiveKey::LoadOrCreate(FileSystem* fs, con
   if (!fs->FileExists(path)) {
     std::string bytes(kKeyBytes, '\0');
     randombytes_buf(bytes.data(), bytes.size());
-    EBB_RETURN_IF_ERROR(fs->CreateDir(DirName(path)));
+    EBB_RETURN_IF_ERROR(CreateDirDurably(fs, DirName(path)));
     // Written under a temporary name, restricted, then renamed, so the key is
     // never readable by others and never half-written.
     std::string tmp = path + ".tmp";

@@ -42,8 +42,8 @@ Result<std::unique_ptr<Persister>> Persister::Open(FileSystem* fs, ObjectStore* 
                                                    TierIndex* index, const Clock* clock, PersisterOptions options,
                                                    uint64_t epoch) {
   std::unique_ptr<Persister> p(new Persister(fs, store, key, index, clock, std::move(options), epoch));
-  EBB_RETURN_IF_ERROR(fs->CreateDir(JoinPath(p->options_.tier_dir, kStagingDir)));
-  EBB_RETURN_IF_ERROR(fs->CreateDir(JoinPath(p->options_.tier_dir, kSnapshotsDir)));
+  EBB_RETURN_IF_ERROR(CreateDirDurably(fs, JoinPath(p->options_.tier_dir, kStagingDir)));
+  EBB_RETURN_IF_ERROR(CreateDirDurably(fs, JoinPath(p->options_.tier_dir, kSnapshotsDir)));
   EBB_RETURN_IF_ERROR(p->Recover());
   return p;
 }

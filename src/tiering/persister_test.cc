@@ -5,6 +5,7 @@
 #include "env/clock.h"
 #include "env/fault_injection_file_system.h"
 #include "env/mem_file_system.h"
+#include "env/power_loss_file_system.h"
 #include "env/mem_object_store.h"
 #include "tiering/tiering_test_util.h"
 
@@ -29,9 +30,10 @@ class PersisterTest : public ::testing::Test {
     request_ = SnapshotRequest();
     store_ = std::make_unique<MemObjectStore>();
     fs_.reset();
-    base_ = std::make_unique<MemFileSystem>();
+    base_ = std::make_unique<PowerLossFileSystem>();
     fs_ = std::make_unique<FaultInjectionFileSystem>(base_.get());
     ASSERT_TRUE(fs_->CreateDir("/data/segments").ok());
+    ASSERT_TRUE(fs_->SyncDir("/").ok());
     ASSERT_TRUE(fs_->SyncDir("/data").ok());
     for (int i = 1; i <= kSegments; i++) {
       std::string path = fmt::format("/data/segments/{:06d}.seg", i);
@@ -88,7 +90,7 @@ class PersisterTest : public ::testing::Test {
     EXPECT_TRUE(index_.HasTombstone({"dropped", 12}));
   }
 
-  std::unique_ptr<MemFileSystem> base_;
+  std::unique_ptr<PowerLossFileSystem> base_;
   std::unique_ptr<FaultInjectionFileSystem> fs_;
   std::unique_ptr<MemObjectStore> store_;
   ManualClock clock_;
@@ -121,7 +123,7 @@ TEST_F(PersisterTest, PersistsVerifiesIndexesAndLogsEveryStep) {
 // create fails and the process dies, losing unsynced data): after restart
 // the snapshot resumes or rolls back, and persisting again completes.
 TEST_F(PersisterTest, CrashAtEveryFileSystemStep) {
-  for (FaultOp op : {FaultOp::kSync, FaultOp::kRename, FaultOp::kAppend, FaultOp::kCreate}) {
+  for (FaultOp op : {FaultOp::kSync, FaultOp::kSyncDir, FaultOp::kRename, FaultOp::kAppend, FaultOp::kCreate}) {
     for (int nth = 1; nth < 200; nth++) {
       SCOPED_TRACE(fmt::format("op {} nth {}", static_cast<int>(op), nth));
       // Fresh world per case.
@@ -132,7 +134,10 @@ TEST_F(PersisterTest, CrashAtEveryFileSystemStep) {
       if (s.ok()) break;  // nth is past the last such operation of a clean run
       fs_->Deactivate();
       persister_.reset();
-      ASSERT_TRUE(fs_->DropUnsyncedData().ok());
+      PowerLossFileSystem::CrashOptions crash;
+      crash.seed = static_cast<uint64_t>(nth);
+      base_->SimulatePowerLoss(crash);
+      fs_->Reactivate();
       fs_->ClearFaults();
       Status reopened = Reopen();
       ASSERT_TRUE(reopened.ok()) << reopened.ToString();

@@ -34,7 +34,7 @@ Result<std::unique_ptr<TieringAgent>> TieringAgent::Open(FileSystem* fs, ObjectS
   if (options.tier_dir.empty()) return Status::InvalidArgument("tiering agent: no tier directory");
   if (options.key_file.empty()) options.key_file = JoinPath(options.tier_dir, "archive.key");
   std::unique_ptr<TieringAgent> agent(new TieringAgent(fs, store, host, clock, options));
-  EBB_RETURN_IF_ERROR(fs->CreateDir(options.tier_dir));
+  EBB_RETURN_IF_ERROR(CreateDirDurably(fs, options.tier_dir));
   EBB_ASSIGN_OR_RETURN(agent->key_, ArchiveKey::LoadOrCreate(fs, options.key_file));
 
   std::string index_path = TierIndexPath(options.tier_dir);

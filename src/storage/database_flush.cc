@@ -1,0 +1,239 @@
+#include "storage/database_core.h"
+
+#include <algorithm>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "base/logging.h"
+#include "base/status_macros.h"
+#include "env/clock.h"
+#include "env/file_system.h"
+#include "storage/bloom.h"
+#include "storage/journal.h"
+#include "storage/merging_iterator.h"
+#include "storage/segment_cache.h"
+
+namespace ebb {
+
+// Flushes: immutable memtables written to segment files, oldest first.
+
+size_t DatabaseCore::BuildImmutableFilters() {
+  std::vector<std::shared_ptr<MemTable>> ready;
+  {
+    MutexLock lock(&mu_);
+    const SequenceNumber visible = visible_seq_.load(std::memory_order_acquire);
+    for (const auto& [imm, last_seq] : imms_) {
+      // Every write into the table must be in it (as for a flush).
+      if (last_seq <= visible && !imm->has_filter()) ready.push_back(imm);
+    }
+  }
+  for (const auto& imm : ready) imm->BuildFilter(ctx_->options.segment.bloom_bits_per_key);
+  return ready.size();
+}
+
+Status DatabaseCore::Flush() {
+  SwitchMemtable();
+  while (true) {
+    EBB_ASSIGN_OR_RETURN(uint64_t bytes, FlushOldestImmutable());
+    MutexLock lock(&mu_);
+    if (imms_.empty()) return Status::OK();
+    if (bytes == 0 && flushing_) {
+      // Another thread is flushing; wait for it.
+      cv_.Wait();
+    }
+  }
+}
+
+Result<uint64_t> DatabaseCore::FlushOldestImmutable(bool wait_if_busy) {
+  std::shared_ptr<MemTable> imm;
+  SequenceNumber needed, oldest_snapshot;
+  bool drop_tombstones;
+  std::shared_ptr<const SegmentSet> older;
+  {
+    MutexLock lock(&mu_);
+    while (wait_if_busy && flushing_ && closed_.ok() && error_.ok()) cv_.Wait();
+    if (!closed_.ok()) return closed_;
+    if (!error_.ok()) return error_;
+    if (flushing_ || imms_.empty()) return uint64_t{0};
+    flushing_ = true;
+    imm = imms_.back().first;
+    needed = imms_.back().second;
+    // Every write into this memtable must be completed first.
+    while (visible_seq_.load(std::memory_order_acquire) < needed && error_.ok() && closed_.ok()) cv_.Wait();
+    if (!error_.ok() || visible_seq_.load() < needed) {
+      flushing_ = false;
+      cv_.SignalAll();
+      return error_.ok() ? closed_ : error_;
+    }
+    oldest_snapshot = OldestSnapshotLocked();
+    older = segments_;
+    // With nothing older on disk, a tombstone shadows nothing: drop it.
+    drop_tombstones = older->empty() && imms_.size() == 1;
+  }
+  SegmentMeta meta;
+  std::vector<std::pair<uint64_t, uint64_t>> dead_updates;
+  auto written = WriteFlushSegment(imm, oldest_snapshot, drop_tombstones, older, &meta, &dead_updates);
+  if (!written.ok()) {
+    // Sticky, like a journal failure: with the memtable unflushable, taking
+    // more writes would only grow memory until the process dies.
+    Status s = written.status().WithContext(fmt::format("flush of database {}", name_));
+    MutexLock lock(&mu_);
+    flushing_ = false;
+    if (error_.ok()) {
+      error_ = s;
+      EBB_LOG(kError, "{}; database {} is read-only until the store is reopened", s.ToString(), name_);
+    }
+    cv_.SignalAll();
+    return s;
+  }
+  ManifestEdit edit;
+  {
+    MutexLock lock(&mu_);
+    uint64_t log_number = UINT64_MAX;
+    for (size_t i = 0; i + 1 < imms_.size(); i++) log_number = std::min(log_number, imms_[i].first->min_journal_file());
+    if (mem_ && !mem_->empty()) log_number = std::min(log_number, mem_->min_journal_file());
+    if (log_number == UINT64_MAX) log_number = ctx_->journal->CurrentFileNumber();
+    if (meta.entries > 0) edit.AddSegment(meta);
+    edit.SetFlushed(id_, log_number, needed);
+    for (const auto& [number, dead] : dead_updates) edit.SetDeadBytes(id_, number, dead);
+    if (live_exact_ && !dead_updates.empty()) edit.SetCompacted(id_, compacted_seq_, false);
+    edit.AddCounters(id_, *written, 0, 0);
+  }
+  Status s = ctx_->manifest->Apply(edit, /*sync=*/true);
+  if (!s.ok()) {
+    (void)ctx_->fs->DeleteFile(SegmentFileName(ctx_->options.data_dir, meta.number));
+    MutexLock lock(&mu_);
+    flushing_ = false;
+    if (error_.ok()) error_ = s;
+    cv_.SignalAll();
+    return s;
+  }
+  {
+    MutexLock lock(&mu_);
+    imms_.pop_back();
+    if (ctx_->dirty_bytes) ctx_->dirty_bytes->fetch_sub(imm->payload_bytes(), std::memory_order_relaxed);
+    auto set = std::make_shared<SegmentSet>(*segments_);
+    std::unordered_map<uint64_t, uint64_t> dead(dead_updates.begin(), dead_updates.end());
+    for (auto& file : *set) {
+      auto it = dead.find(file->meta().number);
+      if (it != dead.end()) file->set_dead_bytes(it->second);
+    }
+    if (meta.entries > 0) {
+      set->insert(set->begin(), std::make_shared<SegmentFile>(ctx_, meta));
+      std::sort(set->begin(), set->end(),
+                [](const auto& a, const auto& b) { return a->meta().largest_seq > b->meta().largest_seq; });
+    }
+    segments_ = std::move(set);
+    min_read_seq_ = std::max(min_read_seq_, oldest_snapshot);
+    flushed_seq_ = needed;
+    flush_bytes_written_ += *written;
+    if (!dead_updates.empty()) live_exact_ = false;
+    flushing_ = false;
+    InstallViewLocked();
+    cv_.SignalAll();
+  }
+  if (ctx_->listener) ctx_->listener->OnSegmentsChanged(this);
+  return imm->payload_bytes();
+}
+
+Result<uint64_t> DatabaseCore::WriteFlushSegment(const std::shared_ptr<MemTable>& imm, SequenceNumber oldest_snapshot,
+                                                 bool drop_tombstones, std::shared_ptr<const SegmentSet> older,
+                                                 SegmentMeta* meta,
+                                                 std::vector<std::pair<uint64_t, uint64_t>>* dead_updates) {
+  const StorageOptions& opts = ctx_->options;
+  uint64_t number = ctx_->manifest->NewFileNumber();
+  std::string path = SegmentFileName(opts.data_dir, number);
+  EBB_RETURN_IF_ERROR(CreateDirDurably(ctx_->fs, SegmentDir(opts.data_dir)));
+  EBB_ASSIGN_OR_RETURN(auto file, ctx_->fs->NewWritableFile(path));
+  SegmentWriter writer(std::move(file), path, opts.segment, id_, ctx_->clock->WallMicros());
+
+  // Older segments to probe for shadowed versions, with the bytes one entry
+  // of each occupies on average.
+  struct Probe {
+    const SegmentFile* file;
+    std::shared_ptr<Segment> seg;
+    uint64_t bytes_per_entry;
+    uint64_t dead;
+  };
+  std::vector<Probe> probes;
+  for (const auto& f : *older) {
+    if (static_cast<int>(probes.size()) >= opts.max_dead_probe_segments) break;
+    if (f->meta().entries == 0) continue;
+    auto seg = f->Open();
+    if (!seg.ok()) continue;  // estimates only; a read error surfaces on the read path
+    probes.push_back({f.get(), *seg, std::max<uint64_t>(1, f->meta().file_size / f->meta().entries), f->dead_bytes()});
+  }
+
+  uint64_t tombstone_bytes = 0;
+  std::string current_key;
+  bool has_current = false;
+  SequenceNumber last_seq_for_key = kMaxSequenceNumber;
+  auto it = imm->NewIterator();
+  Status s;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    ParsedInternalKey parsed;
+    if (!ParseInternalKey(it->key(), &parsed)) return Status::Corruption("malformed key in memtable");
+    bool first_version = !has_current || parsed.user_key != current_key;
+    if (first_version) {
+      current_key.assign(parsed.user_key);
+      has_current = true;
+      last_seq_for_key = kMaxSequenceNumber;
+      // The newest older version of this key becomes garbage.
+      uint64_t h = BloomHash(parsed.user_key);
+      for (auto& p : probes) {
+        const SegmentMeta& m = p.file->meta();
+        if (parsed.user_key < std::string_view(m.smallest_key) || parsed.user_key > std::string_view(m.largest_key)) {
+          continue;
+        }
+        if (p.seg->MayContainHash(h)) {
+          p.dead = std::min(m.file_size, p.dead + p.bytes_per_entry);
+          break;
+        }
+      }
+    }
+    bool drop = false;
+    if (last_seq_for_key <= oldest_snapshot) {
+      drop = true;  // a newer version is visible to every snapshot
+    } else if (parsed.type == ValueType::kDeletion && drop_tombstones && parsed.sequence <= oldest_snapshot) {
+      drop = true;  // nothing older exists for it to hide
+    }
+    last_seq_for_key = parsed.sequence;
+    if (drop) continue;
+    if (parsed.type == ValueType::kDeletion) tombstone_bytes += it->key().size() + 8;
+    s = writer.Add(it->key(), it->value());
+    if (!s.ok()) break;
+  }
+  if (s.ok()) s = it->status();
+  if (!s.ok()) {
+    (void)ctx_->fs->DeleteFile(path);
+    return s;
+  }
+  EBB_ASSIGN_OR_RETURN(SegmentProperties props, writer.Finish());
+  if (props.entries == 0) {
+    (void)ctx_->fs->DeleteFile(path);
+    *meta = SegmentMeta();
+    meta->number = number;
+    return uint64_t{0};
+  }
+  EBB_RETURN_IF_ERROR(ctx_->fs->SyncDir(SegmentDir(opts.data_dir)));
+  meta->number = number;
+  meta->db_id = id_;
+  meta->file_size = writer.FileSize();
+  meta->entries = props.entries;
+  meta->tombstones = props.tombstones;
+  meta->key_bytes = props.key_bytes;
+  meta->value_bytes = props.value_bytes;
+  meta->smallest_key = props.smallest_key;
+  meta->largest_key = props.largest_key;
+  meta->smallest_seq = props.smallest_seq;
+  meta->largest_seq = props.largest_seq;
+  meta->dead_bytes = std::min(tombstone_bytes, meta->file_size);
+  meta->created_unix_micros = props.created_unix_micros;
+  for (const auto& p : probes) {
+    if (p.dead != p.file->dead_bytes()) dead_updates->emplace_back(p.file->meta().number, p.dead);
+  }
+  return meta->file_size;
+}
+
+}  // namespace ebb

@@ -1,0 +1,171 @@
+#include "storage/segment_file.h"
+
+#include "storage/database_core.h"
+
+
+#include <fmt/format.h>
+
+#include "base/logging.h"
+#include "base/status_macros.h"
+#include "env/clock.h"
+#include "env/file_system.h"
+#include "storage/bloom.h"
+#include "storage/journal.h"
+#include "storage/merging_iterator.h"
+#include "storage/segment_cache.h"
+
+namespace ebb {
+
+// Segment files: opening (locally or from the object store once evicted),
+// deletion once obsolete, and eviction of a database's segment.
+
+SegmentFile::SegmentFile(const StorageContext* ctx, SegmentMeta meta)
+    : ctx_(ctx),
+      meta_(std::move(meta)),
+      evicted_(meta_.evicted),
+      dead_bytes_(meta_.dead_bytes),
+      last_access_micros_(meta_.created_unix_micros) {
+  if (!evicted_ && ctx_->local_segment_bytes) ctx_->local_segment_bytes->fetch_add(meta_.file_size);
+}
+
+SegmentFile::~SegmentFile() {
+  if (!evicted_.load(std::memory_order_acquire) && ctx_->local_segment_bytes) {
+    ctx_->local_segment_bytes->fetch_sub(meta_.file_size);
+  }
+  if (!obsolete_.load(std::memory_order_acquire)) return;
+  ctx_->segment_cache->Evict(meta_.number);
+  for (const std::string& file : {path(), filter_path()}) {
+    Status s = ctx_->fs->DeleteFile(file);
+    if (!s.ok() && !s.IsNotFound()) EBB_LOG(kWarn, "could not delete obsolete segment file: {}", s.ToString());
+  }
+}
+
+std::string SegmentFile::path() const { return SegmentFileName(ctx_->options.data_dir, meta_.number); }
+
+std::string SegmentFile::filter_path() const { return SegmentFilterFileName(ctx_->options.data_dir, meta_.number); }
+
+bool SegmentFile::EvictedMayContain(uint64_t bloom_hash) const {
+  if (!evicted()) return true;
+  std::shared_ptr<const std::string> filter;
+  {
+    MutexLock lock(&filter_mu_);
+    if (!filter_loaded_) {
+      filter_loaded_ = true;
+      auto read = ReadFilterFile(ctx_->fs, filter_path());
+      if (read.ok()) {
+        filter_ = std::make_shared<const std::string>(std::move(*read));
+      } else {
+        EBB_LOG(kWarn, "segment {:06}: {}; reads fetch the evicted segment to check its own filter", meta_.number,
+                read.status().ToString());
+      }
+    }
+    filter = filter_;
+  }
+  return filter == nullptr || BloomMayContainHash(*filter, bloom_hash);
+}
+
+bool SegmentFile::MarkEvicted() {
+  if (evicted_.exchange(true, std::memory_order_acq_rel)) return false;
+  if (ctx_->local_segment_bytes) ctx_->local_segment_bytes->fetch_sub(meta_.file_size);
+  return true;
+}
+
+Result<std::shared_ptr<Segment>> SegmentFile::Open() const {
+  last_access_micros_.store(ctx_->clock->WallMicros(), std::memory_order_relaxed);
+  if (!evicted()) return ctx_->segment_cache->Get(meta_.number, path());
+  return ctx_->segment_cache->GetOrOpen(meta_.number, [this]() -> Result<std::shared_ptr<Segment>> {
+    RemoteSegmentSource* remote = ctx_->remote ? ctx_->remote->load(std::memory_order_acquire) : nullptr;
+    if (remote == nullptr) {
+      return Status::Unavailable(fmt::format(
+          "segment {:06}.seg was evicted to the object store, and tiering is not running; enable [tiering] with the "
+          "same store to read it", meta_.number));
+    }
+    return remote->OpenEvicted(meta_.number);
+  }, /*remote=*/true);
+}
+
+// Iterates an evicted segment, fetching it (through SegmentFile::Open) only
+// when a positioning call can land inside its key range: a bounded scan of
+// recent keys does not download every cold segment of the database.
+namespace {
+
+class EvictedSegmentIterator final : public InternalIterator {
+ public:
+  explicit EvictedSegmentIterator(std::shared_ptr<SegmentFile> file) : file_(std::move(file)) {}
+
+  bool Valid() const override { return inner_ != nullptr && inner_->Valid(); }
+  void SeekToFirst() override {
+    if (Fetch()) inner_->SeekToFirst();
+  }
+  void Seek(std::string_view target) override {
+    if (ExtractUserKey(target) > std::string_view(file_->meta().largest_key)) {
+      // Past this segment: exhausted without a fetch.
+      if (inner_) inner_->Seek(target);
+      return;
+    }
+    if (Fetch()) inner_->Seek(target);
+  }
+  void Next() override { inner_->Next(); }
+  std::string_view key() const override { return inner_->key(); }
+  std::string_view value() const override { return inner_->value(); }
+  Status status() const override {
+    if (!error_.ok()) return error_;
+    return inner_ ? inner_->status() : Status::OK();
+  }
+
+ private:
+  bool Fetch() {
+    if (inner_) return true;
+    if (!error_.ok()) return false;
+    auto seg = file_->Open();
+    if (!seg.ok()) {
+      error_ = seg.status();
+      return false;
+    }
+    inner_ = (*seg)->NewIterator();
+    return true;
+  }
+
+  std::shared_ptr<SegmentFile> file_;
+  std::unique_ptr<InternalIterator> inner_;
+  Status error_;
+};
+
+}  // namespace
+
+std::unique_ptr<InternalIterator> NewEvictedSegmentIterator(std::shared_ptr<SegmentFile> file) {
+  return std::make_unique<EvictedSegmentIterator>(std::move(file));
+}
+
+Status DatabaseCore::EvictSegment(uint64_t number) {
+  std::shared_ptr<SegmentFile> file;
+  {
+    MutexLock lock(&mu_);
+    if (!closed_.ok()) return closed_;
+    for (const auto& f : *segments_) {
+      if (f->meta().number == number) file = f;
+    }
+  }
+  if (!file) return Status::NotFound(fmt::format("segment {:06}.seg is not a live segment of database {}", number, name_));
+  if (file->evicted()) return Status::OK();
+  // Keep the segment's filter locally, so point reads fetch only the
+  // evicted segments that may hold their key. Written before the manifest
+  // edit: once the segment is recorded as evicted its filter file exists.
+  {
+    EBB_ASSIGN_OR_RETURN(std::shared_ptr<Segment> seg, file->Open());
+    EBB_RETURN_IF_ERROR(WriteFilterFile(ctx_->fs, file->filter_path(), seg->filter())
+                            .WithContext(fmt::format("evict segment {:06}.seg", number)));
+  }
+  // Durable first: after a crash the manifest must not point reads at a
+  // local file that is gone.
+  ManifestEdit edit;
+  edit.SetEvicted(id_, number, true);
+  EBB_RETURN_IF_ERROR(ctx_->manifest->Apply(edit, /*sync=*/true));
+  file->MarkEvicted();
+  ctx_->segment_cache->Evict(number);
+  Status s = ctx_->fs->DeleteFile(file->path());
+  if (!s.ok() && !s.IsNotFound()) return s.WithContext(fmt::format("evict segment {:06}.seg", number));
+  return Status::OK();
+}
+
+}  // namespace ebb
