@@ -312,24 +312,16 @@ class PosixSequentialFile final : public SequentialFile {
   const int fd_;
 };
 
-// fcntl locks are per process, so a second open in the same process would
-// succeed; this set catches that case.
-Mutex g_locks_mu;
-std::set<std::string> g_locked_paths GUARDED_BY(g_locks_mu);
-
+// An open file description lock (F_OFD_SETLK) belongs to the open file,
+// not to the process: a second open of the same file, in this process or
+// another, conflicts whatever path spelling reached it (a symlink,
+// "./dir"), and closing some other descriptor of the file does not drop it.
 class PosixFileLock final : public FileLock {
  public:
-  PosixFileLock(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
-  ~PosixFileLock() override {
-    {
-      MutexLock lock(&g_locks_mu);
-      g_locked_paths.erase(path_);
-    }
-    ::close(fd_);  // releases the fcntl lock
-  }
+  explicit PosixFileLock(int fd) : fd_(fd) {}
+  ~PosixFileLock() override { ::close(fd_); }  // releases the lock
 
  private:
-  const std::string path_;
   const int fd_;
 };
 
@@ -454,20 +446,13 @@ class PosixFileSystem final : public FileSystem {
   }
 
   Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
-    {
-      MutexLock lock(&g_locks_mu);
-      if (g_locked_paths.count(path)) {
-        return Status::Locked(fmt::format("{} is locked by this process (pid {}); close the other store first",
-                                          path, ::getpid()));
-      }
-    }
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) return PosixError("open lock file", path, errno);
     struct flock fl;
     std::memset(&fl, 0, sizeof(fl));
     fl.l_type = F_WRLCK;
     fl.l_whence = SEEK_SET;
-    if (::fcntl(fd, F_SETLK, &fl) != 0) {
+    if (::fcntl(fd, F_OFD_SETLK, &fl) != 0) {
       int err = errno;
       std::string holder = ReadSmallFile(fd);
       ::close(fd);
@@ -483,9 +468,7 @@ class PosixFileSystem final : public FileSystem {
       ::close(fd);
       return s;
     }
-    MutexLock lock(&g_locks_mu);
-    g_locked_paths.insert(path);
-    return std::unique_ptr<FileLock>(new PosixFileLock(path, fd));
+    return std::unique_ptr<FileLock>(new PosixFileLock(fd));
   }
 
   Result<uint64_t> GetFreeSpace(const std::string& path) override {

@@ -13,6 +13,7 @@
 #include "storage/journal.h"
 #include "storage/merging_iterator.h"
 #include "storage/segment_cache.h"
+#include "storage/store_errors.h"
 
 namespace ebb {
 
@@ -23,6 +24,8 @@ Result<CompactionResult> DatabaseCore::Compact(const CompactionOptions& options)
   std::vector<std::shared_ptr<SegmentFile>> inputs;
   SequenceNumber oldest_snapshot, start_seq;
   bool bottommost;
+  // A read-only store starts no compaction (its edit could not be written).
+  EBB_RETURN_IF_ERROR(ctx_->errors->CheckWritable());
   {
     MutexLock lock(&mu_);
     if (!closed_.ok()) return closed_;
@@ -171,13 +174,12 @@ Result<CompactionResult> DatabaseCore::Compact(const CompactionOptions& options)
   }
   if (options.full) edit.SetCompacted(id_, start_seq, exact);
   edit.AddCounters(id_, 0, result.output_bytes, 1);
-  s = ctx_->manifest->Apply(edit, /*sync=*/true);
+  s = ctx_->manifest->Apply(edit);
   if (!s.ok()) {
-    {
-      MutexLock lock(&mu_);
-      if (error_.ok()) error_ = s;
-    }
-    return abandon(s);
+    // The edit may have landed: inputs and outputs are all kept (the next
+    // open uses one set and moves the other to lost+found/); the store is
+    // read-only now (StoreErrors). Reads go on from the inputs.
+    return finish(s.WithContext(fmt::format("compaction of database {}", name_)));
   }
   {
     MutexLock lock(&mu_);

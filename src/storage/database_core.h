@@ -192,6 +192,10 @@ class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
   std::shared_ptr<const ReadView> CurrentView() const;
   SequenceNumber OldestSnapshotLocked() const REQUIRES(mu_);
   void ReleaseSnapshot(SequenceNumber seq);
+  // NoSpace if the file system holding the store has less room than a
+  // flush of `payload_bytes` needs.
+  Status CheckRoomForFlush(uint64_t payload_bytes) const;
+  static constexpr uint64_t kFlushSpaceMarginBytes = 1 << 20;
   Result<uint64_t> WriteFlushSegment(const std::shared_ptr<MemTable>& imm, SequenceNumber oldest_snapshot,
                                      bool drop_tombstones, std::shared_ptr<const SegmentSet> older,
                                      SegmentMeta* meta, std::vector<std::pair<uint64_t, uint64_t>>* dead_updates);

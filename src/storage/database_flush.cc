@@ -13,6 +13,7 @@
 #include "storage/journal.h"
 #include "storage/merging_iterator.h"
 #include "storage/segment_cache.h"
+#include "storage/store_errors.h"
 
 namespace ebb {
 
@@ -50,6 +51,9 @@ Result<uint64_t> DatabaseCore::FlushOldestImmutable(bool wait_if_busy) {
   SequenceNumber needed, oldest_snapshot;
   bool drop_tombstones;
   std::shared_ptr<const SegmentSet> older;
+  // A read-only store starts no flush: its edit could not be written, and
+  // every attempt would leave another segment file behind.
+  EBB_RETURN_IF_ERROR(ctx_->errors->CheckWritable());
   {
     MutexLock lock(&mu_);
     while (wait_if_busy && flushing_ && closed_.ok() && error_.ok()) cv_.Wait();
@@ -71,13 +75,30 @@ Result<uint64_t> DatabaseCore::FlushOldestImmutable(bool wait_if_busy) {
     // With nothing older on disk, a tombstone shadows nothing: drop it.
     drop_tombstones = older->empty() && imms_.size() == 1;
   }
+  auto not_flushing = [this] {
+    MutexLock lock(&mu_);
+    flushing_ = false;
+    cv_.SignalAll();
+  };
+  // Room first: a flush that runs out of space half-way wastes the work
+  // and the disk's last bytes. Not enough is not an error of the store:
+  // the memtable stays and the flush is tried again later.
+  if (Status room = CheckRoomForFlush(imm->payload_bytes()); !room.ok()) {
+    not_flushing();
+    return room;
+  }
   SegmentMeta meta;
   std::vector<std::pair<uint64_t, uint64_t>> dead_updates;
   auto written = WriteFlushSegment(imm, oldest_snapshot, drop_tombstones, older, &meta, &dead_updates);
   if (!written.ok()) {
-    // Sticky, like a journal failure: with the memtable unflushable, taking
-    // more writes would only grow memory until the process dies.
     Status s = written.status().WithContext(fmt::format("flush of database {}", name_));
+    if (s.IsNoSpace()) {
+      // The partial segment is gone and nothing names it: retried later.
+      not_flushing();
+      return s;
+    }
+    // Sticky, like a journal failure: a disk that fails writes would fail
+    // the next flush too, and the memtables it leaves bound writers.
     MutexLock lock(&mu_);
     flushing_ = false;
     if (error_.ok()) {
@@ -100,14 +121,13 @@ Result<uint64_t> DatabaseCore::FlushOldestImmutable(bool wait_if_busy) {
     if (live_exact_ && !dead_updates.empty()) edit.SetCompacted(id_, compacted_seq_, false);
     edit.AddCounters(id_, *written, 0, 0);
   }
-  Status s = ctx_->manifest->Apply(edit, /*sync=*/true);
+  Status s = ctx_->manifest->Apply(edit);
   if (!s.ok()) {
-    (void)ctx_->fs->DeleteFile(SegmentFileName(ctx_->options.data_dir, meta.number));
-    MutexLock lock(&mu_);
-    flushing_ = false;
-    if (error_.ok()) error_ = s;
-    cv_.SignalAll();
-    return s;
+    // The edit may have landed: the new segment is kept (the next open
+    // uses it or moves it to lost+found/), and so is the memtable, so
+    // reads go on; the store is read-only now (StoreErrors).
+    not_flushing();
+    return s.WithContext(fmt::format("flush of database {}", name_));
   }
   {
     MutexLock lock(&mu_);
@@ -135,6 +155,18 @@ Result<uint64_t> DatabaseCore::FlushOldestImmutable(bool wait_if_busy) {
   }
   if (ctx_->listener) ctx_->listener->OnSegmentsChanged(this);
   return imm->payload_bytes();
+}
+
+Status DatabaseCore::CheckRoomForFlush(uint64_t payload_bytes) const {
+  // A segment holds the payload plus index, filter and framing: an eighth
+  // more is ample; the margin covers the manifest edit.
+  const uint64_t needed = payload_bytes + payload_bytes / 8 + kFlushSpaceMarginBytes;
+  auto free = ctx_->fs->GetFreeSpace(ctx_->options.data_dir);
+  if (!free.ok() || *free >= needed) return Status::OK();  // unknown: try
+  return Status::NoSpace(fmt::format(
+      "flush of database {} postponed: it needs about {} bytes and {} has {} free; free space there and it is "
+      "retried (writes go on until the journal or memory limits stop them)",
+      name_, needed, ctx_->options.data_dir, *free));
 }
 
 Result<uint64_t> DatabaseCore::WriteFlushSegment(const std::shared_ptr<MemTable>& imm, SequenceNumber oldest_snapshot,

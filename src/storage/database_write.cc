@@ -12,6 +12,7 @@
 #include "storage/bloom.h"
 #include "storage/journal.h"
 #include "storage/merging_iterator.h"
+#include "storage/store_errors.h"
 
 namespace ebb {
 
@@ -67,6 +68,7 @@ Status DatabaseCore::ValidateBatch(const WriteBatch& batch) const {
 }
 
 Status DatabaseCore::MakeRoomForWrite() {
+  EBB_RETURN_IF_ERROR(ctx_->errors->CheckWritable());
   while (true) {
     if (!closed_.ok()) return closed_;
     if (!error_.ok()) {

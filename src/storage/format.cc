@@ -47,6 +47,7 @@ std::string ManifestFileName(std::string_view data_dir, uint64_t number) {
 
 std::string CurrentFileName(std::string_view data_dir) { return JoinPath(data_dir, "CURRENT"); }
 std::string LockFileName(std::string_view data_dir) { return JoinPath(data_dir, "LOCK"); }
+std::string LostFoundDir(std::string_view data_dir) { return JoinPath(data_dir, "lost+found"); }
 
 bool ParseNumberedName(std::string_view name, std::string_view prefix, std::string_view suffix, uint64_t* number) {
   if (name.size() <= prefix.size() + suffix.size()) return false;

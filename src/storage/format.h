@@ -101,6 +101,7 @@ std::string SegmentFilterFileName(std::string_view data_dir, uint64_t number);
 std::string ManifestFileName(std::string_view data_dir, uint64_t number);     // MANIFEST-000007
 std::string CurrentFileName(std::string_view data_dir);                       // CURRENT
 std::string LockFileName(std::string_view data_dir);                          // LOCK
+std::string LostFoundDir(std::string_view data_dir);                          // lost+found
 // Parses "000012.log" / "000042.seg" / "MANIFEST-000007"; false otherwise.
 bool ParseNumberedName(std::string_view name, std::string_view prefix, std::string_view suffix, uint64_t* number);
 

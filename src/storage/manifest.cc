@@ -378,11 +378,18 @@ Status Manifest::CheckpointLocked() {
   uint64_t number = NewFileNumber();
   std::string path = ManifestFileName(data_dir_, number);
   state_.next_file_number = next_file_number_.load();
+  // Until CURRENT names it, the new file is not part of the store: a
+  // failure before that leaves the current manifest in charge.
   EBB_ASSIGN_OR_RETURN(auto file, fs_->NewWritableFile(path));
   EBB_ASSIGN_OR_RETURN(auto writer, RecordLogWriter::Create(std::move(file), path, kManifestMagic, kManifestVersion));
   EBB_RETURN_IF_ERROR(writer->AddRecord(kRecordSnapshot, ManifestEdit::Snapshot(state_)));
   EBB_RETURN_IF_ERROR(writer->Sync());
-  EBB_RETURN_IF_ERROR(WriteFileAtomically(fs_, fmt::format("MANIFEST-{:06}\n", number), CurrentFileName(data_dir_)));
+  Status swapped = WriteFileAtomically(fs_, fmt::format("MANIFEST-{:06}\n", number), CurrentFileName(data_dir_));
+  if (!swapped.ok()) {
+    // CURRENT may name either file now: neither may be written to or
+    // deleted, and the next open reads whichever it names.
+    return Failed(fmt::format("checkpoint: switching {} to {}", CurrentFileName(data_dir_), path), swapped);
+  }
   uint64_t old = file_number_;
   checkpoint_bytes_ = writer->size();
   writer_ = std::move(writer);
@@ -399,9 +406,19 @@ Status Manifest::Checkpoint() {
   return CheckpointLocked();
 }
 
-Status Manifest::Apply(const ManifestEdit& edit, bool sync) {
+Status Manifest::Failed(std::string_view what, const Status& s) {
+  writer_.reset();
+  if (options_.errors != nullptr) options_.errors->SetMetadataError(fmt::format("manifest {}", what), s);
+  return Status(s.code(), fmt::format("manifest {} failed and may or may not have reached the disk: {}; the store "
+                                      "is read-only until reopened",
+                                      what, s.message()));
+}
+
+Status Manifest::Apply(const ManifestEdit& edit) {
   MutexLock lock(&mu_);
-  if (writer_ == nullptr) return Status::ReadOnly("the manifest failed earlier; reopen the store");
+  if (writer_ == nullptr) {
+    return Status::ReadOnly("the manifest stopped taking edits after an earlier failure; reopen the store");
+  }
   std::string payload = edit.ops();
   payload.push_back(kOpNextFileNumber);
   PutVarint64(&payload, next_file_number_.load());
@@ -409,18 +426,18 @@ Status Manifest::Apply(const ManifestEdit& edit, bool sync) {
   PutVarint64(&payload, state_.next_db_id);
   Status s = writer_->AddRecord(kRecordEdit, payload);
   if (s.ok()) s = writer_->Flush();
-  if (s.ok() && sync) s = writer_->Sync();
+  if (s.ok()) s = writer_->Sync();
   if (!s.ok()) {
-    // The file may now end in a partial record: stop writing to it.
-    writer_.reset();
-    return Status::IOError(fmt::format("manifest write failed: {}; the store is read-only until reopened",
-                                       s.ToString()));
+    // The file may end in a partial record, or hold the whole edit.
+    return Failed(fmt::format("edit of {}", writer_->path()), s);
   }
   Status applied = ManifestEdit::ApplyTo(payload, &state_);
   EBB_CHECK_MSG(applied.ok(), "manifest edit does not apply to the state it was made for: {}", applied.ToString());
-  if (writer_->size() > options_.checkpoint_bytes) {
+  // Edits since the last checkpoint, not the whole file: a state larger
+  // than the threshold must not make every edit a checkpoint.
+  if (writer_->size() - std::min(writer_->size(), checkpoint_bytes_) > options_.checkpoint_bytes) {
     Status c = CheckpointLocked();
-    if (!c.ok()) EBB_LOG(kWarn, "manifest checkpoint failed (will retry on the next edit): {}", c.ToString());
+    if (!c.ok()) EBB_LOG(kWarn, "manifest checkpoint: {}", c.ToString());
   }
   return Status::OK();
 }

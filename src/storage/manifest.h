@@ -6,8 +6,12 @@
 // manifest file and is replaced atomically.
 //
 // Every open writes a fresh manifest (checkpoint of the recovered state), so
-// a torn tail from a crash is never appended to. Edits that other files'
-// deletion depends on are synced before the deletion happens.
+// a torn tail from a crash is never appended to. Every edit is synced before
+// Apply returns (and so before the next edit is written, and before any
+// file whose deletion depends on it is deleted). An edit whose write or sync
+// failed may or may not have landed: Apply reports it to StoreErrors (the
+// store turns read-only and deletes nothing until reopened) and refuses
+// every later edit.
 //
 // Thread safety: all methods are thread-safe; Apply calls are serialized.
 
@@ -24,6 +28,7 @@
 
 #include "base/mutex.h"
 #include "env/file_system.h"
+#include "storage/store_errors.h"
 #include "storage/format.h"
 #include "storage/record_log.h"
 
@@ -119,8 +124,11 @@ class ManifestEdit {
 class Manifest {
  public:
   struct Options {
-    // Start a new manifest file (checkpoint) once the current one exceeds this.
+    // Start a new manifest file (checkpoint) once the edits appended since
+    // the last checkpoint exceed this.
     uint64_t checkpoint_bytes = 4 << 20;
+    // Told when a write's outcome is unknown (may be null in tests).
+    StoreErrors* errors = nullptr;
   };
 
   // Recovers the state from CURRENT, then writes a fresh manifest file.
@@ -128,9 +136,11 @@ class Manifest {
   static Result<std::unique_ptr<Manifest>> Open(FileSystem* fs, std::string data_dir, bool create_if_missing,
                                                 Options options);
 
-  // Appends and (if sync) syncs the edit, then applies it to the state.
-  // The next file number is recorded with every edit.
-  Status Apply(const ManifestEdit& edit, bool sync);
+  // Appends and syncs the edit, then applies it to the state. The next file
+  // number is recorded with every edit. On failure the edit may have landed
+  // (see above); ReadOnly if an earlier failure stopped the manifest, in
+  // which case it certainly did not.
+  Status Apply(const ManifestEdit& edit);
 
   // A copy of the current state.
   ManifestState state() const;
@@ -154,6 +164,8 @@ class Manifest {
   Manifest(FileSystem* fs, std::string data_dir, Options options);
   Status Recover(bool create_if_missing, bool* created);
   Status CheckpointLocked() REQUIRES(mu_);
+  // A write whose outcome is unknown: no more edits, and the store is told.
+  Status Failed(std::string_view what, const Status& s) REQUIRES(mu_);
 
   FileSystem* const fs_;
   const std::string data_dir_;

@@ -13,6 +13,7 @@
 #include "storage/journal.h"
 #include "storage/merging_iterator.h"
 #include "storage/segment_cache.h"
+#include "storage/store_errors.h"
 
 namespace ebb {
 
@@ -34,6 +35,12 @@ SegmentFile::~SegmentFile() {
   }
   if (!obsolete_.load(std::memory_order_acquire)) return;
   ctx_->segment_cache->Evict(meta_.number);
+  if (!ctx_->errors->deletions_allowed()) {
+    // After a metadata write whose outcome is unknown, the file may still
+    // be needed: the next open decides.
+    EBB_LOG(kWarn, "kept obsolete segment {} (the store deletes nothing until it is reopened)", path());
+    return;
+  }
   for (const std::string& file : {path(), filter_path()}) {
     Status s = ctx_->fs->DeleteFile(file);
     if (!s.ok() && !s.IsNotFound()) EBB_LOG(kWarn, "could not delete obsolete segment file: {}", s.ToString());
@@ -72,7 +79,18 @@ bool SegmentFile::MarkEvicted() {
 
 Result<std::shared_ptr<Segment>> SegmentFile::Open() const {
   last_access_micros_.store(ctx_->clock->WallMicros(), std::memory_order_relaxed);
-  if (!evicted()) return ctx_->segment_cache->Get(meta_.number, path());
+  if (!evicted()) {
+    auto local = ctx_->segment_cache->Get(meta_.number, path());
+    if (local.ok() || !local.status().IsNotFound()) return local;
+    // Evicted meanwhile (EvictSegment marks before it deletes): go remote.
+    // Otherwise the manifest names a file the disk lacks: never "key absent".
+    if (!evicted()) {
+      return Status::Corruption(fmt::format(
+          "segment file {} is missing, though the manifest names it (database id {}, {} entries, sequences {} to "
+          "{}); its data cannot be read: restore the file or the data directory from a backup",
+          path(), meta_.db_id, meta_.entries, meta_.smallest_seq, meta_.largest_seq));
+    }
+  }
   return ctx_->segment_cache->GetOrOpen(meta_.number, [this]() -> Result<std::shared_ptr<Segment>> {
     RemoteSegmentSource* remote = ctx_->remote ? ctx_->remote->load(std::memory_order_acquire) : nullptr;
     if (remote == nullptr) {
@@ -147,6 +165,7 @@ Status DatabaseCore::EvictSegment(uint64_t number) {
     }
   }
   if (!file) return Status::NotFound(fmt::format("segment {:06}.seg is not a live segment of database {}", number, name_));
+  EBB_RETURN_IF_ERROR(ctx_->errors->CheckWritable());
   if (file->evicted()) return Status::OK();
   // Keep the segment's filter locally, so point reads fetch only the
   // evicted segments that may hold their key. Written before the manifest
@@ -160,7 +179,7 @@ Status DatabaseCore::EvictSegment(uint64_t number) {
   // local file that is gone.
   ManifestEdit edit;
   edit.SetEvicted(id_, number, true);
-  EBB_RETURN_IF_ERROR(ctx_->manifest->Apply(edit, /*sync=*/true));
+  EBB_RETURN_IF_ERROR(ctx_->manifest->Apply(edit));
   file->MarkEvicted();
   ctx_->segment_cache->Evict(number);
   Status s = ctx_->fs->DeleteFile(file->path());

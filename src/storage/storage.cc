@@ -16,6 +16,7 @@ Storage::Storage(StorageContext ctx) : ctx_(std::move(ctx)) {
   ctx_.dirty_bytes = &dirty_bytes_;
   ctx_.local_segment_bytes = &local_segment_bytes_;
   ctx_.remote = &remote_;
+  ctx_.errors = &errors_;
 }
 
 Storage::~Storage() {
@@ -46,21 +47,25 @@ Status Storage::Recover() {
   const std::string& dir = ctx_.options.data_dir;
   EBB_ASSIGN_OR_RETURN(lock_, ctx_.fs->LockFile(LockFileName(dir)));
   EBB_ASSIGN_OR_RETURN(manifest_, Manifest::Open(ctx_.fs, dir, ctx_.options.create_if_missing,
-                                                 Manifest::Options{ctx_.options.manifest_checkpoint_bytes}));
+                                                 Manifest::Options{ctx_.options.manifest_checkpoint_bytes, &errors_}));
   ctx_.manifest = manifest_.get();
   segment_cache_ = std::make_unique<SegmentCache>(ctx_.fs, ctx_.options.max_open_segments);
   ctx_.segment_cache = segment_cache_.get();
   EBB_RETURN_IF_ERROR(CreateDirDurably(ctx_.fs, JournalDir(dir)));
   EBB_RETURN_IF_ERROR(CreateDirDurably(ctx_.fs, SegmentDir(dir)));
 
-  // File numbers found on disk are never reused.
-  for (const auto& [sub, prefix, suffix] : {std::tuple{JournalDir(dir), "", ".log"}, {SegmentDir(dir), "", ".seg"}}) {
+  // File numbers found on disk are never reused (lost+found's included, so
+  // a quarantined file is never shadowed by a new one of the same name).
+  for (const auto& [sub, prefix, suffix] : {std::tuple{JournalDir(dir), "", ".log"}, {SegmentDir(dir), "", ".seg"},
+                                            {LostFoundDir(dir), "", ".seg"}}) {
+    if (!ctx_.fs->FileExists(sub)) continue;
     EBB_ASSIGN_OR_RETURN(auto names, ctx_.fs->GetChildren(sub));
     for (const auto& name : names) {
       uint64_t n;
       if (ParseNumberedName(name, prefix, suffix, &n)) manifest_->MarkFileNumberUsed(n);
     }
   }
+  EBB_RETURN_IF_ERROR(RecoverUnnamedSegments());
 
   // The journal object is needed by databases (memtables note its current
   // file), but replay must happen before new writes; open it after replay
@@ -95,13 +100,7 @@ Status Storage::Recover() {
 
 Status Storage::ReplayJournal(std::vector<JournalFileInfo>* old_files) {
   const std::string& dir = ctx_.options.data_dir;
-  EBB_ASSIGN_OR_RETURN(auto names, ctx_.fs->GetChildren(JournalDir(dir)));
-  std::vector<uint64_t> numbers;
-  for (const auto& name : names) {
-    uint64_t n;
-    if (ParseNumberedName(name, "", ".log", &n)) numbers.push_back(n);
-  }
-  std::sort(numbers.begin(), numbers.end());
+  EBB_ASSIGN_OR_RETURN(std::vector<uint64_t> numbers, JournalFileNumbers());
   std::map<uint64_t, std::shared_ptr<DatabaseCore>> by_id;
   ManifestState state = manifest_->state();
   {
@@ -172,8 +171,21 @@ Status Storage::ReplayJournal(std::vector<JournalFileInfo>* old_files) {
   return Status::OK();
 }
 
+Result<std::vector<uint64_t>> Storage::JournalFileNumbers() {
+  EBB_ASSIGN_OR_RETURN(auto names, ctx_.fs->GetChildren(JournalDir(ctx_.options.data_dir)));
+  std::vector<uint64_t> numbers;
+  for (const auto& name : names) {
+    uint64_t n;
+    if (ParseNumberedName(name, "", ".log", &n)) numbers.push_back(n);
+  }
+  std::sort(numbers.begin(), numbers.end());
+  return numbers;
+}
+
 void Storage::RemoveObsoleteFiles() {
   const std::string& dir = ctx_.options.data_dir;
+  // Unnamed segment files went to lost+found/ already (RecoverUnnamedSegments):
+  // what is removed here is derived or superseded, never data.
   std::set<uint64_t> live, evicted;
   for (const auto& [id, db] : manifest_->state().databases) {
     for (const auto& seg : db.segments) {
@@ -192,10 +204,13 @@ void Storage::RemoveObsoleteFiles() {
   if (auto names = ctx_.fs->GetChildren(SegmentDir(dir)); names.ok()) {
     for (const auto& name : *names) {
       uint64_t n;
-      // Leftovers of flushes or compactions a crash cut short.
-      bool keep = (ParseNumberedName(name, "", ".seg", &n) && live.count(n)) ||
-                  (ParseNumberedName(name, "", ".filter", &n) && evicted.count(n));
-      if (!keep) remove(JoinPath(SegmentDir(dir), name));
+      // A local copy of an evicted segment (the archive holds it), or a
+      // filter of a segment that is not evicted (rebuilt from the segment
+      // when needed), or a temporary file.
+      bool stale = (ParseNumberedName(name, "", ".seg", &n) && evicted.count(n)) ||
+                   (ParseNumberedName(name, "", ".filter", &n) && !evicted.count(n)) ||
+                   (name.size() > 4 && name.substr(name.size() - 4) == ".tmp");
+      if (stale) remove(JoinPath(SegmentDir(dir), name));
     }
   }
   uint64_t current_manifest = manifest_->current_file_number();
@@ -229,7 +244,7 @@ Result<std::shared_ptr<DatabaseCore>> Storage::OpenDatabase(std::string_view nam
   edit.SetFlushed(meta.id, meta.log_number, 0);
   // Durable before any write to it can be acknowledged (unless nothing is
   // synced anyway).
-  EBB_RETURN_IF_ERROR(manifest_->Apply(edit, ctx_.options.journal.sync != SyncMode::kNone));
+  EBB_RETURN_IF_ERROR(manifest_->Apply(edit));
   auto db = std::make_shared<DatabaseCore>(&ctx_, meta);
   databases_.emplace(meta.name, db);
   return db;
@@ -245,20 +260,27 @@ Status Storage::DropDatabase(std::string_view name) {
     if (it == databases_.end()) return Status::NotFound(fmt::format("database {} does not exist", name));
     db = it->second;
     databases_.erase(it);
+    dropping_.push_back(db);  // journal reclaim keeps its data until the drop is durable
   }
+  auto done_dropping = [&] {
+    MutexLock lock(&mu_);
+    std::erase(dropping_, db);
+  };
   db->BeginClose(Status::NotFound(fmt::format("database {} was dropped", name)));
   db->WaitForWrites();
   db->WaitForBackgroundWork();
   ManifestEdit edit;
   edit.DropDatabase(db->id());
   if (ctx_.options.remember_dropped_databases) edit.RememberDropped({TierName(*db), db->visible_sequence()});
-  Status s = manifest_->Apply(edit, /*sync=*/true);
+  Status s = manifest_->Apply(edit);
   if (!s.ok()) {
     MutexLock lock(&mu_);
+    std::erase(dropping_, db);
     databases_.emplace(std::string(name), db);
     return s.WithContext(fmt::format("drop database {}", name));
   }
   db->MarkDropped();
+  done_dropping();
   return Status::OK();
 }
 
@@ -286,12 +308,32 @@ std::shared_ptr<DatabaseCore> Storage::FindDatabase(std::string_view name) const
 
 uint64_t Storage::OldestJournalFileNeeded() const {
   uint64_t n = UINT64_MAX;
-  for (const auto& db : Databases()) n = std::min(n, db->MinJournalFileNeeded());
+  for (const auto& db : DatabasesHoldingJournalData()) n = std::min(n, db->MinJournalFileNeeded());
   return n;
 }
 
+std::vector<std::shared_ptr<DatabaseCore>> Storage::DatabasesHoldingJournalData() const {
+  MutexLock lock(&mu_);
+  std::vector<std::shared_ptr<DatabaseCore>> out;
+  out.reserve(databases_.size() + dropping_.size());
+  for (const auto& [name, db] : databases_) out.push_back(db);
+  // Until its drop is durable, a dropped database's journal data is still
+  // the only copy of its unflushed writes, and a crash brings it back.
+  for (const auto& db : dropping_) out.push_back(db);
+  return out;
+}
+
+uint64_t Storage::FirstJournalFileToKeep() const {
+  // The current file first, then what databases need: a write that lands
+  // in the current file after the scan is then never below the result. (In
+  // the other order a write and a rotation between the two reads could
+  // leave its file below both.)
+  const uint64_t current = journal_->CurrentFileNumber();
+  return std::min(OldestJournalFileNeeded(), current);
+}
+
 uint64_t Storage::ReclaimableJournalBytes() const {
-  uint64_t needed = std::min(OldestJournalFileNeeded(), journal_->CurrentFileNumber());
+  const uint64_t needed = FirstJournalFileToKeep();
   uint64_t bytes = 0;
   for (const auto& f : journal_->Files()) {
     if (f.number < needed) bytes += f.bytes;
@@ -310,18 +352,22 @@ uint64_t Storage::JournalReclaimPendingBytes() const {
 }
 
 Result<uint64_t> Storage::ReclaimJournal() {
-  if (OldestJournalFileNeeded() > journal_->CurrentFileNumber() && journal_->CurrentFileRecordBytes() > 0) {
+  // After a metadata write whose outcome is unknown, journal files may hold
+  // the only copy of data a flush edit was meant to cover.
+  if (!errors_.deletions_allowed()) return uint64_t{0};
+  const uint64_t current = journal_->CurrentFileNumber();
+  if (OldestJournalFileNeeded() > current && journal_->CurrentFileRecordBytes() > 0) {
     // Nothing needs the current file: start a new one so it can go too.
     // What is needed is recomputed after the rotation, so a write that
     // landed in the old file meanwhile keeps it.
     EBB_RETURN_IF_ERROR(journal_->Rotate());
   }
-  return journal_->DeleteFilesBefore(std::min(OldestJournalFileNeeded(), journal_->CurrentFileNumber()));
+  return journal_->DeleteFilesBefore(FirstJournalFileToKeep());
 }
 
 std::vector<std::shared_ptr<DatabaseCore>> Storage::DatabasesPinning(uint64_t number) const {
   std::vector<std::shared_ptr<DatabaseCore>> out;
-  for (const auto& db : Databases()) {
+  for (const auto& db : DatabasesHoldingJournalData()) {
     if (db->MinJournalFileNeeded() <= number) out.push_back(db);
   }
   return out;
@@ -345,7 +391,7 @@ std::vector<DroppedDatabase> Storage::DroppedDatabases() const {
 Status Storage::ForgetDroppedDatabase(const DroppedDatabase& dropped) {
   ManifestEdit edit;
   edit.ForgetDropped(dropped);
-  return manifest_->Apply(edit, /*sync=*/false);
+  return manifest_->Apply(edit);
 }
 
 JournalStatus Storage::GetJournalStatus() const {
@@ -362,7 +408,11 @@ JournalStatus Storage::GetJournalStatus() const {
   return st;
 }
 
-Status Storage::background_error() const { return journal_ ? journal_->error() : Status::OK(); }
+Status Storage::background_error() const {
+  Status s = errors_.error();
+  if (!s.ok()) return s;
+  return journal_ ? journal_->error() : Status::OK();
+}
 
 Status Storage::Close() {
   std::vector<std::shared_ptr<DatabaseCore>> dbs;

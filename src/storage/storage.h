@@ -25,6 +25,7 @@
 #include "storage/manifest.h"
 #include "storage/segment_cache.h"
 #include "storage/storage_options.h"
+#include "storage/store_errors.h"
 
 namespace ebb {
 
@@ -38,6 +39,11 @@ struct RecoveryReport {
   uint64_t records_after_hole = 0;
   uint64_t reserved_bytes_trimmed = 0;  // a mapped journal's unused reservation
   uint64_t obsolete_files_removed = 0;
+  // Segment files the recovered manifest did not name: moved to lost+found/
+  // (never deleted), or adopted back because their data was in no journal
+  // file any more (the manifest edit that named them was lost).
+  uint64_t segments_quarantined = 0;
+  uint64_t segments_adopted = 0;
 };
 
 class Storage {
@@ -93,8 +99,10 @@ class Storage {
   FileSystem* fs() { return ctx_.fs; }
   SegmentCache* segment_cache() { return segment_cache_.get(); }
   Clock* clock() { return ctx_.clock; }
-  // The journal's sticky error, if any (the store is then read-only).
+  // Why the store is read-only (OK if it is not): a metadata write whose
+  // outcome is unknown, or the journal's sticky error.
   Status background_error() const;
+  const StoreErrors& errors() const { return errors_; }
 
   // Rejects new writes, writes what the journal has queued (those writers
   // get their real result), waits for in-flight writes, syncs and closes.
@@ -104,11 +112,28 @@ class Storage {
   explicit Storage(StorageContext ctx);
   Status Recover();
   Status ReplayJournal(std::vector<JournalFileInfo>* old_files);
+  // Numbers of the journal files on disk, ascending.
+  Result<std::vector<uint64_t>> JournalFileNumbers();
+  // Open databases and those being dropped: whose journal data counts.
+  std::vector<std::shared_ptr<DatabaseCore>> DatabasesHoldingJournalData() const;
+  // Journal files numbered below this may be deleted.
+  uint64_t FirstJournalFileToKeep() const;
   void RemoveObsoleteFiles();
+  // Segment files on disk that the manifest does not name (storage_recovery.cc).
+  Status RecoverUnnamedSegments();
+  // Per database, the first and last sequence its journal entries above
+  // its flushed sequence hold.
+  struct JournalCoverage {
+    SequenceNumber first = 0;
+    SequenceNumber last = 0;
+  };
+  Result<std::map<uint64_t, JournalCoverage>> ScanJournalCoverage(const ManifestState& state);
+  Status Quarantine(const std::string& name);
 
   std::atomic<uint64_t> dirty_bytes_{0};
   std::atomic<uint64_t> local_segment_bytes_{0};
   std::atomic<RemoteSegmentSource*> remote_{nullptr};
+  StoreErrors errors_;
   StorageContext ctx_;
   std::unique_ptr<FileLock> lock_;
   std::unique_ptr<Manifest> manifest_;
@@ -118,6 +143,8 @@ class Storage {
 
   mutable Mutex mu_;
   std::map<std::string, std::shared_ptr<DatabaseCore>, std::less<>> databases_ GUARDED_BY(mu_);
+  // Databases being dropped, until the drop edit is durable.
+  std::vector<std::shared_ptr<DatabaseCore>> dropping_ GUARDED_BY(mu_);
   bool closed_ GUARDED_BY(mu_) = false;
 };
 

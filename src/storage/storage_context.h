@@ -23,6 +23,7 @@ class Journal;
 class Manifest;
 class Segment;
 class SegmentCache;
+class StoreErrors;
 
 // Told about events a database cannot act on itself (the engine schedules
 // flushes and compactions, the compaction daemon re-evaluates priorities).
@@ -62,6 +63,8 @@ struct StorageContext {
   std::atomic<uint64_t>* local_segment_bytes = nullptr;
   // Set once tiering is running; reads of evicted segments need it.
   std::atomic<RemoteSegmentSource*>* remote = nullptr;
+  // The store-wide sticky error (a metadata write whose outcome is unknown).
+  StoreErrors* errors = nullptr;
 };
 
 }  // namespace ebb
