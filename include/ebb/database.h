@@ -105,9 +105,17 @@ class Database {
   // Reads key into *value. NotFound if absent.
   virtual Status Get(const ReadOptions& options, std::string_view key, std::string* value) = 0;
 
-  // An iterator over a consistent snapshot.
+  // An iterator over a consistent snapshot. It may outlive this handle and
+  // the Store: it keeps alive what it reads (memtables, segment files, the
+  // store's internals) and goes on returning the state it was created on;
+  // the memory and open files are released when it is destroyed. Not
+  // thread-safe: one thread uses an iterator at a time.
   virtual std::unique_ptr<Iterator> NewIterator(const ReadOptions& options) = 0;
 
+  // The current state, for ReadOptions::snapshot: reads through it see
+  // exactly the writes acknowledged before it was taken. Like an iterator
+  // it may outlive this handle and the Store. Compaction keeps every
+  // version a live snapshot can see, so release snapshots when done.
   virtual std::shared_ptr<const Snapshot> GetSnapshot() = 0;
 
   virtual DatabaseStats GetStats() = 0;

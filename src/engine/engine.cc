@@ -92,6 +92,37 @@ class Engine final : public StorageListener {
   Status close_status_ GUARDED_BY(close_mu_);
 };
 
+// Iterators and snapshots keep the engine alive: they read memtables and
+// segment files the storage owns, and may outlive the Database handle and
+// the Store (include/ebb/database.h).
+class EngineIterator final : public Iterator {
+ public:
+  EngineIterator(std::shared_ptr<Engine> engine, std::unique_ptr<Iterator> it)
+      : engine_(std::move(engine)), it_(std::move(it)) {}
+  bool Valid() const override { return it_->Valid(); }
+  void SeekToFirst() override { it_->SeekToFirst(); }
+  void Seek(std::string_view target) override { it_->Seek(target); }
+  void Next() override { it_->Next(); }
+  std::string_view key() const override { return it_->key(); }
+  std::string_view value() const override { return it_->value(); }
+  Status status() const override { return it_->status(); }
+
+ private:
+  const std::shared_ptr<Engine> engine_;  // destroyed after it_
+  const std::unique_ptr<Iterator> it_;
+};
+
+class EngineSnapshot final : public Snapshot {
+ public:
+  EngineSnapshot(std::shared_ptr<Engine> engine, std::shared_ptr<const Snapshot> snapshot)
+      : engine_(std::move(engine)), snapshot_(std::move(snapshot)) {}
+  uint64_t sequence() const override { return snapshot_->sequence(); }
+
+ private:
+  const std::shared_ptr<Engine> engine_;  // destroyed after snapshot_
+  const std::shared_ptr<const Snapshot> snapshot_;
+};
+
 class DatabaseImpl final : public Database {
  public:
   DatabaseImpl(std::shared_ptr<Engine> engine, std::shared_ptr<DatabaseCore> core)
@@ -126,7 +157,9 @@ class DatabaseImpl final : public Database {
   Status Get(const ReadOptions& options, std::string_view key, std::string* value) override {
     return core_->Get(options, key, value);
   }
-  std::unique_ptr<Iterator> NewIterator(const ReadOptions& options) override { return core_->NewIterator(options); }
+  std::unique_ptr<Iterator> NewIterator(const ReadOptions& options) override {
+    return std::make_unique<EngineIterator>(engine_, core_->NewIterator(options));
+  }
 
   using Database::GetAsync;
   Status GetAsync(std::string key, Priority priority, GetCallback done) override {
@@ -188,7 +221,9 @@ class DatabaseImpl final : public Database {
         },
         [shared_done](const Status& s) { (*shared_done)(s); });
   }
-  std::shared_ptr<const Snapshot> GetSnapshot() override { return core_->GetSnapshot(); }
+  std::shared_ptr<const Snapshot> GetSnapshot() override {
+    return std::make_shared<EngineSnapshot>(engine_, core_->GetSnapshot());
+  }
   DatabaseStats GetStats() override { return core_->GetStats(); }
   Status Flush() override {
     EBB_RETURN_IF_ERROR(core_->Flush());

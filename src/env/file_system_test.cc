@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -219,6 +220,39 @@ TEST_F(MappedLogFileTest, ZeroTailNeedsZerosUpToAChunkMultiple) {
   log[kMappedLogChunkBytes / 2] = 1;
   EXPECT_FALSE(IsMappedLogZeroTail(log, 4));  // data among the zeros
   EXPECT_TRUE(IsMappedLogZeroTail(log, kMappedLogChunkBytes / 2 + 1));
+}
+
+// The data directory lock belongs to the open file, not to a path string or
+// to the process: other spellings of the path, a second open in the same
+// process, a closed stray descriptor of LOCK and another process all see it.
+TEST(PosixFileLockTest, NoSpellingDescriptorOrProcessBypassesTheLock) {
+  testing::TempDir tmp;
+  FileSystem* fs = DefaultFileSystem();
+  const std::string dir = tmp.Sub("d");
+  ASSERT_TRUE(fs->CreateDir(dir).ok());
+  auto lock = fs->LockFile(dir + "/LOCK");
+  ASSERT_TRUE(lock.ok()) << lock.status().ToString();
+  ASSERT_EQ(::symlink(dir.c_str(), tmp.Sub("link").c_str()), 0);
+  for (const std::string& spelling : {dir + "/LOCK", dir + "/./LOCK", tmp.Sub("link") + "/LOCK", dir + "//LOCK"}) {
+    auto again = fs->LockFile(spelling);
+    EXPECT_TRUE(again.status().IsLocked()) << spelling << ": " << again.status().ToString();
+  }
+  // Opening and closing another descriptor of LOCK (any library might)
+  // does not release it.
+  int fd = ::open((dir + "/LOCK").c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto other = DefaultFileSystem()->LockFile(tmp.Sub("link") + "/LOCK");
+    ::_exit(other.status().IsLocked() ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "another process took the lock";
+  lock->reset();
+  EXPECT_TRUE(fs->LockFile(tmp.Sub("link") + "/LOCK").ok()) << "released with its holder";
 }
 
 TEST(FaultInjectionTest, FailNthAndSpaceBudget) {

@@ -460,18 +460,19 @@ void CommandProcessor::ReadRun(SessionState* session, const std::vector<CommandA
     for (const Item& item : st->items) {
       const size_t first = at;
       at += item.keys;
-      // A read error other than "absent" fails the command.
-      const Status* failure = nullptr;
+      // A read error other than "absent" fails the command. (Result::status()
+      // returns a copy: keep it by value, not a pointer into the loop.)
+      std::optional<Status> failure;
       for (size_t k = first; k < at; k++) {
-        const Status& s = st->results[k].status();
-        if (!st->results[k].ok() && !s.IsNotFound()) {
-          failure = &s;
+        if (st->results[k].ok()) continue;
+        Status s = st->results[k].status();
+        if (!s.IsNotFound()) {
+          failure = std::move(s);
           break;
         }
       }
-      if (failure != nullptr) {
-        Status copy = *failure;
-        AppendStatusError(core, out, copy);
+      if (failure) {
+        AppendStatusError(core, out, *failure);
         continue;
       }
       switch (item.id) {

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "base/logging.h"
+#include "base/sync_point.h"
 #include "base/status_macros.h"
 #include "ebb/write_batch.h"
 
@@ -269,6 +270,7 @@ Status Storage::DropDatabase(std::string_view name) {
   db->BeginClose(Status::NotFound(fmt::format("database {} was dropped", name)));
   db->WaitForWrites();
   db->WaitForBackgroundWork();
+  EBB_SYNC_POINT("Storage::DropDatabase:before-edit");
   ManifestEdit edit;
   edit.DropDatabase(db->id());
   if (ctx_.options.remember_dropped_databases) edit.RememberDropped({TierName(*db), db->visible_sequence()});
@@ -329,6 +331,7 @@ uint64_t Storage::FirstJournalFileToKeep() const {
   // the other order a write and a rotation between the two reads could
   // leave its file below both.)
   const uint64_t current = journal_->CurrentFileNumber();
+  EBB_SYNC_POINT("Storage::FirstJournalFileToKeep:between");
   return std::min(OldestJournalFileNeeded(), current);
 }
 
