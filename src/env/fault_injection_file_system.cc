@@ -127,6 +127,15 @@ uint64_t FaultInjectionFileSystem::calls(FaultOp op) const {
   return it == calls_.end() ? 0 : it->second;
 }
 
+uint64_t FaultInjectionFileSystem::calls(FaultOp op, std::string_view path_contains) const {
+  MutexLock lock(&mu_);
+  uint64_t n = 0;
+  for (const auto& [key, count] : calls_by_path_) {
+    if (key.first == op && key.second.find(path_contains) != std::string::npos) n += count;
+  }
+  return n;
+}
+
 bool FaultInjectionFileSystem::fired(FaultOp op) const {
   MutexLock lock(&mu_);
   auto it = faults_.find(op);
@@ -175,6 +184,7 @@ FaultInjectionFileSystem::Check FaultInjectionFileSystem::Begin(FaultOp op, std:
                                                                 const std::string& path, bool mutating) {
   MutexLock lock(&mu_);
   calls_[op]++;
+  calls_by_path_[{op, path}]++;
   Check check;
   if (mutating && !active_) {
     check.before = Status::IOError(fmt::format("{} {}: file system inactive (simulated crash)", what, path));
@@ -194,6 +204,8 @@ FaultInjectionFileSystem::Check FaultInjectionFileSystem::Begin(FaultOp op, std:
   } else {
     return check;
   }
+  // Injected errors read like a real file system's: operation, path, cause.
+  error = Status(error.code(), fmt::format("{} {}: {}", what, path, error.message()));
   (f.spec.timing == FaultTiming::kAfter ? check.after : check.before) = std::move(error);
   return check;
 }

@@ -64,6 +64,8 @@ class FaultInjectionFileSystem final : public FileSystem {
   // Calls of `op` so far (matching or not, failed or not), and whether an
   // armed fault of `op` has fired.
   uint64_t calls(FaultOp op) const;
+  // ... of those, the calls on paths containing `path_contains`.
+  uint64_t calls(FaultOp op, std::string_view path_contains) const;
   bool fired(FaultOp op) const;
 
   // Appends fail with NoSpace once `bytes` more have been appended in total.
@@ -135,6 +137,7 @@ class FaultInjectionFileSystem final : public FileSystem {
   bool active_ GUARDED_BY(mu_) = true;
   std::map<FaultOp, Fault> faults_ GUARDED_BY(mu_);
   std::map<FaultOp, uint64_t> calls_ GUARDED_BY(mu_);
+  std::map<std::pair<FaultOp, std::string>, uint64_t> calls_by_path_ GUARDED_BY(mu_);
   std::optional<uint64_t> space_budget_ GUARDED_BY(mu_);
   uint64_t appends_ GUARDED_BY(mu_) = 0;
   uint64_t syncs_ GUARDED_BY(mu_) = 0;

@@ -417,6 +417,7 @@ Status Manifest::Failed(std::string_view what, const Status& s) {
 Status Manifest::Apply(const ManifestEdit& edit) {
   MutexLock lock(&mu_);
   if (writer_ == nullptr) {
+    if (options_.errors != nullptr && options_.errors->failed()) return options_.errors->CheckWritable();
     return Status::ReadOnly("the manifest stopped taking edits after an earlier failure; reopen the store");
   }
   std::string payload = edit.ops();
