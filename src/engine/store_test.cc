@@ -12,6 +12,7 @@
 #include "base/test_util.h"
 #include "engine/engine.h"
 #include "engine/status_json.h"
+#include "env/fault_injection_file_system.h"
 #include "env/mem_file_system.h"
 
 namespace ebb {
@@ -94,6 +95,29 @@ TEST_F(StoreTest, IteratorsAndSnapshotsOutliveTheStore) {
       it.reset();
     }
   }
+}
+
+// A full disk makes the store read-only; its status says why and what
+// would let it write again, and reads go on.
+TEST_F(StoreTest, StatusSaysWhyTheStoreIsReadOnlyAndWhatToDo) {
+  MemFileSystem mem;
+  FaultInjectionFileSystem fs(&mem);
+  Options o;
+  o.data_dir = "/store";
+  auto store = OpenStore(o, EngineEnv{&fs, nullptr});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto db = (*store)->OpenDatabase("d");
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE((*db)->Put("kept", "v").ok());
+  fs.SetSpaceBudget(0);
+  Status s = (*db)->Put("more", "v");
+  ASSERT_TRUE(s.IsNoSpace() || s.IsIOError()) << s.ToString();
+  StoreStatus st = (*store)->GetStatus();
+  EXPECT_NE(st.background_error.find("read-only until reopened"), std::string::npos) << st.background_error;
+  EXPECT_NE(st.background_error.find("free space on the file system holding /store"), std::string::npos)
+      << st.background_error;
+  EXPECT_EQ(*(*db)->Get("kept"), "v");
+  fs.ClearSpaceBudget();
 }
 
 // The names `top -H` and perf show (docs/server.md, "Threads").

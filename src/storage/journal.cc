@@ -233,7 +233,7 @@ Status Journal::WriteGroup(const std::vector<JournalRequest*>& group, bool sync,
   MutexLock lock(&mu_);
   if (!s.ok()) {
     // file_path_ names `file`: only holders of write_mu_ (this thread) switch files.
-    Status failed = Status::IOError(fmt::format("journal write to {} failed: {}", file_path_, s.ToString()));
+    Status failed(s.code(), fmt::format("journal write to {} failed: {}", file_path_, s.message()));
     SetError(failed);
     return failed;
   }
@@ -282,7 +282,7 @@ void Journal::SyncerLoop() {
       s = file->SyncFlushed();
     }
     if (!s.ok()) {
-      SetError(Status::IOError(fmt::format("journal sync of {} failed: {}", file_path_, s.ToString())));
+      SetError(Status(s.code(), fmt::format("journal sync of {} failed: {}", file_path_, s.message())));
       continue;
     }
     stats_.syncs++;
@@ -316,7 +316,7 @@ Status Journal::SyncNow() {
   Status s = file->Sync();
   MutexLock lock(&mu_);
   if (!s.ok()) {
-    SetError(Status::IOError(fmt::format("journal sync of {} failed: {}", file_path_, s.ToString())));
+    SetError(Status(s.code(), fmt::format("journal sync of {} failed: {}", file_path_, s.message())));
     return error_;
   }
   stats_.syncs++;
@@ -352,7 +352,7 @@ Status Journal::Rotate() {
       if (s.ok()) {
         stats_.syncs++;
       } else {
-        SetError(Status::IOError(fmt::format("journal rotation failed: {}", s.ToString())));
+        SetError(Status(s.code(), fmt::format("journal rotation failed: {}", s.message())));
       }
     }
   }
@@ -455,7 +455,7 @@ Status Journal::Close() {
   Status s = file->Finish();
   if (s.ok()) s = file->Close();
   MutexLock lock(&mu_);
-  if (!s.ok()) SetError(Status::IOError(fmt::format("journal close of {} failed: {}", file_path_, s.ToString())));
+  if (!s.ok()) SetError(Status(s.code(), fmt::format("journal close of {} failed: {}", file_path_, s.message())));
   unsynced_bytes_ = 0;
   return error_;
 }

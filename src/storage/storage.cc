@@ -413,8 +413,15 @@ JournalStatus Storage::GetJournalStatus() const {
 
 Status Storage::background_error() const {
   Status s = errors_.error();
-  if (!s.ok()) return s;
-  return journal_ ? journal_->error() : Status::OK();
+  if (s.ok() && journal_) s = journal_->error();
+  if (s.ok()) return s;
+  // What would let the store write again, for /status and INFO.
+  const char* hint = s.IsNoSpace() ? "free space on the file system holding {}, then reopen the store (restart the "
+                                     "server); nothing acknowledged was lost"
+                                   : "check the disk holding {} (the kernel log says more), then reopen the store "
+                                     "(restart the server); nothing acknowledged was lost";
+  return Status(s.code(), fmt::format("{}; read-only until reopened: {}", s.message(),
+                                      fmt::format(fmt::runtime(hint), ctx_.options.data_dir)));
 }
 
 Status Storage::Close() {
