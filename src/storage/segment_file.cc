@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "base/logging.h"
+#include "base/sync_point.h"
 #include "base/status_macros.h"
 #include "env/clock.h"
 #include "env/file_system.h"
@@ -80,6 +81,7 @@ bool SegmentFile::MarkEvicted() {
 Result<std::shared_ptr<Segment>> SegmentFile::Open() const {
   last_access_micros_.store(ctx_->clock->WallMicros(), std::memory_order_relaxed);
   if (!evicted()) {
+    EBB_SYNC_POINT("SegmentFile::Open:local");
     auto local = ctx_->segment_cache->Get(meta_.number, path());
     if (local.ok() || !local.status().IsNotFound()) return local;
     // Evicted meanwhile (EvictSegment marks before it deletes): go remote.

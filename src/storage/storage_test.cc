@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "base/random.h"
+#include "base/sync_point.h"
 #include "base/test_util.h"
 #include "env/fault_injection_file_system.h"
 #include "env/mem_file_system.h"
@@ -548,6 +549,35 @@ TEST_F(StorageTest, EvictedSegmentsKeepTheirFilterLocallySoAbsentKeysFetchNothin
     EXPECT_EQ(Get(db.get(), fmt::format("k{:04}", 2 * i)), fmt::format("v{}", i));
     EXPECT_EQ(Get(db.get(), fmt::format("k{:04}", 2 * i + 1)), "NOT_FOUND");
   }
+  EXPECT_GT(remote.fetches.load(), 0);
+  storage_->SetRemoteSegmentSource(nullptr);
+}
+
+// A read that found a segment local and then lost the race with its
+// eviction (the local file deleted before the read opened it) reads the
+// evicted copy: never "key absent", never a spurious Corruption.
+TEST_F(StorageTest, ReadRacingTheEvictionOfItsSegmentReadsTheEvictedCopy) {
+  ASSERT_TRUE(fs_.CreateDir("/remote").ok());
+  CopiedRemoteSource remote(&fs_);
+  Open();
+  storage_->SetRemoteSegmentSource(&remote);
+  auto db = Db("cold");
+  for (int i = 0; i < 100; i++) ASSERT_TRUE(Put(db.get(), fmt::format("k{:04}", i), fmt::format("v{}", i)).ok());
+  ASSERT_TRUE(db->Flush().ok());
+  const auto set = db->segment_set();
+  ASSERT_EQ(set->size(), 1u);
+  const uint64_t number = (*set)[0]->meta().number;
+  remote.Keep(number, (*set)[0]->path());
+  storage_->segment_cache()->Evict(number);
+  bool evicted = false;
+  sync_point::Set("SegmentFile::Open:local", [&] {
+    if (evicted) return;
+    evicted = true;
+    ASSERT_TRUE(storage_->EvictSegment(number).ok());
+  });
+  EXPECT_EQ(Get(db.get(), "k0042"), "v42");
+  sync_point::ClearAll();
+  EXPECT_TRUE(evicted);
   EXPECT_GT(remote.fetches.load(), 0);
   storage_->SetRemoteSegmentSource(nullptr);
 }
