@@ -71,6 +71,10 @@ struct DatabaseStats {
   uint64_t completion_passes = 0;
   uint64_t completion_items = 0;
   uint64_t lock_wait_us = 0;
+  // Times the database lock was taken by writes and their completion
+  // (op_lock: once per write, to submit; db_lock: once per write, held to
+  // completion).
+  uint64_t lock_acquisitions = 0;
 };
 
 // A range read on the ReadPool: up to `limit` entries with start <= key < end

@@ -24,6 +24,7 @@ nlohmann::json DatabaseStatsToJson(const DatabaseStats& s) {
       {"completion_passes", s.completion_passes},
       {"completion_items", s.completion_items},
       {"lock_wait_us", s.lock_wait_us},
+      {"lock_acquisitions", s.lock_acquisitions},
   };
 }
 

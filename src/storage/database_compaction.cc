@@ -29,7 +29,7 @@ Result<CompactionResult> DatabaseCore::Compact(const CompactionOptions& options)
   {
     MutexLock lock(&mu_);
     if (!closed_.ok()) return closed_;
-    if (!error_.ok()) return error_;
+    if (has_error_.load()) return error();
     if (compacting_) return Status::Busy(fmt::format("database {} is already being compacted", name_));
     const SegmentSet& set = *segments_;
     // Compaction works on local segments only: an evicted (tiered) segment is

@@ -187,7 +187,7 @@ Status DatabaseCore::ReplayBatch(SequenceNumber first_seq, std::string_view batc
   ApplyToMemtable(mem_.get(), first_seq, batch);
   last_seq_ = first_seq + batch.Count() - 1;
   visible_seq_.store(last_seq_, std::memory_order_release);
-  changes_ += batch.Count();
+  changes_.fetch_add(batch.Count(), std::memory_order_relaxed);
   InstallViewLocked();
   return Status::OK();
 }
@@ -288,6 +288,7 @@ DatabaseStats DatabaseCore::GetStats() {
   st.completion_passes = inflight_.drain_passes();
   st.completion_items = inflight_.drained_items();
   st.lock_wait_us = lock_wait_ns_.load(std::memory_order_relaxed) / 1000;
+  st.lock_acquisitions = lock_acquisitions_.load(std::memory_order_relaxed);
   return st;
 }
 
@@ -300,7 +301,9 @@ void DatabaseCore::BeginClose(Status reason) {
 
 void DatabaseCore::WaitForWrites() {
   MutexLock lock(&mu_);
+  completion_waiters_.fetch_add(1, std::memory_order_seq_cst);
   while (!inflight_.empty()) cv_.Wait();
+  completion_waiters_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void DatabaseCore::WaitForBackgroundWork() {
@@ -319,11 +322,6 @@ void DatabaseCore::MarkDropped() {
   closed_ = Status::NotFound(fmt::format("database {} was dropped", name_));
   for (const auto& f : *segments_) f->MarkObsolete();
   cv_.SignalAll();
-}
-
-Status DatabaseCore::error() const {
-  MutexLock lock(&mu_);
-  return error_;
 }
 
 }  // namespace ebb

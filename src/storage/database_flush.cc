@@ -56,19 +56,22 @@ Result<uint64_t> DatabaseCore::FlushOldestImmutable(bool wait_if_busy) {
   EBB_RETURN_IF_ERROR(ctx_->errors->CheckWritable());
   {
     MutexLock lock(&mu_);
-    while (wait_if_busy && flushing_ && closed_.ok() && error_.ok()) cv_.Wait();
+    while (wait_if_busy && flushing_ && closed_.ok() && !has_error_.load()) cv_.Wait();
     if (!closed_.ok()) return closed_;
-    if (!error_.ok()) return error_;
+    if (has_error_.load()) return error();
     if (flushing_ || imms_.empty()) return uint64_t{0};
     flushing_ = true;
     imm = imms_.back().first;
     needed = imms_.back().second;
-    // Every write into this memtable must be completed first.
-    while (visible_seq_.load(std::memory_order_acquire) < needed && error_.ok() && closed_.ok()) cv_.Wait();
-    if (!error_.ok() || visible_seq_.load() < needed) {
+    // Every write into this memtable must be completed first (the
+    // completion step wakes registered waiters).
+    completion_waiters_.fetch_add(1, std::memory_order_seq_cst);
+    while (visible_seq_.load(std::memory_order_seq_cst) < needed && !has_error_.load() && closed_.ok()) cv_.Wait();
+    completion_waiters_.fetch_sub(1, std::memory_order_relaxed);
+    if (has_error_.load() || visible_seq_.load() < needed) {
       flushing_ = false;
       cv_.SignalAll();
-      return error_.ok() ? closed_ : error_;
+      return has_error_.load() ? error() : closed_;
     }
     oldest_snapshot = OldestSnapshotLocked();
     older = segments_;
@@ -99,13 +102,8 @@ Result<uint64_t> DatabaseCore::FlushOldestImmutable(bool wait_if_busy) {
     }
     // Sticky, like a journal failure: a disk that fails writes would fail
     // the next flush too, and the memtables it leaves bound writers.
-    MutexLock lock(&mu_);
-    flushing_ = false;
-    if (error_.ok()) {
-      error_ = s;
-      EBB_LOG(kError, "{}; database {} is read-only until the store is reopened", s.ToString(), name_);
-    }
-    cv_.SignalAll();
+    SetError(s);
+    not_flushing();
     return s;
   }
   ManifestEdit edit;

@@ -10,6 +10,7 @@
 #include "base/logging.h"
 #include "base/spin.h"
 #include "base/status_macros.h"
+#include "base/sync_point.h"
 
 namespace ebb {
 
@@ -187,6 +188,7 @@ void Journal::LeadOneGroup() {
 }
 
 Status Journal::WriteGroup(const std::vector<JournalRequest*>& group, bool sync, uint64_t* file_number) {
+  EBB_SYNC_POINT("Journal::WriteGroup:start");
   std::shared_ptr<WritableFile> file;
   {
     MutexLock lock(&mu_);

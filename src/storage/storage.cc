@@ -268,7 +268,9 @@ Status Storage::DropDatabase(std::string_view name) {
     std::erase(dropping_, db);
   };
   db->BeginClose(Status::NotFound(fmt::format("database {} was dropped", name)));
-  db->WaitForWrites();
+  // The writes in flight return the drop's status at once (their records may
+  // still reach the journal; replay skips a dropped database's).
+  db->CancelWrites(Status::NotFound(fmt::format("database {} was dropped while the write was in flight", name)));
   db->WaitForBackgroundWork();
   EBB_SYNC_POINT("Storage::DropDatabase:before-edit");
   ManifestEdit edit;

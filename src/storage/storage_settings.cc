@@ -70,9 +70,11 @@ void RegisterStorageSettings(ConfigSchema* schema) {
                .min = 64.0 * 1024});
   schema->Add({.section = "write", .key = "completion", .type = SettingType::kEnum, .default_value = "op_lock",
                .runtime = false,
-               .description = "op_lock: writes are acknowledged under their own lock and metadata is completed in "
-                              "order afterwards (seed 002). db_lock: the baseline that holds the database lock from "
-                              "submit to acknowledgement, kept for comparison benchmarks.",
+               .description = "op_lock: a write takes the database lock only to be submitted; it is acknowledged "
+                              "once journaled and in the memtable, and its visibility is published in submission "
+                              "order under the in-flight queue's own lock, never the database lock. db_lock: the "
+                              "classic design that holds the database lock from submit to acknowledgement, kept for "
+                              "comparison benchmarks.",
                .choices = {"op_lock", "db_lock"}});
 }
 
