@@ -143,6 +143,10 @@ class Database {
   using ScanCallback = std::function<void(Result<ScanBatch>)>;
   virtual Status GetAsync(std::string key, Priority priority, GetCallback done) = 0;
   virtual Status MultiGetAsync(std::vector<std::string> keys, Priority priority, MultiGetCallback done) = 0;
+  // A scan that has run longer than readpool.demote_after_ms on a high or
+  // normal thread stops there and continues on the low-priority pool (the
+  // same snapshot; `done` gets the whole batch), so a long scan submitted
+  // at the wrong priority cannot hold the threads of short reads.
   virtual Status ScanAsync(ScanRequest request, Priority priority, ScanCallback done) = 0;
 
   // GetAsync as a future (Busy and Aborted arrive through the future).

@@ -92,6 +92,9 @@ class Engine final : public StorageListener {
   Status close_status_ GUARDED_BY(close_mu_);
 };
 
+// A scan checks its running time every this many entries (readpool.demote_after_ms).
+constexpr size_t kScanDemoteCheckEntries = 64;
+
 // Iterators and snapshots keep the engine alive: they read memtables and
 // segment files the storage owns, and may outlive the Database handle and
 // the Store (include/ebb/database.h).
@@ -123,7 +126,7 @@ class EngineSnapshot final : public Snapshot {
   const std::shared_ptr<const Snapshot> snapshot_;
 };
 
-class DatabaseImpl final : public Database {
+class DatabaseImpl final : public Database, public std::enable_shared_from_this<DatabaseImpl> {
  public:
   DatabaseImpl(std::shared_ptr<Engine> engine, std::shared_ptr<DatabaseCore> core)
       : engine_(std::move(engine)), core_(std::move(core)) {}
@@ -197,30 +200,67 @@ class DatabaseImpl final : public Database {
 
   Status ScanAsync(ScanRequest request, Priority priority, ScanCallback done) override {
     if (request.limit == 0) return Status::InvalidArgument("scan limit must be at least 1");
-    auto shared_done = std::make_shared<ScanCallback>(std::move(done));
+    auto scan = std::make_shared<ScanState>();
+    scan->request = std::move(request);
+    // The state as of the call, for every part of the scan.
+    if (!scan->request.snapshot) scan->request.snapshot = core_->GetSnapshot();
+    scan->done = std::move(done);
+    return SpawnScan(std::move(scan), priority);
+  }
+
+ private:
+  // A scan in progress: what it was asked, and the entries found so far.
+  struct ScanState {
+    ScanRequest request;
+    ScanCallback done;
+    ScanBatch batch;
+  };
+
+  // Runs (part of) a scan on the ReadPool. At high or normal priority it
+  // stops after readpool.demote_after_ms and continues at low priority
+  // from where it stopped, on the same snapshot.
+  Status SpawnScan(std::shared_ptr<ScanState> scan, Priority priority) {
     return engine_->read_pool()->Spawn(
         priority,
-        [core = core_, request = std::move(request), shared_done](TaskContext&) {
+        [self = shared_from_this(), core = core_, engine = engine_, scan, priority](TaskContext&) {
+          ScanRequest& request = scan->request;
           ReadOptions ro;
           ro.snapshot = request.snapshot;
           ro.upper_bound = request.end;
+          const int64_t demote_after_us =
+              priority == Priority::kLow ? 0 : engine->read_pool()->DemoteAfterMicros();
+          const int64_t started = engine->clock()->NowMicros();
           auto it = core->NewIterator(ro);
-          ScanBatch batch;
+          ScanBatch& batch = scan->batch;
+          size_t since_check = 0;
           for (it->Seek(request.start); it->Valid(); it->Next()) {
             if (batch.entries.size() == request.limit) {
               batch.next_start.assign(it->key());
               break;
             }
+            if (demote_after_us > 0 && ++since_check == kScanDemoteCheckEntries) {
+              since_check = 0;
+              if (engine->clock()->NowMicros() - started >= demote_after_us) {
+                // Long enough at this priority: the rest runs at low.
+                request.start.assign(it->key());
+                it.reset();
+                Status s = self->SpawnScan(scan, Priority::kLow);
+                if (!s.ok()) scan->done(s);  // the low pool is full or stopping
+                return;
+              }
+            }
             batch.entries.emplace_back(std::string(it->key()), std::string(it->value()));
           }
           if (!it->status().ok()) {
-            (*shared_done)(it->status());
+            scan->done(it->status());
           } else {
-            (*shared_done)(std::move(batch));
+            scan->done(std::move(batch));
           }
         },
-        [shared_done](const Status& s) { (*shared_done)(s); });
+        [scan](const Status& s) { scan->done(s); });
   }
+
+ public:
   std::shared_ptr<const Snapshot> GetSnapshot() override {
     return std::make_shared<EngineSnapshot>(engine_, core_->GetSnapshot());
   }

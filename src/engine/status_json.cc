@@ -39,6 +39,8 @@ nlohmann::json ReadPoolPriorityToJson(const ReadPoolPriorityStatus& p) {
       {"queued", p.queued},
       {"admitted", p.admitted},
       {"rejected", p.rejected},
+      {"rejected_by_wait", p.rejected_by_wait},
+      {"max_wait_ms", p.max_wait_ms},
       {"completed", p.completed},
       {"aborted", p.aborted},
       {"queue_wait_p50_us", p.queue_wait_p50_us},

@@ -62,7 +62,8 @@ json ServerSection(ServerCore* core) {
 // Fields that only grow; Prometheus counters (named with _total).
 const std::set<std::string, std::less<>>& CounterFields() {
   static const std::set<std::string, std::less<>> fields = {
-      "records_written", "batches_written", "syncs", "bytes_written", "admitted", "rejected", "completed",
+      "records_written", "batches_written", "syncs", "bytes_written", "admitted", "rejected", "rejected_by_wait",
+      "completed", "lock_acquisitions",
       "aborted", "flush_bytes_written", "compaction_bytes_written", "compactions", "passes", "bytes_done",
       "wakeups", "stuck_passes", "transitions", "jobs_started", "jobs_succeeded", "jobs_failed", "jobs_dropped",
       "evicted", "foreground_notifications", "throttled_writes", "throttle_pause_us", "events_dropped",
