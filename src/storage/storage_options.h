@@ -12,7 +12,7 @@
 
 namespace ebb {
 
-// How a write is completed (seed 002).
+// How a write is completed (docs/ARCHITECTURE.md, "A write").
 enum class WriteCompletion {
   // Acknowledge under the write's own lock; metadata completed in order
   // afterwards, taking the database lock once per batch.
