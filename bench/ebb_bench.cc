@@ -4,7 +4,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <ctime>
 
 #include <fmt/format.h>
 
@@ -98,13 +101,22 @@ int main(int argc, char** argv) {
   }
   BenchContext ctx(f);
   int exit_code = 0;
+  // One id per process, and the workloads it runs: results of one process
+  // share a store (fillrandom then compact is the end-to-end pair).
+  const std::string run_id = fmt::format("{}-{}", getpid(), std::time(nullptr));
+  std::string sequence;
+  for (const auto& w : workloads) sequence += (sequence.empty() ? "" : " ") + w;
   std::string previous;  // the workload run before this one in this process
+  int step = 0;
   for (const auto& w : workloads) {
     auto result = registry[w].run(&ctx);
     if (result.ok() && !result->value("printed", false)) {
       // What the state the workload found came from, and how the engine of
       // a core workload was configured (bench_engine.h).
       (*result)["after"] = previous;
+      (*result)["run_id"] = run_id;
+      (*result)["sequence"] = sequence;
+      (*result)["step"] = step;
       nlohmann::json settings = ctx.EngineSettings();
       if (!settings.is_null()) {
         (*result)["memory_budget_bytes"] = f.memory_budget_bytes;
@@ -115,6 +127,7 @@ int main(int argc, char** argv) {
       }
     }
     previous = w;
+    step++;
     if (!result.ok()) {
       std::fprintf(stderr, "ebb-bench: %s failed: %s\n", w.c_str(), result.status().ToString().c_str());
       exit_code = 1;
@@ -133,7 +146,7 @@ int main(int argc, char** argv) {
       for (const auto& [k, v] : r.items()) {
         if (k == "workload" || k == "engine" || k == "ops_per_sec" || k == "p50_us" || k == "p99_us" ||
             k == "bytes_written" || k == "ops" || k == "seconds" || k == "p999_us" || k == "settings" ||
-            k == "after") {
+            k == "after" || k == "run_id" || k == "sequence" || k == "step") {
           continue;
         }
         std::printf("  %s=%s", k.c_str(), v.dump().c_str());
