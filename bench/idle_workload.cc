@@ -1,4 +1,4 @@
-// ebb-bench idle (seed 000): does background work rush to idle and then
+// ebb-bench idle: does background work rush to idle and then
 // sleep, and does it batch under load? For each --policy (ebb | eager |
 // threshold; all three by default) it runs
 //
@@ -12,7 +12,7 @@
 //
 // Reports background bytes (flush + compaction + journal) and foreground
 // write p99, writes a CSV of pending work per class over time and an SVG
-// plot of it into --out (default docs/).
+// plot of it into --out (default: a new directory under bench/results/).
 
 #include <dirent.h>
 #include <unistd.h>
@@ -264,7 +264,7 @@ Result<nlohmann::json> RunBursty(BenchContext* ctx, const std::string& policy) {
   uint64_t switches1 = VoluntaryContextSwitches(self);
   double cpu1 = OtherThreadsCpuSeconds(self);
   uint64_t sched_wakeups1 = h.store->GetStatus().work.wakeups;
-  WriteCsvAndPlot(f.out_dir.empty() ? "docs" : f.out_dir, policy, "bursty", r);
+  WriteCsvAndPlot(ctx->OutDir("idle"), policy, "bursty", r);
   nlohmann::json j = BaseResult("idle", "ebb", r.write_us.count(), r.last_write_s, r.write_us, background);
   j["policy"] = policy;
   j["trace"] = "bursty";
@@ -312,7 +312,7 @@ Result<nlohmann::json> RunSustained(BenchContext* ctx, const std::string& policy
     classes[name] = {{"in_band_fraction", counts.second ? static_cast<double>(counts.first) / counts.second : 0.0},
                      {"samples", counts.second}};
   }
-  WriteCsvAndPlot(f.out_dir.empty() ? "docs" : f.out_dir, policy, "sustained", r);
+  WriteCsvAndPlot(ctx->OutDir("idle"), policy, "sustained", r);
   StoreStatus st = h.store->GetStatus();
   auto wb = in_band["writeback"];
   nlohmann::json j = BaseResult("idle", "ebb", r.write_us.count(), r.last_write_s, r.write_us,

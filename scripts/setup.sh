@@ -6,6 +6,8 @@
 #   scripts/setup.sh test    # build + what the tests drive (redis-cli, redis-py,
 #                            # redis-server, the Prometheus client's parser,
 #                            # chromium, node/npm for s3rver)
+#   scripts/setup.sh bench   # test + what bench/run_all.sh also runs
+#                            # (RocksDB's own db_bench, from rocksdb-tools)
 set -euo pipefail
 
 profile="${1:-build}"
@@ -21,11 +23,15 @@ build_packages=(
 test_packages=(
   redis-tools redis-server python3 python3-redis python3-prometheus-client chromium
 )
+bench_packages=(
+  rocksdb-tools
+)
 
 case "$profile" in
   build) wanted=("${build_packages[@]}") ;;
   test) wanted=("${build_packages[@]}" "${test_packages[@]}") ;;
-  *) echo "usage: $0 [build|test]" >&2; exit 2 ;;
+  bench) wanted=("${build_packages[@]}" "${test_packages[@]}" "${bench_packages[@]}") ;;
+  *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
 esac
 
 missing=()
@@ -36,7 +42,7 @@ for pkg in "${wanted[@]}"; do
 done
 # Node.js and npm run s3rver, the S3 server the tiering tests start; any
 # installed node will do, Debian's is the fallback.
-if [ "$profile" = test ] && ! command -v npm >/dev/null 2>&1; then
+if [ "$profile" != build ] && ! command -v npm >/dev/null 2>&1; then
   missing+=(nodejs npm)
 fi
 
@@ -46,7 +52,7 @@ fi
 install_s3rver() {
   local dir
   dir="$(cd "$(dirname "$0")/.." && pwd)/tests/s3"
-  if [ "$profile" = test ] && [ -f "$dir/package-lock.json" ] && [ ! -d "$dir/node_modules/s3rver" ]; then
+  if [ "$profile" != build ] && [ -f "$dir/package-lock.json" ] && [ ! -d "$dir/node_modules/s3rver" ]; then
     echo "setup: npm ci in $dir (s3rver)"
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
   fi

@@ -66,7 +66,7 @@ struct DatabaseStats {
   uint64_t flush_bytes_written = 0;
   uint64_t compaction_bytes_written = 0;
   uint64_t compactions = 0;
-  // The op-lock write path (seed 002): ordered completion passes, the writes
+  // The op-lock write path (docs/ARCHITECTURE.md, "A write"): ordered completion passes, the writes
   // they completed, and time spent waiting for the database lock.
   uint64_t completion_passes = 0;
   uint64_t completion_items = 0;

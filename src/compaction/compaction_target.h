@@ -1,6 +1,6 @@
 // CompactionTarget: what the smoosh daemon needs to know about the databases
 // it schedules. The engine implements it over storage; the compaction layer
-// never includes storage headers (DESIGN.md: arrows never point up), so this
+// never includes storage headers (docs/ARCHITECTURE.md: a layer uses only those below it), so this
 // interface is the whole contract between them.
 //
 // Thread safety: implementations must be thread-safe. The daemon calls them

@@ -1,4 +1,4 @@
-// SmooshDaemon: Ebb's auto-compaction daemon, CouchDB's smoosh (seed 001)
+// SmooshDaemon: Ebb's auto-compaction daemon, CouchDB's smoosh
 // with the fixes its users asked for. See docs/smoosh.md.
 //
 // The daemon decides *what* to compact; the compaction work class decides

@@ -47,65 +47,6 @@ void InstallWorkClassDefaults(Config* config) {
   }
 }
 
-// writeback: pending = key/value bytes in memtables. Work: flush immutable
-// memtables, then the largest mutable ones.
-class EngineBackground::WritebackSource final : public WorkSource {
- public:
-  explicit WritebackSource(Storage* storage) : storage_(storage) {}
-  uint64_t PendingBytes() override { return storage_->DirtyBytes(); }
-
-  Result<uint64_t> DoWork(uint64_t budget_bytes) override {
-    Result<uint64_t> flushed = Flush(budget_bytes);
-    // What stays in memory is searched by every read until it is flushed:
-    // give each complete immutable memtable its Bloom filter.
-    for (const auto& db : storage_->Databases()) db->BuildImmutableFilters();
-    return flushed;
-  }
-
- private:
-  Result<uint64_t> Flush(uint64_t budget_bytes) {
-    uint64_t done = 0;
-    Status last_error;
-    for (const auto& db : storage_->Databases()) {
-      while (done < budget_bytes && db->ImmutableCount() > 0) {
-        auto flushed = db->FlushOldestImmutable(/*wait_if_busy=*/true);
-        if (!flushed.ok()) {
-          last_error = flushed.status();
-          break;
-        }
-        done += *flushed;
-        if (*flushed == 0) break;
-      }
-      if (done >= budget_bytes) return done;
-    }
-    // Then the biggest memtables first: the most dirty bytes per flush.
-    while (done < budget_bytes || done == 0) {
-      std::shared_ptr<DatabaseCore> biggest;
-      uint64_t biggest_bytes = 0;
-      for (const auto& db : storage_->Databases()) {
-        uint64_t bytes = db->DirtyBytes() - db->ImmutableBytes();
-        if (bytes > biggest_bytes && db->error().ok()) {
-          biggest = db;
-          biggest_bytes = bytes;
-        }
-      }
-      if (!biggest) break;
-      if (!biggest->SwitchMemtable()) break;
-      auto flushed = biggest->FlushOldestImmutable(/*wait_if_busy=*/true);
-      if (!flushed.ok()) {
-        last_error = flushed.status();
-        break;
-      }
-      done += *flushed;
-      if (*flushed == 0) break;
-    }
-    if (done == 0 && !last_error.ok()) return last_error;
-    return done;
-  }
-
-  Storage* const storage_;
-};
-
 // The daemon's view of the store.
 class EngineBackground::Target final : public CompactionTarget {
  public:
@@ -314,11 +255,13 @@ Status EngineBackground::ApplyConfig() {
 }
 
 void EngineBackground::OnWritesCompleted(DatabaseCore* db, uint64_t writes, uint64_t bytes) {
+  writeback_->queue()->NoteWrites(db);
   scheduler_->NoteForegroundWork(bytes);
   if (smoosh_->OnDatabaseChanged(db->name(), db->listener_memo())) WakeDriver();
 }
 
 void EngineBackground::OnMemtableSwitched(DatabaseCore* db) {
+  writeback_->queue()->NoteSwitched(db);
   // A switch is normal work for the controller (the write itself woke the
   // scheduler). Only a database nearing the memory bound, where writers
   // would wait, is urgent: then writeback runs regardless of its band.

@@ -1,5 +1,6 @@
 // EngineBackground: Ebb's background work, wired onto the runtime's work
-// classes (seed 000) and the smoosh compaction daemon (seed 001).
+// classes and the smoosh compaction daemon (docs/ARCHITECTURE.md, "The
+// background runtime").
 //
 //   foreground -> writeback -> compaction --+
 //                          +-> tiering -----+-> journal_reclaim
@@ -34,6 +35,7 @@
 #include "runtime/background_scheduler.h"
 #include "runtime/foreground_throttle.h"
 #include "engine/tiering_host.h"
+#include "engine/writeback.h"
 #include "storage/storage.h"
 
 namespace ebb {
@@ -71,7 +73,6 @@ class EngineBackground {
   void Stop();
 
  private:
-  class WritebackSource;
   class CompactionSource;
   class JournalReclaimSource;
   class Target;

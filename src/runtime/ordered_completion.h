@@ -1,4 +1,5 @@
-// Op-lock completion (seed 002, Ceph OSD "OP lock completion").
+// Op-lock completion (after the Ceph OSD's "OP lock completion";
+// docs/ARCHITECTURE.md, "A write").
 //
 // A write is made of parts that finish independently (in Ebb: *commit*, the
 // journal batch is durable per the sync mode, and *apply*, the record is in

@@ -1,6 +1,6 @@
 // ReadPool: reads run on three FuturePools, one per ebb::Priority, each with
 // its own threads and its own admission limit (TiKV's server::ReadPool,
-// seed 004). Writes never run here: there is no write API.
+// docs/ARCHITECTURE.md). Writes never run here: there is no write API.
 //
 // Admission. Each priority allows at most
 //   limit = readpool.max_tasks_per_worker_<priority> * threads

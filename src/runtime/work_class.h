@@ -3,7 +3,8 @@
 // BackgroundScheduler owns the classes, the graph between them and the
 // threads; a WorkClass only decides, given the time, its pending gauge and
 // what its upstreams are doing, whether to run a pass now and with what
-// budget. Seed: shared/seeds/000 (bcachefs idle work classes).
+// budget. The model is bcachefs's idle work classes; docs/ARCHITECTURE.md,
+// "The background runtime", shows where the classes fit.
 //
 // Policy `ebb` (default), per evaluation:
 //   pending == 0:                      asleep if every upstream is idle (no

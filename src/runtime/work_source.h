@@ -1,7 +1,7 @@
 // WorkSource: what the engine implements for each background work class
 // (writeback, compaction, tiering, journal reclaim). The runtime knows
 // nothing about storage: it sees a pending-work gauge in bytes and a way to
-// do some of that work. See ../../shared/DESIGN.md "Background" and
+// do some of that work. See docs/ARCHITECTURE.md "The background runtime" and
 // work_class.h for how the scheduler decides when and how much.
 
 #ifndef EBB_RUNTIME_WORK_SOURCE_H_

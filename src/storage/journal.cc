@@ -187,6 +187,23 @@ void Journal::LeadOneGroup() {
   cv_.SignalAll();
 }
 
+void Journal::BuildGroupRecord(const std::vector<JournalRequest*>& group, uint64_t durable_through) {
+  // Built in place: no payload copy on the write path.
+  group_buffer_.clear();
+  const size_t start = RecordLogWriter::BeginRecord(&group_buffer_, durable_through);
+  for (const JournalRequest* r : group) {
+    PutVarint64(&group_buffer_, r->db_id);
+    PutVarint64(&group_buffer_, r->first_seq);
+    PutLengthPrefixed(&group_buffer_, r->batch_rep);
+  }
+  RecordLogWriter::FinishRecord(&group_buffer_, start, kJournalRecordGroup);
+}
+
+uint64_t Journal::DurableOffset() const {
+  MutexLock lock(&mu_);
+  return durable_offset_;
+}
+
 Status Journal::WriteGroup(const std::vector<JournalRequest*>& group, bool sync, uint64_t* file_number) {
   EBB_SYNC_POINT("Journal::WriteGroup:start");
   std::shared_ptr<WritableFile> file;
@@ -197,22 +214,7 @@ Status Journal::WriteGroup(const std::vector<JournalRequest*>& group, bool sync,
     }
     file = file_;
   }
-  // The group's record is built in place: no payload copy on the write path.
-  auto build = [&](uint64_t durable_through) {
-    group_buffer_.clear();
-    const size_t start = RecordLogWriter::BeginRecord(&group_buffer_, durable_through);
-    for (const JournalRequest* r : group) {
-      PutVarint64(&group_buffer_, r->db_id);
-      PutVarint64(&group_buffer_, r->first_seq);
-      PutLengthPrefixed(&group_buffer_, r->batch_rep);
-    }
-    RecordLogWriter::FinishRecord(&group_buffer_, start, kJournalRecordGroup);
-  };
-  auto durable_now = [&] {
-    MutexLock lock(&mu_);
-    return durable_offset_;
-  };
-  build(durable_now());
+  BuildGroupRecord(group, DurableOffset());
 
   Status s;
   if (file->Size() > kRecordLogHeaderBytes && file->Size() + group_buffer_.size() > options_.segment_bytes) {
@@ -226,7 +228,7 @@ Status Journal::WriteGroup(const std::vector<JournalRequest*>& group, bool sync,
       file = file_;
       stats_.syncs++;
     }
-    if (s.ok()) build(durable_now());  // offsets of the new file
+    if (s.ok()) BuildGroupRecord(group, DurableOffset());  // offsets of the new file
   }
   if (s.ok()) s = file->Append(group_buffer_);
   if (s.ok()) s = file->Flush();

@@ -178,6 +178,9 @@ class Journal {
   // it while writing.
   void LeadOneGroup() REQUIRES(mu_);
   Status WriteGroup(const std::vector<JournalRequest*>& group, bool sync, uint64_t* file_number) REQUIRES(write_mu_);
+  // Frames the group's record into group_buffer_.
+  void BuildGroupRecord(const std::vector<JournalRequest*>& group, uint64_t durable_through) REQUIRES(write_mu_);
+  uint64_t DurableOffset() const EXCLUDES(mu_);
   void SyncerLoop();
   void SetError(const Status& s) REQUIRES(mu_);
 

@@ -1,4 +1,4 @@
-// TieringAgent (seed 003's tiering-out agent: policy and orchestration). It
+// TieringAgent (the tiering-out agent: policy and orchestration). It
 // decides WHAT to persist — segments of a consistent snapshot that are older
 // than min_age, still local and not yet in the tier index, up to
 // archive_target_bytes per archive, plus tombstones of dropped databases —
