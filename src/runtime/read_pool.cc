@@ -218,7 +218,7 @@ Status ReadPool::Admit(Priority priority, ReadPoolFull* full, Lane** out) {
   const int64_t max_wait_us = lane.max_wait_us.load(std::memory_order_relaxed);
   if (max_wait_us > 0) {
     const int64_t threads = std::max(1, lane.threads.load(std::memory_order_relaxed));
-    const int64_t ahead = std::max<int64_t>(0, current - threads + 1);  // beyond the ones running
+    const int64_t ahead = std::max<int64_t>(0, current - threads);  // queued, beyond the ones running
     const int64_t wait_us = std::llround(lane.RunTimeEstimateUs() * static_cast<double>(ahead) /
                                          static_cast<double>(threads));
     if (wait_us > max_wait_us) {

@@ -695,7 +695,7 @@ TEST(ReadPoolSettingsTest, EverySettingIsDocumentedAndChangesAtRunTime) {
     EXPECT_FALSE(spec.unit.empty()) << spec.key;
     count++;
   }
-  EXPECT_EQ(count, 10);
+  EXPECT_EQ(count, 14);  // threads, tasks and max wait per priority, nice per priority, tick, demotion
   Config config(schema);
   Status s = config.Set("readpool", "max_tasks_per_worker_low", "0", true);
   EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();

@@ -98,7 +98,7 @@ Status DatabaseCore::Get(const ReadOptions& options, std::string_view key, std::
     if (meta.smallest_seq > seq) continue;
     if (key < std::string_view(meta.smallest_key) || key > std::string_view(meta.largest_key)) continue;
     if (!bloom_hash) bloom_hash = BloomHash(key);
-    if (!file->EvictedMayContain(*bloom_hash)) continue;
+    if (!file->MayContain(*bloom_hash)) continue;  // resident filter: no open
     EBB_ASSIGN_OR_RETURN(std::shared_ptr<Segment> seg, file->Open());
     EBB_ASSIGN_OR_RETURN(bool found, seg->Get(key, *bloom_hash, seq, value, &type));
     if (found) return type == ValueType::kValue ? Status::OK() : Status::NotFound(std::string());
