@@ -171,14 +171,24 @@ Result<uint64_t> WritebackSource::Flush(uint64_t budget_bytes, std::vector<Write
     }
   }
   // Then whole memtables, the most bytes first (a database whose
-  // immutables were just flushed comes after the others).
+  // immutables were just flushed comes after the others). Small ones are
+  // flushed together at the end: one directory sync and one manifest edit
+  // for all of them instead of three syncs each.
+  std::vector<std::shared_ptr<DatabaseCore>> small;
+  uint64_t small_bytes = 0;
   auto switch_and_flush = [&](WritebackQueue::Candidate& c) {
     if (!c.db) return;
-    if (done >= budget_bytes && done > 0) {
+    if (done + small_bytes >= budget_bytes && done + small_bytes > 0) {
       unfinished->push_back(std::move(c));
       return;
     }
     if (!c.db->error().ok()) return;  // read-only: nothing can flush it
+    const uint64_t bytes_now = c.db->DirtyBytes();
+    if (bytes_now <= kSmallFlushBytes) {
+      small.push_back(c.db);
+      small_bytes += bytes_now;
+      return;
+    }
     if (!c.db->SwitchMemtable()) return;
     auto bytes = c.db->FlushOldestImmutable(/*wait_if_busy=*/true);
     if (!bytes.ok()) {
@@ -192,6 +202,17 @@ Result<uint64_t> WritebackSource::Flush(uint64_t budget_bytes, std::vector<Write
   };
   for (size_t i = first_mutable; i < order->size(); i++) switch_and_flush((*order)[i]);
   for (size_t i = 0; i < first_mutable; i++) switch_and_flush((*order)[i]);
+  if (!small.empty()) {
+    auto bytes = storage_->FlushDatabases(small);
+    if (bytes.ok()) {
+      done += *bytes;
+    } else {
+      last_error = bytes.status();
+      for (auto& db : small) {
+        if (StillOpen(db) && db->DirtyBytes() > 0) unfinished->push_back({db, db->ImmutableCount(), db->DirtyBytes(), 0});
+      }
+    }
+  }
   if (done == 0 && !last_error.ok()) return last_error;
   return done;
 }

@@ -129,6 +129,11 @@ class WritebackQueue {
 // it did not reach. The engine forwards its storage events to queue().
 class WritebackSource final : public WorkSource {
  public:
+  // A memtable this small is flushed together with the other small ones of
+  // a pass (Storage::FlushDatabases: one directory sync and one manifest
+  // edit for all), not on its own (three syncs each).
+  static constexpr uint64_t kSmallFlushBytes = 256 << 10;
+
   // Queues the databases recovery left memtable bytes in.
   explicit WritebackSource(Storage* storage);
   uint64_t PendingBytes() override { return storage_->DirtyBytes(); }

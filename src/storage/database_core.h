@@ -27,6 +27,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -102,6 +103,29 @@ class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
   // another thread is flushing this database, unless `wait_if_busy`, which
   // waits for that flush and then flushes the next oldest, if any.
   Result<uint64_t> FlushOldestImmutable(bool wait_if_busy = false);
+
+  // The same in phases, so a store-level flush of many databases
+  // (Storage::FlushDatabases) syncs the segment directory and writes the
+  // manifest once for all of them. PrepareFlush writes the oldest immutable
+  // memtable's segment (nullopt if there is none, or another thread is
+  // flushing); after the segment directory is synced, AddFlushToEdit adds
+  // what the manifest must record; once the edit is applied, InstallFlush
+  // swaps the segment in and returns the bytes flushed. AbortFlush gives up
+  // after a failed directory sync or edit, keeping the segment file.
+  struct PreparedFlush {
+    std::shared_ptr<MemTable> imm;
+    SequenceNumber needed = 0;
+    SequenceNumber oldest_snapshot = 0;
+    bool drop_tombstones = false;
+    std::shared_ptr<const SegmentSet> older;
+    SegmentMeta meta;
+    std::vector<std::pair<uint64_t, uint64_t>> dead_updates;
+    uint64_t written = 0;
+  };
+  Result<std::optional<PreparedFlush>> PrepareFlush(bool wait_if_busy);
+  void AddFlushToEdit(const PreparedFlush& flush, ManifestEdit* edit);
+  uint64_t InstallFlush(PreparedFlush flush);
+  void AbortFlush(PreparedFlush* flush, const Status& why);
   // Makes the current memtable immutable if it holds anything; true if so.
   bool SwitchMemtable();
   // Builds the Bloom filter of every immutable memtable whose last write
@@ -208,6 +232,7 @@ class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
   // NoSpace if the file system holding the store has less room than a
   // flush of `payload_bytes` needs.
   Status CheckRoomForFlush(uint64_t payload_bytes) const;
+  void NotFlushing() EXCLUDES(mu_);
   static constexpr uint64_t kFlushSpaceMarginBytes = 1 << 20;
   Result<uint64_t> WriteFlushSegment(const std::shared_ptr<MemTable>& imm, SequenceNumber oldest_snapshot,
                                      bool drop_tombstones, std::shared_ptr<const SegmentSet> older,

@@ -319,6 +319,38 @@ TEST_F(FailureTest, PowerLossHoleInTheBatchJournalRecoversAPrefix) {
   EXPECT_GT(holes, 0) << "some seed left a hole followed by intact records";
 }
 
+// Flushing many small databases together costs one segment sync each plus
+// one directory sync and one manifest sync per batch, not three syncs each;
+// a failed manifest edit keeps every segment and loses nothing.
+TEST_F(FailureTest, FlushingManyDatabasesSharesTheDirectorySyncAndTheManifestEdit) {
+  Open();
+  std::vector<std::shared_ptr<DatabaseCore>> dbs;
+  for (int i = 0; i < 40; i++) {
+    dbs.push_back(Db(fmt::format("db{}", i)));
+    ASSERT_TRUE(Put(dbs.back().get(), "k", fmt::format("v{}", i)).ok());
+  }
+  const uint64_t syncs = fs_.calls(FaultOp::kSync), dir_syncs = fs_.calls(FaultOp::kSyncDir);
+  auto flushed = storage_->FlushDatabases(dbs);
+  ASSERT_TRUE(flushed.ok()) << flushed.status().ToString();
+  EXPECT_GT(*flushed, 0u);
+  EXPECT_EQ(fs_.calls(FaultOp::kSync) - syncs, 40u + 1) << "a sync per segment file, one for the manifest";
+  EXPECT_EQ(fs_.calls(FaultOp::kSyncDir) - dir_syncs, 1u);
+  EXPECT_EQ(Count("/store/segments", ".seg"), 40u);
+  for (auto& db : dbs) EXPECT_EQ(db->SegmentCount(), 1u);
+
+  for (int i = 0; i < 40; i++) ASSERT_TRUE(Put(dbs[i].get(), "k2", fmt::format("w{}", i)).ok());
+  FailManifestSync(FaultTiming::kAfter);
+  EXPECT_FALSE(storage_->FlushDatabases(dbs).ok());
+  EXPECT_EQ(Count("/store/segments", ".seg"), 80u) << "every new segment kept";
+  dbs.clear();
+  PowerLossAndReopen();
+  for (int i = 0; i < 40; i++) {
+    auto db = Db(fmt::format("db{}", i));
+    EXPECT_EQ(Get(db.get(), "k"), fmt::format("v{}", i));
+    EXPECT_EQ(Get(db.get(), "k2"), fmt::format("w{}", i));
+  }
+}
+
 TEST_F(FailureTest, FlushWaitsForRoomInsteadOfFailingHalfWay) {
   Open();
   auto db = Db("a");
