@@ -42,9 +42,12 @@ void RegisterStorageSettings(ConfigSchema* schema) {
                .default_value = "64MiB", .unit = "bytes", .runtime = false,
                .description = "Compaction splits its output into segments of about this size.",
                .min = 64.0 * 1024});
-  schema->Add({.section = "store", .key = "max_open_segments", .type = SettingType::kInt, .default_value = "1024",
+  schema->Add({.section = "store", .key = "max_open_segments", .type = SettingType::kInt, .default_value = "8192",
                .unit = "count", .runtime = false,
-               .description = "Segment files kept open (memory-mapped) at once; others are reopened on use.",
+               .description = "Segment files kept open (memory-mapped, no file descriptor held) at once, each with "
+                              "its index in memory; others are reopened on use. A store of many small databases "
+                              "reads faster with more; up to 16384 are mapped, beyond that files are read with "
+                              "pread and hold a descriptor each.",
                .min = 16});
   schema->Add({.section = "journal", .key = "sync", .type = SettingType::kEnum, .default_value = "batch",
                .runtime = false,
