@@ -45,8 +45,10 @@ using WorkGuard = asio::executor_work_guard<Executor>;
 constexpr size_t kMaxCommandsPerRound = 1024;
 // Replies buffered before they are written out mid-round.
 constexpr size_t kFlushReplyBytes = 64 << 10;
-// Smallest free space offered to a read.
+// Smallest free space offered to a read, and the first read buffer.
 constexpr size_t kMinReadBytes = 16 << 10;
+// An empty read buffer larger than this is given back.
+constexpr size_t kShrinkAboveBytes = 1 << 20;
 // Longest wait of the idle sweeper between checks.
 constexpr auto kSweepInterval = std::chrono::seconds(1);
 
@@ -211,14 +213,23 @@ class Session : public std::enable_shared_from_this<Session> {
     last_activity_micros_ = state_.connected_micros;
   }
 
+  // Before AUTH (a password is required and this connection has not given
+  // it) a connection may send only small commands, one at a time.
+  bool Restricted() const { return !state_.authenticated && core_->live().password_required(); }
+
   RespLimits CurrentLimits() const {
+    if (Restricted()) return UnauthenticatedLimits();
     RespLimits limits;
     limits.max_bulk_bytes = core_->live().max_bulk_bytes();
     return limits;
   }
 
-  // Makes room for a read of at least kMinReadBytes (or what the parser
-  // says the current command needs), moving unconsumed bytes to the front.
+  // Makes room for the next read, moving unconsumed bytes to the front. The
+  // buffer grows with the bytes received, never with a length a header
+  // declares: only when what has arrived fills it does it double (capped by
+  // what the current command needs, when that is known, and by the query
+  // buffer limit). So a connection holds at most about twice what it sent
+  // plus kMinReadBytes, and a bare "$16777216" header costs nothing.
   void PrepareBuffer() {
     size_t pending = end_ - begin_;
     if (begin_ > 0 && (pending == 0 || buffer_.size() - end_ < kMinReadBytes)) {
@@ -226,16 +237,18 @@ class Session : public std::enable_shared_from_this<Session> {
       begin_ = 0;
       end_ = pending;
     }
-    size_t wanted = std::max(pending + kMinReadBytes, parser_.bytes_wanted());
-    // Never read far beyond what the query buffer limit allows.
-    wanted = std::min<size_t>(wanted, static_cast<size_t>(core_->live().max_query_buffer_bytes()) + kMinReadBytes);
-    wanted = std::max(wanted, pending + kMinReadBytes);
-    if (buffer_.size() < wanted) buffer_.resize(std::max(wanted, std::min(buffer_.size() * 2, wanted * 2)));
     // Give memory back after a big command.
-    if (pending == 0 && buffer_.size() > 4 * kMinReadBytes * 16) {
-      buffer_.resize(kMinReadBytes * 4);
+    if (pending == 0 && buffer_.size() > kShrinkAboveBytes) {
+      buffer_.resize(kMinReadBytes);
       buffer_.shrink_to_fit();
     }
+    if (buffer_.size() - end_ >= kMinReadBytes) return;
+    size_t grown = std::max(pending + kMinReadBytes, buffer_.size() * 2);
+    const size_t needed = parser_.bytes_wanted();
+    if (needed > pending) grown = std::min(grown, std::max(needed, pending + kMinReadBytes));
+    // Never read far beyond what the query buffer limit allows.
+    grown = std::min<size_t>(grown, static_cast<size_t>(core_->live().max_query_buffer_bytes()) + kMinReadBytes);
+    buffer_.resize(std::max(grown, pending + kMinReadBytes));
   }
 
   asio::awaitable<void> Serve() {
@@ -258,12 +271,16 @@ class Session : public std::enable_shared_from_this<Session> {
   // Parses and runs every complete command received. False when the
   // connection is to close (error, QUIT, shutdown).
   asio::awaitable<bool> HandleInput() {
-    parser_.set_limits(CurrentLimits());
     while (true) {
+      // Limits follow authentication: before AUTH one command is parsed at a
+      // time, so the commands after an AUTH are parsed with the limits that
+      // hold once it has run.
+      parser_.set_limits(CurrentLimits());
+      const size_t round_limit = Restricted() ? 1 : kMaxCommandsPerRound;
       size_t count = 0;
       size_t offset = begin_;
       std::optional<std::string> protocol_error;
-      while (count < kMaxCommandsPerRound) {
+      while (count < round_limit) {
         size_t consumed = 0;
         RespParseResult r = parser_.Parse(std::string_view(buffer_.data() + offset, end_ - offset), &consumed);
         if (r == RespParseResult::kNeedMore) break;
@@ -317,7 +334,7 @@ class Session : public std::enable_shared_from_this<Session> {
         co_await Flush();
         co_return false;
       }
-      if (count < kMaxCommandsPerRound) break;  // everything complete was run
+      if (count < round_limit) break;  // everything complete was run
     }
     co_return co_await Flush();
   }
