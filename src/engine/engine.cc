@@ -36,6 +36,8 @@ class Engine final : public StorageListener {
     // Runs on the thread that changed the setting (never a pool thread:
     // the server changes configuration on its own threads).
     background_ready_.store(true, std::memory_order_release);
+    readpool_validator_ = config_->AddValidator(
+        "readpool", [](const Config& candidate) { return ReadPoolSettings::FromConfig(candidate).Validate(); });
     readpool_subscription_ = config_->Subscribe("readpool", [this](const std::string&, const std::string&) {
       Status s = read_pool_->ApplyConfig(*config_);
       if (!s.ok()) EBB_LOG(kWarn, "readpool configuration: {}", s.ToString());
@@ -49,6 +51,7 @@ class Engine final : public StorageListener {
     MutexLock lock(&close_mu_);
     if (closed_) return close_status_;
     closed_ = true;
+    if (readpool_validator_) config_->RemoveValidator(readpool_validator_);
     if (readpool_subscription_) config_->Unsubscribe(readpool_subscription_);
     // Queued reads complete with Aborted; running ones finish first.
     if (read_pool_) read_pool_->Stop();
@@ -85,6 +88,7 @@ class Engine final : public StorageListener {
   std::atomic<bool> background_ready_{false};
   std::unique_ptr<ReadPool> read_pool_;
   int readpool_subscription_ = 0;
+  int readpool_validator_ = 0;
   int64_t started_micros_ = 0;
   std::string data_dir_;
   Mutex close_mu_;
@@ -248,8 +252,15 @@ class StoreImpl final : public Store {
     return engine_->config()->Set(section, key, value, /*at_runtime=*/true);
   }
 
+  Status SetConfig(const std::vector<ConfigChange>& changes) override {
+    std::vector<Config::Change> all;
+    all.reserve(changes.size());
+    for (const auto& c : changes) all.push_back({c.section, c.key, c.value});
+    return engine_->config()->SetMany(all, /*at_runtime=*/true);
+  }
+
   Result<std::string> GetConfig(std::string_view section, std::string_view key) override {
-    return engine_->config()->Get(section, key);
+    return engine_->config()->GetDisplay(section, key);
   }
 
   std::vector<ConfigValue> ListConfig() override {
@@ -275,6 +286,12 @@ Result<SmooshDaemon*> SmooshOf(Store* store) {
 }
 
 }  // namespace
+
+Result<Config*> StoreConfig(Store* store) {
+  auto* impl = dynamic_cast<StoreImpl*>(store);
+  if (impl == nullptr) return Status::InvalidArgument("this store was not opened by Ebb's engine");
+  return impl->engine()->config();
+}
 
 Result<uint64_t> EnqueueAllForCompaction(Store* store) {
   EBB_ASSIGN_OR_RETURN(SmooshDaemon * smoosh, SmooshOf(store));

@@ -26,7 +26,15 @@ void RegisterServerSettings(ConfigSchema* schema) {
                .max = 65535});
   schema->Add({.section = "server", .key = "requirepass", .type = SettingType::kString, .default_value = "",
                .runtime = true,
-               .description = "When non-empty, RESP clients must AUTH with this password before any other command."});
+               .description = "When non-empty, RESP clients must AUTH with this password before any other command. "
+                              "At most 16 KiB (what a client may send before AUTH).",
+               .secret = true});
+  schema->Add({.section = "server", .key = "requirepass_file", .type = SettingType::kString, .default_value = "",
+               .runtime = true,
+               .description = "File holding the password instead of requirepass (its first line; keeps the password "
+                              "out of the configuration file and the process list). Read at start and whenever "
+                              "this setting is set, also to the same path; an unreadable or empty file is an "
+                              "error. Set at most one of requirepass and requirepass_file."});
   schema->Add({.section = "server", .key = "max_clients", .type = SettingType::kInt, .default_value = "1000",
                .unit = "count", .runtime = true,
                .description = "Connections beyond this are answered with an error and closed.", .min = 1,

@@ -98,6 +98,9 @@ bool CommandProcessor::Config(const CommandArgs& args, std::string* out, AsyncSt
         if (!value.ok()) continue;
         std::string v = *value;
         if (alias.name == "appendfsync") v = SyncToAppendFsync(v);
+        // Redis's requirepass: whether a password is required, also when it
+        // comes from server.requirepass_file (shown as set, never itself).
+        if (alias.name == "requirepass") v = core_->live().password_required() ? std::string(kSecretSetMarker) : "";
         if (alias.bytes) {
           auto n = ParseBytes(v);
           if (n.ok()) v = std::to_string(*n);
@@ -155,19 +158,26 @@ bool CommandProcessor::Config(const CommandArgs& args, std::string* out, AsyncSt
     }
     // Applied on the admin executor: never on an I/O thread (a change may
     // restart ReadPool threads) and never on a ReadPool thread.
+    // All pairs or none, as in Redis 7: every pair is checked by the
+    // subsystem that owns it (Config::SetMany) before any is applied.
     AdminStep(
         [core = core_, changes] {
+          std::vector<Store::ConfigChange> all;
           bool server_changed = false;
+          std::string names;
           for (const auto& c : changes) {
-            Status s = core->store()->SetConfig(c.section, c.key, c.value);
-            if (!s.ok()) {
-              return EncodeError(fmt::format("ERR CONFIG SET failed for '{}': {}", Quote(c.name), s.ToString()));
-            }
+            all.push_back({c.section, c.key, c.value});
             server_changed = server_changed || c.section == "server";
+            if (names.size() < kMaxQuotedArgBytes * 4) names += (names.empty() ? "'" : ", '") + Quote(c.name) + "'";
+          }
+          Status s = core->store()->SetConfig(all);
+          if (!s.ok()) {
+            return EncodeError(fmt::format("ERR CONFIG SET failed for {} (nothing was changed): {}", names,
+                                           s.ToString()));
           }
           if (server_changed) {
-            Status s = core->RefreshSettings();
-            if (!s.ok()) return StatusErrorReply(s);
+            Status refresh = core->RefreshSettings();
+            if (!refresh.ok()) return StatusErrorReply(refresh);
           }
           return EncodeSimpleString("OK");
         },

@@ -1,6 +1,8 @@
 #include "server/server.h"
 
+#include "base/config.h"
 #include "base/status_macros.h"
+#include "engine/admin.h"
 #include "server/admin_http.h"
 #include "server/resp_server.h"
 #include "server/server_core.h"
@@ -8,10 +10,16 @@
 namespace ebb {
 
 Result<std::unique_ptr<Server>> Server::Start(Store* store, ServerOptions options) {
-  EBB_ASSIGN_OR_RETURN(ServerSettings settings, ServerSettings::FromStore(store));
+  EBB_ASSIGN_OR_RETURN(Config * config, StoreConfig(store));
+  EBB_ASSIGN_OR_RETURN(ServerSettings settings, ServerSettings::FromConfig(*config));
   if (!options.admin_ops) options.admin_ops = NewEngineAdminOps(store);
   Clock* clock = options.clock != nullptr ? options.clock : SystemClock();
   std::unique_ptr<Server> server(new Server());
+  server->config_ = config;
+  // CONFIG SET server.* is checked as a whole before anything is stored.
+  server->validator_ = config->AddValidator("server", [](const Config& candidate) {
+    return ServerSettings::FromConfig(candidate).status();
+  });
   EBB_ASSIGN_OR_RETURN(server->core_, ServerCore::Create(store, settings, std::move(options.admin_ops), clock));
   Server* raw = server.get();
   server->core_->set_settings_listener([raw] {
@@ -35,6 +43,7 @@ void Server::Stop() {
   if (stopped_) return;
   stopped_ = true;
   resp_for_listener_.store(nullptr);
+  if (validator_ != 0) config_->RemoveValidator(validator_);
   if (resp_) resp_->Stop();
   if (admin_) admin_->Stop();
   core_.reset();

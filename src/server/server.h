@@ -27,6 +27,7 @@ namespace ebb {
 class ServerCore;
 class RespServer;
 class AdminHttp;
+class Config;
 
 struct ServerOptions {
   // Compaction requests (EBB.ENQUEUEALL/SUSPEND/RESUME); null: the engine's
@@ -61,6 +62,8 @@ class Server {
   // For the settings listener, which may run before Start returns.
   std::atomic<RespServer*> resp_for_listener_{nullptr};
   std::unique_ptr<AdminHttp> admin_;
+  Config* config_ = nullptr;
+  int validator_ = 0;
   bool stopped_ = false;
 };
 

@@ -1,51 +1,86 @@
 #include "server/server_settings.h"
 
-#include <charconv>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 
 #include <fmt/format.h>
 
-#include "base/config.h"
 #include "base/status_macros.h"
+#include "engine/admin.h"
+#include "server/resp_parser.h"
 
 namespace ebb {
 namespace {
 
-Result<int64_t> GetNumber(Store* store, std::string_view section, std::string_view key) {
-  EBB_ASSIGN_OR_RETURN(std::string text, store->GetConfig(section, key));
-  // kBytes settings may be stored as "64MiB"; ParseBytes reads both forms.
-  auto bytes = ParseBytes(text);
-  if (bytes.ok()) return *bytes;
-  int64_t value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size()) {
-    return Status::InvalidArgument(fmt::format("{}.{}: '{}' is not a number", section, key, text));
+// Longest file read for a secret: a password or token is one short line.
+constexpr size_t kMaxSecretFileBytes = 64 << 10;
+
+// A secret from its setting or its *_file setting (at most one of them).
+Result<std::string> ResolveSecret(const Config& config, std::string_view key, std::string_view file_key) {
+  std::string value = config.GetString("server", key);
+  std::string path = config.GetString("server", file_key);
+  if (path.empty()) return value;
+  if (!value.empty()) {
+    return Status::InvalidArgument(fmt::format(
+        "server.{} and server.{} are both set; set one of them (clear the other with an empty value)", key,
+        file_key));
   }
-  return value;
+  return ReadSecretFile(fmt::format("server.{}", file_key), path);
 }
 
 }  // namespace
 
-Result<ServerSettings> ServerSettings::FromStore(Store* store) {
+Result<std::string> ReadSecretFile(std::string_view setting, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Status::InvalidArgument(fmt::format("{}: cannot read {}: {}", setting, path, std::strerror(errno)));
+  }
+  std::string text(kMaxSecretFileBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (in.bad()) {
+    return Status::InvalidArgument(fmt::format("{}: cannot read {}: {}", setting, path, std::strerror(errno)));
+  }
+  if (text.size() > kMaxSecretFileBytes) {
+    return Status::InvalidArgument(
+        fmt::format("{}: {} is larger than {} bytes; it should hold one line", setting, path, kMaxSecretFileBytes));
+  }
+  size_t end = text.find('\n');
+  if (end != std::string::npos) text.resize(end);
+  if (!text.empty() && text.back() == '\r') text.pop_back();
+  if (text.empty()) {
+    return Status::InvalidArgument(fmt::format("{}: the first line of {} is empty; put the secret there", setting, path));
+  }
+  return text;
+}
+
+Result<ServerSettings> ServerSettings::FromConfig(const Config& config) {
   ServerSettings s;
-  EBB_ASSIGN_OR_RETURN(s.bind, store->GetConfig("server", "bind"));
-  EBB_ASSIGN_OR_RETURN(int64_t port, GetNumber(store, "server", "port"));
-  EBB_ASSIGN_OR_RETURN(int64_t admin_port, GetNumber(store, "server", "admin_port"));
-  s.port = static_cast<int>(port);
-  s.admin_port = static_cast<int>(admin_port);
-  EBB_ASSIGN_OR_RETURN(s.requirepass, store->GetConfig("server", "requirepass"));
-  EBB_ASSIGN_OR_RETURN(s.max_clients, GetNumber(store, "server", "max_clients"));
-  EBB_ASSIGN_OR_RETURN(s.max_query_buffer_bytes, GetNumber(store, "server", "max_query_buffer_bytes"));
-  EBB_ASSIGN_OR_RETURN(s.max_bulk_bytes, GetNumber(store, "server", "max_bulk_bytes"));
-  EBB_ASSIGN_OR_RETURN(s.idle_timeout_s, GetNumber(store, "server", "idle_timeout_s"));
-  EBB_ASSIGN_OR_RETURN(int64_t io_threads, GetNumber(store, "server", "io_threads"));
-  EBB_ASSIGN_OR_RETURN(int64_t write_threads, GetNumber(store, "server", "write_threads"));
-  s.io_threads = static_cast<int>(io_threads);
-  s.write_threads = static_cast<int>(write_threads);
-  EBB_ASSIGN_OR_RETURN(int64_t write_nice, GetNumber(store, "server", "write_nice"));
-  s.write_nice = static_cast<int>(write_nice);
-  EBB_ASSIGN_OR_RETURN(s.max_key_bytes, GetNumber(store, "store", "max_key_bytes"));
-  EBB_ASSIGN_OR_RETURN(s.max_value_bytes, GetNumber(store, "store", "max_value_bytes"));
+  s.bind = config.GetString("server", "bind");
+  s.port = static_cast<int>(config.GetInt("server", "port"));
+  s.admin_port = static_cast<int>(config.GetInt("server", "admin_port"));
+  EBB_ASSIGN_OR_RETURN(s.requirepass, ResolveSecret(config, "requirepass", "requirepass_file"));
+  if (s.requirepass.size() > static_cast<size_t>(kUnauthenticatedMaxBulkBytes)) {
+    return Status::InvalidArgument(fmt::format(
+        "the server password is {} bytes; at most {} fit in what a client may send before AUTH", s.requirepass.size(),
+        kUnauthenticatedMaxBulkBytes));
+  }
+  s.max_clients = config.GetInt("server", "max_clients");
+  s.max_query_buffer_bytes = config.GetInt("server", "max_query_buffer_bytes");
+  s.max_bulk_bytes = config.GetInt("server", "max_bulk_bytes");
+  s.idle_timeout_s = config.GetInt("server", "idle_timeout_s");
+  s.io_threads = static_cast<int>(config.GetInt("server", "io_threads"));
+  s.write_threads = static_cast<int>(config.GetInt("server", "write_threads"));
+  s.write_nice = static_cast<int>(config.GetInt("server", "write_nice"));
+  s.max_key_bytes = config.GetInt("store", "max_key_bytes");
+  s.max_value_bytes = config.GetInt("store", "max_value_bytes");
   return s;
+}
+
+Result<ServerSettings> ServerSettings::FromStore(Store* store) {
+  EBB_ASSIGN_OR_RETURN(Config * config, StoreConfig(store));
+  return FromConfig(*config);
 }
 
 void LiveSettings::Apply(const ServerSettings& s) {

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/config.h"
 #include "base/mutex.h"
 #include "ebb/status.h"
 #include "ebb/store.h"
@@ -34,10 +35,18 @@ struct ServerSettings {
   int64_t max_key_bytes = 64 << 10;
   int64_t max_value_bytes = 16 << 20;
 
-  // Reads every [server] setting (and the [store] limits) from the store's
-  // configuration.
+  // Reads every [server] setting (and the [store] limits) from the
+  // configuration, resolving requirepass_file, and checks them together.
+  // Also the validator of CONFIG SET server.* (Config::AddValidator).
+  static Result<ServerSettings> FromConfig(const Config& config);
+  // FromConfig of the store's configuration (engine/admin.h StoreConfig).
   static Result<ServerSettings> FromStore(Store* store);
 };
+
+// The first line of a file holding a secret named by `setting`
+// ("server.requirepass_file"), without its line end. Errors name the
+// setting and the file, never the contents.
+Result<std::string> ReadSecretFile(std::string_view setting, const std::string& path);
 
 // Settings that change at run time. Thread-safe.
 class LiveSettings {

@@ -3,15 +3,21 @@ server allocate before and after AUTH, secrets that never come back out,
 the admin token, protected mode (docs/server.md, "Security")."""
 
 import hashlib
+import json
 import os
 import socket
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from ebb_server import EbbServer, redis_client  # noqa: E402
+from ebb_server import EBB_BIN, EbbServer, redis_client  # noqa: E402
+
+import redis  # noqa: E402
 
 PASSWORD = "pre-auth-test-password"
 MIB = 1 << 20
@@ -173,6 +179,113 @@ class PreAuthMemoryTest(unittest.TestCase):
                 self.assertEqual(len(got), len(v))
                 self.assertEqual(hashlib.sha256(got).digest(), hashlib.sha256(v).digest())
             r.close()
+
+
+def http_get(server, path, token=None):
+    request = urllib.request.Request(f"http://127.0.0.1:{server.admin_port}{path}")
+    if token is not None:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=DEADLINE_S) as response:
+        return response.read().decode()
+
+
+class SecretsTest(unittest.TestCase):
+    """A secret set in any way never comes back out."""
+
+    # Distinct, greppable values; none is a substring of another output.
+    PASSWORD = "planted-password-6d1f0c"
+    S3_SECRET = "planted-s3-secret-91ab2e"
+    S3_ACCESS = "planted-s3-access-44c7d9"
+
+    def outputs(self, server, client):
+        """Everything the server shows about itself."""
+        out = {}
+        out["CONFIG GET *"] = json.dumps({k: v for k, v in client.config_get("*").items()})
+        out["CONFIG GET requirepass"] = json.dumps(client.config_get("requirepass"))
+        out["INFO all"] = json.dumps(client.info("all"))
+        out["INFO everything"] = json.dumps(client.execute_command("INFO", "everything"))
+        out["EBB.STATUS"] = client.execute_command("EBB.STATUS").decode()
+        out["/status"] = http_get(server, "/status?pretty=1")
+        out["/metrics"] = http_get(server, "/metrics")
+        out["ebb config get"] = subprocess.run(
+            [EBB_BIN, "config", "get", "*", "--port", str(server.port), "-a", self.PASSWORD],
+            capture_output=True, text=True, timeout=DEADLINE_S).stdout
+        out["ebb status --json"] = subprocess.run(
+            [EBB_BIN, "status", "--json", "--port", str(server.port), "-a", self.PASSWORD],
+            capture_output=True, text=True, timeout=DEADLINE_S).stdout
+        # Error messages that name the secret settings.
+        errors = []
+        for name, value in (("tiering.s3_secret_key", self.S3_SECRET), ("tiering.s3_access_key", self.S3_ACCESS),
+                            ("server.requirepass_file", self.PASSWORD)):
+            try:
+                client.config_set(name, value)
+            except redis.ResponseError as e:
+                errors.append(str(e))
+        out["CONFIG SET errors"] = "\n".join(errors)
+        return out
+
+    def test_planted_secrets_appear_in_no_output_and_no_log(self):
+        server = EbbServer(f"tiering.s3_secret_key={self.S3_SECRET}", f"tiering.s3_access_key={self.S3_ACCESS}",
+                           requirepass=self.PASSWORD).start()
+        try:
+            client = redis_client(server, password=self.PASSWORD)
+            outputs = self.outputs(server, client)
+            self.assertIn("(set)", outputs["CONFIG GET requirepass"])
+            self.assertEqual(client.config_get("tiering.s3_secret_key"), {"tiering.s3_secret_key": "(set)"})
+            self.assertEqual(client.config_get("server.requirepass_file"), {"server.requirepass_file": ""})
+            self.assertIn("tiering.s3_secret_key", outputs["CONFIG GET *"])
+            self.assertTrue(outputs["ebb config get"].strip(), "ebb config get printed nothing")
+            json.loads(outputs["ebb status --json"])
+            # A password changed at run time is not shown either.
+            self.assertTrue(client.config_set("requirepass", self.PASSWORD + "-2"))
+            client.close()
+            client = redis_client(server, password=self.PASSWORD + "-2")
+            self.assertEqual(client.config_get("requirepass"), {"requirepass": "(set)"})
+            self.assertTrue(client.config_set("requirepass", self.PASSWORD))
+            client.close()
+        finally:
+            code = server.stop()
+            log = server.stderr_text()
+            server.cleanup()
+        self.assertEqual(code, 0)
+        for secret in (self.PASSWORD, self.S3_SECRET, self.S3_ACCESS):
+            for where, text in list(outputs.items()) + [("the log", log)]:
+                self.assertNotIn(secret, text, f"{secret} appears in {where}")
+
+    def test_password_from_a_file(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "password")
+            with open(path, "w") as f:
+                f.write(self.PASSWORD + "\n")
+            with EbbServer(f"server.requirepass_file={path}") as server:
+                with self.assertRaisesRegex(redis.AuthenticationError, "Authentication required"):
+                    redis_client(server).get("k")
+                client = redis_client(server, password=self.PASSWORD)
+                self.assertTrue(client.set("k", "v"))
+                self.assertEqual(client.config_get("requirepass"), {"requirepass": "(set)"})
+                self.assertEqual(client.config_get("server.requirepass_file"), {"server.requirepass_file": path})
+                # An unreadable file is refused, and nothing changes.
+                missing = os.path.join(tmp, "missing")
+                with self.assertRaisesRegex(redis.ResponseError, f"server.requirepass_file: cannot read {missing}"):
+                    client.config_set("server.requirepass_file", missing)
+                # Both the setting and the file: refused, naming both.
+                with self.assertRaisesRegex(redis.ResponseError, "requirepass and server.requirepass_file"):
+                    client.config_set("requirepass", "other")
+                self.assertTrue(redis_client(server, password=self.PASSWORD).ping())
+                # The file is read again when the setting is set, also to
+                # the same path.
+                with open(path, "w") as f:
+                    f.write("rotated-password\n")
+                self.assertTrue(client.config_set("server.requirepass_file", path))
+                self.assertTrue(redis_client(server, password="rotated-password").ping())
+                with self.assertRaises((redis.AuthenticationError, redis.ResponseError)):
+                    redis_client(server, password=self.PASSWORD).ping()
+                client.close()
+            # A server whose password file cannot be read does not start.
+            bad = EbbServer(f"server.requirepass_file={os.path.join(tmp, 'missing')}")
+            with self.assertRaisesRegex(RuntimeError, "cannot read"):
+                bad.start()
+            bad.cleanup()
 
 
 if __name__ == "__main__":
