@@ -15,8 +15,9 @@ namespace {
 void RegisterServerSettings(ConfigSchema* schema) {
   schema->Add({.section = "server", .key = "bind", .type = SettingType::kString, .default_value = "127.0.0.1",
                .runtime = false,
-               .description = "Address the RESP and admin HTTP listeners bind to. Loopback by default: expose Ebb "
-                              "beyond this machine only deliberately, with requirepass set."});
+               .description = "Address the RESP listener (and the TLS one) binds to. Loopback by default: expose Ebb "
+                              "beyond this machine only deliberately, with requirepass set (protected mode refuses "
+                              "other clients until then)."});
   schema->Add({.section = "server", .key = "port", .type = SettingType::kInt, .default_value = "6380",
                .unit = "port", .runtime = false, .description = "RESP (Redis protocol) port.", .min = 0,
                .max = 65535});
@@ -24,6 +25,20 @@ void RegisterServerSettings(ConfigSchema* schema) {
                .unit = "port", .runtime = false,
                .description = "Admin HTTP port (/status, /metrics, dashboard). 0 disables it.", .min = 0,
                .max = 65535});
+  schema->Add({.section = "server", .key = "admin_bind", .type = SettingType::kString, .default_value = "127.0.0.1",
+               .runtime = false,
+               .description = "Address the admin HTTP listener binds to, independent of bind. Anywhere but "
+                              "loopback it needs admin_token (the server does not start without one)."});
+  schema->Add({.section = "server", .key = "admin_token", .type = SettingType::kString, .default_value = "",
+               .runtime = true,
+               .description = "When set, /status and /metrics answer only requests with the header "
+                              "`Authorization: Bearer <token>` (401 otherwise); the dashboard page asks for it once. "
+                              "Required when admin_bind is not loopback.",
+               .secret = true});
+  schema->Add({.section = "server", .key = "admin_token_file", .type = SettingType::kString, .default_value = "",
+               .runtime = true,
+               .description = "File holding the admin token instead of admin_token (its first line), read like "
+                              "requirepass_file. Set at most one of admin_token and admin_token_file."});
   schema->Add({.section = "server", .key = "requirepass", .type = SettingType::kString, .default_value = "",
                .runtime = true,
                .description = "When non-empty, RESP clients must AUTH with this password before any other command. "

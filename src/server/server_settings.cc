@@ -8,6 +8,7 @@
 
 #include "base/status_macros.h"
 #include "engine/admin.h"
+#include "server/net_address.h"
 #include "server/resp_parser.h"
 
 namespace ebb {
@@ -60,6 +61,15 @@ Result<ServerSettings> ServerSettings::FromConfig(const Config& config) {
   s.bind = config.GetString("server", "bind");
   s.port = static_cast<int>(config.GetInt("server", "port"));
   s.admin_port = static_cast<int>(config.GetInt("server", "admin_port"));
+  s.admin_bind = config.GetString("server", "admin_bind");
+  EBB_ASSIGN_OR_RETURN(s.admin_token, ResolveSecret(config, "admin_token", "admin_token_file"));
+  if (s.admin_port != 0 && s.admin_token.empty() && !IsLoopbackAddress(s.admin_bind)) {
+    return Status::InvalidArgument(fmt::format(
+        "server.admin_bind is {}, not loopback, and no admin token is set: /status and /metrics would be open to "
+        "the network. Set server.admin_token (or server.admin_token_file), bind the admin listener to 127.0.0.1, "
+        "or disable it with server.admin_port = 0",
+        s.admin_bind));
+  }
   EBB_ASSIGN_OR_RETURN(s.requirepass, ResolveSecret(config, "requirepass", "requirepass_file"));
   if (s.requirepass.size() > static_cast<size_t>(kUnauthenticatedMaxBulkBytes)) {
     return Status::InvalidArgument(fmt::format(
@@ -91,17 +101,32 @@ void LiveSettings::Apply(const ServerSettings& s) {
   MutexLock lock(&mu_);
   requirepass_ = s.requirepass;
   password_required_.store(!s.requirepass.empty(), std::memory_order_release);
+  admin_token_ = s.admin_token;
+  admin_token_required_.store(!s.admin_token.empty(), std::memory_order_release);
 }
+
+namespace {
+
+// Constant time in the position of the first difference.
+bool SecretEquals(std::string_view secret, std::string_view candidate) {
+  if (secret.empty()) return false;
+  unsigned char diff = candidate.size() == secret.size() ? 0 : 1;
+  for (size_t i = 0; i < candidate.size(); i++) {
+    diff |= static_cast<unsigned char>(candidate[i] ^ secret[i % secret.size()]);
+  }
+  return diff == 0;
+}
+
+}  // namespace
 
 bool LiveSettings::CheckPassword(std::string_view candidate) const {
   MutexLock lock(&mu_);
-  if (requirepass_.empty()) return false;
-  // Constant time in the position of the first difference.
-  unsigned char diff = candidate.size() == requirepass_.size() ? 0 : 1;
-  for (size_t i = 0; i < candidate.size(); i++) {
-    diff |= static_cast<unsigned char>(candidate[i] ^ requirepass_[i % requirepass_.size()]);
-  }
-  return diff == 0;
+  return SecretEquals(requirepass_, candidate);
+}
+
+bool LiveSettings::CheckAdminToken(std::string_view candidate) const {
+  MutexLock lock(&mu_);
+  return SecretEquals(admin_token_, candidate);
 }
 
 }  // namespace ebb

@@ -22,6 +22,10 @@ struct ServerSettings {
   std::string bind = "127.0.0.1";
   int port = 6380;
   int admin_port = 8380;
+  std::string admin_bind = "127.0.0.1";
+  // Resolved from admin_token or admin_token_file; empty: none.
+  std::string admin_token;
+  // Resolved from requirepass or requirepass_file; empty: none.
   std::string requirepass;
   int64_t max_clients = 1000;
   int64_t max_query_buffer_bytes = 64 << 20;
@@ -62,6 +66,9 @@ class LiveSettings {
   bool password_required() const { return password_required_.load(std::memory_order_acquire); }
   // Compares in time independent of where the first difference is.
   bool CheckPassword(std::string_view candidate) const;
+  bool admin_token_required() const { return admin_token_required_.load(std::memory_order_acquire); }
+  // Like CheckPassword, for server.admin_token. False when none is set.
+  bool CheckAdminToken(std::string_view candidate) const;
 
  private:
   std::atomic<int64_t> max_clients_{0};
@@ -69,8 +76,10 @@ class LiveSettings {
   std::atomic<int64_t> max_bulk_bytes_{0};
   std::atomic<int64_t> idle_timeout_s_{0};
   std::atomic<bool> password_required_{false};
+  std::atomic<bool> admin_token_required_{false};
   mutable Mutex mu_;
   std::string requirepass_ GUARDED_BY(mu_);
+  std::string admin_token_ GUARDED_BY(mu_);
 };
 
 }  // namespace ebb

@@ -31,7 +31,11 @@ json ServerSection(ServerCore* core) {
       {"version", std::string(kEbbVersion)},
       {"bind", core->settings().bind},
       {"port", core->bound_port()},
+      {"admin_bind", core->settings().admin_bind},
       {"admin_port", core->bound_admin_port()},
+      // Whether a secret is required, never the secret.
+      {"auth_required", core->live().password_required()},
+      {"admin_token_required", core->live().admin_token_required()},
       {"uptime_s", uptime_us / 1000000},
       {"io_threads", core->settings().io_threads},
       {"write_threads", core->settings().write_threads},

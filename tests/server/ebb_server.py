@@ -55,8 +55,10 @@ class EbbServer:
             if line is not None and "ready" in line:
                 return self
             self.proc.wait(timeout=STOP_TIMEOUT_S)
+            self.proc.stdout.close()
             self.log.close()
-        raise RuntimeError(f"ebb serve did not start: {open(self.log_path).read()}")
+        self.proc = None
+        raise RuntimeError(f"ebb serve did not start: {self.stderr_text()}")
 
     def _read_ready_line(self):
         deadline = time.monotonic() + START_TIMEOUT_S

@@ -5,6 +5,7 @@ the admin token, protected mode (docs/server.md, "Security")."""
 import hashlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -12,10 +13,12 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 from ebb_server import EBB_BIN, EbbServer, redis_client  # noqa: E402
+from test_admin_http import dump_dom  # noqa: E402
 
 import redis  # noqa: E402
 
@@ -286,6 +289,101 @@ class SecretsTest(unittest.TestCase):
             with self.assertRaisesRegex(RuntimeError, "cannot read"):
                 bad.start()
             bad.cleanup()
+
+
+def non_loopback_address():
+    """An IPv4 address of this machine that is not loopback, or None."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))  # no packet is sent
+            address = s.getsockname()[0]
+        except OSError:
+            return None
+    return None if address.startswith("127.") or address == "0.0.0.0" else address
+
+
+def http_status(url, token=None):
+    request = urllib.request.Request(url)
+    if token is not None:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=DEADLINE_S) as response:
+            return response.status, dict(response.headers), response.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read().decode()
+
+
+class AdminTokenTest(unittest.TestCase):
+    TOKEN = "planted-admin-token-5e0b"
+
+    def test_token_guards_status_and_metrics_and_the_dashboard_asks_for_it(self):
+        server = EbbServer(f"server.admin_token={self.TOKEN}").start()
+        try:
+            base = f"http://127.0.0.1:{server.admin_port}"
+            for path in ("/status", "/metrics"):
+                code, headers, body = http_status(base + path)
+                self.assertEqual(code, 401, path)
+                self.assertEqual(headers.get("WWW-Authenticate"), 'Bearer realm="ebb"')
+                self.assertIn("Authorization: Bearer", body)
+                self.assertEqual(http_status(base + path, token="wrong")[0], 401)
+                self.assertEqual(http_status(base + path, token=self.TOKEN)[0], 200, path)
+            # The page and its assets hold no data: served without the token.
+            for path in ("/", "/dashboard.js", "/dashboard.css"):
+                self.assertEqual(http_status(base + path)[0], 200, path)
+            status = json.loads(http_status(base + "/status", token=self.TOKEN)[2])
+            self.assertTrue(status["server"]["admin_token_required"])
+            # Without the token the dashboard asks for it (once: it stops
+            # polling) and shows no data.
+            dom, stderr = dump_dom(base + "/?interval=200")
+            self.assertRegex(dom, r'<form id="token-form" class="token"( data-wrong="0")?>', stderr[-2000:])
+            self.assertNotIn("data-polls", dom)
+            # Given once, in the fragment, it polls.
+            dom, stderr = dump_dom(base + f"/?interval=200#token={self.TOKEN}")
+            self.assertGreaterEqual(int(re.search(r'data-polls="(\d+)"', dom).group(1)), 2, stderr[-2000:])
+            self.assertIn('<form id="token-form" class="token" hidden=""', dom)
+            # Changed at run time: the old token stops working.
+            client = redis_client(server)
+            self.assertTrue(client.config_set("server.admin_token", "rotated-token"))
+            self.assertEqual(client.config_get("server.admin_token"), {"server.admin_token": "(set)"})
+            self.assertEqual(http_status(base + "/status", token=self.TOKEN)[0], 401)
+            self.assertEqual(http_status(base + "/status", token="rotated-token")[0], 200)
+            client.close()
+        finally:
+            code = server.stop()
+            log = server.stderr_text()
+            server.cleanup()
+        self.assertEqual(code, 0)
+        self.assertNotIn(self.TOKEN, log)
+
+    def test_admin_listener_has_its_own_bind(self):
+        # RESP on 127.0.0.2 (loopback too); the admin listener stays on its
+        # default, 127.0.0.1.
+        with EbbServer("server.bind=127.0.0.2") as server:
+            with socket.create_connection(("127.0.0.2", server.port), timeout=DEADLINE_S) as s:
+                s.sendall(b"PING\r\n")
+                self.assertEqual(s.recv(7), b"+PONG\r\n")
+            self.assertEqual(http_status(f"http://127.0.0.1:{server.admin_port}/status")[0], 200)
+            with self.assertRaises(OSError):
+                socket.create_connection(("127.0.0.2", server.admin_port), timeout=DEADLINE_S).close()
+
+    def test_off_loopback_the_admin_listener_needs_a_token(self):
+        address = non_loopback_address()
+        if address is None:
+            self.skipTest("this machine has no non-loopback IPv4 address")
+        bad = EbbServer(f"server.admin_bind={address}")
+        with self.assertRaisesRegex(RuntimeError, "admin_bind is .*not loopback.*admin_token"):
+            bad.start()
+        bad.cleanup()
+        with EbbServer(f"server.admin_bind={address}", f"server.admin_token={self.TOKEN}") as server:
+            url = f"http://{address}:{server.admin_port}/status"
+            self.assertEqual(http_status(url)[0], 401)
+            self.assertEqual(http_status(url, token=self.TOKEN)[0], 200)
+            # The token cannot be removed while the listener is exposed.
+            client = redis_client(server)
+            with self.assertRaisesRegex(redis.ResponseError, "nothing was changed.*not loopback"):
+                client.config_set("server.admin_token", "")
+            self.assertEqual(http_status(url)[0], 401)
+            client.close()
 
 
 if __name__ == "__main__":
