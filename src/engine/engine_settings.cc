@@ -50,6 +50,11 @@ void RegisterServerSettings(ConfigSchema* schema) {
                               "out of the configuration file and the process list). Read at start and whenever "
                               "this setting is set, also to the same path; an unreadable or empty file is an "
                               "error. Set at most one of requirepass and requirepass_file."});
+  schema->Add({.section = "server", .key = "protected_mode", .type = SettingType::kBool, .default_value = "true",
+               .runtime = true,
+               .description = "As in Redis: while no password is set and bind is not loopback, clients that do not "
+                              "connect from loopback are refused with an error saying what to set. Turn it off "
+                              "only on a network you trust."});
   schema->Add({.section = "server", .key = "max_clients", .type = SettingType::kInt, .default_value = "1000",
                .unit = "count", .runtime = true,
                .description = "Connections beyond this are answered with an error and closed.", .min = 1,

@@ -189,6 +189,7 @@ bool CommandProcessor::Config(const CommandArgs& args, std::string* out, AsyncSt
     for (auto* c : {&st.connections_received, &st.rejected_connections, &st.commands_processed, &st.unknown_commands,
                     &st.error_replies, &st.keyspace_hits, &st.keyspace_misses, &st.busy_rejections,
                     &st.protocol_errors, &st.limit_disconnects, &st.idle_disconnects, &st.auth_failures,
+                    &st.protected_mode_denials,
                     &st.net_input_bytes, &st.net_output_bytes, &st.write_batches, &st.write_batch_commands}) {
       c->store(0, std::memory_order_relaxed);
     }

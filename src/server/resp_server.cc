@@ -29,6 +29,7 @@
 #include "base/logging.h"
 #include "base/thread_name.h"
 #include "server/command_processor.h"
+#include "server/net_address.h"
 #include "server/resp_parser.h"
 #include "server/resp_writer.h"
 #include "server/server_core.h"
@@ -381,6 +382,7 @@ struct RespServer::Impl {
   std::vector<std::unique_ptr<IoThread>> threads;
   std::optional<tcp::acceptor> acceptor;
   int port = 0;
+  bool bind_is_loopback = true;  // constant after Start
   std::atomic<bool> stopped{false};
   size_t next_thread = 0;  // accept loop only
 
@@ -406,6 +408,11 @@ struct RespServer::Impl {
                        asio::detached);
         continue;
       }
+      if (std::string reason = ProtectedModeDenial(socket); !reason.empty()) {
+        stats.protected_mode_denials.fetch_add(1, std::memory_order_relaxed);
+        asio::co_spawn(target.ctx, RejectClient(std::move(socket), std::move(reason)), asio::detached);
+        continue;
+      }
       stats.connected_clients.fetch_add(1, std::memory_order_relaxed);
       auto session = std::make_shared<Session>(core, &target, std::move(socket));
       asio::co_spawn(
@@ -416,6 +423,24 @@ struct RespServer::Impl {
           },
           asio::detached);
     }
+  }
+
+  // Protected mode (as Redis's): while no password is set and the listener
+  // is not on loopback, only loopback clients are served. The error, or ""
+  // when `socket`'s client may stay.
+  std::string ProtectedModeDenial(const tcp::socket& socket) const {
+    LiveSettings& live = core->live();
+    if (!live.protected_mode() || live.password_required() || bind_is_loopback) return "";
+    asio::error_code ec;
+    auto remote = socket.remote_endpoint(ec);
+    if (!ec && IsLoopbackAddress(remote.address().to_string())) return "";
+    return fmt::format(
+        "-DENIED Ebb is running in protected mode: server.bind is {} and no password is set, so only clients "
+        "on this machine (loopback) are served. Either set a password (server.requirepass or "
+        "server.requirepass_file, or CONFIG SET requirepass <password> from a loopback client), or bind to "
+        "127.0.0.1 only (server.bind), or, on a network you trust, turn protection off (server.protected_mode = "
+        "false, or CONFIG SET server.protected_mode no from a loopback client).\r\n",
+        core->settings().bind);
   }
 
   void WakeSweeper(IoThread* io) { io->sweeper.cancel(); }
@@ -481,6 +506,7 @@ Result<std::unique_ptr<RespServer>> RespServer::Start(ServerCore* core) {
   impl->acceptor->listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return fail("listen on");
   impl->port = impl->acceptor->local_endpoint(ec).port();
+  impl->bind_is_loopback = address.is_loopback();
 
   Impl* raw = impl.get();
   for (auto& t : impl->threads) {

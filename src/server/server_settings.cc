@@ -76,6 +76,7 @@ Result<ServerSettings> ServerSettings::FromConfig(const Config& config) {
         "the server password is {} bytes; at most {} fit in what a client may send before AUTH", s.requirepass.size(),
         kUnauthenticatedMaxBulkBytes));
   }
+  s.protected_mode = config.GetBool("server", "protected_mode");
   s.max_clients = config.GetInt("server", "max_clients");
   s.max_query_buffer_bytes = config.GetInt("server", "max_query_buffer_bytes");
   s.max_bulk_bytes = config.GetInt("server", "max_bulk_bytes");
@@ -98,6 +99,7 @@ void LiveSettings::Apply(const ServerSettings& s) {
   max_query_buffer_bytes_.store(s.max_query_buffer_bytes, std::memory_order_relaxed);
   max_bulk_bytes_.store(s.max_bulk_bytes, std::memory_order_relaxed);
   idle_timeout_s_.store(s.idle_timeout_s, std::memory_order_relaxed);
+  protected_mode_.store(s.protected_mode, std::memory_order_relaxed);
   MutexLock lock(&mu_);
   requirepass_ = s.requirepass;
   password_required_.store(!s.requirepass.empty(), std::memory_order_release);

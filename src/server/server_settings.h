@@ -27,6 +27,7 @@ struct ServerSettings {
   std::string admin_token;
   // Resolved from requirepass or requirepass_file; empty: none.
   std::string requirepass;
+  bool protected_mode = true;
   int64_t max_clients = 1000;
   int64_t max_query_buffer_bytes = 64 << 20;
   int64_t max_bulk_bytes = 16 << 20;
@@ -63,6 +64,7 @@ class LiveSettings {
   int64_t max_query_buffer_bytes() const { return max_query_buffer_bytes_.load(std::memory_order_relaxed); }
   int64_t max_bulk_bytes() const { return max_bulk_bytes_.load(std::memory_order_relaxed); }
   int64_t idle_timeout_s() const { return idle_timeout_s_.load(std::memory_order_relaxed); }
+  bool protected_mode() const { return protected_mode_.load(std::memory_order_relaxed); }
   bool password_required() const { return password_required_.load(std::memory_order_acquire); }
   // Compares in time independent of where the first difference is.
   bool CheckPassword(std::string_view candidate) const;
@@ -75,6 +77,7 @@ class LiveSettings {
   std::atomic<int64_t> max_query_buffer_bytes_{0};
   std::atomic<int64_t> max_bulk_bytes_{0};
   std::atomic<int64_t> idle_timeout_s_{0};
+  std::atomic<bool> protected_mode_{true};
   std::atomic<bool> password_required_{false};
   std::atomic<bool> admin_token_required_{false};
   mutable Mutex mu_;

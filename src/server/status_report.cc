@@ -54,6 +54,8 @@ json ServerSection(ServerCore* core) {
       {"limit_disconnects", load(st.limit_disconnects)},
       {"idle_disconnects", load(st.idle_disconnects)},
       {"auth_failures", load(st.auth_failures)},
+      {"protected_mode", core->live().protected_mode()},
+      {"protected_mode_denials", load(st.protected_mode_denials)},
       {"net_input_bytes", load(st.net_input_bytes)},
       {"net_output_bytes", load(st.net_output_bytes)},
       {"write_batches", load(st.write_batches)},
@@ -73,6 +75,7 @@ const std::set<std::string, std::less<>>& CounterFields() {
       "connections_received", "rejected_connections",
       "commands_processed", "unknown_commands", "error_replies", "keyspace_hits", "keyspace_misses",
       "busy_rejections", "protocol_errors", "limit_disconnects", "idle_disconnects", "auth_failures",
+      "protected_mode_denials",
       "net_input_bytes", "net_output_bytes", "write_batches", "write_batch_commands"};
   return fields;
 }
@@ -365,6 +368,7 @@ std::string RenderInfo(ServerCore* core, const nlohmann::json& doc, const std::v
         {"limit_disconnects", "limit_disconnects"},
         {"idle_disconnects", "idle_disconnects"},
         {"auth_failures", "auth_failures"},
+        {"protected_mode_denials", "protected_mode_denials"},
         {"write_batches", "write_batches"},
         {"write_batch_commands", "write_batch_commands"},
     };

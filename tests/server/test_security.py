@@ -386,5 +386,53 @@ class AdminTokenTest(unittest.TestCase):
             client.close()
 
 
+def exchange(host, port, payload, expect_bytes):
+    with socket.create_connection((host, port), timeout=DEADLINE_S) as s:
+        s.sendall(payload)
+        data = b""
+        while len(data) < expect_bytes:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+
+class ProtectedModeTest(unittest.TestCase):
+    def test_off_loopback_without_a_password_only_loopback_clients_are_served(self):
+        address = non_loopback_address()
+        if address is None:
+            self.skipTest("this machine has no non-loopback IPv4 address to connect from")
+        with EbbServer("server.bind=0.0.0.0") as server:
+            self.assertEqual(exchange("127.0.0.1", server.port, b"PING\r\n", 7), b"+PONG\r\n")
+            with socket.create_connection((address, server.port), timeout=DEADLINE_S) as s:
+                s.sendall(b"PING\r\n")
+                denied = read_all(s).decode()
+            self.assertRegex(denied, r"^-DENIED Ebb is running in protected mode: server.bind is 0.0.0.0 and no "
+                                     r"password is set.*server.requirepass.*server.protected_mode")
+            self.assertTrue(denied.endswith("\r\n") and denied.count("\r\n") == 1, denied)
+            local = redis_client(server)
+            self.assertEqual(local.info("stats")["protected_mode_denials"], 1)
+            # A password set from loopback lets the remote client in, with AUTH.
+            self.assertTrue(local.config_set("requirepass", PASSWORD))
+            auth = b"*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n" % (len(PASSWORD), PASSWORD.encode())
+            self.assertEqual(exchange(address, server.port, b"PING\r\n", 1).startswith(b"-NOAUTH"), True)
+            self.assertEqual(exchange(address, server.port, auth + b"PING\r\n", 12), b"+OK\r\n+PONG\r\n")
+            # No password again: denied again; protection off: served.
+            self.assertTrue(local.config_set("requirepass", ""))
+            self.assertTrue(exchange(address, server.port, b"PING\r\n", 1).startswith(b"-DENIED"))
+            self.assertTrue(local.config_set("server.protected_mode", "no"))
+            self.assertEqual(exchange(address, server.port, b"PING\r\n", 7), b"+PONG\r\n")
+            self.assertTrue(local.config_set("server.protected_mode", "yes"))
+            local.close()
+
+    def test_on_loopback_protected_mode_changes_nothing(self):
+        with EbbServer() as server:
+            self.assertEqual(exchange("127.0.0.1", server.port, b"PING\r\n", 7), b"+PONG\r\n")
+            status = json.loads(http_get(server, "/status"))
+            self.assertTrue(status["server"]["protected_mode"])
+            self.assertEqual(status["server"]["protected_mode_denials"], 0)
+
+
 if __name__ == "__main__":
     unittest.main()
