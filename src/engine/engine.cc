@@ -177,12 +177,16 @@ class DatabaseImpl final : public Database {
           ro.upper_bound = request.end;
           auto it = core->NewIterator(ro);
           ScanBatch batch;
+          size_t bytes = 0;
           for (it->Seek(request.start); it->Valid(); it->Next()) {
-            if (batch.entries.size() == request.limit) {
+            if (batch.entries.size() == request.limit ||
+                (request.max_bytes != 0 && bytes >= request.max_bytes && !batch.entries.empty())) {
               batch.next_start.assign(it->key());
               break;
             }
-            batch.entries.emplace_back(std::string(it->key()), std::string(it->value()));
+            std::string_view value = request.keys_only ? std::string_view() : it->value();
+            bytes += it->key().size() + value.size();
+            batch.entries.emplace_back(std::string(it->key()), std::string(value));
           }
           if (!it->status().ok()) {
             (*shared_done)(it->status());

@@ -18,6 +18,9 @@ namespace {
 
 // Entries one SCAN step may examine (its COUNT is clamped to this).
 constexpr size_t kMaxScanCount = 100000;
+// Key bytes one SCAN step may return (keys are at most store.max_key_bytes
+// each, so COUNT alone would allow 100000 x 64 KiB).
+constexpr size_t kMaxScanReplyBytes = 16 << 20;
 // Entries one DBSIZE ReadPool task counts before handing over to the next.
 constexpr size_t kDbSizeChunk = 4096;
 
@@ -73,7 +76,9 @@ bool CommandProcessor::Scan(SessionState* session, const CommandArgs& args, std:
   }
   std::string start;
   if (cursor != 0) {
-    auto resume = core_->cursors().Take(cursor, session->db);
+    // Looked up, not used up: the cursor is consumed only when this SCAN's
+    // reply is produced, so a -BUSY (or any error) can be retried with it.
+    auto resume = core_->cursors().Find(cursor, session->db);
     if (!resume) {
       AppendError(core_, out,
                   fmt::format("ERR invalid cursor {}: unknown, already used, or expired (Ebb keeps the {} most "
@@ -85,6 +90,8 @@ bool CommandProcessor::Scan(SessionState* session, const CommandArgs& args, std:
   }
   ScanRequest request;
   request.limit = limit;
+  request.max_bytes = kMaxScanReplyBytes;
+  request.keys_only = true;  // SCAN returns keys: never copy a value
   if (pattern) {
     // Every match starts with the pattern's literal prefix: scan only there.
     std::string prefix = GlobLiteralPrefix(*pattern);
@@ -95,6 +102,7 @@ bool CommandProcessor::Scan(SessionState* session, const CommandArgs& args, std:
   }
   struct ScanState {
     std::string db;
+    uint64_t cursor = 0;  // the one presented (0: a new scan)
     ScanRequest request;
     std::optional<std::string> pattern;
     bool type_matches = true;
@@ -102,6 +110,7 @@ bool CommandProcessor::Scan(SessionState* session, const CommandArgs& args, std:
   };
   auto st = std::make_shared<ScanState>();
   st->db = session->db;
+  st->cursor = cursor;
   st->request = std::move(request);
   st->pattern = std::move(pattern);
   st->type_matches = !type || *type == "string";  // every Ebb value is a string
@@ -138,6 +147,8 @@ bool CommandProcessor::Scan(SessionState* session, const CommandArgs& args, std:
         if (!st->pattern || GlobMatch(*st->pattern, key)) keys.push_back(&key);
       }
     }
+    // The reply is produced: the cursor presented is used up.
+    if (st->cursor != 0) core->cursors().Consume(st->cursor);
     uint64_t next_cursor = batch.next_start.empty() ? 0 : core->cursors().Issue(st->db, batch.next_start);
     RespWriter w(out);
     w.ArrayHeader(2);
@@ -164,6 +175,7 @@ void CountFrom(std::shared_ptr<CountState> st, std::string start) {
   ScanRequest request;
   request.start = std::move(start);
   request.limit = kDbSizeChunk;
+  request.keys_only = true;  // counts keys: never copy a value
   request.snapshot = st->snapshot;
   Status s = st->db->ScanAsync(std::move(request), Priority::kHigh, [st](Result<ScanBatch> batch) {
     if (!batch.ok()) {

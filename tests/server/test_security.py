@@ -184,6 +184,39 @@ class PreAuthMemoryTest(unittest.TestCase):
             r.close()
 
 
+class ScanMemoryTest(unittest.TestCase):
+    VALUES = 160          # of 1 MiB each
+    BOUND_MIB = 32        # peak RSS growth allowed during SCAN and DBSIZE
+
+    def test_scan_and_dbsize_copy_no_values(self):
+        # The values stay in the memtable (no flush: a large memtable and
+        # the threshold policy), so reading them touches no mapped file
+        # pages and any growth of RSS is memory the server allocated.
+        with EbbServer("store.memtable_bytes=512MiB", "work.policy=threshold") as server:
+            r = redis_client(server)
+            value = b"v" * MIB
+            p = r.pipeline(transaction=False)
+            for i in range(self.VALUES):
+                p.set(f"big{i:04}", value)
+            p.execute()
+            pid = server.proc.pid
+            baseline_kib = proc_status_kib(pid, "VmRSS")
+            # Resets VmHWM to the current RSS (Linux >= 4.0).
+            with open(f"/proc/{pid}/clear_refs", "w") as f:
+                f.write("5")
+            cursor, keys = r.scan(0, count=100000)
+            self.assertEqual(cursor, 0)
+            self.assertEqual(len(keys), self.VALUES)
+            self.assertEqual(r.dbsize(), self.VALUES)
+            self.assertEqual(len(list(r.scan_iter(match="big00*", count=100000))), 100)
+            grown_kib = proc_status_kib(pid, "VmHWM") - baseline_kib
+            bound_kib = self.BOUND_MIB * 1024 * (2 if under_sanitizer() else 1)
+            print(f"SCAN/DBSIZE over {self.VALUES} x 1 MiB values: peak RSS grew {grown_kib} KiB "
+                  f"(bound {bound_kib} KiB)", file=sys.stderr)
+            self.assertLess(grown_kib, bound_kib)
+            r.close()
+
+
 def http_get(server, path, token=None):
     request = urllib.request.Request(f"http://127.0.0.1:{server.admin_port}{path}")
     if token is not None:
