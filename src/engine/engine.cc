@@ -75,6 +75,8 @@ class Engine final : public StorageListener {
 
   Storage* storage() { return storage_.get(); }
   ReadPool* read_pool() { return read_pool_.get(); }
+  // Held while a database is created (store.max_databases).
+  Mutex& create_mu() { return create_mu_; }
   Config* config() { return config_.get(); }
   Clock* clock() { return env_.clock; }
   int64_t started_micros() const { return started_micros_; }
@@ -91,6 +93,7 @@ class Engine final : public StorageListener {
   int readpool_validator_ = 0;
   int64_t started_micros_ = 0;
   std::string data_dir_;
+  Mutex create_mu_;
   Mutex close_mu_;
   bool closed_ GUARDED_BY(close_mu_) = false;
   Status close_status_ GUARDED_BY(close_mu_);
@@ -222,7 +225,23 @@ class StoreImpl final : public Store {
   }
 
   Result<std::shared_ptr<Database>> OpenDatabase(std::string_view name, bool create_if_missing) override {
-    EBB_ASSIGN_OR_RETURN(auto core, engine_->storage()->OpenDatabase(name, create_if_missing));
+    Storage* storage = engine_->storage();
+    auto existing = storage->OpenDatabase(name, /*create_if_missing=*/false);
+    if (existing.ok() || !create_if_missing || !existing.status().IsNotFound()) {
+      if (!existing.ok()) return existing.status();
+      return std::shared_ptr<Database>(std::make_shared<DatabaseImpl>(engine_, std::move(*existing)));
+    }
+    // Creating: one at a time, so two creations cannot both pass the limit.
+    MutexLock lock(&engine_->create_mu());
+    const size_t count = storage->ListDatabases().size();
+    const int64_t max = engine_->config()->GetInt("store", "max_databases");
+    if (static_cast<int64_t>(count) >= max && !storage->OpenDatabase(name, false).ok()) {
+      return Status::InvalidArgument(fmt::format(
+          "cannot create database '{}': the store holds {} databases, the limit of store.max_databases ({}); drop "
+          "databases (FLUSHDB drops the selected one) or raise store.max_databases",
+          name, count, max));
+    }
+    EBB_ASSIGN_OR_RETURN(auto core, storage->OpenDatabase(name, /*create_if_missing=*/true));
     return std::shared_ptr<Database>(std::make_shared<DatabaseImpl>(engine_, std::move(core)));
   }
 

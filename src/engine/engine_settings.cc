@@ -91,12 +91,24 @@ void RegisterServerSettings(ConfigSchema* schema) {
                .min = -20, .max = 19});
 }
 
+// [store] settings the engine enforces (the rest of [store] is storage's).
+void RegisterEngineStoreSettings(ConfigSchema* schema) {
+  schema->Add({.section = "store", .key = "max_databases", .type = SettingType::kInt, .default_value = "10000",
+               .unit = "count", .runtime = true,
+               .description = "Most databases the store holds. Creating one more (OpenDatabase, or the first SET "
+                              "after SELECT of a new name) fails with an error naming this setting; existing ones "
+                              "are unaffected. Each database costs a manifest entry and a little memory; raise it "
+                              "for one-database-per-user designs.",
+               .min = 1, .max = 100000000});
+}
+
 }  // namespace
 
 std::shared_ptr<const ConfigSchema> EbbConfigSchema() {
   static const std::shared_ptr<const ConfigSchema> schema = [] {
     auto s = std::make_shared<ConfigSchema>();
     RegisterStorageSettings(s.get());
+    RegisterEngineStoreSettings(s.get());
     RegisterReadPoolSettings(s.get());
     RegisterWorkSettings(s.get());
     RegisterCompactionSettings(s.get());

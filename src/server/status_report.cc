@@ -61,6 +61,7 @@ json ServerSection(ServerCore* core) {
       {"write_batches", load(st.write_batches)},
       {"write_batch_commands", load(st.write_batch_commands)},
       {"scan_cursors", core->cursors().size()},
+      {"database_handles", core->registry().cached()},
       {"commands", commands},
   };
 }

@@ -421,6 +421,24 @@ class AuthAndLimitsTest(unittest.TestCase):
                 scan(cursor)
             r.close()
 
+    def test_max_databases(self):
+        with EbbServer("store.max_databases=3") as server:
+            r = redis_client(server)
+            for name in ("a", "b", "c"):
+                r.execute_command("SELECT", name)
+                self.assertTrue(r.set("k", name))
+            r.execute_command("SELECT", "d")
+            self.assertIsNone(r.get("k"))  # reading creates nothing
+            with self.assertRaisesRegex(redis.ResponseError, r"cannot create database 'd'.*store.max_databases \(3\)"):
+                r.set("k", "d")
+            r.execute_command("SELECT", "a")
+            self.assertEqual(r.get("k"), b"a")
+            self.assertTrue(r.set("k2", "still writable"))
+            self.assertTrue(r.flushdb())  # drops a: room for d
+            r.execute_command("SELECT", "d")
+            self.assertTrue(r.set("k", "d"))
+            r.close()
+
     def test_idle_timeout_and_max_clients(self):
         with EbbServer("server.idle_timeout_s=1") as server:
             with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
