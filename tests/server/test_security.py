@@ -232,6 +232,7 @@ class SecretsTest(unittest.TestCase):
     PASSWORD = "planted-password-6d1f0c"
     S3_SECRET = "planted-s3-secret-91ab2e"
     S3_ACCESS = "planted-s3-access-44c7d9"
+    ADMIN_TOKEN = "planted-admin-token-0f3a77"
 
     def outputs(self, server, client):
         """Everything the server shows about itself."""
@@ -241,8 +242,8 @@ class SecretsTest(unittest.TestCase):
         out["INFO all"] = json.dumps(client.info("all"))
         out["INFO everything"] = json.dumps(client.execute_command("INFO", "everything"))
         out["EBB.STATUS"] = client.execute_command("EBB.STATUS").decode()
-        out["/status"] = http_get(server, "/status?pretty=1")
-        out["/metrics"] = http_get(server, "/metrics")
+        out["/status"] = http_get(server, "/status?pretty=1", token=self.ADMIN_TOKEN)
+        out["/metrics"] = http_get(server, "/metrics", token=self.ADMIN_TOKEN)
         out["ebb config get"] = subprocess.run(
             [EBB_BIN, "config", "get", "*", "--port", str(server.port), "-a", self.PASSWORD],
             capture_output=True, text=True, timeout=DEADLINE_S).stdout
@@ -252,7 +253,7 @@ class SecretsTest(unittest.TestCase):
         # Error messages that name the secret settings.
         errors = []
         for name, value in (("tiering.s3_secret_key", self.S3_SECRET), ("tiering.s3_access_key", self.S3_ACCESS),
-                            ("server.requirepass_file", self.PASSWORD)):
+                            ("server.port", self.PASSWORD)):
             try:
                 client.config_set(name, value)
             except redis.ResponseError as e:
@@ -262,13 +263,15 @@ class SecretsTest(unittest.TestCase):
 
     def test_planted_secrets_appear_in_no_output_and_no_log(self):
         server = EbbServer(f"tiering.s3_secret_key={self.S3_SECRET}", f"tiering.s3_access_key={self.S3_ACCESS}",
-                           requirepass=self.PASSWORD).start()
+                           f"server.admin_token={self.ADMIN_TOKEN}", requirepass=self.PASSWORD).start()
         try:
             client = redis_client(server, password=self.PASSWORD)
             outputs = self.outputs(server, client)
             self.assertIn("(set)", outputs["CONFIG GET requirepass"])
             self.assertEqual(client.config_get("tiering.s3_secret_key"), {"tiering.s3_secret_key": "(set)"})
             self.assertEqual(client.config_get("server.requirepass_file"), {"server.requirepass_file": ""})
+            self.assertEqual(client.config_get("server.admin_token"), {"server.admin_token": "(set)"})
+            self.assertEqual(outputs["CONFIG SET errors"].count("nothing was changed"), 3)
             self.assertIn("tiering.s3_secret_key", outputs["CONFIG GET *"])
             self.assertTrue(outputs["ebb config get"].strip(), "ebb config get printed nothing")
             json.loads(outputs["ebb status --json"])
@@ -284,7 +287,7 @@ class SecretsTest(unittest.TestCase):
             log = server.stderr_text()
             server.cleanup()
         self.assertEqual(code, 0)
-        for secret in (self.PASSWORD, self.S3_SECRET, self.S3_ACCESS):
+        for secret in (self.PASSWORD, self.S3_SECRET, self.S3_ACCESS, self.ADMIN_TOKEN):
             for where, text in list(outputs.items()) + [("the log", log)]:
                 self.assertNotIn(secret, text, f"{secret} appears in {where}")
 
