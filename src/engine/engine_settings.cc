@@ -21,6 +21,28 @@ void RegisterServerSettings(ConfigSchema* schema) {
   schema->Add({.section = "server", .key = "port", .type = SettingType::kInt, .default_value = "6380",
                .unit = "port", .runtime = false, .description = "RESP (Redis protocol) port.", .min = 0,
                .max = 65535});
+  schema->Add({.section = "server", .key = "tls_port", .type = SettingType::kInt, .default_value = "0",
+               .unit = "port", .runtime = false,
+               .description = "Port of a second RESP listener, on bind, that speaks TLS (redis-cli --tls, "
+                              "ssl=True in redis-py); 0: none. Needs tls_cert_file and tls_key_file.",
+               .min = 0, .max = 65535});
+  schema->Add({.section = "server", .key = "tls_cert_file", .type = SettingType::kString, .default_value = "",
+               .runtime = true,
+               .description = "The server's certificate chain (PEM). Setting any tls_* setting at run time, also to "
+                              "the same value, reloads the files for new connections; a file that does not load "
+                              "refuses the change and keeps the old ones."});
+  schema->Add({.section = "server", .key = "tls_key_file", .type = SettingType::kString, .default_value = "",
+               .runtime = true, .description = "The private key of tls_cert_file (PEM, unencrypted)."});
+  schema->Add({.section = "server", .key = "tls_ca_cert_file", .type = SettingType::kString, .default_value = "",
+               .runtime = true,
+               .description = "CA certificates (PEM) that client certificates are verified against; empty: "
+                              "clients are not asked for one."});
+  schema->Add({.section = "server", .key = "tls_auth_clients", .type = SettingType::kEnum,
+               .default_value = "optional", .runtime = true,
+               .description = "Client certificates on the TLS port: `no` (not asked for), `optional` (asked for "
+                              "when tls_ca_cert_file is set, verified when sent), `yes` (required and verified; "
+                              "needs tls_ca_cert_file). A verified certificate does not replace AUTH.",
+               .choices = {"no", "optional", "yes"}});
   schema->Add({.section = "server", .key = "admin_port", .type = SettingType::kInt, .default_value = "8380",
                .unit = "port", .runtime = false,
                .description = "Admin HTTP port (/status, /metrics, dashboard). 0 disables it.", .min = 0,

@@ -164,10 +164,12 @@ bool CommandProcessor::Config(const CommandArgs& args, std::string* out, AsyncSt
         [core = core_, changes] {
           std::vector<Store::ConfigChange> all;
           bool server_changed = false;
+          bool tls_changed = false;
           std::string names;
           for (const auto& c : changes) {
             all.push_back({c.section, c.key, c.value});
             server_changed = server_changed || c.section == "server";
+            tls_changed = tls_changed || (c.section == "server" && c.key.rfind("tls_", 0) == 0);
             if (names.size() < kMaxQuotedArgBytes * 4) names += (names.empty() ? "'" : ", '") + Quote(c.name) + "'";
           }
           Status s = core->store()->SetConfig(all);
@@ -176,7 +178,7 @@ bool CommandProcessor::Config(const CommandArgs& args, std::string* out, AsyncSt
                                            s.ToString()));
           }
           if (server_changed) {
-            Status refresh = core->RefreshSettings();
+            Status refresh = core->RefreshSettings(tls_changed);
             if (!refresh.ok()) return StatusErrorReply(refresh);
           }
           return EncodeSimpleString("OK");
@@ -189,7 +191,7 @@ bool CommandProcessor::Config(const CommandArgs& args, std::string* out, AsyncSt
     for (auto* c : {&st.connections_received, &st.rejected_connections, &st.commands_processed, &st.unknown_commands,
                     &st.error_replies, &st.keyspace_hits, &st.keyspace_misses, &st.busy_rejections,
                     &st.protocol_errors, &st.limit_disconnects, &st.idle_disconnects, &st.auth_failures,
-                    &st.protected_mode_denials,
+                    &st.protected_mode_denials, &st.tls_handshake_failures,
                     &st.net_input_bytes, &st.net_output_bytes, &st.write_batches, &st.write_batch_commands}) {
       c->store(0, std::memory_order_relaxed);
     }

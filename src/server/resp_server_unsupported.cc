@@ -19,6 +19,7 @@ Result<std::unique_ptr<RespServer>> RespServer::Start(ServerCore*) {
 }
 
 int RespServer::port() const { return 0; }
+int RespServer::tls_port() const { return 0; }
 void RespServer::Stop() {}
 void RespServer::NotifySettingsChanged() {}
 

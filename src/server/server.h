@@ -50,6 +50,8 @@ class Server {
   // 0 when the admin listener is disabled.
   int port() const;
   int admin_port() const;
+  // The TLS listener's port; 0 when server.tls_port is 0.
+  int tls_port() const;
 
   // Stops accepting, lets every connection finish its current command,
   // closes them, stops the admin listener and the executors. Idempotent.

@@ -62,6 +62,11 @@ Result<ServerSettings> ServerSettings::FromConfig(const Config& config) {
   s.port = static_cast<int>(config.GetInt("server", "port"));
   s.admin_port = static_cast<int>(config.GetInt("server", "admin_port"));
   s.admin_bind = config.GetString("server", "admin_bind");
+  s.tls_port = static_cast<int>(config.GetInt("server", "tls_port"));
+  s.tls_cert_file = config.GetString("server", "tls_cert_file");
+  s.tls_key_file = config.GetString("server", "tls_key_file");
+  s.tls_ca_cert_file = config.GetString("server", "tls_ca_cert_file");
+  s.tls_auth_clients = config.GetString("server", "tls_auth_clients");
   EBB_ASSIGN_OR_RETURN(s.admin_token, ResolveSecret(config, "admin_token", "admin_token_file"));
   if (s.admin_port != 0 && s.admin_token.empty() && !IsLoopbackAddress(s.admin_bind)) {
     return Status::InvalidArgument(fmt::format(

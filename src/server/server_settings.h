@@ -22,6 +22,11 @@ struct ServerSettings {
   std::string bind = "127.0.0.1";
   int port = 6380;
   int admin_port = 8380;
+  int tls_port = 0;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_ca_cert_file;
+  std::string tls_auth_clients = "optional";
   std::string admin_bind = "127.0.0.1";
   // Resolved from admin_token or admin_token_file; empty: none.
   std::string admin_token;
