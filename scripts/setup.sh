@@ -6,6 +6,7 @@
 #   scripts/setup.sh test    # build + what the tests drive (redis-cli, redis-py,
 #                            # redis-server, the Prometheus client's parser,
 #                            # chromium, openssl for test certificates,
+#                            # clang and libFuzzer for scripts/fuzz.sh,
 #                            # node/npm for s3rver)
 set -euo pipefail
 
@@ -21,6 +22,7 @@ build_packages=(
 )
 test_packages=(
   redis-tools redis-server python3 python3-redis python3-prometheus-client chromium openssl
+  clang libclang-rt-14-dev
 )
 
 case "$profile" in
