@@ -32,6 +32,7 @@
 #include "base/status_macros.h"
 #include "base/thread_name.h"
 #include "server/command_processor.h"
+#include "server/command_round.h"
 #include "server/net_address.h"
 #include "server/resp_parser.h"
 #include "server/resp_writer.h"
@@ -46,9 +47,6 @@ using Executor = asio::io_context::executor_type;
 using WorkGuard = asio::executor_work_guard<Executor>;
 using TlsStream = asio::ssl::stream<tcp::socket>;
 
-// Commands parsed before they are run (then parsing continues): bounds the
-// views held into the input buffer and the replies held before a write.
-constexpr size_t kMaxCommandsPerRound = 1024;
 // Replies buffered before they are written out mid-round.
 constexpr size_t kFlushReplyBytes = 64 << 10;
 // Smallest free space offered to a read, and the first read buffer.
@@ -259,17 +257,6 @@ class Session final : public SessionBase {
     last_activity_micros_ = state_.connected_micros;
   }
 
-  // Before AUTH (a password is required and this connection has not given
-  // it) a connection may send only small commands, one at a time.
-  bool Restricted() const { return !state_.authenticated && core_->live().password_required(); }
-
-  RespLimits CurrentLimits() const {
-    if (Restricted()) return UnauthenticatedLimits();
-    RespLimits limits;
-    limits.max_bulk_bytes = core_->live().max_bulk_bytes();
-    return limits;
-  }
-
   // Makes room for the next read, moving unconsumed bytes to the front. The
   // buffer grows with the bytes received, never with a length a header
   // declares: only when what has arrived fills it does it double (capped by
@@ -318,33 +305,11 @@ class Session final : public SessionBase {
   // connection is to close (error, QUIT, shutdown).
   asio::awaitable<bool> HandleInput() {
     while (true) {
-      // Limits follow authentication: before AUTH one command is parsed at a
-      // time, so the commands after an AUTH are parsed with the limits that
-      // hold once it has run.
-      parser_.set_limits(CurrentLimits());
-      const size_t round_limit = Restricted() ? 1 : kMaxCommandsPerRound;
-      size_t count = 0;
-      size_t offset = begin_;
-      std::optional<std::string> protocol_error;
-      while (count < round_limit) {
-        size_t consumed = 0;
-        RespParseResult r = parser_.Parse(std::string_view(buffer_.data() + offset, end_ - offset), &consumed);
-        if (r == RespParseResult::kNeedMore) break;
-        if (r == RespParseResult::kError) {
-          protocol_error = parser_.error();
-          break;
-        }
-        offset += consumed;
-        if (parser_.args().empty()) continue;  // empty line or "*0"
-        if (commands_.size() <= count) commands_.emplace_back();
-        commands_[count].assign(parser_.args().begin(), parser_.args().end());
-        if (parser_.last_was_inline()) {
-          // Inline arguments live in the parser until its next Parse: keep
-          // copies for the round (a deque does not move its strings).
-          for (auto& arg : commands_[count]) arg = inline_args_.emplace_back(arg);
-        }
-        count++;
-      }
+      // Limits follow authentication (command_round.h).
+      CommandRound round = ParseCommandRound(core_, state_, &parser_,
+                                             std::string_view(buffer_.data() + begin_, end_ - begin_), &commands_,
+                                             &inline_args_);
+      const size_t count = round.count;
       size_t next = 0;
       while (next < count) {
         AsyncStep step;
@@ -356,15 +321,15 @@ class Session final : public SessionBase {
         if (state_.close_after_reply || closing_ || io_->stopping) break;
         if (out_.size() >= kFlushReplyBytes && !co_await Flush()) co_return false;
       }
-      begin_ = offset;
+      begin_ += round.consumed;
       inline_args_.clear();
       if (state_.close_after_reply || closing_ || io_->stopping) {
         co_await Flush();
         co_return false;
       }
-      if (protocol_error) {
+      if (round.protocol_error) {
         core_->stats().protocol_errors.fetch_add(1, std::memory_order_relaxed);
-        RespWriter(&out_).Error("ERR " + *protocol_error);
+        RespWriter(&out_).Error("ERR " + *round.protocol_error);
         co_await Flush();
         co_return false;
       }
@@ -380,7 +345,7 @@ class Session final : public SessionBase {
         co_await Flush();
         co_return false;
       }
-      if (count < round_limit) break;  // everything complete was run
+      if (round.exhausted()) break;  // everything complete was run
     }
     co_return co_await Flush();
   }

@@ -28,6 +28,7 @@
 #include "env/mem_file_system.h"
 #include "server/admin_ops.h"
 #include "server/command_processor.h"
+#include "server/command_round.h"
 #include "server/resp_parser.h"
 #include "server/server_core.h"
 #include "server/server_settings.h"
@@ -36,8 +37,6 @@ namespace ebb {
 namespace {
 
 constexpr char kPassword[] = "fuzz";
-// Commands parsed per round, as a connection does.
-constexpr size_t kMaxCommandsPerRound = 1024;
 
 [[noreturn]] void Fail(const std::string& what) {
   std::fprintf(stderr, "resp_session_fuzzer: %s\n", what.c_str());
@@ -162,54 +161,25 @@ void RunSession(World& world, bool password, std::string_view input) {
   std::string out;
   size_t expected_replies = 0;
   size_t begin = 0;
-  bool closed = false;
-  while (!closed) {
-    const bool restricted = !state.authenticated && core->live().password_required();
-    if (restricted) {
-      parser.set_limits(UnauthenticatedLimits());
-    } else {
-      RespLimits limits;
-      limits.max_bulk_bytes = core->live().max_bulk_bytes();
-      parser.set_limits(limits);
-    }
-    const size_t round_limit = restricted ? 1 : kMaxCommandsPerRound;
-    size_t count = 0;
-    size_t offset = begin;
-    bool protocol_error = false;
-    while (count < round_limit) {
-      size_t consumed = 0;
-      RespParseResult r = parser.Parse(input.substr(offset), &consumed);
-      if (r == RespParseResult::kNeedMore) break;
-      if (r == RespParseResult::kError) {
-        protocol_error = true;
-        break;
-      }
-      if (consumed == 0 || consumed > input.size() - offset) Fail("the parser consumed nothing or too much");
-      offset += consumed;
-      if (parser.args().empty()) continue;
-      if (commands.size() <= count) commands.emplace_back();
-      commands[count].assign(parser.args().begin(), parser.args().end());
-      if (parser.last_was_inline()) {
-        for (auto& arg : commands[count]) arg = inline_args.emplace_back(arg);
-      }
-      count++;
-    }
+  while (true) {
+    CommandRound round = ParseCommandRound(core, state, &parser, input.substr(begin), &commands, &inline_args);
+    if (round.consumed > input.size() - begin) Fail("the parser consumed more than it was given");
     size_t next = 0;
-    while (next < count && !state.close_after_reply) {
+    while (next < round.count && !state.close_after_reply) {
       const size_t before = next;
       AsyncStep step;
-      if (processor.Process(&state, commands, count, &next, &out, &step)) Await(&step, &out);
+      if (processor.Process(&state, commands, round.count, &next, &out, &step)) Await(&step, &out);
       expected_replies += next - before;
     }
-    begin = offset;
+    begin += round.consumed;
     inline_args.clear();
-    if (state.close_after_reply) closed = true;
-    if (!closed && protocol_error) {
-      out += "-ERR " + parser.error() + "\r\n";
+    if (state.close_after_reply) break;
+    if (round.protocol_error) {
+      out += "-ERR " + *round.protocol_error + "\r\n";
       expected_replies++;
-      closed = true;
+      break;
     }
-    if (count < round_limit) break;
+    if (round.exhausted()) break;
   }
   const size_t replies = CountReplies(out);
   if (replies != expected_replies) {

@@ -95,6 +95,14 @@ class EbbServer:
             print(f"ebb serve exited with {code}; its stderr:\n{self.stderr_text()[-20000:]}", file=sys.stderr)
         return code
 
+    def finish(self):
+        """Stops the server and removes its directory; returns its exit code
+        and everything it logged."""
+        code = self.stop()
+        log = self.stderr_text()
+        self.cleanup()
+        return code, log
+
     def cleanup(self):
         shutil.rmtree(self.data_dir, ignore_errors=True)
 

@@ -283,9 +283,7 @@ class SecretsTest(unittest.TestCase):
             self.assertTrue(client.config_set("requirepass", self.PASSWORD))
             client.close()
         finally:
-            code = server.stop()
-            log = server.stderr_text()
-            server.cleanup()
+            code, log = server.finish()
         self.assertEqual(code, 0)
         for secret in (self.PASSWORD, self.S3_SECRET, self.S3_ACCESS, self.ADMIN_TOKEN):
             for where, text in list(outputs.items()) + [("the log", log)]:
@@ -385,9 +383,7 @@ class AdminTokenTest(unittest.TestCase):
             self.assertEqual(http_status(base + "/status", token="rotated-token")[0], 200)
             client.close()
         finally:
-            code = server.stop()
-            log = server.stderr_text()
-            server.cleanup()
+            code, log = server.finish()
         self.assertEqual(code, 0)
         self.assertNotIn(self.TOKEN, log)
 
