@@ -5,7 +5,9 @@
 #   scripts/setup.sh build   # compilers, libraries, benchmark peers
 #   scripts/setup.sh test    # build + what the tests drive (redis-cli, redis-py,
 #                            # redis-server, the Prometheus client's parser,
-#                            # chromium, node/npm for s3rver)
+#                            # chromium, openssl for test certificates,
+#                            # clang and libFuzzer for scripts/fuzz.sh,
+#                            # node/npm for s3rver)
 #   scripts/setup.sh bench   # test + what bench/run_all.sh also runs
 #                            # (RocksDB's own db_bench, from rocksdb-tools)
 set -euo pipefail
@@ -17,11 +19,12 @@ build_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libzstd-dev libsodium-dev libarchive-dev libxxhash-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
-  libasio-dev libcpp-httplib-dev libcurl4-openssl-dev
+  libasio-dev libcpp-httplib-dev libcurl4-openssl-dev libssl-dev
   librocksdb-dev libleveldb-dev
 )
 test_packages=(
-  redis-tools redis-server python3 python3-redis python3-prometheus-client chromium
+  redis-tools redis-server python3 python3-redis python3-prometheus-client chromium openssl
+  clang libclang-rt-14-dev
 )
 bench_packages=(
   rocksdb-tools

@@ -83,6 +83,12 @@ struct ScanRequest {
   std::string start;
   std::string end;
   size_t limit = 1000;
+  // Also stop once the entries returned hold this many key (and value)
+  // bytes; at least one entry is returned. 0: no bound but `limit`.
+  size_t max_bytes = 0;
+  // Return keys only (every value empty): no value is copied, for callers
+  // that need only keys (SCAN, DBSIZE) over values of any size.
+  bool keys_only = false;
   std::shared_ptr<const Snapshot> snapshot;
 };
 

@@ -86,6 +86,37 @@ TEST_F(AsyncReadTest, LongScanContinuesAtLowPriority) {
   EXPECT_GT(store_->GetStatus().read_pool.low.admitted, low_before) << "the rest ran on the low pool";
 }
 
+TEST_F(AsyncReadTest, ScanKeysOnlyAndBoundedByBytes) {
+  Open();
+  const std::string big(1 << 20, 'v');
+  for (int i = 0; i < 8; i++) ASSERT_TRUE(db_->Put(fmt::format("k{}", i), big).ok());
+  auto scan = [&](ScanRequest req) {
+    std::promise<Result<ScanBatch>> p;
+    EXPECT_TRUE(db_->ScanAsync(req, Priority::kLow, [&](Result<ScanBatch> b) { p.set_value(std::move(b)); }).ok());
+    return p.get_future().get();
+  };
+  ScanRequest keys;
+  keys.limit = 100;
+  keys.keys_only = true;
+  auto only = scan(keys);
+  ASSERT_TRUE(only.ok());
+  ASSERT_EQ(only->entries.size(), 8u);
+  for (const auto& [k, v] : only->entries) EXPECT_EQ(v, "") << k;
+  EXPECT_EQ(only->next_start, "");
+  // A byte bound stops the batch (after at least one entry) and says where
+  // to go on.
+  ScanRequest bounded;
+  bounded.limit = 100;
+  bounded.max_bytes = 2 * big.size();
+  auto first = scan(bounded);
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->entries.size(), 2u);
+  EXPECT_EQ(first->entries[1].second.size(), big.size());
+  EXPECT_EQ(first->next_start, "k2");
+  bounded.max_bytes = 1;
+  EXPECT_EQ(scan(bounded)->entries.size(), 1u);
+}
+
 TEST_F(AsyncReadTest, FullPoolAnswersBusyAtOnceWithAnEstimate) {
   Open({{"readpool.threads_normal", "1"}, {"readpool.max_tasks_per_worker_normal", "2"}});
   ASSERT_TRUE(db_->Put("k", "v").ok());

@@ -3,10 +3,12 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "base/logging.h"
 #include "base/thread_name.h"
 #include "base/status_macros.h"
+#include "compaction/compaction_settings.h"
 
 namespace ebb {
 
@@ -210,6 +212,13 @@ Result<std::unique_ptr<EngineBackground>> EngineBackground::Start(Storage* stora
     SetCurrentThreadName("ebb-bg-driver");
     b->DriverLoop();
   });
+  // Changes are checked before they are stored, so a value the scheduler or
+  // smoosh would refuse is never stored (and never blocks later changes).
+  bg->validators_.push_back(
+      config->AddValidator("work", [b = bg.get()](const Config& c) { return b->ValidateWorkConfig(c); }));
+  bg->validators_.push_back(
+      config->AddValidator("tiering", [b = bg.get()](const Config& c) { return b->ValidateWorkConfig(c); }));
+  bg->validators_.push_back(config->AddValidator("smoosh", &EngineBackground::ValidateSmooshConfig));
   bg->work_subscription_ = config->Subscribe("work", [b = bg.get()](const std::string&, const std::string&) {
     Status s = b->ApplyConfig();
     if (!s.ok()) EBB_LOG(kWarn, "work configuration: {}", s.ToString());
@@ -252,6 +261,24 @@ Status EngineBackground::ApplyConfig() {
   }
   tier_throttle_soft_bytes_.store(tier_soft);
   tier_throttle_hard_bytes_.store(tier_hard);
+  return Status::OK();
+}
+
+Status EngineBackground::ValidateWorkConfig(const Config& candidate) const {
+  EBB_RETURN_IF_ERROR(WorkSettings::FromConfig(candidate).status());
+  std::vector<const char*> classes = {kWriteback, kCompaction, kJournalReclaim};
+  if (tiering_) classes.push_back(kTiering);
+  for (const char* name : classes) EBB_RETURN_IF_ERROR(WorkClassSettings::FromConfig(candidate, name).status());
+  return Status::OK();
+}
+
+Status EngineBackground::ValidateSmooshConfig(const Config& candidate) {
+  SmooshSettings settings = ReadSmooshSettings(candidate);
+  if (!settings.ignored_channels.empty()) {
+    return Status::InvalidArgument(fmt::format("smoosh.db_channels lists more than {} channels ({} too many: {})",
+                                               kMaxSmooshChannels, settings.ignored_channels.size(),
+                                               fmt::join(settings.ignored_channels, ", ")));
+  }
   return Status::OK();
 }
 
@@ -350,6 +377,8 @@ SmooshStatus EngineBackground::CompactionStatus() const { return smoosh_->GetSta
 
 void EngineBackground::Stop() {
   if (stopping_.exchange(true)) return;
+  for (int id : validators_) config_->RemoveValidator(id);
+  validators_.clear();
   if (work_subscription_) config_->Unsubscribe(work_subscription_);
   if (smoosh_subscription_) config_->Unsubscribe(smoosh_subscription_);
   if (tiering_subscription_) config_->Unsubscribe(tiering_subscription_);

@@ -83,6 +83,11 @@ class EngineBackground {
   std::optional<int64_t> NextTimerDeadline();
   void WakeDriver();
   Status ApplyConfig();
+  // What ApplyConfig and smoosh's ApplyConfig would refuse, checked on a
+  // candidate configuration before a change to work.*, tiering or smoosh
+  // is committed (Config::AddValidator).
+  Status ValidateWorkConfig(const Config& candidate) const;
+  static Status ValidateSmooshConfig(const Config& candidate);
 
   Storage* const storage_;
   Config* const config_;
@@ -106,6 +111,7 @@ class EngineBackground {
   int work_subscription_ = 0;
   int smoosh_subscription_ = 0;
   int tiering_subscription_ = 0;
+  std::vector<int> validators_;
 
   // The timer thread: ticks smoosh at its deadlines and wakes the tiering
   // class when a segment comes of age; sleeps with no deadline otherwise.
