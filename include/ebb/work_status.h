@@ -15,8 +15,8 @@ namespace ebb {
 
 struct WorkClassStatus {
   std::string name;
-  // asleep | waiting | sustained | idle_flush | stuck | eager | threshold for
-  // work classes; active | asleep for the "foreground" pseudo-class. See
+  // asleep | waiting | deferred | sustained | idle_flush | stuck | eager |
+  // threshold for work classes; active | asleep for the "foreground" pseudo-class. See
   // WorkClassStateName in work_class.h.
   std::string state;
   uint64_t pending_bytes = 0;  // gauge at the last evaluation
@@ -35,6 +35,9 @@ struct WorkClassStatus {
   int64_t last_transition_micros = 0;
   // How long all upstreams have been idle; -1 while any is busy.
   int64_t upstreams_idle_ms = -1;
+  // How long the pending work has waited (work.max_pending_age_s bounds
+  // it under policy ebb); -1 when nothing is pending.
+  int64_t pending_age_ms = -1;
   // Counters since registration.
   uint64_t passes = 0;        // DoWork calls
   uint64_t bytes_done = 0;    // sum of DoWork results (foreground: bytes noted)

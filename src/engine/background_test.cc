@@ -27,6 +27,7 @@ Options FastIdleOptions(const std::string& policy) {
   o.Set("work.idle_hysteresis_ms", "40");
   o.Set("work.idle_horizon_ms", "200");
   o.Set("smoosh.wait_secs", "0");
+  o.Set("work.max_pending_age_s", "1");
   return o;
 }
 
@@ -64,11 +65,27 @@ TEST(BackgroundTest, RushesToIdleThenMakesNoWakeups) {
   EXPECT_EQ(st.work.wakeups, wakeups);
   EXPECT_EQ(st.journal.syncs, syncs);
   EXPECT_FALSE(st.work.armed_deadline_micros.has_value());
-  // New writes wake it again.
+  // A lone small write wakes it again; it is not worth a flush of its own
+  // at once, so it waits (deferred) for its age limit, then goes to disk.
+  const auto written = std::chrono::steady_clock::now();
   ASSERT_TRUE(db->Put("again", "x").ok());
+  auto writeback_state = [&] {
+    for (const auto& c : (*store)->GetStatus().work.classes) {
+      if (c.name == "writeback") return c.state;
+    }
+    return std::string();
+  };
+  while (writeback_state() != "deferred" && std::chrono::steady_clock::now() < written + std::chrono::seconds(60)) {
+    std::this_thread::yield();
+  }
+  EXPECT_EQ(writeback_state(), "deferred");
   ASSERT_TRUE(WaitForQuiescence(store->get(), std::chrono::seconds(60)));
+  EXPECT_GE(std::chrono::steady_clock::now() - written, std::chrono::milliseconds(875))
+      << "flushed before the last eighth of work.max_pending_age_s";
+  EXPECT_EQ((*store)->GetStatus().databases[0].memtable_bytes, 0u);
   EXPECT_GT((*store)->GetStatus().work.wakeups, wakeups);
   EXPECT_EQ(*db->Get("key00042"), std::string(100, 'c'));
+  EXPECT_EQ(*db->Get("again"), "x");
 }
 
 TEST(BackgroundTest, ThrottleAndMemoryBoundKeepWritersGoing) {

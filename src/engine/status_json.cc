@@ -63,6 +63,7 @@ nlohmann::json WorkStatusToJson(const BackgroundSchedulerStatus& w) {
         {"budget_bytes", c.budget_bytes},
         {"last_transition_micros", c.last_transition_micros},
         {"upstreams_idle_ms", c.upstreams_idle_ms},
+        {"pending_age_ms", c.pending_age_ms},
         {"passes", c.passes},
         {"bytes_done", c.bytes_done},
         {"wakeups", c.wakeups},

@@ -180,13 +180,21 @@ TEST_F(WorkClassTest, RateFloorsAtMinRateNotZeroWithoutArrivals) {
   SustainedLoad(0, 60);
   EXPECT_DOUBLE_EQ(ClassStatus().controller_rate_bytes_per_s, 1.0 * kMiB);
   EXPECT_GT(source_.pass_count(), 100u);
-  // It worked down to band_low and stops there while the load goes on.
+  // It worked down to band_low and stops there while the load goes on...
   EXPECT_LT(source_.pending(), 64 * kMiB);
   const uint64_t passes = source_.pass_count();
   const uint64_t pending = source_.pending();
-  SustainedLoad(0, 30);
+  const int64_t last_pass = source_.passes().back().micros;
+  SustainedLoad(0, static_cast<double>(last_pass + 26'000'000 - clock_.NowMicros()) / 1e6);
   EXPECT_EQ(source_.pass_count(), passes);
   EXPECT_EQ(source_.pending(), pending);
+  // ... until that work's age limit (work.max_pending_age_s, 30 s; a class
+  // that looks every interval anyway does it in the last eighth): then all
+  // of it is done, in one pass.
+  SustainedLoad(0, 5);
+  EXPECT_EQ(source_.pass_count(), passes + 1);
+  EXPECT_EQ(source_.pending(), 0u);
+  EXPECT_LE(source_.passes().back().micros, last_pass + 30'000'000);
 }
 
 TEST(WorkRateControllerTest, BackpressureBlocksIncreasesButNotDecreases) {
@@ -409,6 +417,7 @@ TEST(WorkSettingsTest, SchemaDefaultsMatchStructDefaults) {
   EXPECT_EQ(g->threads, d.threads);
   EXPECT_EQ(g->max_pause_ms, d.max_pause_ms);
   EXPECT_EQ(g->stuck_backoff_max_ms, d.stuck_backoff_max_ms);
+  EXPECT_EQ(g->max_pending_age_s, d.max_pending_age_s);
   auto c = WorkClassSettings::FromConfig(config, "compaction");
   ASSERT_TRUE(c.ok());
   const WorkClassSettings dc;

@@ -49,7 +49,12 @@ Result<WorkSettings> WorkSettings::FromConfig(const Config& config) {
   s.threads = static_cast<int>(config.GetInt(kSection, "threads"));
   s.max_pause_ms = config.GetInt(kSection, "max_pause_ms");
   s.stuck_backoff_max_ms = config.GetInt(kSection, "stuck_backoff_max_ms");
+  s.max_pending_age_s = config.GetInt(kSection, "max_pending_age_s");
   return s;
+}
+
+uint64_t WorkClassSettings::small_pending_bytes() const {
+  return std::min(static_cast<uint64_t>(kMinPassBudgetBytes), band_low_bytes);
 }
 
 Status WorkClassSettings::Validate(std::string_view class_name) const {
@@ -132,6 +137,14 @@ void RegisterWorkSettings(ConfigSchema* schema) {
                .description = "Longest wait between retries of a class whose passes make no progress; longer "
                               "wastes less CPU on a stuck class, shorter recovers sooner.",
                .min = 1, .max = 3600000});
+  schema->Add({.section = work, .key = "max_pending_age_s", .type = SettingType::kInt, .default_value = "30",
+               .unit = "s", .runtime = true,
+               .description = "Policy ebb: pending work older than this is done even when it is below its band or "
+                              "too small to be worth a pass on its own (a trickle of writes), like Linux's "
+                              "dirty_expire_centisecs; one deadline per class, never a periodic tick. Shorter puts "
+                              "data into segment files and frees the journal sooner; longer gathers a trickle into "
+                              "fewer, larger passes and fewer wakeups.",
+               .min = 1, .max = 86400});
 
   schema->Add({.section = cls, .key = "band_low_bytes", .type = SettingType::kBytes, .default_value = "64MiB",
                .unit = "bytes", .runtime = true,
