@@ -272,6 +272,15 @@ class SmooshDaemon {
   // almost nothing; they cut read amplification).
   uint64_t ReclaimableBytes() const;
 
+  // Whether some channel has queued work it cannot start only because it is
+  // still in its smoosh.wait_secs (work ReclaimableBytes does not count).
+  bool HoldsWorkInWait() const;
+  // Ends the wait_secs of every channel now: the caller knows no more
+  // candidates are coming for now (the work classes that produce them went
+  // idle), so waiting longer would only arm a timer to make the same
+  // choice later. Channels created afterwards wait as usual.
+  void EndWait();
+
   SmooshStatus GetStatus() const;
 
   // Saves every queue now, with running jobs first at +infinity (when

@@ -260,6 +260,37 @@ TEST_F(SmooshDaemonTest, DatabaseIsQueuedStartedAndCompacted) {
   EXPECT_EQ(daemon->TakeNextJob(Now()), nullptr);
 }
 
+TEST_F(SmooshDaemonTest, EndWaitStartsWhatWaitsWithoutATimer) {
+  auto daemon = Open();
+  EXPECT_FALSE(daemon->HoldsWorkInWait()) << "nothing queued";
+  Change(daemon.get(), "db", kRatioTen);
+  // Queued, held by wait_secs: not in the gauge, and a deadline for its end.
+  EXPECT_TRUE(daemon->HoldsWorkInWait());
+  EXPECT_EQ(daemon->ReclaimableBytes(), 0u);
+  EXPECT_EQ(daemon->NextDeadline(), Now() + 30 * kSecond);
+  // The classes that make candidates went idle: no more are coming.
+  clock_.AdvanceSeconds(3);
+  daemon->EndWait();
+  EXPECT_FALSE(daemon->HoldsWorkInWait());
+  EXPECT_EQ(daemon->ReclaimableBytes(), kRatioTen.disk_bytes - kRatioTen.live_bytes);
+  ASSERT_TRUE(daemon->Checkpoint().ok());  // the other deadline: saving the queue
+  EXPECT_FALSE(daemon->NextDeadline()) << "no timer left for the wait";
+  auto job = daemon->TakeNextJob(Now());
+  ASSERT_NE(job, nullptr);
+  EXPECT_EQ(job->database(), "db");
+  target_.Set("db", kClean);
+  EXPECT_TRUE(daemon->JobFinished(job, Status::OK()));
+  ASSERT_TRUE(daemon->Checkpoint().ok());
+  EXPECT_FALSE(daemon->NextDeadline());
+  // A channel created later waits its own wait_secs.
+  SetConfig("smoosh", "db_channels", "ratio_dbs,slack_dbs,segments_dbs,night_dbs");
+  SetConfig("smoosh.night_dbs", "priority", "ratio");
+  ASSERT_TRUE(daemon->ApplyConfig(config_).ok());
+  const auto* night = FindChannel(daemon->GetStatus(), "night_dbs");
+  ASSERT_NE(night, nullptr);
+  EXPECT_TRUE(night->paused);
+}
+
 TEST_F(SmooshDaemonTest, ChannelsAreEvaluatedInConfiguredOrder) {
   // CouchDB sorts channels alphabetically ("ratio_dbs" < "slack_dbs") no
   // matter what db_channels says; Ebb follows the configured order.

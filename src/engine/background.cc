@@ -1,6 +1,7 @@
 #include "engine/background.h"
 
 #include <algorithm>
+#include <functional>
 
 #include <fmt/format.h>
 
@@ -135,10 +136,23 @@ class EngineBackground::Target final : public CompactionTarget {
 // start. Work: run the jobs smoosh hands out, reclaimed bytes as progress.
 class EngineBackground::CompactionSource final : public WorkSource {
  public:
-  CompactionSource(Storage* storage, SmooshDaemon* smoosh, Clock* clock, const std::atomic<bool>* stopping)
-      : storage_(storage), smoosh_(smoosh), clock_(clock), stopping_(stopping) {}
+  // `wake_driver` makes the timer thread look at smoosh's deadlines again
+  // (after they moved earlier or went away).
+  CompactionSource(Storage* storage, SmooshDaemon* smoosh, Clock* clock, const std::atomic<bool>* stopping,
+                   std::function<void()> wake_driver)
+      : storage_(storage), smoosh_(smoosh), clock_(clock), stopping_(stopping), wake_driver_(std::move(wake_driver)) {}
 
   uint64_t PendingBytes() override { return smoosh_->ReclaimableBytes(); }
+
+  // Smoosh's wait_secs holds queued work back to see more candidates. Once
+  // the classes above compaction are idle none are coming: the wait ends
+  // and the jobs start in the rush to idle, with no timer left for later.
+  bool HoldsWorkForUpstreams() override { return smoosh_->HoldsWorkInWait(); }
+  void UpstreamsIdle() override {
+    if (!smoosh_->HoldsWorkInWait()) return;
+    smoosh_->EndWait();
+    wake_driver_();  // its timer for the end of the wait is void
+  }
 
   Result<uint64_t> DoWork(uint64_t budget_bytes) override {
     uint64_t done = 0;
@@ -172,9 +186,11 @@ class EngineBackground::CompactionSource final : public WorkSource {
       }
     }
     if (smoosh_->ReclaimableBytes() == 0) {
-      // Nothing left to start: save the queues now rather than arm a timer.
+      // Nothing left to start: save the queues now rather than arm a timer,
+      // and let the timer thread drop the checkpoint deadline it may hold.
       Status s = smoosh_->Checkpoint();
       if (!s.ok()) EBB_LOG(kWarn, "smoosh checkpoint: {}", s.ToString());
+      wake_driver_();
     }
     if (done == 0 && !last_error.ok()) return last_error;
     return done;
@@ -185,6 +201,7 @@ class EngineBackground::CompactionSource final : public WorkSource {
   SmooshDaemon* const smoosh_;
   Clock* const clock_;
   const std::atomic<bool>* const stopping_;
+  const std::function<void()> wake_driver_;
 };
 
 // journal_reclaim: pending = journal bytes flushing can free. Work: delete
@@ -242,7 +259,8 @@ Result<std::unique_ptr<EngineBackground>> EngineBackground::Start(Storage* stora
   EBB_ASSIGN_OR_RETURN(WorkSettings ws, WorkSettings::FromConfig(*config));
   bg->scheduler_ = std::make_unique<BackgroundScheduler>(clock, ws);
   bg->writeback_ = std::make_unique<WritebackSource>(storage);
-  bg->compaction_ = std::make_unique<CompactionSource>(storage, bg->smoosh_.get(), clock, &bg->stopping_);
+  bg->compaction_ = std::make_unique<CompactionSource>(storage, bg->smoosh_.get(), clock, &bg->stopping_,
+                                                       [b = bg.get()] { b->WakeDriver(); });
   bg->journal_reclaim_ = std::make_unique<JournalReclaimSource>(storage);
   if (config->GetBool("tiering", "enabled")) {
     EBB_ASSIGN_OR_RETURN(bg->tiering_, EngineTiering::Open(storage, *config, fs, clock, data_dir));

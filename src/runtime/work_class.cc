@@ -113,10 +113,12 @@ WorkClass::Decision WorkClass::DecideEbb(int64_t now, uint64_t pending, const Up
   }
   if (!kicked && pending < s.small_pending_bytes()) {
     const int64_t age_deadline = pending_since_micros_ + age_limit;
-    // The tail of a rush to idle: work a class above just made by a real
-    // pass. Otherwise a trickle: not worth a pass (its wakeups, a segment
-    // file, syncs) before it has had time to grow or its age limit comes.
-    const bool rush = up.real_work_micros + settings.hysteresis_micros() >= pending_since_micros_;
+    // The tail of a rush to idle: what is left after this class's own real
+    // passes, or work a class above just made by one. Otherwise a trickle:
+    // not worth a pass (its wakeups, a segment file, syncs) before it has had
+    // time to grow or its age limit comes.
+    const int64_t real_work = std::max(up.real_work_micros, last_real_work_micros_);
+    const bool rush = real_work + settings.hysteresis_micros() >= pending_since_micros_;
     if (rush && up.classes_busy) {
       // The classes above are still at it: look again when they stop.
       controller_.Hold(now);

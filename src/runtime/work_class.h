@@ -19,9 +19,9 @@
 //                                      does not count as busy for the
 //                                      classes below (a trickle stays a
 //                                      trickle), unless
-//     a class above did a pass of real work (at least its own
-//     small_pending_bytes) since this pending work appeared: it is the tail
-//     of a rush to idle, waiting while those classes are busy (one
+//     the class itself or a class above did a pass of real work (at least
+//     its small_pending_bytes) just before this pending work appeared: it
+//     is the tail of a rush to idle, waiting while those classes are busy (one
 //     deadline, when they go quiet; a foreground that merely trickles on
 //     does not hold it, it is deferred then) and flushed as below once
 //     every upstream is idle

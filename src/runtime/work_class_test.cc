@@ -247,6 +247,33 @@ TEST(WorkClassUnitTest, OverrunningPassesStopTheRateFromRising) {
   EXPECT_DOUBLE_EQ(overrun_after, overrun_before) << "a worker overrunning its interval is behind";
 }
 
+TEST(WorkClassUnitTest, SmallTailOfItsOwnRushIsFlushedATrickleIsDeferred) {
+  const WorkSettings g = TestSettings();
+  const int64_t hysteresis = g.hysteresis_micros();
+  const UpstreamView idle{.busy = false, .quiet_since_micros = 0};
+  // The tail of a rush: a real pass (1 MiB) leaves 10 KiB.
+  WorkClass rushing("writeback", {"foreground"}, TestClassSettings(), 0);
+  int64_t now = 1'000'000;
+  std::optional<uint64_t> budget = rushing.Evaluate(now, 1 * kMiB + 10 * 1024, idle, g);
+  ASSERT_TRUE(budget);
+  rushing.PassDone(now, now + 1000, *budget, uint64_t{kMiB}, 10 * 1024, g);
+  now += g.interval_micros();
+  EXPECT_TRUE(rushing.Evaluate(now, 10 * 1024, idle, g)) << "flushed with the rush";
+  EXPECT_EQ(rushing.state(), WorkClassState::kIdleFlush);
+  // A trickle: 10 KiB that no real pass left behind waits for its age limit.
+  WorkClass trickled("writeback", {"foreground"}, TestClassSettings(), 0);
+  now = 1'000'000;
+  EXPECT_FALSE(trickled.Evaluate(now, 10 * 1024, idle, g));
+  EXPECT_EQ(trickled.state(), WorkClassState::kDeferred);
+  EXPECT_EQ(trickled.next_eval_micros(), now + g.max_pending_age_micros());
+  // Long after its own real pass, new small work is a trickle again.
+  now += hysteresis + g.interval_micros();
+  EXPECT_TRUE(rushing.Evaluate(now, 0, idle, g) == std::nullopt);
+  now += 10'000'000;
+  EXPECT_FALSE(rushing.Evaluate(now, 100, idle, g));
+  EXPECT_EQ(rushing.state(), WorkClassState::kDeferred);
+}
+
 // ---- Idle regime ------------------------------------------------------------
 
 TEST_F(WorkClassTest, IdleBudgetGrowsInProportionToIdleTime) {
