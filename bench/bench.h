@@ -45,6 +45,7 @@ struct Flags {
   std::string read_exec = "readpool";  // readisolation: readpool | shared
   double read_rate = 2000;             // readisolation: reads/s offered in the paced phases
   std::string policy;      // idle: ebb | eager | threshold; smoosh: channels | eager
+  std::string trace;       // idle: comma-separated bursty,sustained,trickle (empty: all)
   std::string out_dir;     // where CSV/plots go (idle, smoosh, tiering)
   std::string tier_store;  // tiering: local | s3rver (empty: both)
 };

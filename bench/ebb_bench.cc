@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--policy", f.policy, "idle: ebb|eager|threshold; smoosh: channels|eager");
+  app.add_option("--trace", f.trace, "idle: bursty,sustained,trickle (comma-separated; default all)");
   app.add_option("--out", f.out_dir, "Directory for CSV and plots (idle, smoosh, tiering; default docs)");
   app.add_option("--tier-store", f.tier_store, "tiering: local|s3rver (default: both)");
   CLI11_PARSE(app, argc, argv);

@@ -6,24 +6,25 @@
 #
 #   bench/run_all.sh [OUT] [--only NAME[,NAME...]] [--repeats N]
 #
-# NAMEs: core writers readisolation idle smoosh tiering redis. Core,
+# NAMEs: core writers readisolation idle trickle smoosh tiering redis. Core,
 # readisolation and idle run N times (default 3), core round-robin across
 # engines, so that docs can quote medians on a noisy machine; redis_compare
-# does its own N rounds; the rest run once. The whole run takes about
-# 50 minutes on the project's 2-core machine. Build first:
+# does its own N rounds; the rest run once (trickle counts context switches,
+# which load barely moves). The whole run takes about 75 minutes on the
+# project's 2-core machine. Build first:
 # scripts/build.sh release (and scripts/setup.sh test for s3rver and
 # redis-server).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 out="bench/results/$(date +%Y-%m-%d)"
-only="core,writers,readisolation,idle,smoosh,tiering,redis"
+only="core,writers,readisolation,idle,trickle,smoosh,tiering,redis"
 repeats=3
 while [ $# -gt 0 ]; do
   case "$1" in
     --only) only="$2"; shift 2 ;;
     --repeats) repeats="$2"; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     -*) echo "usage: $0 [OUT] [--only NAME,...] [--repeats N]" >&2; exit 2 ;;
     *) out="$1"; shift ;;
   esac
@@ -98,9 +99,18 @@ fi
 if wanted idle; then
   # The plots in docs/ are the last round's.
   for r in $(seq 1 "$repeats"); do
-    run idle "$bench" idle --duration 60 --json --out docs --data "$data/idle"
+    run idle "$bench" idle --trace bursty,sustained --duration 60 --json --out docs --data "$data/idle"
     rm -rf "$data/idle"
   done
+fi
+
+if wanted trickle; then
+  # One write every 0.1, 0.5, 2 and 10 s for 60 s each, per policy, embedded;
+  # then one 100-byte SET every 2 s and every 0.4 s through ebb serve.
+  run trickle "$bench" idle --trace trickle --duration 60 --json --data "$data/trickle"
+  rm -rf "$data/trickle"
+  echo "+ bench/trickle_server.py --seconds 60 --json" | tee -a "$out/trickle_server.log" >&2
+  bench/trickle_server.py --seconds 60 --json 2>>"$out/trickle_server.log" | tee -a "$out/trickle_server.jsonl"
 fi
 
 if wanted smoosh; then
