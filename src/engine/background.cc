@@ -353,6 +353,11 @@ void EngineBackground::OnSegmentsChanged(DatabaseCore* db) {
 
 void EngineBackground::OnDatabaseDropped(std::string_view name) { smoosh_->OnDatabaseDropped(name); }
 
+void EngineBackground::OnCompactionQueueChanged() {
+  scheduler_->Notify();
+  WakeDriver();
+}
+
 int64_t EngineBackground::ThrottlePauseMicros() const {
   const uint64_t dirty = storage_->DirtyBytes();
   int64_t pause = throttle_.PauseMicros(dirty, throttle_soft_bytes_.load(std::memory_order_relaxed),

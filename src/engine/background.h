@@ -51,6 +51,9 @@ class EngineBackground {
   void OnMemtableSwitched(DatabaseCore* db);
   void OnSegmentsChanged(DatabaseCore* db);
   void OnDatabaseDropped(std::string_view name);
+  // Smoosh's queues or channels changed outside the storage events (manual
+  // enqueue, resume): the compaction class and the timer look again.
+  void OnCompactionQueueChanged();
 
   // How long the calling writer should pause now (0 below the soft limit).
   int64_t ThrottlePauseMicros() const;

@@ -4,17 +4,101 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
 #include <fmt/format.h>
 
+#include "base/mutex.h"
 #include "base/test_util.h"
+#include "engine/admin.h"
 #include "engine/engine.h"
 #include "env/mem_file_system.h"
 
 namespace ebb {
 namespace {
+
+// A MemFileSystem whose next segment file creation, once armed, blocks until
+// released: it holds a compaction right after it created its output.
+class HoldingFileSystem final : public FileSystem {
+ public:
+  void HoldNextSegment() {
+    MutexLock lock(&mu_);
+    armed_ = true;
+  }
+  // Waits (bounded in real time) until a creation is being held.
+  bool WaitHeld() {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    MutexLock lock(&mu_);
+    while (!held_) {
+      if (std::chrono::steady_clock::now() >= give_up) return false;
+      cv_.WaitFor(std::chrono::milliseconds(10));
+    }
+    return true;
+  }
+  void Release() {
+    MutexLock lock(&mu_);
+    armed_ = false;
+    held_ = false;
+    cv_.SignalAll();
+  }
+  MemFileSystem* base() { return &base_; }
+
+  Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override {
+    if (path.size() > 4 && path.compare(path.size() - 4, 4, ".seg") == 0) {
+      MutexLock lock(&mu_);
+      if (armed_) {
+        armed_ = false;
+        held_ = true;
+        cv_.SignalAll();
+        while (held_) cv_.Wait();
+      }
+    }
+    return base_.NewWritableFile(path);
+  }
+  Result<std::unique_ptr<WritableFile>> NewAppendableFile(const std::string& path) override {
+    return base_.NewAppendableFile(path);
+  }
+  Result<std::unique_ptr<WritableFile>> NewMappedLogFile(const std::string& path) override {
+    return base_.NewMappedLogFile(path);
+  }
+  Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(const std::string& path) override {
+    return base_.NewRandomAccessFile(path);
+  }
+  Result<std::unique_ptr<SequentialFile>> NewSequentialFile(const std::string& path) override {
+    return base_.NewSequentialFile(path);
+  }
+  bool FileExists(const std::string& path) override { return base_.FileExists(path); }
+  Result<uint64_t> GetFileSize(const std::string& path) override { return base_.GetFileSize(path); }
+  Result<std::vector<std::string>> GetChildren(const std::string& dir) override { return base_.GetChildren(dir); }
+  Status CreateDir(const std::string& dir) override { return base_.CreateDir(dir); }
+  Status DeleteDir(const std::string& dir) override { return base_.DeleteDir(dir); }
+  Status DeleteFile(const std::string& path) override { return base_.DeleteFile(path); }
+  Status RenameFile(const std::string& from, const std::string& to) override { return base_.RenameFile(from, to); }
+  Status TruncateFile(const std::string& path, uint64_t size) override { return base_.TruncateFile(path, size); }
+  Status SyncDir(const std::string& dir) override { return base_.SyncDir(dir); }
+  Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override { return base_.LockFile(path); }
+  Result<uint64_t> GetFreeSpace(const std::string& path) override { return base_.GetFreeSpace(path); }
+
+ private:
+  MemFileSystem base_;
+  Mutex mu_;
+  CondVar cv_{&mu_};
+  bool armed_ GUARDED_BY(mu_) = false;
+  bool held_ GUARDED_BY(mu_) = false;
+};
+
+std::vector<std::string> SegmentFiles(FileSystem* fs) {
+  std::vector<std::string> out;
+  auto names = fs->GetChildren("/store/segments");
+  if (!names.ok()) return out;
+  for (const auto& n : *names) {
+    if (n.size() > 4 && n.compare(n.size() - 4, 4, ".seg") == 0) out.push_back(n);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
 
 Options FastIdleOptions(const std::string& policy) {
   Options o;
@@ -86,6 +170,47 @@ TEST(BackgroundTest, RushesToIdleThenMakesNoWakeups) {
   EXPECT_GT((*store)->GetStatus().work.wakeups, wakeups);
   EXPECT_EQ(*db->Get("key00042"), std::string(100, 'c'));
   EXPECT_EQ(*db->Get("again"), "x");
+}
+
+TEST(BackgroundTest, SuspendedCompactionStopsDropsItsPartialOutputAndRestartsOnResume) {
+  HoldingFileSystem fs;
+  Options o = FastIdleOptions("ebb");
+  o.Set("work.idle_hysteresis_ms", "1000");  // no rush before the test has armed the hold
+  o.Set("smoosh.ratio_dbs.min_size", "0");
+  auto store = OpenStore(o, EngineEnv{&fs, nullptr});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto db = *(*store)->OpenDatabase("d");
+  // Three rounds over the same 4000 keys (two segments each): ratio 3, for ratio_dbs.
+  for (int round = 0; round < 3; round++) {
+    for (int i = 0; i < 4000; i++) ASSERT_TRUE(db->Put(fmt::format("key{:05}", i), std::string(100, 'a' + round)).ok());
+    ASSERT_TRUE(db->Flush().ok());
+  }
+  const std::vector<std::string> inputs = SegmentFiles(&fs);
+  ASSERT_GE(inputs.size(), 3u);
+  fs.HoldNextSegment();  // the next segment file is the compaction's output
+  ASSERT_TRUE(fs.WaitHeld()) << "compaction did not start";
+  ASSERT_TRUE(SuspendCompactionChannel(store->get(), "all").ok());
+  fs.Release();
+  // The job stops at its next check, deletes what it wrote and waits in its
+  // queue again: not a failure.
+  auto queued_again = [&] {
+    for (const auto& c : (*store)->GetStatus().compaction.channels) {
+      if (c.name == "ratio_dbs") return c.jobs.empty() && c.waiting.size == 1;
+    }
+    return false;
+  };
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!queued_again() && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+  ASSERT_TRUE(queued_again());
+  EXPECT_EQ(SegmentFiles(&fs), inputs) << "the partial output was left behind";
+  for (const auto& c : (*store)->GetStatus().compaction.channels) EXPECT_EQ(c.jobs_failed, 0u) << c.name;
+  EXPECT_EQ(db->GetStats().segments, inputs.size());
+  // Resumed, it starts again from the beginning and finishes, without any
+  // other event to wake the runtime.
+  ASSERT_TRUE(ResumeCompactionChannel(store->get(), "all").ok());
+  ASSERT_TRUE(WaitForQuiescence(store->get(), std::chrono::seconds(60)));
+  EXPECT_EQ(db->GetStats().segments, 1u);
+  EXPECT_EQ(*db->Get("key01234"), std::string(100, 'c'));
 }
 
 TEST(BackgroundTest, ThrottleAndMemoryBoundKeepWritersGoing) {
