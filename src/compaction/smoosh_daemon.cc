@@ -407,10 +407,20 @@ std::shared_ptr<CompactionJob> SmooshDaemon::TakeNextJob(int64_t now_micros) {
     }
     double priority = ComputePriority(ch->settings.rule, info);
     if (priority <= 0) {
-      // Already compacted, dropped, or no longer qualifying (CouchDB drops it).
+      // No longer qualifying here (already compacted, dropped, or its sizes
+      // moved since it was queued). CouchDB drops it; Ebb offers it to the
+      // channels again with the sizes just read, so what the queues hold is
+      // what would start: a database whose ratio fell back under 2 while its
+      // segments piled up belongs in segments_dbs now, and one nobody wants
+      // leaves the queues (and the compaction class's gauge) at once.
       ch->jobs_dropped++;
-      EBB_LOG(kInfo, "smoosh {}: not compacting {}: {}", ch->settings.name, item.database,
-              info ? "its priority is now 0" : "it no longer exists");
+      if (info) {
+        EnqueueResult moved = EvaluateLocked(item.database, info, now_micros);
+        EBB_LOG(kInfo, "smoosh {}: not compacting {} here: its priority is now 0{}", ch->settings.name,
+                item.database, moved.channel.empty() ? "" : fmt::format("; queued in {}", moved.channel));
+      } else {
+        EBB_LOG(kInfo, "smoosh {}: not compacting {}: it no longer exists", ch->settings.name, item.database);
+      }
       continue;
     }
     if (free_disk->ok()) {

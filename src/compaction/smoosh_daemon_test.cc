@@ -1101,6 +1101,31 @@ TEST_F(SmooshDaemonTest, DroppedDatabaseIsForgotten) {
   EXPECT_EQ(daemon->GetStatus().channels[0].waiting.size, 0u);
 }
 
+TEST_F(SmooshDaemonTest, AnItemThatNoLongerQualifiesMovesToTheChannelThatWantsItNow) {
+  auto daemon = Open();
+  PassWaitSecs();
+  // Queued in ratio_dbs (ratio 3) ...
+  Change(daemon.get(), "db", Sizes(3 * 12 * kMiB, 12 * kMiB, 12));
+  ASSERT_EQ(FindChannel(daemon->GetStatus(), "ratio_dbs")->waiting.size, 1u);
+  // ... then, before a job starts, overwrites settle its ratio under 2 while
+  // flushes leave it with 12 segments: segments_dbs is the one that wants it.
+  target_.Set("db", Sizes(18 * kMiB, 12 * kMiB, 12));
+  auto job = daemon->TakeNextJob(Now());
+  ASSERT_NE(job, nullptr) << "the class's gauge said there was work; the daemon must start it";
+  EXPECT_EQ(job->channel(), "segments_dbs");
+  EXPECT_EQ(FindChannel(daemon->GetStatus(), "ratio_dbs")->waiting.size, 0u);
+  target_.Set("db", kClean);
+  ASSERT_TRUE(daemon->JobFinished(job, Status::OK()));
+
+  // An item no channel wants any more leaves the queues, and the gauge, at
+  // once: the gauge never counts work the daemon would not start.
+  Change(daemon.get(), "other", kRatioTen);
+  ASSERT_GT(daemon->ReclaimableBytes(), 0u);
+  target_.Set("other", kClean);
+  EXPECT_EQ(daemon->TakeNextJob(Now()), nullptr);
+  EXPECT_EQ(daemon->ReclaimableBytes(), 0u);
+}
+
 TEST_F(SmooshDaemonTest, ReclaimableBytesCountsRunnableWorkAndRunningJobs) {
   auto daemon = Open();
   target_.Set("a", kRatioTen);       // 4.5 MiB reclaimable
