@@ -107,6 +107,32 @@ class EngineBackground::WritebackSource final : public WorkSource {
   Storage* const storage_;
 };
 
+namespace {
+
+// Sorted runs among the local segments (newest first, up to the first
+// evicted one): what a read may have to merge. A compaction's output is one
+// run split into files of segment_target_bytes with disjoint key ranges;
+// each flush that overlaps what came before starts a new run.
+uint64_t LocalSortedRuns(const SegmentSet& set) {
+  uint64_t runs = 0;
+  std::vector<const SegmentMeta*> run;  // the current run's segments
+  for (const auto& f : set) {
+    if (f->evicted()) break;
+    const SegmentMeta& m = f->meta();
+    const bool overlaps = std::any_of(run.begin(), run.end(), [&](const SegmentMeta* o) {
+      return !(m.largest_key < o->smallest_key || o->largest_key < m.smallest_key);
+    });
+    if (run.empty() || overlaps) {
+      runs++;
+      run.clear();
+    }
+    run.push_back(&m);
+  }
+  return runs;
+}
+
+}  // namespace
+
 // The daemon's view of the store.
 class EngineBackground::Target final : public CompactionTarget {
  public:
@@ -120,7 +146,10 @@ class EngineBackground::Target final : public CompactionTarget {
     CompactionInfo info;
     info.disk_bytes = c.disk_bytes;
     info.live_bytes = c.live_bytes;
-    info.segments = c.segments;
+    // Read amplification is in runs, not files: a compacted database of a
+    // GiB is sixteen 64 MiB files and one run, and must not look like it
+    // needs compacting again.
+    info.segments = LocalSortedRuns(*db->segment_set());
     info.update_seq = st.update_seq;
     info.compacted_seq = st.compacted_seq;
     return info;

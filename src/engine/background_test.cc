@@ -213,6 +213,31 @@ TEST(BackgroundTest, SuspendedCompactionStopsDropsItsPartialOutputAndRestartsOnR
   EXPECT_EQ(*db->Get("key01234"), std::string(100, 'c'));
 }
 
+TEST(BackgroundTest, ACompactionsSplitOutputIsOneRunNotSegmentsToCompactAgain) {
+  MemFileSystem fs;
+  Options o = FastIdleOptions("ebb");
+  o.Set("smoosh.ratio_dbs.min_size", "0");
+  o.Set("smoosh.segments_dbs.min_size", "0");
+  o.Set("store.segment_target_bytes", "64KiB");  // a compaction writes ~10 files
+  auto store = OpenStore(o, EngineEnv{&fs, nullptr});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto db = *(*store)->OpenDatabase("d");
+  for (int round = 0; round < 3; round++) {
+    for (int i = 0; i < 6000; i++) ASSERT_TRUE(db->Put(fmt::format("key{:05}", i), std::string(100, 'a' + round)).ok());
+    ASSERT_TRUE(db->Flush().ok());
+  }
+  ASSERT_TRUE(WaitForQuiescence(store->get(), std::chrono::seconds(60)));
+  // One compaction (ratio 3) made more than 8 files of one run; segments_dbs
+  // (more than 8 runs) had nothing to do after it.
+  const DatabaseStats st = db->GetStats();
+  EXPECT_EQ(st.compactions, 1u);
+  EXPECT_GT(st.segments, 8u);
+  for (const auto& c : (*store)->GetStatus().compaction.channels) {
+    if (c.name == "segments_dbs") EXPECT_EQ(c.jobs_started, 0u);
+    EXPECT_EQ(c.waiting.size, 0u) << c.name;
+  }
+}
+
 TEST(BackgroundTest, ThrottleAndMemoryBoundKeepWritersGoing) {
   MemFileSystem fs;
   Options o = FastIdleOptions("ebb");
