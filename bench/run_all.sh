@@ -6,25 +6,25 @@
 #
 #   bench/run_all.sh [OUT] [--only NAME[,NAME...]] [--repeats N]
 #
-# NAMEs: core writers readisolation idle trickle smoosh tiering redis. Core,
+# NAMEs: core writers readisolation idle trickle soak smoosh tiering redis. Core,
 # readisolation and idle run N times (default 3), core round-robin across
 # engines, so that docs can quote medians on a noisy machine; redis_compare
 # does its own N rounds; the rest run once (trickle counts context switches,
-# which load barely moves). The whole run takes about 75 minutes on the
-# project's 2-core machine. Build first:
+# which load barely moves; soak is ten minutes of its own). The whole run
+# takes about 90 minutes on the project's 2-core machine. Build first:
 # scripts/build.sh release (and scripts/setup.sh test for s3rver and
 # redis-server).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 out="bench/results/$(date +%Y-%m-%d)"
-only="core,writers,readisolation,idle,trickle,smoosh,tiering,redis"
+only="core,writers,readisolation,idle,trickle,soak,smoosh,tiering,redis"
 repeats=3
 while [ $# -gt 0 ]; do
   case "$1" in
     --only) only="$2"; shift 2 ;;
     --repeats) repeats="$2"; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     -*) echo "usage: $0 [OUT] [--only NAME,...] [--repeats N]" >&2; exit 2 ;;
     *) out="$1"; shift ;;
   esac
@@ -111,6 +111,12 @@ if wanted trickle; then
   rm -rf "$data/trickle"
   echo "+ bench/trickle_server.py --seconds 60 --json" | tee -a "$out/trickle_server.log" >&2
   bench/trickle_server.py --seconds 60 --json 2>>"$out/trickle_server.log" | tee -a "$out/trickle_server.jsonl"
+fi
+
+if wanted soak; then
+  # Ten minutes of redis-benchmark SETs and GETs side by side against ebb serve.
+  echo "+ bench/soak_server.py --minutes 10 --json" | tee -a "$out/soak.log" >&2
+  bench/soak_server.py --minutes 10 --json 2>>"$out/soak.log" | tee -a "$out/soak.jsonl"
 fi
 
 if wanted smoosh; then

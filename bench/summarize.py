@@ -242,6 +242,25 @@ def trickle(directory):
     return "".join(out)
 
 
+def soak(directory):
+    """bench/soak_server.py: per minute, and the summary line."""
+    rows = load(directory, "soak")
+    minutes = [r for r in rows if "minute" in r]
+    if not minutes:
+        return ""
+    body = [[r["minute"], num(r["set_rps"]), num(r.get("set_p99_ms"), 1), num(r["get_rps"]), num(r.get("get_p99_ms"), 1),
+             r["segments_max"], num(r.get("space_amp"), 2), num(r["memtable_bytes"] / 2**20, 1),
+             num(r["rss_bytes"] / 2**20), r["compactions"], r["stuck_passes"]] for r in minutes]
+    text = table(["minute", "SET/s", "SET p99 ms", "GET/s", "GET p99 ms", "segments (max per db)", "space amp",
+                  "memtables MiB", "RSS MiB", "compactions", "stuck passes"], body)
+    for r in rows:
+        if r.get("summary"):
+            text += (f"\nGET last/first {num(r['get_rps_last_over_first'], 2)}, SET last/first "
+                     f"{num(r['set_rps_last_over_first'], 2)}, DBSIZE after {num(r['dbsize_s'] * 1000)} ms, "
+                     f"'made no progress' warnings {r['no_progress_warnings']}, load average {num(r['load_average'], 1)}\n")
+    return text
+
+
 def smoosh(directory):
     rows = load(directory, "smoosh")
     if not rows:
@@ -275,7 +294,7 @@ def main():
         sys.exit(f"bench/summarize.py: {d} is not a directory")
     for title, fn in (("core", core), ("writers", writers),
                       ("writers, journal.mmap_writes = false", lambda d: writers(d, "writers-write")),
-                      ("readisolation", readisolation), ("idle", idle), ("trickle", trickle),
+                      ("readisolation", readisolation), ("idle", idle), ("trickle", trickle), ("soak", soak),
                       ("smoosh", smoosh), ("tiering", tiering)):
         text = fn(d)
         if text:
