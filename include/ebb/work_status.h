@@ -27,6 +27,11 @@ struct WorkClassStatus {
   double rate_bytes_per_s = 0;
   // The P/D controller's own output (kept while the class leaves the band).
   double controller_rate_bytes_per_s = 0;
+  // Full speed: work.<class>.max_rate_bytes_per_s if set, else what the
+  // class's passes achieve (measured_rate_bytes_per_s; 0 before any pass of
+  // at least 1 MiB).
+  double max_rate_bytes_per_s = 0;
+  double measured_rate_bytes_per_s = 0;
   // Smoothed arrival rate of new pending work.
   double inflow_bytes_per_s = 0;
   uint64_t budget_bytes = 0;  // budget of the last pass

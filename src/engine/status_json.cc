@@ -59,6 +59,8 @@ nlohmann::json WorkStatusToJson(const BackgroundSchedulerStatus& w) {
         {"band_high_bytes", c.band_high_bytes},
         {"rate_bytes_per_s", c.rate_bytes_per_s},
         {"controller_rate_bytes_per_s", c.controller_rate_bytes_per_s},
+        {"max_rate_bytes_per_s", c.max_rate_bytes_per_s},
+        {"measured_rate_bytes_per_s", c.measured_rate_bytes_per_s},
         {"inflow_bytes_per_s", c.inflow_bytes_per_s},
         {"budget_bytes", c.budget_bytes},
         {"last_transition_micros", c.last_transition_micros},

@@ -39,6 +39,7 @@ WorkClassSettings Band(uint64_t low, uint64_t high) {
   s.band_low_bytes = low;
   s.band_high_bytes = high;
   s.max_rate_bytes_per_s = 100.0 * kMiB;
+  s.max_rate_configured = true;
   s.min_rate_bytes_per_s = 1.0 * kMiB;
   return s;
 }

@@ -40,7 +40,18 @@ WorkClass::WorkClass(std::string name, std::vector<std::string> upstreams, const
 
 void WorkClass::SetSettings(const WorkClassSettings& settings) {
   settings_ = settings;
-  if (controller_.started()) controller_.Clamp(settings_);
+  if (controller_.started()) controller_.Clamp(EffectiveSettings());
+}
+
+double WorkClass::max_rate_bytes_per_s() const {
+  if (settings_.max_rate_configured || measured_rate_ <= 0) return settings_.max_rate_bytes_per_s;
+  return std::max(measured_rate_, settings_.min_rate_bytes_per_s);
+}
+
+WorkClassSettings WorkClass::EffectiveSettings() const {
+  WorkClassSettings s = settings_;
+  s.max_rate_bytes_per_s = max_rate_bytes_per_s();
+  return s;
 }
 
 void WorkClass::ResetForPolicyChange() {
@@ -87,7 +98,7 @@ void WorkClass::Refill(int64_t now, double rate, int64_t interval_micros, bool f
 
 WorkClass::Decision WorkClass::DecideEbb(int64_t now, uint64_t pending, const UpstreamView& up,
                                          const WorkSettings& settings, bool kicked) {
-  const WorkClassSettings& s = settings_;
+  const WorkClassSettings s = EffectiveSettings();
   if (pending == 0) {
     if (!up.busy) {
       // The next episode of load starts the controller afresh.
@@ -180,7 +191,7 @@ WorkClass::Decision WorkClass::DecideThreshold(uint64_t pending, const UpstreamV
   if (pending < settings_.band_low_bytes || pending == 0) threshold_latched_ = false;
   if (pending > 0 && (threshold_latched_ || kicked)) {
     return {.state = WorkClassState::kThreshold,
-            .rate_bytes_per_s = settings_.max_rate_bytes_per_s,
+            .rate_bytes_per_s = max_rate_bytes_per_s(),
             .forgive_debt = kicked};
   }
   // Not latched: whatever is pending stays until the next load reaches
@@ -282,11 +293,24 @@ void WorkClass::PassDone(int64_t start_micros, int64_t end_micros, uint64_t budg
   if (!done.ok()) last_error_ = done.status().ToString();
   bytes_done_ += done_bytes;
   if (budget_bytes != kUnlimitedWorkBudgetBytes) {
+    // Time spent working earns credit at the rate in force, uncapped: a pass
+    // longer than the credit cap (a compaction job) that did what that rate
+    // allows leaves no debt, so the class can work back to back at full
+    // speed instead of resting as long as it worked.
+    if (bucket_micros_ >= 0 && end_micros > bucket_micros_) {
+      tokens_bytes_ += effective_rate_ * static_cast<double>(end_micros - std::max(start_micros, bucket_micros_)) / 1e6;
+      bucket_micros_ = end_micros;
+    }
     tokens_bytes_ -= static_cast<double>(done_bytes);
     tokens_bytes_ = std::max(tokens_bytes_, -effective_rate_ * kMaxRateDebtSeconds);
   }
   inflow_.AddDone(done_bytes);
   inflow_.Observe(end_micros, pending_after, interval / 2);
+  if (done_bytes >= kMinRateSampleBytes && end_micros > start_micros) {
+    const double sample = static_cast<double>(done_bytes) * 1e6 / static_cast<double>(end_micros - start_micros);
+    measured_rate_ = measured_rate_ <= 0 ? sample : measured_rate_ + kMeasuredRateWeight * (sample - measured_rate_);
+    if (controller_.started()) controller_.Clamp(EffectiveSettings());
+  }
   pending_bytes_ = pending_after;
   behind_ = (budget_bytes != kUnlimitedWorkBudgetBytes && done_bytes < budget_bytes &&
              static_cast<double>(pending_after) > settings_.target_bytes()) ||
@@ -318,9 +342,13 @@ void WorkClass::PassDone(int64_t start_micros, int64_t end_micros, uint64_t budg
     // What is left is younger than what the pass did (taken as oldest first).
     pending_since_micros_ = pending_after > 0 ? end_micros : kNeverMicros;
   }
-  // Look again at once when more may be done now (eager) or nothing is left
-  // (the class goes to sleep without a timer), else after an interval.
-  const bool more_now = settings.policy == WorkPolicy::kEager && pending_after > 0 && done_bytes > 0;
+  // Look again at once when more may be done now (eager; or the credit
+  // earned while this pass ran already covers the next one, so a class at
+  // full speed works back to back) or nothing is left (the class goes to
+  // sleep without a timer), else after an interval.
+  const bool credit_left = budget_bytes != kUnlimitedWorkBudgetBytes && pending_after > 0 &&
+                           tokens_bytes_ >= std::min(kMinPassBudgetBytes, static_cast<double>(pending_after));
+  const bool more_now = done_bytes > 0 && pending_after > 0 && (settings.policy == WorkPolicy::kEager || credit_left);
   next_eval_micros_ = more_now || pending_after == 0 ? end_micros : end_micros + interval;
   on_cadence_ = true;
 }
@@ -334,6 +362,8 @@ WorkClassStatus WorkClass::GetStatus() const {
   s.band_high_bytes = settings_.band_high_bytes;
   s.rate_bytes_per_s = effective_rate_;
   s.controller_rate_bytes_per_s = controller_.started() ? controller_.rate_bytes_per_s() : 0;
+  s.max_rate_bytes_per_s = max_rate_bytes_per_s();
+  s.measured_rate_bytes_per_s = measured_rate_;
   s.inflow_bytes_per_s = inflow_.bytes_per_s();
   s.budget_bytes = last_budget_bytes_;
   s.last_transition_micros = last_transition_micros_;

@@ -50,9 +50,19 @@
 // idle; no age limit). Both are baselines and keep polling under load.
 //
 // A rate becomes pass budgets through a token bucket: credit accrues at the
-// rate; a pass runs when the credit covers min(kMinPassBudgetBytes, pending)
-// and gets all of it as budget; work beyond the budget (a unit larger than
-// the budget) is debt paid by later credit, so the average honours the rate.
+// rate (banked up to kMaxCreditIntervals between passes, without a cap while
+// a pass runs); a pass runs when the credit covers min(kMinPassBudgetBytes,
+// pending) and gets all of it as budget; work beyond the budget (a unit
+// larger than the budget) is debt paid by later credit, so the average
+// honours the rate.
+//
+// Full speed (max_rate above) is work.<class>.max_rate_bytes_per_s when
+// set; otherwise the rate the class's own passes achieve, measured like
+// Linux writeback measures a device's write bandwidth: each pass of at
+// least kMinRateSampleBytes gives done / duration, smoothed over passes
+// (kMeasuredRateWeight), never below min_rate_bytes_per_s. So on a fast
+// disk an idle store flushes as fast as the disk allows and on a slow one
+// a pass is not handed more than it can do in an interval.
 //
 // A pass that makes no progress while work is pending makes the class
 // `stuck`: it is retried after interval * 2^(n-1), at most
@@ -96,6 +106,11 @@ namespace ebb {
 // together (writeback's flush, then journal reclaim's rotation) share one
 // wakeup instead of arming two.
 inline constexpr int64_t kAgeSlackDivisor = 8;
+// A pass gives a measurement of the class's speed when it did at least this
+// much work: smaller ones are mostly fixed cost (creating and syncing files).
+inline constexpr uint64_t kMinRateSampleBytes = 1 << 20;
+// Weight of a new measurement in the smoothed speed.
+inline constexpr double kMeasuredRateWeight = 0.25;
 // Credit a class may bank, in intervals of its current rate: enough to
 // catch up after a late evaluation, not enough for a burst after a lull.
 inline constexpr double kMaxCreditIntervals = 2;
@@ -213,6 +228,9 @@ class WorkClass {
   // evaluation.
   WorkClassStatus GetStatus() const;
 
+  // The rate the class works at when at full speed (see above).
+  double max_rate_bytes_per_s() const;
+
  private:
   enum class Regime { kNone, kSustained, kIdle };
   // Decision::deadline_micros when the class follows the interval cadence.
@@ -229,6 +247,8 @@ class WorkClass {
 
   Decision DecideEbb(int64_t now, uint64_t pending, const UpstreamView& up, const WorkSettings& settings,
                      bool kicked);
+  // settings_ with max_rate_bytes_per_s at the full speed in force.
+  WorkClassSettings EffectiveSettings() const;
   Decision DecideThreshold(uint64_t pending, const UpstreamView& up, bool kicked);
   void SetState(WorkClassState state, int64_t now);
   void Refill(int64_t now, double rate, int64_t interval_micros, bool forgive_debt);
@@ -262,6 +282,7 @@ class WorkClass {
   uint64_t pending_bytes_ = 0;
   int64_t upstreams_idle_micros_ = -1;
   double effective_rate_ = 0;
+  double measured_rate_ = 0;  // smoothed speed of the passes (0: none yet)
   WorkRateController controller_;
   InflowEstimator inflow_;
 

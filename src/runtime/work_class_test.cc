@@ -39,6 +39,7 @@ WorkClassSettings TestClassSettings() {
   s.band_low_bytes = 64 * kMiB;
   s.band_high_bytes = 192 * kMiB;
   s.max_rate_bytes_per_s = 100.0 * kMiB;
+  s.max_rate_configured = true;  // fixed, not the measured speed of the fake's passes
   s.min_rate_bytes_per_s = 1.0 * kMiB;
   return s;
 }
@@ -304,6 +305,34 @@ TEST_F(WorkClassTest, IdleBudgetGrowsInProportionToIdleTime) {
   }
   EXPECT_EQ(source_.pending(), 0u);
   EXPECT_EQ(ClassStatus().state, "asleep");
+}
+
+TEST_F(WorkClassTest, FullSpeedIsWhatPassesAchieveWhenNotConfigured) {
+  // The device does 20 MiB/s.
+  source_.set_device_bytes_per_s(20.0 * kMiB);
+  WorkClassSettings auto_rate = TestClassSettings();
+  auto_rate.max_rate_configured = false;  // 100 MiB/s only until measured
+  auto_rate.band_low_bytes = 2048 * kMiB;  // pure idle budget
+  auto_rate.band_high_bytes = 4096 * kMiB;
+  ASSERT_TRUE(scheduler_->SetClassSettings("writeback", auto_rate).ok());
+  ForegroundWrite(200 * kMiB);
+  std::optional<int64_t> asleep_at = driver_.RunUntilAsleep(clock_.NowMicros() + 600'000'000);
+  ASSERT_TRUE(asleep_at);
+  EXPECT_EQ(source_.pending(), 0u);
+  EXPECT_NEAR(ClassStatus().measured_rate_bytes_per_s, 20.0 * kMiB, 0.5 * kMiB);
+  EXPECT_NEAR(ClassStatus().max_rate_bytes_per_s, 20.0 * kMiB, 0.5 * kMiB);
+  // At full idle speed each pass is handed about what the device does in an
+  // interval and the next starts at once: 200 MiB in about 10 s of passes,
+  // plus the horizon's ramp.
+  const auto passes = source_.passes();
+  EXPECT_LE(passes.back().budget_bytes, 2 * 2 * kMiB + 1) << "at most two intervals of the measured speed";
+  EXPECT_LE(*asleep_at - passes.front().micros, 10'000'000 + 5'000'000 + 2'000'000);
+
+  // Configured, the setting wins over the measurement.
+  WorkClassSettings fixed = auto_rate;
+  fixed.max_rate_configured = true;
+  ASSERT_TRUE(scheduler_->SetClassSettings("writeback", fixed).ok());
+  EXPECT_DOUBLE_EQ(ClassStatus().max_rate_bytes_per_s, 100.0 * kMiB);
 }
 
 TEST_F(WorkClassTest, ShortLullFlushesLittleLongLullFlushesEverything) {

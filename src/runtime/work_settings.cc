@@ -87,6 +87,7 @@ Result<WorkClassSettings> WorkClassSettings::FromConfig(const Config& config, st
   s.band_low_bytes = static_cast<uint64_t>(config.GetInt(section, "band_low_bytes"));
   s.band_high_bytes = static_cast<uint64_t>(config.GetInt(section, "band_high_bytes"));
   s.max_rate_bytes_per_s = config.GetDouble(section, "max_rate_bytes_per_s");
+  s.max_rate_configured = config.GetExplicit(section, "max_rate_bytes_per_s").has_value();
   s.min_rate_bytes_per_s = config.GetDouble(section, "min_rate_bytes_per_s");
   s.p_term_inverse = config.GetDouble(section, "p_term_inverse");
   s.d_term = config.GetDouble(section, "d_term");
@@ -159,7 +160,10 @@ void RegisterWorkSettings(ConfigSchema* schema) {
   schema->Add({.section = cls, .key = "max_rate_bytes_per_s", .type = SettingType::kBytes, .default_value = "64MiB",
                .unit = "bytes/s", .runtime = true,
                .description = "Fastest the class works (above band_high_bytes and when fully idle); higher drains "
-                              "sooner but competes harder with foreground I/O.",
+                              "sooner but competes harder with foreground I/O. When not set, the class works at the "
+                              "speed its own passes achieve on this device (measured from its passes of at least "
+                              "1 MiB, shown as measured_rate_bytes_per_s in status), this default serving until the "
+                              "first measurement.",
                .min = 1});
   schema->Add({.section = cls, .key = "min_rate_bytes_per_s", .type = SettingType::kBytes, .default_value = "1MiB",
                .unit = "bytes/s", .runtime = true,

@@ -83,6 +83,11 @@ struct WorkClassSettings {
   uint64_t band_low_bytes = 64ull << 20;
   uint64_t band_high_bytes = 256ull << 20;
   double max_rate_bytes_per_s = 64.0 * (1 << 20);
+  // Whether max_rate_bytes_per_s was set explicitly. When it was not, a
+  // class works at full speed at the rate its own passes achieve (measured,
+  // like Linux writeback's per-device write bandwidth), max_rate_bytes_per_s
+  // serving only until the first measurement.
+  bool max_rate_configured = false;
   double min_rate_bytes_per_s = 1.0 * (1 << 20);
   // Rate change per second = ((pending - target) + d_term * trend) / p_term_inverse,
   // bytes and seconds (see work_controller.h). Units: s^2 and s.

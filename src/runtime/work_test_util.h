@@ -57,6 +57,11 @@ class FakeWorkSource final : public WorkSource {
     MutexLock lock(&mu_);
     pass_micros_ = micros;
   }
+  // A pass takes as long as a device of this speed needs for what it did.
+  void set_device_bytes_per_s(double bytes_per_s) {
+    MutexLock lock(&mu_);
+    device_bytes_per_s_ = bytes_per_s;
+  }
   // Passes make no progress (or fail with `error`) while set.
   void set_stuck(bool stuck, Status error = Status::OK()) {
     MutexLock lock(&mu_);
@@ -186,6 +191,7 @@ class FakeWorkSource final : public WorkSource {
     }
     if (capacity_per_pass_bytes_ > 0) done = std::min(done, capacity_per_pass_bytes_);
     pending_ -= done;
+    if (device_bytes_per_s_ > 0) clock_->Advance(static_cast<int64_t>(static_cast<double>(done) * 1e6 / device_bytes_per_s_));
     passes_.push_back({start, budget_bytes, done});
     for (const auto& [downstream, fraction] : downstreams_) {
       handoff->emplace_back(downstream, static_cast<uint64_t>(static_cast<double>(done) * fraction));
@@ -203,6 +209,7 @@ class FakeWorkSource final : public WorkSource {
   uint64_t unit_bytes_ GUARDED_BY(mu_) = 0;
   uint64_t capacity_per_pass_bytes_ GUARDED_BY(mu_) = 0;
   int64_t pass_micros_ GUARDED_BY(mu_) = 0;
+  double device_bytes_per_s_ GUARDED_BY(mu_) = 0;
   bool stuck_ GUARDED_BY(mu_) = false;
   Status error_ GUARDED_BY(mu_);
   bool blocking_ GUARDED_BY(mu_) = false;
