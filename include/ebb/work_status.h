@@ -62,6 +62,9 @@ struct BackgroundSchedulerStatus {
   // background work fell behind, and the time they paused in all.
   uint64_t throttled_writes = 0;
   uint64_t throttle_pause_us = 0;
+  // Times a writer found its database at store.max_immutable_memtables and
+  // waited for a flush to free one (no time limit; see docs/background.md).
+  uint64_t memory_bound_waits = 0;
   // Deadline (Clock::NowMicros) the scheduler is waiting for; none when it
   // waits without a timer (every class asleep) or is not waiting.
   std::optional<int64_t> armed_deadline_micros;

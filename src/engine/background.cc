@@ -370,7 +370,14 @@ void EngineBackground::OnMemtableSwitched(DatabaseCore* db) {
   // scheduler). Only a database nearing the memory bound, where writers
   // would wait, is urgent: then writeback runs regardless of its band.
   size_t limit = static_cast<size_t>(storage_->options().max_immutable_memtables);
-  if (db->ImmutableCount() * 2 >= limit) (void)scheduler_->Kick(kWriteback);
+  const size_t immutable = db->ImmutableCount();
+  // At the bound with the mutable memtable full too, a writer is about to
+  // wait for a flush (MakeRoomForWrite calls here before it waits).
+  if (immutable >= limit &&
+      db->DirtyBytes() - db->ImmutableBytes() >= static_cast<uint64_t>(storage_->options().memtable_bytes)) {
+    memory_bound_waits_.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (immutable * 2 >= limit) (void)scheduler_->Kick(kWriteback);
 }
 
 void EngineBackground::OnSegmentsChanged(DatabaseCore* db) {
@@ -451,6 +458,7 @@ void EngineBackground::DriverLoop() {
 BackgroundSchedulerStatus EngineBackground::WorkStatus() const {
   BackgroundSchedulerStatus st = scheduler_->GetStatus();
   st.throttled_writes = throttled_writes_.load(std::memory_order_relaxed);
+  st.memory_bound_waits = memory_bound_waits_.load(std::memory_order_relaxed);
   st.throttle_pause_us = throttle_pause_us_.load(std::memory_order_relaxed);
   return st;
 }

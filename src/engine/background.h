@@ -103,6 +103,7 @@ class EngineBackground {
   std::atomic<uint64_t> tier_throttle_soft_bytes_{0};
   std::atomic<uint64_t> tier_throttle_hard_bytes_{0};
   std::atomic<uint64_t> throttled_writes_{0};
+  std::atomic<uint64_t> memory_bound_waits_{0};
   std::atomic<uint64_t> throttle_pause_us_{0};
   std::atomic<bool> stopping_{false};
   int work_subscription_ = 0;

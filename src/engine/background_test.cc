@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -236,6 +237,42 @@ TEST(BackgroundTest, ACompactionsSplitOutputIsOneRunNotSegmentsToCompactAgain) {
     if (c.name == "segments_dbs") EXPECT_EQ(c.jobs_started, 0u);
     EXPECT_EQ(c.waiting.size, 0u) << c.name;
   }
+}
+
+TEST(BackgroundTest, AWriterAtTheMemoryBoundWaitsForAFlushAndIsNotFailed) {
+  HoldingFileSystem fs;
+  Options o = FastIdleOptions("ebb");
+  o.Set("store.memtable_bytes", "64KiB");
+  o.Set("store.max_immutable_memtables", "2");
+  auto store = OpenStore(o, EngineEnv{&fs, nullptr});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto db = *(*store)->OpenDatabase("d");
+  fs.HoldNextSegment();  // the first flush cannot finish: the disk "hangs"
+  std::atomic<int> written{0};
+  Status failed;
+  std::thread writer([&] {
+    for (int i = 0; i < 4000; i++) {  // ~440 KiB: far past two immutable 64 KiB memtables
+      Status s = db->Put(fmt::format("key{:05}", i), std::string(100, 'x'));
+      if (!s.ok()) {
+        failed = s;
+        return;
+      }
+      written++;
+    }
+  });
+  ASSERT_TRUE(fs.WaitHeld());
+  auto waits = [&] { return (*store)->GetStatus().work.memory_bound_waits; };
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (waits() == 0 && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+  ASSERT_GT(waits(), 0u) << "the writer never reached the memory bound";
+  const int stalled_at = written.load();
+  EXPECT_LT(stalled_at, 4000) << "the writer waits while no flush can finish";
+  fs.Release();
+  writer.join();
+  EXPECT_TRUE(failed.ok()) << failed.ToString();
+  EXPECT_EQ(written.load(), 4000) << "every write went through once flushes could";
+  ASSERT_TRUE(WaitForQuiescence(store->get(), std::chrono::seconds(60)));
+  EXPECT_EQ(*db->Get("key03999"), std::string(100, 'x'));
 }
 
 TEST(BackgroundTest, ThrottleAndMemoryBoundKeepWritersGoing) {

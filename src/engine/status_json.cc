@@ -82,6 +82,7 @@ nlohmann::json WorkStatusToJson(const BackgroundSchedulerStatus& w) {
       {"foreground_notifications", w.foreground_notifications},
       {"throttled_writes", w.throttled_writes},
       {"throttle_pause_us", w.throttle_pause_us},
+      {"memory_bound_waits", w.memory_bound_waits},
       {"armed_deadline_micros", nullptr},
       {"classes", classes},
   };
