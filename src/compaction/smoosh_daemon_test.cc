@@ -286,7 +286,8 @@ TEST_F(SmooshDaemonTest, EndWaitStartsWhatWaitsWithoutATimer) {
   SetConfig("smoosh", "db_channels", "ratio_dbs,slack_dbs,segments_dbs,night_dbs");
   SetConfig("smoosh.night_dbs", "priority", "ratio");
   ASSERT_TRUE(daemon->ApplyConfig(config_).ok());
-  const auto* night = FindChannel(daemon->GetStatus(), "night_dbs");
+  const SmooshStatus status = daemon->GetStatus();
+  const auto* night = FindChannel(status, "night_dbs");
   ASSERT_NE(night, nullptr);
   EXPECT_TRUE(night->paused);
 }
