@@ -51,6 +51,7 @@ struct Flags {
   std::string read_exec = "readpool";  // readisolation: readpool | shared
   double read_rate = 2000;             // readisolation: reads/s offered in the paced phases
   std::string policy;      // idle: ebb | eager | threshold; smoosh: channels | eager
+  std::string trace;       // idle: comma-separated bursty,sustained,trickle (empty: all)
   std::string out_dir;     // where CSV/plots go (idle, smoosh, tiering); see OutDir()
   std::vector<uint64_t> manydbs;  // manydbs: database counts (default 10,000 and 100,000)
   int keys_per_db = 4;            // manydbs: keys written into each database

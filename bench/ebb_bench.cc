@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--policy", f.policy, "idle: ebb|eager|threshold; smoosh: channels|eager");
+  app.add_option("--trace", f.trace, "idle: bursty,sustained,trickle (comma-separated; default all)");
   app.add_option("--out", f.out_dir,
                  "Directory for CSV and plots (idle, smoosh, tiering; default: a new bench/results/<workload>-<time>; "
                  "--out docs updates the plots docs/BENCHMARKS.md shows)");

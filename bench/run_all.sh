@@ -18,9 +18,13 @@
 #   core-sync      fillrandom with sync always (all) and batch (Ebb, RocksDB)
 #   dbbench        RocksDB's own db_bench beside ebb-bench --engine rocksdb
 #   writers readisolation idle smoosh tiering manydbs redis
+#   trickle        what a lone write costs at one write every 0.1-10 s,
+#                  embedded per policy and through ebb serve (context
+#                  switches, which load barely moves: run once)
+#   soak           ten minutes of SETs and GETs against ebb serve, per minute
 # Everything repeated runs N rounds (default 3), round-robin between the
 # engines (the first engine rotates each round), so that the tables are
-# medians with min-max. Takes about two and a half hours on the project's
+# medians with min-max. Takes about three hours on the project's
 # 2-core machine; run it when nothing else runs. Build first:
 # scripts/setup.sh bench && scripts/build.sh release.
 #
@@ -31,7 +35,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 out="bench/results/$(date +%Y-%m-%d)"
-only="core,core-more,core-sync,dbbench,writers,readisolation,idle,smoosh,tiering,manydbs,redis"
+only="core,core-more,core-sync,dbbench,writers,readisolation,idle,trickle,soak,smoosh,tiering,manydbs,redis"
 repeats=3
 plots=""
 smoke=""
@@ -177,9 +181,24 @@ fi
 if wanted idle; then
   # The plots are the last round's.
   for r in $(seq 1 "$repeats"); do
-    run idle "$bench" idle --duration 60 --json --out "$plots" --data "$data/idle"
+    run idle "$bench" idle --trace bursty,sustained --duration 60 --json --out "$plots" --data "$data/idle"
     rm -rf "$data/idle"
   done
+fi
+
+if wanted trickle; then
+  # One write every 0.1, 0.5, 2 and 10 s for 60 s each, per policy, embedded;
+  # then one 100-byte SET every 2 s and every 0.4 s through ebb serve.
+  run trickle "$bench" idle --trace trickle --duration 60 --json --data "$data/trickle"
+  rm -rf "$data/trickle"
+  echo "+ bench/trickle_server.py --seconds 60 --json" | tee -a "$out/trickle_server.log" >&2
+  bench/trickle_server.py --seconds 60 --json 2>>"$out/trickle_server.log" | tee -a "$out/trickle_server.jsonl"
+fi
+
+if wanted soak; then
+  # Ten minutes of redis-benchmark SETs and GETs side by side against ebb serve.
+  echo "+ bench/soak_server.py --minutes 10 --json" | tee -a "$out/soak.log" >&2
+  bench/soak_server.py --minutes 10 --json 2>>"$out/soak.log" | tee -a "$out/soak.jsonl"
 fi
 
 if wanted smoosh; then

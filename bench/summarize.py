@@ -424,7 +424,7 @@ def readisolation(directory):
 
 
 def idle(directory):
-    rows = load(directory, "idle")
+    rows = [r for r in load(directory, "idle") if r.get("trace") != "trickle"]
     if not rows:
         return ""
     g = grouped(rows, "policy", "trace")
@@ -446,6 +446,54 @@ def idle(directory):
     return table(["policy", "trace", "quiescence s", "wakeups in 60 s after (max)", "CPU s in 60 s after (max)",
                   "background MB written", "in band", "write p99 us", "runs"], body) + \
         "\nMedians over the runs; wakeups and CPU after quiescence are the largest of any run.\n"
+
+
+def trickle(directory):
+    """ebb-bench idle --trace trickle (embedded) and bench/trickle_server.py (ebb serve)."""
+    out = []
+    rows = [r for r in load(directory, "trickle") if r.get("trace") == "trickle"]
+    if rows:
+        body = []
+        for (policy, period), rs in grouped(rows, "policy", "period_s").items():
+            threads = defaultdict(int)
+            for r in rs:
+                for name, count in r.get("threads", {}).items():
+                    threads[name] += count
+            top = ", ".join(f"`{n}` {c / len(rs):.0f}" for n, c in sorted(threads.items(), key=lambda kv: -kv[1])[:3])
+            body.append([policy, num(period, 1), num(med(rs, "writes")), num(med(rs, "switches_per_write"), 2), top,
+                         num(med(rs, "journal_syncs")), num(med(rs, "flush_bytes") / 1e3, 1),
+                         num(med(rs, "unflushed_bytes_at_end") / 1e3, 1), len(rs)])
+        out.append(table(["policy", "one write every s", "writes", "context switches per write", "busiest threads",
+                          "journal syncs", "flushed KB", "unflushed KB at end", "runs"], body))
+    server = load(directory, "trickle_server")
+    if server:
+        body = [[num(r["interval_s"], 1), r["writes"], r["context_switches"], num(r["per_write"], 2),
+                 ", ".join(f"`{n}` {c}" for n, c in list(r["threads"].items())[:4]),
+                 "never" if r.get("on_disk_after_s") is None else num(r["on_disk_after_s"], 1), r["lost"]]
+                for r in server]
+        out.append("\nThrough `ebb serve`:\n\n" + table(
+            ["one write every s", "writes", "context switches", "per write", "busiest threads",
+             "in segment files after s", "lost"], body))
+    return "".join(out)
+
+
+def soak(directory):
+    """bench/soak_server.py: per minute, and the summary line."""
+    rows = load(directory, "soak")
+    minutes = [r for r in rows if "minute" in r]
+    if not minutes:
+        return ""
+    body = [[r["minute"], num(r["set_rps"]), num(r.get("set_p99_ms"), 1), num(r["get_rps"]), num(r.get("get_p99_ms"), 1),
+             r["segments_max"], num(r.get("space_amp"), 2), num(r["memtable_bytes"] / 2**20, 1),
+             num(r["rss_bytes"] / 2**20), r["compactions"], r["stuck_passes"]] for r in minutes]
+    text = table(["minute", "SET/s", "SET p99 ms", "GET/s", "GET p99 ms", "segments (max per db)", "space amp",
+                  "memtables MiB", "RSS MiB", "compactions", "stuck passes"], body)
+    for r in rows:
+        if r.get("summary"):
+            text += (f"\nGET last/first {num(r['get_rps_last_over_first'], 2)}, SET last/first "
+                     f"{num(r['set_rps_last_over_first'], 2)}, DBSIZE after {num(r['dbsize_s'] * 1000)} ms, "
+                     f"'made no progress' warnings {r['no_progress_warnings']}, load average {num(r['load_average'], 1)}\n")
+    return text
 
 
 def smoosh(directory):
@@ -485,7 +533,7 @@ def main():
     for title, fn in (("core", core), ("core-more", core_more), ("core-sync", core_sync),
                       ("RocksDB's own db_bench", dbbench), ("writers", writers),
                       ("writers, journal.mmap_writes = false", lambda d: writers(d, "writers-write")),
-                      ("readisolation", readisolation), ("idle", idle),
+                      ("readisolation", readisolation), ("idle", idle), ("trickle", trickle), ("soak", soak),
                       ("smoosh", smoosh), ("tiering", tiering), ("manydbs", manydbs), ("redis", redis)):
         text = fn(d)
         if text:

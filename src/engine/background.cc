@@ -1,6 +1,7 @@
 #include "engine/background.h"
 
 #include <algorithm>
+#include <functional>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -49,6 +50,32 @@ void InstallWorkClassDefaults(Config* config) {
   }
 }
 
+namespace {
+
+// Sorted runs among the local segments (newest first, up to the first
+// evicted one): what a read may have to merge. A compaction's output is one
+// run split into files of segment_target_bytes with disjoint key ranges;
+// each flush that overlaps what came before starts a new run.
+uint64_t LocalSortedRuns(const SegmentSet& set) {
+  uint64_t runs = 0;
+  std::vector<const SegmentMeta*> run;  // the current run's segments
+  for (const auto& f : set) {
+    if (f->evicted()) break;
+    const SegmentMeta& m = f->meta();
+    const bool overlaps = std::any_of(run.begin(), run.end(), [&](const SegmentMeta* o) {
+      return !(m.largest_key < o->smallest_key || o->largest_key < m.smallest_key);
+    });
+    if (run.empty() || overlaps) {
+      runs++;
+      run.clear();
+    }
+    run.push_back(&m);
+  }
+  return runs;
+}
+
+}  // namespace
+
 // The daemon's view of the store.
 class EngineBackground::Target final : public CompactionTarget {
  public:
@@ -62,7 +89,10 @@ class EngineBackground::Target final : public CompactionTarget {
     CompactionInfo info;
     info.disk_bytes = c.disk_bytes;
     info.live_bytes = c.live_bytes;
-    info.segments = c.segments;
+    // Read amplification is in runs, not files: a compacted database of a
+    // GiB is sixteen 64 MiB files and one run, and must not look like it
+    // needs compacting again.
+    info.segments = LocalSortedRuns(*db->segment_set());
     info.update_seq = st.update_seq;
     info.compacted_seq = st.compacted_seq;
     return info;
@@ -78,10 +108,23 @@ class EngineBackground::Target final : public CompactionTarget {
 // start. Work: run the jobs smoosh hands out, reclaimed bytes as progress.
 class EngineBackground::CompactionSource final : public WorkSource {
  public:
-  CompactionSource(Storage* storage, SmooshDaemon* smoosh, Clock* clock, const std::atomic<bool>* stopping)
-      : storage_(storage), smoosh_(smoosh), clock_(clock), stopping_(stopping) {}
+  // `wake_driver` makes the timer thread look at smoosh's deadlines again
+  // (after they moved earlier or went away).
+  CompactionSource(Storage* storage, SmooshDaemon* smoosh, Clock* clock, const std::atomic<bool>* stopping,
+                   std::function<void()> wake_driver)
+      : storage_(storage), smoosh_(smoosh), clock_(clock), stopping_(stopping), wake_driver_(std::move(wake_driver)) {}
 
   uint64_t PendingBytes() override { return smoosh_->ReclaimableBytes(); }
+
+  // Smoosh's wait_secs holds queued work back to see more candidates. Once
+  // the classes above compaction are idle none are coming: the wait ends
+  // and the jobs start in the rush to idle, with no timer left for later.
+  bool HoldsWorkForUpstreams() override { return smoosh_->HoldsWorkInWait(); }
+  void UpstreamsIdle() override {
+    if (!smoosh_->HoldsWorkInWait()) return;
+    smoosh_->EndWait();
+    wake_driver_();  // its timer for the end of the wait is void
+  }
 
   Result<uint64_t> DoWork(uint64_t budget_bytes) override {
     uint64_t done = 0;
@@ -115,9 +158,11 @@ class EngineBackground::CompactionSource final : public WorkSource {
       }
     }
     if (smoosh_->ReclaimableBytes() == 0) {
-      // Nothing left to start: save the queues now rather than arm a timer.
+      // Nothing left to start: save the queues now rather than arm a timer,
+      // and let the timer thread drop the checkpoint deadline it may hold.
       Status s = smoosh_->Checkpoint();
       if (!s.ok()) EBB_LOG(kWarn, "smoosh checkpoint: {}", s.ToString());
+      wake_driver_();
     }
     if (done == 0 && !last_error.ok()) return last_error;
     return done;
@@ -128,6 +173,7 @@ class EngineBackground::CompactionSource final : public WorkSource {
   SmooshDaemon* const smoosh_;
   Clock* const clock_;
   const std::atomic<bool>* const stopping_;
+  const std::function<void()> wake_driver_;
 };
 
 // journal_reclaim: pending = journal bytes flushing can free. Work: delete
@@ -186,7 +232,8 @@ Result<std::unique_ptr<EngineBackground>> EngineBackground::Start(Storage* stora
   EBB_ASSIGN_OR_RETURN(WorkSettings ws, WorkSettings::FromConfig(*config));
   bg->scheduler_ = std::make_unique<BackgroundScheduler>(clock, ws);
   bg->writeback_ = std::make_unique<WritebackSource>(storage);
-  bg->compaction_ = std::make_unique<CompactionSource>(storage, bg->smoosh_.get(), clock, &bg->stopping_);
+  bg->compaction_ = std::make_unique<CompactionSource>(storage, bg->smoosh_.get(), clock, &bg->stopping_,
+                                                       [b = bg.get()] { b->WakeDriver(); });
   bg->journal_reclaim_ = std::make_unique<JournalReclaimSource>(storage);
   if (config->GetBool("tiering", "enabled")) {
     EBB_ASSIGN_OR_RETURN(bg->tiering_, EngineTiering::Open(storage, *config, fs, clock, data_dir));
@@ -294,7 +341,14 @@ void EngineBackground::OnMemtableSwitched(DatabaseCore* db) {
   // scheduler). Only a database nearing the memory bound, where writers
   // would wait, is urgent: then writeback runs regardless of its band.
   size_t limit = static_cast<size_t>(storage_->options().max_immutable_memtables);
-  if (db->ImmutableCount() * 2 >= limit) (void)scheduler_->Kick(kWriteback);
+  const size_t immutable = db->ImmutableCount();
+  // At the bound with the mutable memtable full too, a writer is about to
+  // wait for a flush (MakeRoomForWrite calls here before it waits).
+  if (immutable >= limit &&
+      db->DirtyBytes() - db->ImmutableBytes() >= static_cast<uint64_t>(storage_->options().memtable_bytes)) {
+    memory_bound_waits_.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (immutable * 2 >= limit) (void)scheduler_->Kick(kWriteback);
 }
 
 void EngineBackground::OnSegmentsChanged(DatabaseCore* db) {
@@ -305,6 +359,11 @@ void EngineBackground::OnSegmentsChanged(DatabaseCore* db) {
 }
 
 void EngineBackground::OnDatabaseDropped(std::string_view name) { smoosh_->OnDatabaseDropped(name); }
+
+void EngineBackground::OnCompactionQueueChanged() {
+  scheduler_->Notify();
+  WakeDriver();
+}
 
 int64_t EngineBackground::ThrottlePauseMicros() const {
   const uint64_t dirty = storage_->DirtyBytes();
@@ -370,6 +429,7 @@ void EngineBackground::DriverLoop() {
 BackgroundSchedulerStatus EngineBackground::WorkStatus() const {
   BackgroundSchedulerStatus st = scheduler_->GetStatus();
   st.throttled_writes = throttled_writes_.load(std::memory_order_relaxed);
+  st.memory_bound_waits = memory_bound_waits_.load(std::memory_order_relaxed);
   st.throttle_pause_us = throttle_pause_us_.load(std::memory_order_relaxed);
   return st;
 }

@@ -53,6 +53,9 @@ class EngineBackground {
   void OnMemtableSwitched(DatabaseCore* db);
   void OnSegmentsChanged(DatabaseCore* db);
   void OnDatabaseDropped(std::string_view name);
+  // Smoosh's queues or channels changed outside the storage events (manual
+  // enqueue, resume): the compaction class and the timer look again.
+  void OnCompactionQueueChanged();
 
   // How long the calling writer should pause now (0 below the soft limit).
   int64_t ThrottlePauseMicros() const;
@@ -106,6 +109,7 @@ class EngineBackground {
   std::atomic<uint64_t> tier_throttle_soft_bytes_{0};
   std::atomic<uint64_t> tier_throttle_hard_bytes_{0};
   std::atomic<uint64_t> throttled_writes_{0};
+  std::atomic<uint64_t> memory_bound_waits_{0};
   std::atomic<uint64_t> throttle_pause_us_{0};
   std::atomic<bool> stopping_{false};
   int work_subscription_ = 0;

@@ -376,11 +376,16 @@ class StoreImpl final : public Store {
   std::shared_ptr<Engine> engine_;
 };
 
-Result<SmooshDaemon*> SmooshOf(Store* store) {
+Result<EngineBackground*> BackgroundOf(Store* store) {
   auto* impl = dynamic_cast<StoreImpl*>(store);
   if (impl == nullptr) return Status::InvalidArgument("this store was not opened by Ebb's engine");
   EngineBackground* bg = impl->engine()->background();
   if (bg == nullptr) return Status::Aborted("the store is closed");
+  return bg;
+}
+
+Result<SmooshDaemon*> SmooshOf(Store* store) {
+  EBB_ASSIGN_OR_RETURN(EngineBackground * bg, BackgroundOf(store));
   return bg->smoosh();
 }
 
@@ -393,8 +398,9 @@ Result<Config*> StoreConfig(Store* store) {
 }
 
 Result<uint64_t> EnqueueAllForCompaction(Store* store) {
-  EBB_ASSIGN_OR_RETURN(SmooshDaemon * smoosh, SmooshOf(store));
-  EnqueueAllResult r = smoosh->EnqueueAll();
+  EBB_ASSIGN_OR_RETURN(EngineBackground * bg, BackgroundOf(store));
+  EnqueueAllResult r = bg->smoosh()->EnqueueAll();
+  bg->OnCompactionQueueChanged();
   return r.queued;
 }
 
@@ -408,12 +414,17 @@ Status SuspendCompactionChannel(Store* store, std::string_view channel) {
 }
 
 Status ResumeCompactionChannel(Store* store, std::string_view channel) {
-  EBB_ASSIGN_OR_RETURN(SmooshDaemon * smoosh, SmooshOf(store));
+  EBB_ASSIGN_OR_RETURN(EngineBackground * bg, BackgroundOf(store));
+  Status s;
   if (channel == "all") {
-    smoosh->Resume();
-    return Status::OK();
+    bg->smoosh()->Resume();
+  } else {
+    s = bg->smoosh()->Resume(channel);
   }
-  return smoosh->Resume(channel);
+  // What waited in the resumed channels may start now: nothing else would
+  // make the runtime look before the next write.
+  if (s.ok()) bg->OnCompactionQueueChanged();
+  return s;
 }
 
 Result<std::unique_ptr<Store>> OpenStore(const Options& options, EngineEnv env) {

@@ -75,7 +75,7 @@ const std::set<std::string, std::less<>>& CounterFields() {
       "completed", "lock_acquisitions",
       "aborted", "flush_bytes_written", "compaction_bytes_written", "compactions", "passes", "bytes_done",
       "wakeups", "stuck_passes", "transitions", "jobs_started", "jobs_succeeded", "jobs_failed", "jobs_dropped",
-      "evicted", "foreground_notifications", "throttled_writes", "throttle_pause_us", "events_dropped",
+      "evicted", "foreground_notifications", "throttled_writes", "throttle_pause_us", "memory_bound_waits", "events_dropped",
       "connections_received", "rejected_connections",
       "commands_processed", "unknown_commands", "error_replies", "keyspace_hits", "keyspace_misses",
       "busy_rejections", "protocol_errors", "limit_disconnects", "idle_disconnects", "auth_failures",

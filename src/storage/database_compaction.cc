@@ -98,7 +98,12 @@ Result<CompactionResult> DatabaseCore::Compact(const CompactionOptions& options)
     return Status::OK();
   };
   auto abandon = [&](Status s) {
-    writer.reset();
+    // The output being written is not in `outputs` yet: delete it too.
+    if (writer) {
+      const std::string partial = writer->path();
+      writer.reset();
+      (void)ctx_->fs->DeleteFile(partial);
+    }
     for (const auto& m : outputs) (void)ctx_->fs->DeleteFile(SegmentFileName(opts.data_dir, m.number));
     return finish(std::move(s));
   };
