@@ -98,12 +98,13 @@ void RegisterServerSettings(ConfigSchema* schema) {
                               "thousands of pipelined commands per second; more help only with many busy clients "
                               "and spare cores, since reads and writes run on their own threads.",
                .min = 1, .max = 64});
-  schema->Add({.section = "server", .key = "write_threads", .type = SettingType::kInt, .default_value = "4",
+  schema->Add({.section = "server", .key = "write_threads", .type = SettingType::kInt, .default_value = "",
                .unit = "count", .runtime = false,
-               .description = "Threads applying client writes. More let more connections' writes share one "
-                              "journal group commit (what matters with journal.sync = always); each costs a "
-                              "thread that sleeps while nothing is written.",
-               .min = 1, .max = 256});
+               .description = "Threads applying client writes; unset or 0 derives max(4, cores) with journal.sync = "
+                              "always (the threads wait on the disk, and more of them let more connections share "
+                              "one group commit) and max(1, cores - 1) otherwise (a write thread uses a core the "
+                              "whole time; one is left for reads).",
+               .min = 0, .max = 256});
   schema->Add({.section = "server", .key = "write_nice", .type = SettingType::kInt, .default_value = "0",
                .unit = "nice", .runtime = true,
                .description = "Linux nice value (CPU weight under contention) of the write threads. Level with "

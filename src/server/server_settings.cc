@@ -1,5 +1,8 @@
 #include "server/server_settings.h"
 
+#include "runtime/read_pool_settings.h"
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -88,10 +91,21 @@ Result<ServerSettings> ServerSettings::FromConfig(const Config& config) {
   s.idle_timeout_s = config.GetInt("server", "idle_timeout_s");
   s.io_threads = static_cast<int>(config.GetInt("server", "io_threads"));
   s.write_threads = static_cast<int>(config.GetInt("server", "write_threads"));
+  if (s.write_threads <= 0) {
+    s.write_threads = DefaultWriteThreads(config.GetString("journal", "sync"), HardwareConcurrency());
+  }
   s.write_nice = static_cast<int>(config.GetInt("server", "write_nice"));
   s.max_key_bytes = config.GetInt("store", "max_key_bytes");
   s.max_value_bytes = config.GetInt("store", "max_value_bytes");
   return s;
+}
+
+int DefaultWriteThreads(std::string_view journal_sync, int cores) {
+  // A write thread that waits for fdatasync (always) holds no core: more of
+  // them let more connections share each group commit. Otherwise a write
+  // thread runs on a core the whole time, and one core is left for reads.
+  if (journal_sync == "always") return std::max(4, cores);
+  return std::max(1, cores - 1);
 }
 
 Result<ServerSettings> ServerSettings::FromStore(Store* store) {

@@ -38,7 +38,7 @@ struct ServerSettings {
   int64_t max_bulk_bytes = 16 << 20;
   int64_t idle_timeout_s = 0;
   int io_threads = 1;
-  int write_threads = 4;
+  int write_threads = 1;  // FromConfig derives it when unset (DefaultWriteThreads)
   int write_nice = 0;
   // From [store]: arguments larger than these are refused before they reach
   // a write batch, so one bad SET in a pipeline cannot fail its neighbours.
@@ -89,6 +89,11 @@ class LiveSettings {
   std::string requirepass_ GUARDED_BY(mu_);
   std::string admin_token_ GUARDED_BY(mu_);
 };
+
+// server.write_threads when unset: max(4, cores) with journal.sync =
+// always (the threads wait on the disk), else max(1, cores - 1) (the
+// threads use a core, and one is left for reads).
+int DefaultWriteThreads(std::string_view journal_sync, int cores);
 
 }  // namespace ebb
 
