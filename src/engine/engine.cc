@@ -283,7 +283,9 @@ class DatabaseImpl final : public Database, public std::enable_shared_from_this<
     return engine_->storage()->ReclaimJournal().status();
   }
   Status Compact() override {
-    auto r = core_->Compact(CompactionOptions());
+    CompactionOptions options;
+    options.wait_for_running = true;  // behind smoosh's compaction, not Busy
+    auto r = core_->Compact(options);
     return r.status();
   }
 
