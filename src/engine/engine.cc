@@ -150,6 +150,11 @@ class DatabaseImpl final : public Database, public std::enable_shared_from_this<
     return Write(options, batch);
   }
   Status Write(const WriteOptions& options, const WriteBatch& batch) override {
+    if (options.no_slowdown) {
+      if (auto* bg = engine_->background(); bg != nullptr && bg->ThrottlePauseMicros() > 0) {
+        return Status::Busy(fmt::format("database {}: writes are paused under writeback's backpressure", name()));
+      }
+    }
     Status s = core_->Write(options, batch);
     // Foreground backpressure: past writeback's band a writer pauses, at
     // most work.max_pause_ms per write, instead of memory growing.
@@ -368,6 +373,11 @@ class StoreImpl final : public Store {
     std::vector<ConfigValue> out;
     for (const auto& e : engine_->config()->Effective()) out.push_back({e.section, e.key, e.value, e.runtime});
     return out;
+  }
+
+  Status SyncOwedJournal() override {
+    Journal* journal = engine_->storage()->journal();
+    return journal != nullptr ? journal->SyncOwed() : Status::OK();
   }
 
   Status Close() override { return engine_->Close(); }
