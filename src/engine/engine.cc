@@ -316,7 +316,7 @@ class StoreImpl final : public Store {
     }
     // Creating: one at a time, so two creations cannot both pass the limit.
     MutexLock lock(&engine_->create_mu());
-    const size_t count = storage->ListDatabases().size();
+    const size_t count = storage->DatabaseCount();
     const int64_t max = engine_->config()->GetInt("store", "max_databases");
     if (static_cast<int64_t>(count) >= max && !storage->OpenDatabase(name, false).ok()) {
       return Status::InvalidArgument(fmt::format(
