@@ -214,8 +214,10 @@ if wanted tiering; then
 fi
 
 if wanted manydbs; then
-  run manydbs "$bench" manydbs "${manydbs[@]}" --json --data "$data/manydbs"
-  rm -rf "$data/manydbs"
+  for round in $(seq 1 "$repeats"); do
+    run manydbs "$bench" manydbs "${manydbs[@]}" --json --data "$data/manydbs"
+    rm -rf "$data/manydbs"
+  done
 fi
 
 if wanted redis; then
