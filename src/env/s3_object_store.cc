@@ -368,9 +368,14 @@ void S3ObjectStore::Perform(const Request& req, Response* resp) {
     range_header = fmt::format("Range: bytes={}-{}", req.range->first, req.range->first + req.range->second - 1);
     headers = curl_slist_append(headers, range_header.c_str());
   }
-  // No "Expect: 100-continue" round trip before uploads.
-  headers = curl_slist_append(headers, "Expect:");
+  // Every header in CURLOPT_HTTPHEADER is signed, even an empty one that
+  // only removes a header curl would send ("Expect:"): the service then
+  // rebuilds a different canonical request and answers 403
+  // SignatureDoesNotMatch. So curl sends its own "Expect: 100-continue"
+  // (unsigned, added after signing), and the body follows at once instead
+  // of after a 100 Continue round trip.
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_EXPECT_100_TIMEOUT_MS, 0L);
 
   if (req.method == "PUT") {
     curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
@@ -389,6 +394,13 @@ void S3ObjectStore::Perform(const Request& req, Response* resp) {
   }
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->http_code);
   curl_slist_free_all(headers);
+  if (req.method == "PUT" && (resp->curl_code != CURLE_OK || resp->http_code < 200 || resp->http_code >= 300)) {
+    // The service may have answered before reading the whole body; bytes of
+    // it left on the connection would be read as the next request (a Ceph
+    // gateway then answers 405 MethodNotAllowed). Close the connection.
+    curl_easy_cleanup(curl);
+    return;
+  }
   ReleaseHandle(curl);
 }
 
