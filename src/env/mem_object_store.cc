@@ -80,6 +80,42 @@ Result<std::string> MemObjectStore::Get(const std::string& key) {
   return *it->second;
 }
 
+Result<std::string> MemObjectStore::GetWithEtag(const std::string& key, std::string* etag) {
+  EBB_ASSIGN_OR_RETURN(std::string data, Get(key));
+  *etag = fmt::format("{:016x}", Hash64(data));
+  return data;
+}
+
+void MemObjectStore::SetConditionalWrites(bool enforced) {
+  MutexLock lock(&mu_);
+  conditional_writes_ = enforced;
+}
+
+Result<bool> MemObjectStore::ConditionalWrites() {
+  MutexLock lock(&mu_);
+  return conditional_writes_;
+}
+
+Status MemObjectStore::PutIf(const std::string& key, std::string_view data, WriteCondition condition,
+                             const std::string& etag) {
+  EBB_RETURN_IF_ERROR(ValidateObjectKey(Describe(), key));
+  MutexLock lock(&mu_);
+  if (!conditional_writes_) {
+    return Status::NotSupported(fmt::format("{}: conditional writes are not enforced", Describe()));
+  }
+  EBB_RETURN_IF_ERROR(BeginCall(ObjectOp::kPut));
+  auto it = objects_.find(key);
+  if (condition == WriteCondition::kIfAbsent && it != objects_.end()) {
+    return Status::AlreadyExists(fmt::format("{}: put {} if absent: the object exists", Describe(), key));
+  }
+  if (condition == WriteCondition::kIfMatch &&
+      (it == objects_.end() || fmt::format("{:016x}", Hash64(*it->second)) != etag)) {
+    return Status::AlreadyExists(fmt::format("{}: put {} if its etag is {}: it was replaced or removed", Describe(),
+                                             key, etag));
+  }
+  return StoreLocked(key, std::string(data));
+}
+
 Result<std::string> MemObjectStore::GetRange(const std::string& key, uint64_t offset, uint64_t length) {
   EBB_RETURN_IF_ERROR(ValidateObjectKey(Describe(), key));
   MutexLock lock(&mu_);

@@ -27,6 +27,7 @@
 #include "base/random.h"
 #include "base/test_util.h"
 #include "env/file_system.h"
+#include "env/fault_injection_file_system.h"
 #include "env/local_object_store.h"
 #include "env/mem_file_system.h"
 #include "env/mem_object_store.h"
@@ -191,6 +192,61 @@ TEST_P(ObjectStoreContractTest, ConcurrentClients) {
   EXPECT_EQ(store_->List("c/")->size(), static_cast<size_t>(kThreads * kPerThread));
 }
 
+TEST_P(ObjectStoreContractTest, ConditionalWritesWhereEnforced) {
+  auto enforced = store_->ConditionalWrites();
+  ASSERT_TRUE(enforced.ok()) << enforced.status().ToString();
+  if (!*enforced) {
+    // Only s3rver ignores the headers; everything else must enforce them.
+    ASSERT_EQ(GetParam(), "s3");
+    ASSERT_FALSE(s3_.checks_signatures()) << s3_.kind() << " should enforce conditional writes";
+    Status s = store_->PutIf("meta/epoch", "1", WriteCondition::kIfAbsent);
+    EXPECT_TRUE(s.IsNotSupported()) << s.ToString();
+    EXPECT_TRUE(store_->Head("meta/epoch").status().IsNotFound()) << "nothing written when not enforced";
+    return;
+  }
+  ASSERT_TRUE(store_->PutIf("meta/epoch", "1", WriteCondition::kIfAbsent).ok());
+  Status exists = store_->PutIf("meta/epoch", "2", WriteCondition::kIfAbsent);
+  EXPECT_TRUE(exists.IsAlreadyExists()) << exists.ToString();
+  EXPECT_NE(exists.message().find("meta/epoch"), std::string::npos) << exists.ToString();
+  std::string etag;
+  auto got = store_->GetWithEtag("meta/epoch", &etag);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(*got, "1");
+  EXPECT_EQ(etag, store_->Head("meta/epoch")->etag) << "GetWithEtag and Head agree";
+  ASSERT_TRUE(store_->PutIf("meta/epoch", "3", WriteCondition::kIfMatch, etag).ok());
+  Status stale = store_->PutIf("meta/epoch", "4", WriteCondition::kIfMatch, etag);
+  EXPECT_TRUE(stale.IsAlreadyExists()) << "the etag read before the last write is stale: " << stale.ToString();
+  EXPECT_EQ(*store_->Get("meta/epoch"), "3");
+  Status missing = store_->PutIf("meta/none", "x", WriteCondition::kIfMatch, etag);
+  EXPECT_TRUE(missing.IsAlreadyExists()) << missing.ToString();
+  EXPECT_TRUE(store_->Head("meta/none").status().IsNotFound());
+  // No probe objects are left behind.
+  auto listed = store_->List("");
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  for (const auto& o : *listed) EXPECT_EQ(o.key.find("probe"), std::string::npos) << o.key;
+}
+
+TEST_P(ObjectStoreContractTest, ConcurrentConditionalCreatesHaveOneWinner) {
+  if (!*store_->ConditionalWrites()) GTEST_SKIP() << "this service ignores conditional writes";
+  constexpr int kThreads = 4;
+  std::vector<std::thread> threads;
+  std::vector<Status> results(kThreads);
+  for (int t = 0; t < kThreads; t++) {
+    threads.emplace_back([&, t] { results[t] = store_->PutIf("meta/owner", fmt::format("{}", t), WriteCondition::kIfAbsent); });
+  }
+  for (auto& th : threads) th.join();
+  int winners = 0;
+  for (int t = 0; t < kThreads; t++) {
+    if (results[t].ok()) {
+      winners++;
+      EXPECT_EQ(*store_->Get("meta/owner"), fmt::format("{}", t));
+    } else {
+      EXPECT_TRUE(results[t].IsAlreadyExists()) << results[t].ToString();
+    }
+  }
+  EXPECT_EQ(winners, 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, ObjectStoreContractTest, ::testing::Values("local-posix", "local-mem", "mem", "s3"),
                          [](const auto& info) {
                            std::string name = info.param;
@@ -214,6 +270,50 @@ TEST(LocalObjectStoreTest, InterruptedWritesAreInvisibleAndCleanedUp) {
   ASSERT_EQ(listed->size(), 1u);
   EXPECT_EQ((*listed)[0].key, "k");
   EXPECT_FALSE(fs.FileExists("/bucket/.incoming/123-x-0"));
+}
+
+TEST(LocalObjectStoreTest, FailedConditionalWritesLeaveTheObjectAsItWas) {
+  MemFileSystem base;
+  FaultInjectionFileSystem fs(&base);
+  auto store = LocalObjectStore::Open(&fs, "/bucket");
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE((*store)->PutIf("meta/epoch", "1", WriteCondition::kIfAbsent).ok());
+  std::string etag;
+  ASSERT_TRUE((*store)->GetWithEtag("meta/epoch", &etag).ok());
+  // Each file-system call of a conditional replace fails once, in turn.
+  for (FaultOp op : {FaultOp::kCreate, FaultOp::kAppend, FaultOp::kSync, FaultOp::kRename, FaultOp::kSyncDir,
+                     FaultOp::kRead}) {
+    SCOPED_TRACE(std::string(FaultOpName(op)));
+    fs.FailNth(op, 1, Status::IOError("injected"));
+    Status s = (*store)->PutIf("meta/epoch", "2", WriteCondition::kIfMatch, etag);
+    fs.ClearFaults();
+    if (op == FaultOp::kSyncDir) {
+      // The rename happened; only its durability is in doubt.
+      EXPECT_TRUE(s.IsIOError()) << s.ToString();
+      ASSERT_TRUE((*store)->Put("meta/epoch", "1").ok());
+      continue;
+    }
+    EXPECT_TRUE(s.IsIOError()) << s.ToString();
+    EXPECT_NE(s.message().find("meta/epoch"), std::string::npos) << s.ToString();
+    EXPECT_EQ(*(*store)->Get("meta/epoch"), "1");
+  }
+  // A lock held elsewhere (another process on the same root) makes it wait, then give up.
+  auto held = fs.LockFile("/bucket/.cas.lock");
+  ASSERT_TRUE(held.ok());
+  Status locked = (*store)->PutIf("meta/epoch", "3", WriteCondition::kIfMatch, etag);
+  EXPECT_TRUE(locked.IsLocked()) << locked.ToString();
+  held->reset();
+  EXPECT_TRUE((*store)->PutIf("meta/epoch", "3", WriteCondition::kIfMatch, etag).ok());
+  EXPECT_EQ((*store)->List("")->size(), 1u) << "the lock file is not an object";
+}
+
+TEST(MemObjectStoreTest, ConditionalWritesCanBeIgnoredLikeS3rver) {
+  MemObjectStore store;
+  store.SetConditionalWrites(false);
+  EXPECT_FALSE(*store.ConditionalWrites());
+  EXPECT_TRUE(store.PutIf("k", "v", WriteCondition::kIfAbsent).IsNotSupported());
+  store.SetConditionalWrites(true);
+  EXPECT_TRUE(store.PutIf("k", "v", WriteCondition::kIfAbsent).ok());
 }
 
 TEST(MemObjectStoreTest, FaultInjection) {

@@ -58,6 +58,12 @@ Result<std::string> HexSha256OfFile(FileSystem* fs, const std::string& path) {
   return out;
 }
 
+uint64_t DecodeRandom(const unsigned char* b) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++) v = (v << 8) | b[i];
+  return v;
+}
+
 std::string XmlUnescape(std::string_view in) {
   std::string out;
   out.reserve(in.size());
@@ -158,6 +164,7 @@ struct S3ObjectStore::Request {
   uint64_t body_size = 0;
   std::string body_sha256 = kEmptySha256;
   std::optional<std::pair<uint64_t, uint64_t>> range;  // offset, length
+  std::vector<std::string> headers;  // more request headers ("Name: value")
   uint64_t expected_bytes = 0;  // for the deadline
 };
 
@@ -363,6 +370,7 @@ void S3ObjectStore::Perform(const Request& req, Response* resp) {
     token_header = "x-amz-security-token: " + options_.session_token;
     headers = curl_slist_append(headers, token_header.c_str());
   }
+  for (const auto& h : req.headers) headers = curl_slist_append(headers, h.c_str());
   std::string range_header;
   if (req.range) {
     range_header = fmt::format("Range: bytes={}-{}", req.range->first, req.range->first + req.range->second - 1);
@@ -450,6 +458,10 @@ Status S3ObjectStore::Execute(const Request& req, Response* resp) {
             fmt::format("{}: {}; check the access key, secret key and bucket permissions", what, detail));
       }
       if (code == 416) return Status::InvalidArgument(fmt::format("{}: {}: range past the end", what, detail));
+      if (code == 412) {
+        return Status::AlreadyExists(fmt::format("{}: {}: the condition did not hold (the object exists, or changed)",
+                                                 what, detail));
+      }
       if (code >= 500 || code == 408 || code == 429) {
         last = Status::Unavailable(fmt::format("{}: {} (attempt {} of {})", what, detail, attempt + 1,
                                                options_.max_retries + 1));
@@ -513,6 +525,114 @@ Result<std::string> S3ObjectStore::Get(const std::string& key) {
                                           resp.body.size(), *resp.content_length));
   }
   return std::move(resp.body);
+}
+
+Result<std::string> S3ObjectStore::GetWithEtag(const std::string& key, std::string* etag) {
+  EBB_RETURN_IF_ERROR(ValidateObjectKey(Describe(), key));
+  Request req;
+  req.op = "get";
+  req.key = key;
+  Response resp;
+  EBB_RETURN_IF_ERROR(Execute(req, &resp));
+  if (resp.content_length && *resp.content_length != resp.body.size()) {
+    return Status::Corruption(fmt::format("{}: get {}: received {} of {} announced bytes", Describe(), key,
+                                          resp.body.size(), *resp.content_length));
+  }
+  *etag = resp.etag;
+  return std::move(resp.body);
+}
+
+Status S3ObjectStore::PutConditional(const std::string& key, std::string_view data, WriteCondition condition,
+                                     const std::string& etag, bool quote_etag) {
+  Request req;
+  req.method = "PUT";
+  req.op = condition == WriteCondition::kIfAbsent ? "put (if absent)" : fmt::format("put (if etag {})", etag);
+  req.key = key;
+  req.body = data;
+  req.body_size = data.size();
+  req.body_sha256 = HexSha256(data);
+  req.expected_bytes = data.size();
+  req.headers.push_back(condition == WriteCondition::kIfAbsent
+                            ? std::string("If-None-Match: *")
+                            : fmt::format("If-Match: {}", quote_etag ? "\"" + etag + "\"" : etag));
+  Response resp;
+  return Execute(req, &resp);
+}
+
+Result<bool> S3ObjectStore::ProbeConditionalWrites(bool* quote_etag) {
+  unsigned char random[8];
+  randombytes_buf(random, sizeof(random));
+  std::string probe = fmt::format("meta/conditional-write-probe-{:016x}", DecodeRandom(random));
+  auto cleanup = [&] { (void)Delete(probe); };
+  EBB_RETURN_IF_ERROR(PutConditional(probe, "1", WriteCondition::kIfAbsent, "", true));
+  Status again = PutConditional(probe, "2", WriteCondition::kIfAbsent, "", true);
+  if (again.ok()) {
+    cleanup();
+    return false;  // If-None-Match ignored
+  }
+  if (!again.IsAlreadyExists()) {
+    cleanup();
+    return again;
+  }
+  std::string etag;
+  auto current = GetWithEtag(probe, &etag);
+  if (!current.ok()) {
+    cleanup();
+    return current.status();
+  }
+  bool enforced = false;
+  for (bool quoted : {true, false}) {
+    Status s = PutConditional(probe, "3", WriteCondition::kIfMatch, etag, quoted);
+    if (s.ok()) {
+      *quote_etag = quoted;
+      enforced = true;
+      break;
+    }
+    if (!s.IsAlreadyExists()) {
+      cleanup();
+      return s;
+    }
+  }
+  if (enforced) {
+    // A wrong etag must be refused too, or If-Match is not really checked.
+    Status wrong = PutConditional(probe, "4", WriteCondition::kIfMatch, "0123456789abcdef0123456789abcdef", *quote_etag);
+    if (wrong.ok()) enforced = false;
+    else if (!wrong.IsAlreadyExists()) {
+      cleanup();
+      return wrong;
+    }
+  }
+  cleanup();
+  return enforced;
+}
+
+Result<bool> S3ObjectStore::ConditionalWrites() {
+  {
+    MutexLock lock(&mu_);
+    if (conditional_writes_) return *conditional_writes_;
+  }
+  bool quote = true;
+  EBB_ASSIGN_OR_RETURN(bool enforced, ProbeConditionalWrites(&quote));
+  MutexLock lock(&mu_);
+  conditional_writes_ = enforced;
+  quote_if_match_ = quote;
+  return enforced;
+}
+
+Status S3ObjectStore::PutIf(const std::string& key, std::string_view data, WriteCondition condition,
+                            const std::string& etag) {
+  EBB_RETURN_IF_ERROR(ValidateObjectKey(Describe(), key));
+  EBB_ASSIGN_OR_RETURN(bool enforced, ConditionalWrites());
+  if (!enforced) {
+    return Status::NotSupported(fmt::format("{}: the service ignores conditional writes (If-None-Match, If-Match)",
+                                            Describe()));
+  }
+  bool quote;
+  {
+    MutexLock lock(&mu_);
+    quote = quote_if_match_;
+  }
+  return PutConditional(key, data, condition, etag, quote);
 }
 
 Result<std::string> S3ObjectStore::GetRange(const std::string& key, uint64_t offset, uint64_t length) {
