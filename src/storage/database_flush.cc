@@ -140,7 +140,7 @@ Result<uint64_t> DatabaseCore::FlushOldestImmutable(bool wait_if_busy) {
       if (it != dead.end()) file->set_dead_bytes(it->second);
     }
     if (meta.entries > 0) {
-      set->insert(set->begin(), std::make_shared<SegmentFile>(ctx_, meta));
+      set->insert(set->begin(), std::make_shared<SegmentFile>(ctx_, meta, tier_name()));
       std::sort(set->begin(), set->end(),
                 [](const auto& a, const auto& b) { return a->meta().largest_seq > b->meta().largest_seq; });
     }
@@ -252,6 +252,7 @@ Result<uint64_t> DatabaseCore::WriteFlushSegment(const std::shared_ptr<MemTable>
   meta->number = number;
   meta->db_id = id_;
   meta->file_size = writer.FileSize();
+  meta->checksum = writer.FileChecksum();
   meta->entries = props.entries;
   meta->tombstones = props.tombstones;
   meta->key_bytes = props.key_bytes;

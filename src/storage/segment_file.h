@@ -27,7 +27,8 @@ namespace ebb {
 // its database dropped).
 class SegmentFile {
  public:
-  SegmentFile(const StorageContext* ctx, SegmentMeta meta);
+  // `database` is the tier name (name#id) of the segment's database.
+  SegmentFile(const StorageContext* ctx, SegmentMeta meta, std::string database);
   ~SegmentFile();
   const SegmentMeta& meta() const { return meta_; }
   std::string path() const;
@@ -39,6 +40,10 @@ class SegmentFile {
   // The local file is gone; later opens go remote. Returns false if it
   // already was.
   bool MarkEvicted();
+  // The local file is back (recalled); later opens read it. Returns false
+  // if it was not evicted.
+  bool MarkLocal();
+  const std::string& database() const { return database_; }
   // For an evicted segment: false if its local filter file says the user
   // key whose BloomHash is `bloom_hash` is certainly absent, so the read need not fetch the segment. True
   // otherwise (a local segment, or no readable filter file: the segment is
@@ -54,6 +59,7 @@ class SegmentFile {
  private:
   const StorageContext* const ctx_;
   const SegmentMeta meta_;
+  const std::string database_;
   std::atomic<bool> obsolete_{false};
   std::atomic<bool> evicted_;
   std::atomic<uint64_t> dead_bytes_;
