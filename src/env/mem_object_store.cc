@@ -6,6 +6,7 @@
 
 #include "base/checksum.h"
 #include "base/status_macros.h"
+#include "env/clock.h"
 #include "env/file_system.h"
 
 namespace ebb {
@@ -31,8 +32,42 @@ void MemObjectStore::ClearFaults() {
   upload_midway_countdown_ = 0;
 }
 
+void MemObjectStore::Stall(int64_t max_stall_micros) {
+  MutexLock lock(&mu_);
+  stalled_ = true;
+  max_stall_micros_ = max_stall_micros;
+}
+
+void MemObjectStore::Resume() {
+  MutexLock lock(&mu_);
+  stalled_ = false;
+  resumed_cv_.SignalAll();
+}
+
+int MemObjectStore::stalled_calls() const {
+  MutexLock lock(&mu_);
+  return stalled_calls_;
+}
+
 Status MemObjectStore::BeginCall(ObjectOp op) {
   calls_[op]++;
+  if (stalled_) {
+    const int64_t start = SystemClock()->NowMicros();
+    const int64_t deadline = std::min(ObjectStoreDeadline::Current(), start + max_stall_micros_);
+    stalled_calls_++;
+    while (stalled_) {
+      int64_t now = SystemClock()->NowMicros();
+      if (now >= deadline) break;
+      resumed_cv_.WaitFor(std::chrono::microseconds(deadline - now));
+    }
+    stalled_calls_--;
+    if (stalled_) {
+      if (ObjectStoreDeadline::Current() <= SystemClock()->NowMicros()) {
+        return Status::TimedOut(fmt::format("{}: no answer before the caller's deadline (stalled)", Describe()));
+      }
+      return Status::Unavailable(fmt::format("{}: no answer (stalled)", Describe()));
+    }
+  }
   auto it = faults_.find(op);
   if (it == faults_.end()) return Status::OK();
   Fault& f = it->second;

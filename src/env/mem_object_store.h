@@ -40,6 +40,13 @@ class MemObjectStore final : public ObjectStore {
   // false: PutIf answers NotSupported, like a service that ignores
   // conditional headers (s3rver).
   void SetConditionalWrites(bool enforced);
+  // An outage that hangs: every call waits until Resume, or until the
+  // calling thread's ObjectStoreDeadline passes (then TimedOut), or
+  // `max_stall_micros` (then Unavailable, as a client timeout would).
+  void Stall(int64_t max_stall_micros = 60'000'000);
+  void Resume();
+  // Calls waiting in a stall now.
+  int stalled_calls() const;
 
   // Flips (xor 0xff) `length` bytes at `offset` of a stored object.
   Status CorruptObject(const std::string& key, uint64_t offset, uint64_t length);
@@ -73,7 +80,8 @@ class MemObjectStore final : public ObjectStore {
     bool sticky = false;
     bool fired = false;
   };
-  // Counts the call and returns the injected error if one fires now.
+  // Counts the call and returns the injected error if one fires now;
+  // waits out a stall first.
   Status BeginCall(ObjectOp op) REQUIRES(mu_);
   Status StoreLocked(const std::string& key, std::string data) REQUIRES(mu_);
 
@@ -88,6 +96,10 @@ class MemObjectStore final : public ObjectStore {
   std::map<ObjectOp, uint64_t> calls_ GUARDED_BY(mu_);
   uint64_t bytes_read_ GUARDED_BY(mu_) = 0;
   bool conditional_writes_ GUARDED_BY(mu_) = true;
+  bool stalled_ GUARDED_BY(mu_) = false;
+  int64_t max_stall_micros_ GUARDED_BY(mu_) = 0;
+  int stalled_calls_ GUARDED_BY(mu_) = 0;
+  CondVar resumed_cv_{&mu_};
 };
 
 }  // namespace ebb

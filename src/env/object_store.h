@@ -114,6 +114,25 @@ class ObjectStore {
 // Checks the key rules above; InvalidArgument naming `store` and the key.
 Status ValidateObjectKey(std::string_view store, std::string_view key);
 
+// A deadline for the object store calls this thread makes while the object
+// lives (SystemClock()->NowMicros() time; nested deadlines keep the
+// earliest). S3ObjectStore caps each request's timeout by it and stops
+// retrying once it passes (TimedOut); MemObjectStore's injected stalls end
+// there. Used for bounded waits: an open that must not hang on an outage,
+// a cold read's fetch (tiering.fetch_timeout_ms).
+class ObjectStoreDeadline {
+ public:
+  explicit ObjectStoreDeadline(int64_t deadline_micros);
+  ~ObjectStoreDeadline();
+  ObjectStoreDeadline(const ObjectStoreDeadline&) = delete;
+  ObjectStoreDeadline& operator=(const ObjectStoreDeadline&) = delete;
+  // The deadline in force on this thread; INT64_MAX if none.
+  static int64_t Current();
+
+ private:
+  int64_t previous_;
+};
+
 }  // namespace ebb
 
 #endif  // EBB_ENV_OBJECT_STORE_H_

@@ -350,9 +350,16 @@ void S3ObjectStore::Perform(const Request& req, Response* resp) {
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout_ms));
   int64_t timeout_ms = options_.request_timeout_ms + static_cast<int64_t>(req.expected_bytes) / kBytesPerExtraMs;
+  int64_t connect_timeout_ms = options_.connect_timeout_ms;
+  if (int64_t deadline = ObjectStoreDeadline::Current(); deadline != INT64_MAX) {
+    // At least 1 ms: curl takes 0 as "no timeout".
+    int64_t left_ms = std::max<int64_t>(1, (deadline - SystemClock()->NowMicros()) / 1000);
+    timeout_ms = std::min(timeout_ms, left_ms);
+    connect_timeout_ms = std::min(connect_timeout_ms, left_ms);
+  }
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_ms));
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(connect_timeout_ms));
   std::string sigv4 = fmt::format("aws:amz:{}:s3", options_.region);
   curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, sigv4.c_str());
   curl_easy_setopt(curl, CURLOPT_USERNAME, options_.access_key.c_str());
@@ -416,12 +423,18 @@ Status S3ObjectStore::Execute(const Request& req, Response* resp) {
   std::string what = fmt::format("{}: {} {}", Describe(), req.op, req.key.empty() ? req.query : req.key);
   thread_local std::mt19937_64 jitter(std::random_device{}());
   Status last;
+  const int64_t deadline = ObjectStoreDeadline::Current();
   for (int attempt = 0; attempt <= options_.max_retries; attempt++) {
     if (attempt > 0) {
       int64_t delay_ms = options_.retry_base_delay_ms << std::min(attempt - 1, 20);
       delay_ms = std::min(delay_ms, options_.retry_max_delay_ms);
       // "Equal jitter": half fixed, half random, so retries of many clients spread out.
       int64_t sleep_ms = delay_ms / 2 + static_cast<int64_t>(jitter() % static_cast<uint64_t>(delay_ms / 2 + 1));
+      if (deadline != INT64_MAX && SystemClock()->NowMicros() + sleep_ms * 1000 >= deadline) {
+        // No time for another attempt before the caller's deadline.
+        return Status::TimedOut(fmt::format("{}; gave up at the caller's deadline after {} attempts",
+                                            last.message(), attempt));
+      }
       clock_->SleepForMicros(sleep_ms * 1000);
     }
     Perform(req, resp);
