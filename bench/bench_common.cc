@@ -1,5 +1,8 @@
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -16,6 +19,10 @@ EngineConfig BenchContext::MakeEngineConfig() const {
   c.data_dir = flags_.data_dir;
   c.sync = flags_.sync;
   c.dbs = flags_.dbs;
+  c.memory_budget_bytes = flags_.memory_budget_bytes;
+  c.ebb_layout = flags_.ebb_layout;
+  c.key_size = flags_.key_size;
+  c.value_size = flags_.value_size;
   for (const auto& kv : flags_.set) {
     size_t eq = kv.find('=');
     if (eq != std::string::npos) c.ebb_overrides.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
@@ -42,6 +49,32 @@ Result<BenchEngine*> BenchContext::Engine(bool fresh) {
     }
   }
   return engine_.get();
+}
+
+nlohmann::json BenchContext::EngineSettings() const {
+  if (!engine_) return nullptr;
+  nlohmann::json s = nlohmann::json::object();
+  for (const auto& [k, v] : engine_->Settings()) s[k] = v;
+  return s;
+}
+
+std::string BenchContext::OutDir(const std::string& workload) {
+  if (!flags_.out_dir.empty()) return flags_.out_dir;
+  auto it = out_dirs_.find(workload);
+  if (it != out_dirs_.end()) return it->second;
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&now, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof(stamp), "%Y-%m-%d-%H%M%S", &tm);
+  std::string dir = fmt::format("bench/results/{}-{}", workload, stamp);
+  // Two runs in the same second get distinct directories.
+  std::error_code ec;
+  for (int n = 2; std::filesystem::exists(dir, ec); n++) dir = fmt::format("bench/results/{}-{}-{}", workload, stamp, n);
+  std::filesystem::create_directories(dir, ec);
+  std::fprintf(stderr, "ebb-bench %s: CSV and plots go to %s (--out to choose)\n", workload.c_str(), dir.c_str());
+  out_dirs_[workload] = dir;
+  return dir;
 }
 
 Status BenchContext::CloseEngine() {
@@ -81,6 +114,35 @@ uint64_t ProcessBytesWritten() {
     if (key == "write_bytes:") return value;
   }
   return 0;
+}
+
+namespace {
+uint64_t StatusFieldKiB(const char* field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  const size_t n = std::strlen(field);
+  while (std::getline(in, line)) {
+    if (line.compare(0, n, field) == 0) return std::strtoull(line.c_str() + n, nullptr, 10) * 1024;
+  }
+  return 0;
+}
+}  // namespace
+
+void ResetPeakRss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+uint64_t PeakRssBytes() { return StatusFieldKiB("VmHWM:"); }
+uint64_t RssBytes() { return StatusFieldKiB("VmRSS:"); }
+
+uint64_t WorkloadSeed(uint64_t seed, std::string_view workload, uint64_t thread) {
+  // FNV-1a of the name: the same on every machine and build.
+  uint64_t h = 14695981039346656037ULL;
+  for (char c : workload) h = (h ^ static_cast<uint8_t>(c)) * 1099511628211ULL;
+  return seed * 1000003ULL ^ h ^ (thread * 0x9e3779b97f4a7c15ULL);
+}
+
+uint64_t ScrambleRank(uint64_t rank, uint64_t n) {
+  uint64_t h = 14695981039346656037ULL;
+  for (int i = 0; i < 8; i++) h = (h ^ ((rank >> (8 * i)) & 0xff)) * 1099511628211ULL;
+  return h % n;
 }
 
 Status RunPaced(double seconds, double rate, std::chrono::microseconds idle_sleep, const std::function<Status()>& op) {

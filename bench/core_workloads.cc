@@ -1,8 +1,14 @@
 // The db_bench-style workloads: fillseq, fillrandom, overwrite, readrandom,
-// readseq, readwhilewriting, and compact (full compaction + space
-// amplification).
+// readzipfian, readseq, readwhilewriting, and compact (full compaction +
+// space amplification).
+//
+// Every workload draws its keys from its own random stream (--seed mixed
+// with the workload's name and the thread), so readrandom does not replay
+// fillrandom's order and overwrite writes other keys in another order than
+// the fill.
 
 #include <atomic>
+#include <optional>
 #include <chrono>
 #include <thread>
 
@@ -21,17 +27,19 @@ double Micros(Clock::duration d) { return std::chrono::duration<double, std::mic
 enum class KeyOrder { kSequential, kRandom };
 
 // Runs `ops` operations split over flags.threads threads; op(thread_rnd, i)
-// returns an error to stop.
+// returns an error to stop. Each thread's random stream is the workload's
+// own (WorkloadSeed).
 Result<nlohmann::json> RunOps(BenchContext* ctx, const std::string& workload, uint64_t ops, int threads,
                               const std::function<Status(Random*, uint64_t)>& op) {
   std::vector<Histogram> hists(static_cast<size_t>(threads));
   std::vector<Status> errors(static_cast<size_t>(threads));
+  ResetPeakRss();
   uint64_t written_before = ProcessBytesWritten();
   auto start = Clock::now();
   std::vector<std::thread> workers;
   for (int t = 0; t < threads; t++) {
     workers.emplace_back([&, t] {
-      Random rnd(ctx->flags().seed * 1000 + static_cast<uint64_t>(t));
+      Random rnd(WorkloadSeed(ctx->flags().seed, workload, static_cast<uint64_t>(t)));
       uint64_t begin = ops * static_cast<uint64_t>(t) / static_cast<uint64_t>(threads);
       uint64_t end = ops * static_cast<uint64_t>(t + 1) / static_cast<uint64_t>(threads);
       for (uint64_t i = begin; i < end; i++) {
@@ -52,7 +60,9 @@ Result<nlohmann::json> RunOps(BenchContext* ctx, const std::string& workload, ui
   }
   Histogram all;
   for (const auto& h : hists) all.Merge(h);
-  return BaseResult(workload, ctx->flags().engine, ops, seconds, all, ProcessBytesWritten() - written_before);
+  auto result = BaseResult(workload, ctx->flags().engine, ops, seconds, all, ProcessBytesWritten() - written_before);
+  result["peak_rss_bytes"] = PeakRssBytes();
+  return result;
 }
 
 Result<nlohmann::json> Fill(BenchContext* ctx, const std::string& name, KeyOrder order, bool fresh) {
@@ -62,22 +72,35 @@ Result<nlohmann::json> Fill(BenchContext* ctx, const std::string& name, KeyOrder
     uint64_t k = order == KeyOrder::kSequential ? i : rnd->Uniform(f.num);
     return engine->Put(static_cast<int>(k % static_cast<uint64_t>(f.dbs)), ctx->Key(k), ctx->Value(rnd));
   });
-  if (result.ok()) (*result)["disk_bytes"] = DirectoryBytes(f.data_dir);
+  if (result.ok()) {
+    (*result)["disk_bytes"] = DirectoryBytes(f.data_dir);
+    (*result)["user_bytes"] = f.num * static_cast<uint64_t>(f.key_size + f.value_size);
+  }
   return result;
 }
 
-Result<nlohmann::json> ReadRandom(BenchContext* ctx) {
+enum class KeyDist { kUniform, kZipfian };
+
+// Point reads of keys in [0, --num): uniform, or Zipfian (skew --zipf-theta,
+// YCSB's scrambled form: the popular ranks are hashed over the key space, so
+// hot keys are not neighbours).
+Result<nlohmann::json> ReadKeys(BenchContext* ctx, const std::string& name, KeyDist dist) {
   EBB_ASSIGN_OR_RETURN(BenchEngine * engine, ctx->Engine(false));
   const Flags& f = ctx->flags();
+  std::optional<ZipfGenerator> zipf;
+  if (dist == KeyDist::kZipfian) zipf.emplace(f.num, f.zipf_theta);
   std::atomic<uint64_t> found{0};
-  auto result = RunOps(ctx, "readrandom", f.num, f.threads, [&](Random* rnd, uint64_t) {
-    uint64_t k = rnd->Uniform(f.num);
+  auto result = RunOps(ctx, name, f.num, f.threads, [&](Random* rnd, uint64_t) {
+    uint64_t k = zipf ? ScrambleRank(zipf->Next(rnd), f.num) : rnd->Uniform(f.num);
     std::string value;
     Status s = engine->Get(static_cast<int>(k % static_cast<uint64_t>(f.dbs)), ctx->Key(k), &value);
     if (s.ok()) found.fetch_add(1, std::memory_order_relaxed);
     return s;
   });
-  if (result.ok()) (*result)["found"] = found.load();
+  if (result.ok()) {
+    (*result)["found"] = found.load();
+    if (zipf) (*result)["zipf_theta"] = f.zipf_theta;
+  }
   return result;
 }
 
@@ -105,7 +128,7 @@ Result<nlohmann::json> ReadWhileWriting(BenchContext* ctx) {
   std::atomic<uint64_t> writes{0};
   Status writer_status;
   std::thread writer([&] {
-    Random rnd(f.seed + 999);
+    Random rnd(WorkloadSeed(f.seed, "readwhilewriting-writer", 0));
     while (!stop.load(std::memory_order_relaxed)) {
       uint64_t k = rnd.Uniform(f.num);
       Status s = engine->Put(static_cast<int>(k % static_cast<uint64_t>(f.dbs)), ctx->Key(k), ctx->Value(&rnd));
@@ -131,6 +154,7 @@ Result<nlohmann::json> ReadWhileWriting(BenchContext* ctx) {
 Result<nlohmann::json> Compact(BenchContext* ctx) {
   EBB_ASSIGN_OR_RETURN(BenchEngine * engine, ctx->Engine(false));
   const Flags& f = ctx->flags();
+  ResetPeakRss();
   uint64_t written_before = ProcessBytesWritten();
   auto start = Clock::now();
   EBB_RETURN_IF_ERROR(engine->CompactAll());
@@ -146,6 +170,7 @@ Result<nlohmann::json> Compact(BenchContext* ctx) {
   uint64_t live = keys * static_cast<uint64_t>(f.key_size + f.value_size);
   Histogram none;
   auto result = BaseResult("compact", f.engine, 1, seconds, none, ProcessBytesWritten() - written_before);
+  result["peak_rss_bytes"] = PeakRssBytes();
   result["keys"] = keys;
   result["disk_bytes"] = disk;
   result["live_bytes"] = live;
@@ -162,7 +187,10 @@ void RegisterCoreWorkloads(WorkloadRegistry* r) {
                         [](BenchContext* c) { return Fill(c, "fillrandom", KeyOrder::kRandom, true); }};
   (*r)["overwrite"] = {"overwrite", "write --num random keys over the existing store",
                        [](BenchContext* c) { return Fill(c, "overwrite", KeyOrder::kRandom, false); }};
-  (*r)["readrandom"] = {"readrandom", "--num point reads of random keys", ReadRandom};
+  (*r)["readrandom"] = {"readrandom", "--num point reads of uniformly random keys",
+                        [](BenchContext* c) { return ReadKeys(c, "readrandom", KeyDist::kUniform); }};
+  (*r)["readzipfian"] = {"readzipfian", "--num point reads of Zipfian keys (--zipf-theta; hot keys spread out)",
+                         [](BenchContext* c) { return ReadKeys(c, "readzipfian", KeyDist::kZipfian); }};
   (*r)["readseq"] = {"readseq", "iterate every key in order", ReadSeq};
   (*r)["readwhilewriting"] = {"readwhilewriting", "--threads readers of random keys while one thread writes",
                               ReadWhileWriting};

@@ -1,4 +1,4 @@
-// ebb-bench idle (seed 000): does background work rush to idle and then
+// ebb-bench idle: does background work rush to idle and then
 // sleep, and does it batch under load? For each --policy (ebb | eager |
 // threshold; all three by default) it runs
 //
@@ -8,11 +8,17 @@
 //              measuring wakeups (voluntary context switches) and CPU
 //              time of every thread but the bench's own;
 //   sustained  a steady write rate: how often each class's pending work is
-//              inside its band.
+//              inside its band;
+//   trickle    one write every 0.1 s, 0.5 s, 2 s and 10 s, for --duration s
+//              each (default 60): context switches (voluntary and
+//              involuntary) of every thread but the bench's own per write,
+//              split by thread name, and what the background wrote and left
+//              pending at the end.
+// --trace picks some of them (default: all three).
 //
 // Reports background bytes (flush + compaction + journal) and foreground
 // write p99, writes a CSV of pending work per class over time and an SVG
-// plot of it into --out (default docs/).
+// plot of it into --out (default: a new directory under bench/results/).
 
 #include <dirent.h>
 #include <unistd.h>
@@ -24,6 +30,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -52,6 +59,29 @@ void ForEachOtherThread(long skip_tid, Fn fn) {
     fn(fmt::format("/proc/self/task/{}", e->d_name));
   }
   closedir(dir);
+}
+
+// Context switches (voluntary + involuntary) per thread name, of every
+// thread but `skip_tid`.
+std::map<std::string, uint64_t> ContextSwitchesByThread(long skip_tid) {
+  std::map<std::string, uint64_t> out;
+  ForEachOtherThread(skip_tid, [&](const std::string& task) {
+    std::ifstream comm(task + "/comm");
+    std::string name;
+    std::getline(comm, name);
+    std::ifstream in(task + "/status");
+    std::string key;
+    uint64_t total = 0;
+    while (in >> key) {
+      if (key == "voluntary_ctxt_switches:" || key == "nonvoluntary_ctxt_switches:") {
+        uint64_t v;
+        in >> v;
+        total += v;
+      }
+    }
+    out[name] += total;
+  });
+  return out;
 }
 
 // Voluntary context switches of every thread but `skip_tid`.
@@ -264,7 +294,7 @@ Result<nlohmann::json> RunBursty(BenchContext* ctx, const std::string& policy) {
   uint64_t switches1 = VoluntaryContextSwitches(self);
   double cpu1 = OtherThreadsCpuSeconds(self);
   uint64_t sched_wakeups1 = h.store->GetStatus().work.wakeups;
-  WriteCsvAndPlot(f.out_dir.empty() ? "docs" : f.out_dir, policy, "bursty", r);
+  WriteCsvAndPlot(ctx->OutDir("idle"), policy, "bursty", r);
   nlohmann::json j = BaseResult("idle", "ebb", r.write_us.count(), r.last_write_s, r.write_us, background);
   j["policy"] = policy;
   j["trace"] = "bursty";
@@ -312,7 +342,7 @@ Result<nlohmann::json> RunSustained(BenchContext* ctx, const std::string& policy
     classes[name] = {{"in_band_fraction", counts.second ? static_cast<double>(counts.first) / counts.second : 0.0},
                      {"samples", counts.second}};
   }
-  WriteCsvAndPlot(f.out_dir.empty() ? "docs" : f.out_dir, policy, "sustained", r);
+  WriteCsvAndPlot(ctx->OutDir("idle"), policy, "sustained", r);
   StoreStatus st = h.store->GetStatus();
   auto wb = in_band["writeback"];
   nlohmann::json j = BaseResult("idle", "ebb", r.write_us.count(), r.last_write_s, r.write_us,
@@ -327,9 +357,99 @@ Result<nlohmann::json> RunSustained(BenchContext* ctx, const std::string& policy
   return j;
 }
 
+// Waits (bounded) until every class is asleep with nothing armed.
+void WaitForRest(Store* store, std::chrono::seconds limit) {
+  auto deadline = SteadyClock::now() + limit;
+  while (SteadyClock::now() < deadline) {
+    StoreStatus st = store->GetStatus();
+    bool quiet = !st.work.armed_deadline_micros.has_value();
+    for (const auto& c : st.work.classes) quiet = quiet && c.state == "asleep";
+    if (quiet) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+// One write every `period_s` for `seconds`: what each write costs the
+// process in context switches, counted from /proc for every thread but
+// this one (which writes and sleeps), and what the background did.
+Result<nlohmann::json> RunTrickle(BenchContext* ctx, const std::string& policy, double period_s, double seconds) {
+  EBB_ASSIGN_OR_RETURN(StoreHandle h, OpenFor(ctx, policy, fmt::format("trickle-{}", period_s)));
+  WaitForRest(h.store.get(), std::chrono::seconds(30));  // opening work is not the trickle's
+  const long self = static_cast<long>(gettid());
+  const StoreStatus st0 = h.store->GetStatus();
+  uint64_t flush0 = 0, compaction0 = 0;
+  for (const auto& d : st0.databases) {
+    flush0 += d.flush_bytes_written;
+    compaction0 += d.compaction_bytes_written;
+  }
+  const uint64_t journal0 = st0.journal.bytes_written, syncs0 = st0.journal.syncs;
+  const std::map<std::string, uint64_t> before = ContextSwitchesByThread(self);
+  Random rnd(ctx->flags().seed + 2);
+  Histogram write_us;
+  const auto start = SteadyClock::now();
+  const uint64_t writes = std::max<uint64_t>(1, static_cast<uint64_t>(seconds / period_s + 0.5));
+  for (uint64_t i = 0; i < writes; i++) {
+    std::this_thread::sleep_until(start + std::chrono::duration_cast<SteadyClock::duration>(
+                                              std::chrono::duration<double>(period_s * static_cast<double>(i))));
+    auto t0 = SteadyClock::now();
+    EBB_RETURN_IF_ERROR(h.db->Put(ctx->Key(i), ctx->Value(&rnd)));
+    write_us.Add(static_cast<uint64_t>(std::chrono::duration<double, std::micro>(SteadyClock::now() - t0).count() + 0.5));
+  }
+  // The last write's reaction too: one more period.
+  std::this_thread::sleep_until(start + std::chrono::duration_cast<SteadyClock::duration>(
+                                            std::chrono::duration<double>(period_s * static_cast<double>(writes))));
+  const std::map<std::string, uint64_t> after = ContextSwitchesByThread(self);
+  const StoreStatus st = h.store->GetStatus();
+
+  uint64_t switches = 0;
+  nlohmann::json threads = nlohmann::json::object();
+  for (const auto& [name, count] : after) {
+    auto it = before.find(name);
+    const uint64_t d = count - (it == before.end() ? 0 : std::min(count, it->second));
+    switches += d;
+    if (d > 0) threads[name] = d;
+  }
+  uint64_t flush = 0, compaction = 0, unflushed = 0;
+  for (const auto& d : st.databases) {
+    flush += d.flush_bytes_written;
+    compaction += d.compaction_bytes_written;
+    unflushed += d.memtable_bytes;
+  }
+  nlohmann::json pending = nlohmann::json::object();
+  for (const auto& c : st.work.classes) {
+    if (c.name != "foreground") pending[c.name] = {{"state", c.state}, {"pending_bytes", c.pending_bytes},
+                                                   {"passes", c.passes}};
+  }
+  const double elapsed = std::chrono::duration<double>(SteadyClock::now() - start).count();
+  nlohmann::json j = BaseResult("idle", "ebb", writes, elapsed, write_us, flush + compaction - flush0 - compaction0);
+  j["policy"] = policy;
+  j["trace"] = "trickle";
+  j["period_s"] = period_s;
+  j["writes"] = writes;
+  j["context_switches"] = switches;
+  j["switches_per_write"] = static_cast<double>(switches) / static_cast<double>(writes);
+  j["threads"] = threads;
+  j["background_bytes"] = flush + compaction - flush0 - compaction0;
+  j["flush_bytes"] = flush - flush0;
+  j["compaction_bytes"] = compaction - compaction0;
+  j["journal_bytes"] = st.journal.bytes_written - journal0;
+  j["journal_syncs"] = st.journal.syncs - syncs0;
+  j["unflushed_bytes_at_end"] = unflushed;
+  j["classes"] = pending;
+  h.db.reset();
+  EBB_RETURN_IF_ERROR(h.store->Close());
+  return j;
+}
+
 void PrintIdle(BenchContext* ctx, const nlohmann::json& j) {
   if (ctx->flags().json) {
     std::printf("%s\n", j.dump().c_str());
+  } else if (j["trace"] == "trickle") {
+    std::printf("idle %-9s trickle    every %4.1f s  %3llu writes  %5.2f switches/write  flushed %s  unflushed at end %s\n",
+                j["policy"].get<std::string>().c_str(), j["period_s"].get<double>(),
+                static_cast<unsigned long long>(j["writes"].get<uint64_t>()), j["switches_per_write"].get<double>(),
+                FormatBytes(j["flush_bytes"].get<uint64_t>()).c_str(),
+                FormatBytes(j["unflushed_bytes_at_end"].get<uint64_t>()).c_str());
   } else if (j["trace"] == "bursty") {
     std::printf("idle %-9s bursty     quiescence %6.2f s  idle wakeups %5llu  idle cpu %.3f s  background %s  p99 %.1f us\n",
                 j["policy"].get<std::string>().c_str(), j["quiescence_s"].get<double>(),
@@ -348,8 +468,10 @@ void PrintIdle(BenchContext* ctx, const nlohmann::json& j) {
 void RegisterIdleWorkload(WorkloadRegistry* r) {
   (*r)["idle"] = {
       "idle",
-      "bursty and sustained write traces per --policy ebb|eager|threshold (default all): quiescence, idle wakeups "
-      "and CPU over --duration s (default 60), background bytes, in-band fraction; CSV and SVG into --out",
+      "bursty, sustained and trickle write traces (--trace, default all) per --policy ebb|eager|threshold "
+      "(default all): quiescence, idle wakeups and CPU over --duration s (default 60), background bytes, in-band "
+      "fraction, context switches per write of a trickle (0.1, 0.5, 2 and 10 s apart, --duration s each); CSV and "
+      "SVG into --out",
       [](BenchContext* ctx) -> Result<nlohmann::json> {
         const Flags& f = ctx->flags();
         if (f.engine != "ebb") return Status::InvalidArgument("idle measures Ebb's background runtime: use --engine ebb");
@@ -360,11 +482,34 @@ void RegisterIdleWorkload(WorkloadRegistry* r) {
           }
           policies = {f.policy};
         }
+        std::set<std::string> traces = {"bursty", "sustained", "trickle"};
+        if (!f.trace.empty()) {
+          traces.clear();
+          std::stringstream list(f.trace);
+          for (std::string t; std::getline(list, t, ',');) {
+            if (t != "bursty" && t != "sustained" && t != "trickle") {
+              return Status::InvalidArgument(
+                  fmt::format("--trace lists '{}'; the traces are bursty, sustained and trickle", t));
+            }
+            traces.insert(t);
+          }
+        }
+        const double trickle_s = f.duration_s > 0 ? f.duration_s : 60.0;
         for (const auto& policy : policies) {
-          EBB_ASSIGN_OR_RETURN(nlohmann::json bursty, RunBursty(ctx, policy));
-          PrintIdle(ctx, bursty);
-          EBB_ASSIGN_OR_RETURN(nlohmann::json sustained, RunSustained(ctx, policy));
-          PrintIdle(ctx, sustained);
+          if (traces.count("bursty") != 0) {
+            EBB_ASSIGN_OR_RETURN(nlohmann::json bursty, RunBursty(ctx, policy));
+            PrintIdle(ctx, bursty);
+          }
+          if (traces.count("sustained") != 0) {
+            EBB_ASSIGN_OR_RETURN(nlohmann::json sustained, RunSustained(ctx, policy));
+            PrintIdle(ctx, sustained);
+          }
+          if (traces.count("trickle") != 0) {
+            for (double period : {0.1, 0.5, 2.0, 10.0}) {
+              EBB_ASSIGN_OR_RETURN(nlohmann::json trickle, RunTrickle(ctx, policy, period, trickle_s));
+              PrintIdle(ctx, trickle);
+            }
+          }
         }
         return nlohmann::json{{"workload", "idle"}, {"engine", "ebb"}, {"printed", true}};
       }};

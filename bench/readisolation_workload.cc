@@ -1,4 +1,4 @@
-// ebb-bench readisolation (seed 004): how reads fare when something else
+// ebb-bench readisolation: how reads fare when something else
 // saturates the machine, with reads on the ReadPool versus the shared pool
 // the ReadPool replaced.
 //

@@ -1,96 +1,169 @@
 #!/usr/bin/env bash
-# Server vs redis-server, side by side in one script run (docs/BENCHMARKS.md,
-# "Server vs redis-server").
+# ebb serve against redis-server, side by side in one script run
+# (docs/BENCHMARKS.md, "Server against redis-server").
 #
-# Starts, on loopback and temporary directories:
-#   - ebb serve (embedded defaults: journal.sync=batch, fdatasync within
-#     100 ms of an acknowledged write; override with EBB_SYNC=always|none),
-#   - redis-server with persistence off (--save '' --appendonly no),
-#   - redis-server with --appendonly yes --appendfsync everysec,
-# then runs `redis-benchmark -t set,get,mset -P 16 -c 50 -n N` against each,
-# REPEATS times round-robin, and prints a markdown table of the median ops/s
-# and the ratios Ebb / redis-server.
+# For each value size (-d, default 100 and 1000 bytes) the script starts, on
+# loopback, free ports and temporary directories, three fresh servers:
+#   ebb         ebb serve on embedded defaults (journal.sync=batch: a write
+#               is acknowledged in the page cache and fdatasync'ed at most
+#               100 ms later; EBB_SYNC=always|none overrides),
+#   aof         redis-server --appendonly yes --appendfsync everysec (the
+#               same durability: at most about a second of acknowledged
+#               writes lost on power failure),
+#   plain       redis-server --save '' --appendonly no (no persistence: the
+#               ceiling),
+# then, REPEATS rounds, round-robin between the servers, runs
+#   redis-benchmark -t TESTS -r 1000000 -d SIZE -c 50 -P 16 -n N_PIPELINED
+#   redis-benchmark -t TESTS -r 1000000 -d SIZE -c 50 -P 1  -n N_SINGLE
+# (random keys over a key space of a million, larger than Ebb's memtables;
+# redis-benchmark 7.0 seeds its generator from the clock, so each run draws
+# other keys from the same space), and stops the servers. TESTS are the
+# redis-benchmark tests whose commands Ebb serves: ping_inline, ping_mbulk,
+# set, get, mset (10 keys per request). redis-benchmark runs them in that
+# order, so GET reads the keys the SET test just wrote (about 63% of the key
+# space).
 #
-#   bench/redis_compare.sh [-n REQUESTS] [-r REPEATS] [--ebb PATH]
+# Prints a markdown table of medians with min-max, and the ratios Ebb /
+# redis-server; --jsonl FILE also writes every single run as a JSON line
+# (bench/summarize.py reads it).
+#
+#   bench/redis_compare.sh [-r REPEATS] [-n N_PIPELINED] [-N N_SINGLE] [-d SIZE[,SIZE...]]
+#                          [--ebb PATH] [--jsonl FILE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-requests=1000000
 repeats=3
+requests_pipelined=1000000
+requests_single=200000
+sizes="100,1000"
+keyspace=1000000
+tests="ping_inline,ping_mbulk,set,get,mset"
 ebb=build/release/bin/ebb
 sync="${EBB_SYNC:-batch}"
+jsonl=""
+usage="usage: $0 [-r REPEATS] [-n N_PIPELINED] [-N N_SINGLE] [-d SIZE[,SIZE...]] [--ebb PATH] [--jsonl FILE]"
 while [ $# -gt 0 ]; do
   case "$1" in
-    -n) requests="$2"; shift 2 ;;
     -r) repeats="$2"; shift 2 ;;
+    -n) requests_pipelined="$2"; shift 2 ;;
+    -N) requests_single="$2"; shift 2 ;;
+    -d) sizes="$2"; shift 2 ;;
     --ebb) ebb="$2"; shift 2 ;;
-    *) echo "usage: $0 [-n REQUESTS] [-r REPEATS] [--ebb PATH]" >&2; exit 2 ;;
+    --jsonl) jsonl="$2"; shift 2 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    *) echo "$usage" >&2; exit 2 ;;
   esac
 done
-for tool in redis-server redis-benchmark redis-cli; do
-  command -v "$tool" >/dev/null || { echo "$0: $tool is missing: run scripts/setup.sh test" >&2; exit 1; }
+for tool in redis-server redis-benchmark redis-cli python3; do
+  command -v "$tool" >/dev/null || { echo "$0: $tool is missing: run scripts/setup.sh bench" >&2; exit 1; }
 done
 [ -x "$ebb" ] || { echo "$0: $ebb is missing: run scripts/build.sh release" >&2; exit 1; }
+[ -z "$jsonl" ] || : > "$jsonl"
 
 work="$(mktemp -d /tmp/ebb-redis-compare.XXXXXX)"
 pids=()
-cleanup() {
+stop_servers() {
+  local pid
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  pids=()
+}
+cleanup() {
+  stop_servers
   rm -rf "$work"
 }
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_ready() {  # port
-  for _ in $(seq 1 100); do
+wait_ready() {  # port log
+  for _ in $(seq 1 200); do
     if [ "$(redis-cli -p "$1" ping 2>/dev/null)" = PONG ]; then return 0; fi
     sleep 0.1
   done
-  echo "$0: nothing answers on port $1" >&2
+  echo "$0: nothing answers on port $1; its log ($2):" >&2
+  tail -20 "$2" >&2 || true
   exit 1
 }
 
-ebb_port=$(free_port)
-"$ebb" serve --data "$work/ebb" --port "$ebb_port" --admin-port 0 --set "journal.sync=$sync" >"$work/ebb.log" 2>&1 &
-pids+=($!)
-plain_port=$(free_port)
-mkdir -p "$work/plain" "$work/aof"
-redis-server --port "$plain_port" --bind 127.0.0.1 --dir "$work/plain" --save '' --appendonly no \
-  --logfile "$work/plain.log" &
-pids+=($!)
-aof_port=$(free_port)
-redis-server --port "$aof_port" --bind 127.0.0.1 --dir "$work/aof" --save '' --appendonly yes \
-  --appendfsync everysec --logfile "$work/aof.log" &
-pids+=($!)
-wait_ready "$ebb_port"
-wait_ready "$plain_port"
-wait_ready "$aof_port"
+# start_servers SIZE: fresh servers for one value size; sets *_port.
+start_servers() {
+  local dir="$work/d$1"
+  mkdir -p "$dir/ebb" "$dir/plain" "$dir/aof"
+  ebb_port=$(free_port)
+  "$ebb" serve --data "$dir/ebb" --port "$ebb_port" --admin-port 0 --set "journal.sync=$sync" >"$dir/ebb.log" 2>&1 &
+  pids+=($!)
+  wait_ready "$ebb_port" "$dir/ebb.log"
+  aof_port=$(free_port)
+  redis-server --port "$aof_port" --bind 127.0.0.1 --dir "$dir/aof" --save '' --appendonly yes \
+    --appendfsync everysec --logfile "$dir/aof.log" &
+  pids+=($!)
+  wait_ready "$aof_port" "$dir/aof.log"
+  plain_port=$(free_port)
+  redis-server --port "$plain_port" --bind 127.0.0.1 --dir "$dir/plain" --save '' --appendonly no \
+    --logfile "$dir/plain.log" &
+  pids+=($!)
+  wait_ready "$plain_port" "$dir/plain.log"
+}
 
-command=(redis-benchmark -t set,get,mset -P 16 -c 50 -n "$requests" --csv)
-declare -A results  # "<server> <test>" -> space-separated rps of each repeat
-for r in $(seq 1 "$repeats"); do
-  for server in ebb plain aof; do
-    port_var="${server}_port"
-    while IFS=, read -r test rps _; do
-      test="${test//\"/}"
-      rps="${rps//\"/}"
-      case "$test" in SET|GET|MSET*) results["$server ${test%% *}"]+="$rps " ;; esac
-    done < <("${command[@]}" -p "${!port_var}" 2>/dev/null)
+declare -A results  # "<size> <pipeline> <server> <test>" -> space-separated rps of each round
+servers=(ebb aof plain)
+IFS=, read -r -a size_list <<< "$sizes"
+for size in "${size_list[@]}"; do
+  start_servers "$size"
+  for r in $(seq 1 "$repeats"); do
+    # Round-robin, starting with a different server each round.
+    for i in 0 1 2; do
+      server="${servers[$(( (i + r - 1) % 3 ))]}"
+      port_var="${server}_port"
+      for pipeline in 16 1; do
+        n=$requests_pipelined
+        [ "$pipeline" -gt 1 ] || n=$requests_single
+        while IFS=, read -r test rps _; do
+          test="${test//\"/}"
+          rps="${rps//\"/}"
+          case "$test" in
+            PING_INLINE|PING_MBULK|SET|GET|MSET*) ;;
+            *) continue ;;
+          esac
+          test="${test%% *}"
+          results["$size $pipeline $server $test"]+="$rps "
+          if [ -n "$jsonl" ]; then
+            printf '{"workload":"redis","server":"%s","test":"%s","value_size":%s,"pipeline":%s,"clients":50,"keyspace":%s,"requests":%s,"round":%s,"ops_per_sec":%s,"ebb_sync":"%s"}\n' \
+              "$server" "$test" "$size" "$pipeline" "$keyspace" "$n" "$r" "$rps" "$sync" >> "$jsonl"
+          fi
+        done < <(redis-benchmark -p "${!port_var}" -t "$tests" -r "$keyspace" -d "$size" -c 50 -P "$pipeline" \
+                   -n "$n" --csv 2>/dev/null)
+      done
+    done
   done
+  stop_servers
 done
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+# median [min-max] of space-separated numbers
+stats() {
+  tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {
+    if (NR == 0) { print "0 0 0"; exit }
+    m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2
+    print m, a[1], a[NR] }'
+}
+cell() { read -r m lo hi <<< "$1"; printf "%.0f (%.0f-%.0f)" "$m" "$lo" "$hi"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx", (b > 0 ? a / b : 0)}'; }
 
-echo "Command: ${command[*]% --csv} (median of $repeats round-robin runs; MSET sets 10 keys per request)"
-echo "Ebb: ebb serve, journal.sync=$sync; redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p'); $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
+echo "redis-benchmark -t $tests -r $keyspace -c 50, -P 16 (-n $requests_pipelined) and -P 1 (-n $requests_single),"
+echo "ops/s, median (min-max) of $repeats round-robin rounds; MSET sets 10 keys per request."
+echo "Ebb: ebb serve, journal.sync=$sync; redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p');" \
+     "$(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
 echo
-echo "| test | ebb serve ops/s | redis-server, no persistence | Ebb / redis | redis-server, appendfsync everysec | Ebb / redis everysec |"
-echo "|---|---:|---:|---:|---:|---:|"
-for test in SET GET MSET; do
-  e=$(echo "${results["ebb $test"]:-0}" | median)
-  p=$(echo "${results["plain $test"]:-0}" | median)
-  a=$(echo "${results["aof $test"]:-0}" | median)
-  printf "| %s | %.0f | %.0f | %s | %.0f | %s |\n" "$test" "$e" "$p" "$(ratio "$e" "$p")" "$a" "$(ratio "$e" "$a")"
+echo "| value bytes | pipeline | test | ebb serve | redis AOF everysec | Ebb / AOF | redis, no persistence | Ebb / no persistence |"
+echo "|---:|---:|---|---:|---:|---:|---:|---:|"
+for size in "${size_list[@]}"; do
+  for pipeline in 16 1; do
+    for test in SET GET MSET PING_INLINE PING_MBULK; do
+      e=$(echo "${results["$size $pipeline ebb $test"]:-}" | stats)
+      a=$(echo "${results["$size $pipeline aof $test"]:-}" | stats)
+      p=$(echo "${results["$size $pipeline plain $test"]:-}" | stats)
+      printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n" "$size" "$pipeline" "$test" "$(cell "$e")" "$(cell "$a")" \
+        "$(ratio "${e%% *}" "${a%% *}")" "$(cell "$p")" "$(ratio "${e%% *}" "${p%% *}")"
+    done
+  done
 done

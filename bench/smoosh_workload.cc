@@ -1,4 +1,4 @@
-// ebb-bench smoosh (seed 001): 1,000 databases under Zipf-skewed overwrites
+// ebb-bench smoosh: 1,000 databases under Zipf-skewed overwrites
 // and deletes. Reports space amplification over time (segment bytes on disk
 // over the live key and value bytes the bench's own model holds), compaction
 // bytes written and write p99, for
@@ -195,7 +195,7 @@ Result<nlohmann::json> RunSmoosh(BenchContext* ctx, const std::string& policy) {
     amp_max = std::max(amp_max, samples[i].space_amp);
     n++;
   }
-  std::string out_dir = f.out_dir.empty() ? "docs" : f.out_dir;
+  std::string out_dir = ctx->OutDir("smoosh");
   std::filesystem::create_directories(out_dir, ec);
   {
     std::ofstream csv(fmt::format("{}/smoosh-{}.csv", out_dir, policy));

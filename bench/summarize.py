@@ -3,9 +3,11 @@
 
     bench/summarize.py bench/results/2026-11-21 > tables.md
 
-Each benchmark's JSON lines are grouped by configuration; repeated runs
-(core, readisolation) are reduced to their median. docs/BENCHMARKS.md quotes
-these tables.
+Each benchmark's JSON lines are grouped by configuration; repeated rounds are
+reduced to their median, with the range (min-max) beside it where a table
+has room, and ratios are ratios of medians. docs/BENCHMARKS.md quotes these
+tables. Results of older harnesses (before memory budgets, run ids and
+rounds) are read too, as far as their fields allow.
 """
 
 import json
@@ -60,41 +62,274 @@ def ratio(a, b):
     return "-" if a is None or not b else f"{a / b:.2f}x"
 
 
+def spread(values, digits=0, scale=1.0):
+    """median (min-max) of the non-None values, scaled."""
+    values = [v * scale for v in values if v is not None]
+    if not values:
+        return "-"
+    m = statistics.median(values)
+    if len(values) == 1:
+        return num(m, digits)
+    return f"{num(m, digits)} ({num(min(values), digits)}-{num(max(values), digits)})"
+
+
+def mib(b):
+    return f"{b / 2**20:g} MiB"
+
+
 def table(header, rows):
     out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
     out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(out) + "\n"
 
 
-def core(directory):
-    out = []
-    rows = load(directory, "core")
-    if rows:
-        g = grouped(rows, "workload", "engine")
-        runs = len(g.get(("fillrandom", "ebb"), []))
-        out.append(f"Single thread, 1,000,000 ops, 16-byte keys, 100-byte values, no sync; median of {runs} runs.\n\n")
-        body = []
-        for w in ("fillrandom", "readrandom", "overwrite"):
-            e, r, l = (med(g.get((w, x), []), "ops_per_sec") for x in ("ebb", "rocksdb", "leveldb"))
-            p = [num(med(g.get((w, x), []), "p99_us"), 1) for x in ("ebb", "rocksdb", "leveldb")]
-            body.append([w, num(e), num(r), num(l), ratio(e, r), ratio(e, l), " / ".join(p)])
-        out.append(table(["workload", "Ebb ops/s", "RocksDB ops/s", "LevelDB ops/s", "Ebb / RocksDB", "Ebb / LevelDB",
-                          "p99 us (Ebb / RocksDB / LevelDB)"], body))
-        amp = [num(med(g.get(("compact", x), []), "space_amp"), 3) for x in ("ebb", "rocksdb", "leveldb")]
-        out.append(f"\nDisk / live data after overwrite + full compaction: Ebb {amp[0]}, RocksDB {amp[1]}, "
-                   f"LevelDB {amp[2]}.\n")
-    more = load(directory, "core-more") + load(directory, "core-sync")
-    if more:
-        g = grouped(more, "workload", "engine")
-        body = []
-        for w, what in (("fillseq", "4 threads, no sync"), ("readseq", "4 threads"),
-                        ("readwhilewriting", "4 readers + 1 writer, no sync"),
-                        ("fillrandom", "8 threads, sync batch, 200,000 ops")):
-            e, r, l = (med(g.get((w, x), []), "ops_per_sec") for x in ("ebb", "rocksdb", "leveldb"))
-            body.append([f"{w} ({what})", num(e), num(r), num(l), ratio(e, r), ratio(e, l)])
-        out.append("\n" + table(["workload", "Ebb ops/s", "RocksDB ops/s", "LevelDB ops/s", "Ebb / RocksDB",
-                                 "Ebb / LevelDB"], body))
+CORE_ENGINES = (("ebb", "native", "Ebb"), ("ebb", "peer", "Ebb, peer layout"),
+                ("rocksdb", None, "RocksDB"), ("leveldb", None, "LevelDB"))
+
+
+def engine_key(r):
+    # Results from before --ebb-layout ran Ebb in its own layout.
+    return (r.get("engine"), r.get("ebb_layout", "native") if r.get("engine") == "ebb" else None)
+
+
+def by_run(rows):
+    runs = defaultdict(list)
+    for r in rows:
+        runs[r.get("run_id")].append(r)
+    for rs in runs.values():
+        rs.sort(key=lambda r: r.get("step", 0))
+    return runs
+
+
+def core_budget_table(rows, budget):
+    """One budget: per workload (and state), every engine's ops/s."""
+    rows = [r for r in rows if r.get("memory_budget_bytes") == budget]
+    if not rows:
+        return ""
+    samples = defaultdict(list)  # (label, engine key) -> [row]
+    e2e = defaultdict(list)      # engine key -> [(fill, compact)]
+    for rs in by_run(rows).values():
+        seq = rs[0].get("sequence", "")
+        compacted_first = seq.startswith("fillrandom compact")
+        for i, r in enumerate(rs):
+            w = r["workload"]
+            key = engine_key(r)
+            if w == "fillrandom":
+                samples[("fillrandom", key)].append(r)
+            elif w in ("readrandom", "readzipfian"):
+                state = "compacted store" if compacted_first else "as the fill left it"
+                samples[(f"{w}, {state}", key)].append(r)
+            elif w == "overwrite":
+                samples[("overwrite", key)].append(r)
+            elif w == "compact" and r.get("after") == "overwrite":
+                samples[("space", key)].append(r)
+            if w == "compact" and r.get("after") == "fillrandom" and i > 0:
+                e2e[key].append((rs[i - 1], r))
+    runs = max((len(v) for (label, _), v in samples.items() if label == "overwrite"), default=0)
+    out = [f"Memory budget {mib(budget)}; ops/s, median (min-max) of {runs} rounds; ratios against the faster "
+           "of RocksDB and LevelDB (ratio of medians).\n\n"]
+    header = ["workload"] + [name for _, _, name in CORE_ENGINES] + ["Ebb / faster peer", "Ebb peer layout / faster peer"]
+    body = []
+    labels = ["fillrandom", "overwrite", "readrandom, as the fill left it", "readzipfian, as the fill left it",
+              "readrandom, compacted store", "readzipfian, compacted store"]
+    for label in labels:
+        meds = {}
+        cells = [label]
+        for eng, layout, _ in CORE_ENGINES:
+            vals = [r.get("ops_per_sec") for r in samples.get((label, (eng, layout)), [])]
+            meds[(eng, layout)] = median(vals)
+            cells.append(spread(vals))
+        best = max([m for k, m in meds.items() if k[0] != "ebb" and m is not None], default=None)
+        cells += [ratio(meds.get(("ebb", "native")), best), ratio(meds.get(("ebb", "peer")), best)]
+        body.append(cells)
+    out.append(table(header, body))
+    # End to end: fillrandom + compact.
+    body = []
+    seconds = {}
+    for eng, layout, name in CORE_ENGINES:
+        pairs = e2e.get((eng, layout), [])
+        if not pairs:
+            continue
+        t = [f["seconds"] + c["seconds"] for f, c in pairs]
+        w = [(f.get("bytes_written", 0) + c.get("bytes_written", 0)) for f, c in pairs]
+        user = [f.get("user_bytes") for f, _ in pairs]
+        wa = [wb / u for wb, u in zip(w, user) if u]
+        rss = [max(f.get("peak_rss_bytes", 0), c.get("peak_rss_bytes", 0)) for f, c in pairs]
+        seconds[(eng, layout)] = median(t)
+        body.append([name, spread(t, 2), spread([f["seconds"] for f, _ in pairs], 2),
+                     spread([c["seconds"] for _, c in pairs], 2), spread(w, 1, 1e-6), spread(wa, 2),
+                     spread(rss, 0, 1 / 2**20)])
+    if body:
+        best = min([v for k, v in seconds.items() if k[0] != "ebb" and v], default=None)
+        for row, (eng, layout, _) in zip(body, [e for e in CORE_ENGINES if e[:2] in seconds]):
+            row.append(ratio(best, seconds[(eng, layout)]) if eng == "ebb" else "-")
+        out.append("\nEnd to end: `fillrandom` then `compact` (flush everything and compact fully), same process; "
+                   "bytes written are the process's dirtied page-cache bytes (`/proc/self/io` write_bytes) over both; "
+                   "write amplification is those bytes / the user's key and value bytes.\n\n")
+        out.append(table(["engine", "fill + compact s", "fill s", "compact s", "MB written", "write amplification",
+                          "peak RSS MiB", "faster peer / Ebb (speed-up)"], body))
+    amp = []
+    for eng, layout, name in CORE_ENGINES:
+        rs = samples.get(("space", (eng, layout)), [])
+        if rs:
+            amp.append(f"{name} {spread([r.get('space_amp') for r in rs], 3)}")
+    if amp:
+        out.append("\nDisk / live data after overwrite + full compaction: " + ", ".join(amp) + ".\n")
     return "".join(out)
+
+
+def core(directory):
+    rows = load(directory, "core")
+    if not rows:
+        return ""
+    if not any("memory_budget_bytes" in r for r in rows):
+        return legacy_core(rows)
+    budgets = sorted({r["memory_budget_bytes"] for r in rows if "memory_budget_bytes" in r})
+    settings = settings_lines(rows)
+    return "\n".join(core_budget_table(rows, b) for b in budgets) + settings
+
+
+def settings_lines(rows):
+    """The exact engine settings of each configuration, as run."""
+    seen = {}
+    for r in rows:
+        if "settings" not in r:
+            continue
+        key = (r.get("memory_budget_bytes"),) + engine_key(r)
+        seen.setdefault(key, r["settings"])
+    if not seen:
+        return ""
+    out = ["\nSettings as run (from the results' `settings`):\n\n"]
+    for (budget, eng, layout), st in sorted(seen.items(), key=lambda kv: (kv[0][0] or 0, kv[0][1], kv[0][2] or "")):
+        name = eng + (f" ({layout})" if layout else "")
+        out.append(f"- {mib(budget)}, {name}: " + ", ".join(f"`{k}={v}`" for k, v in st.items()) + "\n")
+    return "".join(out)
+
+
+def legacy_core(rows):
+    g = grouped(rows, "workload", "engine")
+    runs = len(g.get(("fillrandom", "ebb"), []))
+    out = [f"Single thread, 1,000,000 ops, 16-byte keys, 100-byte values, no sync; median of {runs} runs.\n\n"]
+    body = []
+    for w in ("fillrandom", "readrandom", "overwrite"):
+        e, r, l = (med(g.get((w, x), []), "ops_per_sec") for x in ("ebb", "rocksdb", "leveldb"))
+        p = [num(med(g.get((w, x), []), "p99_us"), 1) for x in ("ebb", "rocksdb", "leveldb")]
+        body.append([w, num(e), num(r), num(l), ratio(e, r), ratio(e, l), " / ".join(p)])
+    out.append(table(["workload", "Ebb ops/s", "RocksDB ops/s", "LevelDB ops/s", "Ebb / RocksDB", "Ebb / LevelDB",
+                      "p99 us (Ebb / RocksDB / LevelDB)"], body))
+    return "".join(out)
+
+
+def core_more(directory):
+    rows = load(directory, "core-more")
+    if not rows:
+        return ""
+    body = []
+    for w, what in (("fillseq", "4 threads, no sync"), ("readseq", "4 threads"),
+                    ("readwhilewriting", "4 readers + 1 writer, no sync")):
+        meds, cells = {}, [f"{w} ({what})"]
+        for eng, layout, _ in CORE_ENGINES:
+            vals = [r.get("ops_per_sec") for r in rows if r["workload"] == w and engine_key(r) == (eng, layout)]
+            meds[(eng, layout)] = median(vals)
+            cells.append(spread(vals))
+        best = max([m for k, m in meds.items() if k[0] != "ebb" and m is not None], default=None)
+        cells += [ratio(meds.get(("ebb", "native")), best), ratio(meds.get(("ebb", "peer")), best)]
+        body.append(cells)
+    return table(["workload"] + [n for _, _, n in CORE_ENGINES] + ["Ebb / faster peer", "Ebb peer layout / faster peer"],
+                 body)
+
+
+def core_sync(directory):
+    rows = load(directory, "core-sync")
+    if not rows:
+        return ""
+    body = []
+    for sync in ("always", "batch"):
+        rs = [r for r in rows if r.get("sync") == sync]
+        if not rs:
+            continue
+        threads, ops = rs[0].get("threads", 8), rs[0].get("ops")
+        cells = [f"fillrandom, sync {sync} ({threads} threads, {num(ops)} writes)"]
+        p99 = []
+        meds = {}
+        for eng, layout, _ in CORE_ENGINES:
+            sel = [r for r in rs if engine_key(r) == (eng, layout)]
+            meds[(eng, layout)] = median([r.get("ops_per_sec") for r in sel])
+            cells.append(spread([r.get("ops_per_sec") for r in sel]) if sel else "not offered")
+            p99.append(num(median([r.get("p99_us") for r in sel]), 0) if sel else "-")
+        best = max([m for k, m in meds.items() if k[0] != "ebb" and m is not None], default=None)
+        cells += [ratio(meds.get(("ebb", "native")), best), " / ".join(p99)]
+        body.append(cells)
+    if not body:
+        return ""
+    return table(["workload"] + [n for _, _, n in CORE_ENGINES] + ["Ebb / faster peer",
+                                                                   "p99 us (Ebb / Ebb peer / RocksDB / LevelDB)"], body)
+
+
+def dbbench(directory):
+    rows = load(directory, "dbbench")
+    if not rows:
+        return ""
+    out = []
+    for budget in sorted({r.get("memory_budget_bytes") for r in rows}):
+        body = []
+        for w in ("fillrandom", "compact", "readrandom"):
+            e = [r.get("ops_per_sec") if w != "compact" else r.get("seconds") for r in rows
+                 if r.get("tool") == "ebb-bench" and r["workload"] == w and r.get("memory_budget_bytes") == budget]
+            d = [r.get("ops_per_sec") if w != "compact" else r.get("seconds") for r in rows
+                 if r.get("tool") == "db_bench" and r["workload"] == w and r.get("memory_budget_bytes") == budget]
+            digits = 2 if w == "compact" else 0
+            body.append([w + (" (seconds)" if w == "compact" else " (ops/s)"), spread(e, digits), spread(d, digits),
+                         ratio(median(e), median(d))])
+        e = [sum(r.get("bytes_written", 0) for r in rows if r.get("tool") == "ebb-bench" and r.get("run_id") == rid
+                 and r["workload"] in ("fillrandom", "compact"))
+             for rid in {r.get("run_id") for r in rows if r.get("tool") == "ebb-bench"
+                         and r.get("memory_budget_bytes") == budget}]
+        d = [r.get("bytes_written_run") for r in rows if r.get("tool") == "db_bench" and r["workload"] == "fillrandom"
+             and r.get("memory_budget_bytes") == budget]
+        body.append(["fill + compact MB written (ebb-bench: page cache dirtied; db_bench: WAL + flush + compaction)",
+                     spread(e, 1, 1e-6), spread(d, 1, 1e-6), ratio(median(e), median(d))])
+        out.append(f"Memory budget {mib(budget)}:\n\n" + table(
+            ["workload", "ebb-bench --engine rocksdb", "db_bench (RocksDB's tool)", "ebb-bench / db_bench"], body))
+    return "\n".join(out)
+
+
+def manydbs(directory):
+    rows = load(directory, "manydbs")
+    if not rows:
+        return ""
+    body = []
+    for n in sorted({r["dbs"] for r in rows}):
+        rs = [r for r in rows if r["dbs"] == n]
+        f = lambda k, d=1, s=1.0: spread([r.get(k) for r in rs], d, s)
+        body.append([num(n), f("create_us_per_db"), f("rss_bytes_per_db_written", 0), f("rss_bytes_per_db_quiet", 0),
+                     f("quiesce_s", 2), f("quiesce_syncs", 0), f("quiesce_syncs_per_db", 2), f("read_p50_us"),
+                     f("read_p99_us"), f("read_file_opens_per_read", 3), f("reopen_us_per_db")])
+    return table(["databases", "create us/db", "RSS B/db after writes", "RSS B/db quiesced", "quiesce s",
+                  "syncs to quiesce", "syncs per db", "read p50 us", "read p99 us", "file opens per read",
+                  "reopen us/db"], body)
+
+
+def redis(directory):
+    rows = load(directory, "redis")
+    if not rows:
+        return ""
+    g = defaultdict(list)
+    for r in rows:
+        g[(r["value_size"], r["pipeline"], r["test"], r["server"])].append(r["ops_per_sec"])
+    body = []
+    for size in sorted({r["value_size"] for r in rows}):
+        for pipeline in sorted({r["pipeline"] for r in rows}, reverse=True):
+            for test in ("SET", "GET", "MSET", "PING_INLINE", "PING_MBULK"):
+                e, a, p = (g.get((size, pipeline, test, s), []) for s in ("ebb", "aof", "plain"))
+                if not e:
+                    continue
+                body.append([size, pipeline, test, spread(e), spread(a), ratio(median(e), median(a)), spread(p),
+                             ratio(median(e), median(p))])
+    rounds = max((len(v) for v in g.values()), default=0)
+    return (f"ops/s, median (min-max) of {rounds} rounds; `-r 1000000 -c 50`; MSET sets 10 keys per request.\n\n" +
+            table(["value bytes", "pipeline (-P)", "test", "ebb serve", "redis AOF everysec", "Ebb / AOF",
+                   "redis, no persistence", "Ebb / no persistence"], body))
 
 
 def writers(directory, name="writers"):
@@ -189,7 +424,7 @@ def readisolation(directory):
 
 
 def idle(directory):
-    rows = load(directory, "idle")
+    rows = [r for r in load(directory, "idle") if r.get("trace") != "trickle"]
     if not rows:
         return ""
     g = grouped(rows, "policy", "trace")
@@ -213,15 +448,66 @@ def idle(directory):
         "\nMedians over the runs; wakeups and CPU after quiescence are the largest of any run.\n"
 
 
+def trickle(directory):
+    """ebb-bench idle --trace trickle (embedded) and bench/trickle_server.py (ebb serve)."""
+    out = []
+    rows = [r for r in load(directory, "trickle") if r.get("trace") == "trickle"]
+    if rows:
+        body = []
+        for (policy, period), rs in grouped(rows, "policy", "period_s").items():
+            threads = defaultdict(int)
+            for r in rs:
+                for name, count in r.get("threads", {}).items():
+                    threads[name] += count
+            top = ", ".join(f"`{n}` {c / len(rs):.0f}" for n, c in sorted(threads.items(), key=lambda kv: -kv[1])[:3])
+            body.append([policy, num(period, 1), num(med(rs, "writes")), num(med(rs, "switches_per_write"), 2), top,
+                         num(med(rs, "journal_syncs")), num(med(rs, "flush_bytes") / 1e3, 1),
+                         num(med(rs, "unflushed_bytes_at_end") / 1e3, 1), len(rs)])
+        out.append(table(["policy", "one write every s", "writes", "context switches per write", "busiest threads",
+                          "journal syncs", "flushed KB", "unflushed KB at end", "runs"], body))
+    server = load(directory, "trickle_server")
+    if server:
+        body = [[num(r["interval_s"], 1), r["writes"], r["context_switches"], num(r["per_write"], 2),
+                 ", ".join(f"`{n}` {c}" for n, c in list(r["threads"].items())[:4]),
+                 "never" if r.get("on_disk_after_s") is None else num(r["on_disk_after_s"], 1), r["lost"]]
+                for r in server]
+        out.append("\nThrough `ebb serve`:\n\n" + table(
+            ["one write every s", "writes", "context switches", "per write", "busiest threads",
+             "in segment files after s", "lost"], body))
+    return "".join(out)
+
+
+def soak(directory):
+    """bench/soak_server.py: per minute, and the summary line."""
+    rows = load(directory, "soak")
+    minutes = [r for r in rows if "minute" in r]
+    if not minutes:
+        return ""
+    body = [[r["minute"], num(r["set_rps"]), num(r.get("set_p99_ms"), 1), num(r["get_rps"]), num(r.get("get_p99_ms"), 1),
+             r["segments_max"], num(r.get("space_amp"), 2), num(r["memtable_bytes"] / 2**20, 1),
+             num(r["rss_bytes"] / 2**20), r["compactions"], r["stuck_passes"]] for r in minutes]
+    text = table(["minute", "SET/s", "SET p99 ms", "GET/s", "GET p99 ms", "segments (max per db)", "space amp",
+                  "memtables MiB", "RSS MiB", "compactions", "stuck passes"], body)
+    for r in rows:
+        if r.get("summary"):
+            text += (f"\nGET last/first {num(r['get_rps_last_over_first'], 2)}, SET last/first "
+                     f"{num(r['set_rps_last_over_first'], 2)}, DBSIZE after {num(r['dbsize_s'] * 1000)} ms, "
+                     f"'made no progress' warnings {r['no_progress_warnings']}, load average {num(r['load_average'], 1)}\n")
+    return text
+
+
 def smoosh(directory):
     rows = load(directory, "smoosh")
     if not rows:
         return ""
-    body = [[r.get("policy"), num(r.get("space_amp"), 3), num(r.get("space_amp_max"), 3),
-             num(r.get("compaction_bytes", 0) / 1e6, 1), r.get("compactions"), num(r.get("write_p99_us"), 1),
-             num(r.get("ops_per_sec"))] for r in rows]
+    body = []
+    for policy in sorted({r.get("policy") for r in rows}):
+        rs = [r for r in rows if r.get("policy") == policy]
+        f = lambda k, d=0, s=1.0: spread([r.get(k) for r in rs], d, s)
+        body.append([policy, f("space_amp", 3), f("space_amp_max", 3), f("compaction_bytes", 1, 1e-6),
+                     f("compactions"), f("write_p99_us", 1), f("ops_per_sec"), len(rs)])
     return table(["policy", "space amp at end", "space amp max", "compaction MB written", "compactions",
-                  "write p99 us", "ops/s"], body)
+                  "write p99 us", "ops/s", "runs"], body)
 
 
 def tiering(directory):
@@ -244,16 +530,16 @@ def main():
     d = sys.argv[1]
     if not os.path.isdir(d):
         sys.exit(f"bench/summarize.py: {d} is not a directory")
-    for title, fn in (("core", core), ("writers", writers),
+    for title, fn in (("core", core), ("core-more", core_more), ("core-sync", core_sync),
+                      ("RocksDB's own db_bench", dbbench), ("writers", writers),
                       ("writers, journal.mmap_writes = false", lambda d: writers(d, "writers-write")),
-                      ("readisolation", readisolation), ("idle", idle),
-                      ("smoosh", smoosh), ("tiering", tiering)):
+                      ("readisolation", readisolation), ("idle", idle), ("trickle", trickle), ("soak", soak),
+                      ("smoosh", smoosh), ("tiering", tiering), ("manydbs", manydbs), ("redis", redis)):
         text = fn(d)
         if text:
             print(f"### {title}\n\n{text}")
-    redis = os.path.join(d, "redis.md")
-    if os.path.exists(redis):
-        print("### redis\n\n" + open(redis).read())
+    if not os.path.exists(os.path.join(d, "redis.jsonl")) and os.path.exists(os.path.join(d, "redis.md")):
+        print("### redis\n\n" + open(os.path.join(d, "redis.md")).read())
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-// ebb-bench tiering (seed 003): a data set ten times the local target is
+// ebb-bench tiering: a data set ten times the local target is
 // written with tiering on; cold segments are archived (zstd, AEAD, pax tar)
 // to an object store and evicted locally. Reports, per object store,
 //   - local segment bytes over time and their maximum against
@@ -348,7 +348,7 @@ void RegisterTieringWorkload(WorkloadRegistry* r) {
           std::fflush(stdout);
           runs.emplace_back(kind, std::move(run));
         }
-        WriteLocalBytesPlot(f.out_dir.empty() ? "docs" : f.out_dir, runs);
+        WriteLocalBytesPlot(ctx->OutDir("tiering"), runs);
         return nlohmann::json{{"workload", "tiering"}, {"engine", "ebb"}, {"printed", true}};
       }};
 }

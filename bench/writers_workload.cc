@@ -1,4 +1,4 @@
-// ebb-bench writers (seed 002): random writes from 1..32 threads into one
+// ebb-bench writers: random writes from 1..32 threads into one
 // database and into 16, with journal.sync batch and none, for
 // write.completion op_lock (acknowledge under the write's own lock, complete
 // metadata in order) and db_lock (hold the database lock from submit to

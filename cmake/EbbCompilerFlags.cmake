@@ -26,3 +26,12 @@ elseif(EBB_SANITIZE STREQUAL "thread")
 elseif(NOT EBB_SANITIZE STREQUAL "")
   message(FATAL_ERROR "EBB_SANITIZE must be address, thread or empty, got '${EBB_SANITIZE}'")
 endif()
+
+if(EBB_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "EBB_FUZZ needs clang: use the fuzz preset (scripts/fuzz.sh), or "
+                        "-DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang -DEBB_FUZZ=ON")
+  endif()
+  # Coverage for libFuzzer in every library the fuzz targets link.
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()

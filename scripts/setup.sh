@@ -5,7 +5,11 @@
 #   scripts/setup.sh build   # compilers, libraries, benchmark peers
 #   scripts/setup.sh test    # build + what the tests drive (redis-cli, redis-py,
 #                            # redis-server, the Prometheus client's parser,
-#                            # chromium, node/npm for s3rver)
+#                            # chromium, openssl for test certificates,
+#                            # clang and libFuzzer for scripts/fuzz.sh,
+#                            # node/npm for s3rver)
+#   scripts/setup.sh bench   # test + what bench/run_all.sh also runs
+#                            # (RocksDB's own db_bench, from rocksdb-tools)
 set -euo pipefail
 
 profile="${1:-build}"
@@ -15,17 +19,22 @@ build_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libzstd-dev libsodium-dev libarchive-dev libxxhash-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
-  libasio-dev libcpp-httplib-dev libcurl4-openssl-dev
+  libasio-dev libcpp-httplib-dev libcurl4-openssl-dev libssl-dev
   librocksdb-dev libleveldb-dev
 )
 test_packages=(
-  redis-tools redis-server python3 python3-redis python3-prometheus-client chromium
+  redis-tools redis-server python3 python3-redis python3-prometheus-client chromium openssl
+  clang libclang-rt-14-dev
+)
+bench_packages=(
+  rocksdb-tools
 )
 
 case "$profile" in
   build) wanted=("${build_packages[@]}") ;;
   test) wanted=("${build_packages[@]}" "${test_packages[@]}") ;;
-  *) echo "usage: $0 [build|test]" >&2; exit 2 ;;
+  bench) wanted=("${build_packages[@]}" "${test_packages[@]}" "${bench_packages[@]}") ;;
+  *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
 esac
 
 missing=()
@@ -36,7 +45,7 @@ for pkg in "${wanted[@]}"; do
 done
 # Node.js and npm run s3rver, the S3 server the tiering tests start; any
 # installed node will do, Debian's is the fallback.
-if [ "$profile" = test ] && ! command -v npm >/dev/null 2>&1; then
+if [ "$profile" != build ] && ! command -v npm >/dev/null 2>&1; then
   missing+=(nodejs npm)
 fi
 
@@ -46,7 +55,7 @@ fi
 install_s3rver() {
   local dir
   dir="$(cd "$(dirname "$0")/.." && pwd)/tests/s3"
-  if [ "$profile" = test ] && [ -f "$dir/package-lock.json" ] && [ ! -d "$dir/node_modules/s3rver" ]; then
+  if [ "$profile" != build ] && [ -f "$dir/package-lock.json" ] && [ ! -d "$dir/node_modules/s3rver" ]; then
     echo "setup: npm ci in $dir (s3rver)"
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
   fi

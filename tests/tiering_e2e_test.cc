@@ -52,6 +52,7 @@ class TieringE2ETest : public ::testing::TestWithParam<std::string> {
     o.Set("work.interval_ms", "20");
     o.Set("work.idle_hysteresis_ms", "40");
     o.Set("work.idle_horizon_ms", "200");
+    o.Set("work.max_pending_age_s", "1");  // a lone small segment is tiered within a second
     o.Set("smoosh.wait_secs", "0");
     o.Set("tiering.enabled", "true");
     o.Set("tiering.local_target_bytes", std::to_string(kTargetBytes));

@@ -66,11 +66,15 @@ struct DatabaseStats {
   uint64_t flush_bytes_written = 0;
   uint64_t compaction_bytes_written = 0;
   uint64_t compactions = 0;
-  // The op-lock write path (seed 002): ordered completion passes, the writes
+  // The op-lock write path (docs/ARCHITECTURE.md, "A write"): ordered completion passes, the writes
   // they completed, and time spent waiting for the database lock.
   uint64_t completion_passes = 0;
   uint64_t completion_items = 0;
   uint64_t lock_wait_us = 0;
+  // Times the database lock was taken by writes and their completion
+  // (op_lock: once per write, to submit; db_lock: once per write, held to
+  // completion).
+  uint64_t lock_acquisitions = 0;
 };
 
 // A range read on the ReadPool: up to `limit` entries with start <= key < end
@@ -79,6 +83,12 @@ struct ScanRequest {
   std::string start;
   std::string end;
   size_t limit = 1000;
+  // Also stop once the entries returned hold this many key (and value)
+  // bytes; at least one entry is returned. 0: no bound but `limit`.
+  size_t max_bytes = 0;
+  // Return keys only (every value empty): no value is copied, for callers
+  // that need only keys (SCAN, DBSIZE) over values of any size.
+  bool keys_only = false;
   std::shared_ptr<const Snapshot> snapshot;
 };
 
@@ -139,6 +149,10 @@ class Database {
   using ScanCallback = std::function<void(Result<ScanBatch>)>;
   virtual Status GetAsync(std::string key, Priority priority, GetCallback done) = 0;
   virtual Status MultiGetAsync(std::vector<std::string> keys, Priority priority, MultiGetCallback done) = 0;
+  // A scan that has run longer than readpool.demote_after_ms on a high or
+  // normal thread stops there and continues on the low-priority pool (the
+  // same snapshot; `done` gets the whole batch), so a long scan submitted
+  // at the wrong priority cannot hold the threads of short reads.
   virtual Status ScanAsync(ScanRequest request, Priority priority, ScanCallback done) = 0;
 
   // GetAsync as a future (Busy and Aborted arrive through the future).

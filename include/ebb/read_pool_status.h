@@ -20,10 +20,12 @@ struct ReadPoolPriorityStatus {
   int nice = 0;                        // configured nice of those threads
   int64_t max_tasks_per_worker = 0;
   int64_t limit = 0;                   // max_tasks_per_worker * threads
+  double max_wait_ms = 0;              // admission by estimated wait (0: off)
   int64_t running = 0;                 // tasks being run now
   int64_t queued = 0;                  // tasks waiting for a worker now
   uint64_t admitted = 0;               // accepted by Spawn
-  uint64_t rejected = 0;               // refused with Busy (over the limit)
+  uint64_t rejected = 0;               // refused with Busy (over the limit or the wait)
+  uint64_t rejected_by_wait = 0;       // ... of those, because the estimated wait was over max_wait_ms
   uint64_t completed = 0;              // ran to the end (published on tick or when the pool idles)
   uint64_t aborted = 0;                // queued when the pool stopped; got Aborted
   double queue_wait_p50_us = 0;        // admission to start of run

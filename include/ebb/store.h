@@ -53,9 +53,22 @@ class Store {
   virtual StoreStatus GetStatus() = 0;
 
   // Changes a setting at run time (docs/configuration.md lists which can).
+  // The subsystem that owns the setting checks the configuration as it
+  // would be first; InvalidArgument, and nothing changed, if it refuses.
   virtual Status SetConfig(std::string_view section, std::string_view key, std::string_view value) = 0;
+  // Changes several settings as one: every pair is checked first, then all
+  // are applied, or none (the first error is returned).
+  struct ConfigChange {
+    std::string section;
+    std::string key;
+    std::string value;
+  };
+  virtual Status SetConfig(const std::vector<ConfigChange>& changes) = 0;
+  // A setting's effective value. Secrets (passwords, tokens, credentials;
+  // docs/configuration.md marks them) are write-only: they read as "(set)"
+  // when set and "" when not.
   virtual Result<std::string> GetConfig(std::string_view section, std::string_view key) = 0;
-  // Every setting's effective value.
+  // Every setting's effective value, secrets shown as by GetConfig.
   virtual std::vector<ConfigValue> ListConfig() = 0;
 
   // Stops background work, completes or aborts in-flight writes (every caller

@@ -15,8 +15,8 @@ namespace ebb {
 
 struct WorkClassStatus {
   std::string name;
-  // asleep | waiting | sustained | idle_flush | stuck | eager | threshold for
-  // work classes; active | asleep for the "foreground" pseudo-class. See
+  // asleep | waiting | deferred | sustained | idle_flush | stuck | eager |
+  // threshold for work classes; active | asleep for the "foreground" pseudo-class. See
   // WorkClassStateName in work_class.h.
   std::string state;
   uint64_t pending_bytes = 0;  // gauge at the last evaluation
@@ -27,6 +27,11 @@ struct WorkClassStatus {
   double rate_bytes_per_s = 0;
   // The P/D controller's own output (kept while the class leaves the band).
   double controller_rate_bytes_per_s = 0;
+  // Full speed: work.<class>.max_rate_bytes_per_s if set, else what the
+  // class's passes achieve (measured_rate_bytes_per_s; 0 before any pass of
+  // at least 1 MiB).
+  double max_rate_bytes_per_s = 0;
+  double measured_rate_bytes_per_s = 0;
   // Smoothed arrival rate of new pending work.
   double inflow_bytes_per_s = 0;
   uint64_t budget_bytes = 0;  // budget of the last pass
@@ -35,6 +40,9 @@ struct WorkClassStatus {
   int64_t last_transition_micros = 0;
   // How long all upstreams have been idle; -1 while any is busy.
   int64_t upstreams_idle_ms = -1;
+  // How long the pending work has waited (work.max_pending_age_s bounds
+  // it under policy ebb); -1 when nothing is pending.
+  int64_t pending_age_ms = -1;
   // Counters since registration.
   uint64_t passes = 0;        // DoWork calls
   uint64_t bytes_done = 0;    // sum of DoWork results (foreground: bytes noted)
@@ -54,6 +62,9 @@ struct BackgroundSchedulerStatus {
   // background work fell behind, and the time they paused in all.
   uint64_t throttled_writes = 0;
   uint64_t throttle_pause_us = 0;
+  // Times a writer found its database at store.max_immutable_memtables and
+  // waited for a flush to free one (no time limit; see docs/background.md).
+  uint64_t memory_bound_waits = 0;
   // Deadline (Clock::NowMicros) the scheduler is waiting for; none when it
   // waits without a timer (every class asleep) or is not waiting.
   std::optional<int64_t> armed_deadline_micros;

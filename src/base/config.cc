@@ -220,6 +220,11 @@ Result<std::string> NormalizeSettingValue(const SettingSpec& spec, std::string_v
   return Status::Internal("unknown setting type");
 }
 
+std::string DisplaySettingValue(const SettingSpec& spec, std::string_view value) {
+  if (!spec.secret) return std::string(value);
+  return value.empty() ? std::string() : std::string(kSecretSetMarker);
+}
+
 void ConfigSchema::Add(SettingSpec spec) {
   for (const auto& s : settings_) {
     EBB_CHECK_MSG(!(s.section == spec.section && s.key == spec.key), "setting {}.{} registered twice",
@@ -257,26 +262,35 @@ std::string ConfigSchema::ReferenceMarkdown() const {
       << "the others are read when the store opens.\n\n"
       << "Byte sizes accept plain integers or suffixes (`64MiB`, `1 GiB`); `infinity` means no limit.\n"
       << "Times of day are `HH:MM` in UTC.\n";
-  std::string current;
+  // Sections in the order they first appear; a section registered in two
+  // places (store: storage and engine) is listed once.
+  std::vector<std::string> sections;
   for (const auto& s : settings_) {
-    if (s.section != current) {
-      current = s.section;
-      out << "\n## `[" << current << "]`\n\n"
-          << "| key | type | default | unit | runtime | description |\n"
-          << "|---|---|---|---|---|---|\n";
+    if (std::find(sections.begin(), sections.end(), s.section) == sections.end()) sections.push_back(s.section);
+  }
+  for (const auto& section : sections) {
+    out << "\n## `[" << section << "]`\n\n"
+        << "| key | type | default | unit | runtime | description |\n"
+        << "|---|---|---|---|---|---|\n";
+    for (const auto& s : settings_) {
+      if (s.section == section) out << ReferenceRow(s);
     }
-    std::string type(SettingTypeName(s.type));
-    if (s.type == SettingType::kEnum) type += " (" + Join(s.choices, " \\| ") + ")";
-    std::string range;
-    if (s.min || s.max) {
-      range = fmt::format(" Range: {} to {}.", s.min ? fmt::format("{}", *s.min) : "-inf",
-                          s.max ? fmt::format("{}", *s.max) : "inf");
-    }
-    out << "| `" << s.key << "` | " << type << " | " << (s.default_value.empty() ? "(derived)" : "`" + s.default_value + "`")
-        << " | " << (s.unit.empty() ? "-" : s.unit) << " | " << (s.runtime ? "yes" : "no") << " | "
-        << s.description << range << " |\n";
   }
   return out.str();
+}
+
+std::string ConfigSchema::ReferenceRow(const SettingSpec& s) {
+  std::string type(SettingTypeName(s.type));
+  if (s.type == SettingType::kEnum) type += " (" + Join(s.choices, " \\| ") + ")";
+  std::string range;
+  if (s.min || s.max) {
+    range = fmt::format(" Range: {} to {}.", s.min ? fmt::format("{}", *s.min) : "-inf",
+                        s.max ? fmt::format("{}", *s.max) : "inf");
+  }
+  std::string secret = s.secret ? " Secret: write-only, shown as `(set)` or empty." : "";
+  return fmt::format("| `{}` | {} | {} | {} | {} | {}{}{} |\n", s.key, type,
+                     s.default_value.empty() ? "(derived)" : "`" + s.default_value + "`", s.unit.empty() ? "-" : s.unit,
+                     s.runtime ? "yes" : "no", s.description, range, secret);
 }
 
 Config::Config(std::shared_ptr<const ConfigSchema> schema) : schema_(std::move(schema)) {}
@@ -287,41 +301,94 @@ const SettingSpec& Config::SpecOrDie(std::string_view section, std::string_view 
   return *spec;
 }
 
-Status Config::SetLocked(const SettingSpec& spec, std::string_view section, std::string_view key,
-                         std::string value) {
-  mu_.AssertHeld();
-  values_[Key{std::string(section), std::string(key)}] = std::move(value);
-  return Status::OK();
+bool Config::PrefixMatches(std::string_view prefix, std::string_view section) {
+  return prefix.empty() || section == prefix ||
+         (section.size() > prefix.size() && section.substr(0, prefix.size()) == prefix &&
+          section[prefix.size()] == '.');
 }
 
 Status Config::Set(std::string_view section, std::string_view key, std::string_view value, bool at_runtime) {
-  const SettingSpec* spec = schema_->Find(section, key);
-  if (spec == nullptr) {
-    return Status::InvalidArgument(fmt::format("unknown setting {}.{}", section, key));
+  return SetMany({Change{std::string(section), std::string(key), std::string(value)}}, at_runtime);
+}
+
+Status Config::SetMany(const std::vector<Change>& changes, bool at_runtime) {
+  // 1. Each value against its schema entry.
+  std::vector<Change> normalized;
+  normalized.reserve(changes.size());
+  for (const Change& c : changes) {
+    const SettingSpec* spec = schema_->Find(c.section, c.key);
+    if (spec == nullptr) {
+      return Status::InvalidArgument(fmt::format("unknown setting {}.{}", c.section, c.key));
+    }
+    if (at_runtime && !spec->runtime) {
+      return Status::InvalidArgument(fmt::format(
+          "{}.{} cannot be changed at run time; set it in the configuration file and restart", c.section, c.key));
+    }
+    auto value = NormalizeSettingValue(*spec, c.value);
+    if (!value.ok()) {
+      if (spec->secret) {
+        // The reason may quote the value.
+        return Status::InvalidArgument(
+            fmt::format("{}.{}: the value is not valid (not shown: the setting is secret)", c.section, c.key));
+      }
+      return value.status().WithContext(fmt::format("{}.{}", c.section, c.key));
+    }
+    normalized.push_back({c.section, c.key, std::move(*value)});
   }
-  if (at_runtime && !spec->runtime) {
-    return Status::InvalidArgument(fmt::format(
-        "{}.{} cannot be changed at run time; set it in the configuration file and restart", section, key));
-  }
-  auto normalized = NormalizeSettingValue(*spec, value);
-  if (!normalized.ok()) return normalized.status().WithContext(fmt::format("{}.{}", section, key));
-  std::vector<std::shared_ptr<Listener>> to_call;
+  MutexLock update(&update_mu_);
+  // 2. The configuration as it would be, by the owners of what changes.
+  std::vector<std::shared_ptr<Validator>> validators;
+  // Each matching listener once, named after the first change it covers.
+  std::vector<std::pair<std::shared_ptr<Listener>, const Change*>> listeners;
+  std::map<Key, std::string> candidate_values;
+  std::map<Key, std::string> candidate_defaults;
   {
     MutexLock lock(&mu_);
-    Status s = SetLocked(*spec, section, key, *normalized);
-    if (!s.ok()) return s;
-    for (const auto& sub : subscriptions_) {
-      if (section == sub.prefix ||
-          (section.size() > sub.prefix.size() && section.substr(0, sub.prefix.size()) == sub.prefix &&
-           section[sub.prefix.size()] == '.') ||
-          sub.prefix.empty()) {
-        to_call.push_back(sub.listener);
+    for (const auto& v : validators_) {
+      if (std::any_of(normalized.begin(), normalized.end(),
+                      [&](const Change& c) { return PrefixMatches(v.prefix, c.section); })) {
+        validators.push_back(v.validator);
       }
     }
+    for (const auto& sub : subscriptions_) {
+      auto first = std::find_if(normalized.begin(), normalized.end(),
+                                [&](const Change& c) { return PrefixMatches(sub.prefix, c.section); });
+      if (first != normalized.end()) listeners.emplace_back(sub.listener, &*first);
+    }
+    if (!validators.empty()) {
+      candidate_values = values_;
+      candidate_defaults = section_defaults_;
+    }
   }
-  std::string s(section), k(key);
-  for (const auto& listener : to_call) (*listener)(s, k);
+  if (!validators.empty()) {
+    for (const Change& c : normalized) candidate_values[Key{c.section, c.key}] = c.value;
+    Config candidate(schema_);
+    {
+      MutexLock lock(&candidate.mu_);
+      candidate.values_ = std::move(candidate_values);
+      candidate.section_defaults_ = std::move(candidate_defaults);
+    }
+    for (const auto& validator : validators) EBB_RETURN_IF_ERROR((*validator)(candidate));
+  }
+  // 3. Store everything, then tell the listeners.
+  {
+    MutexLock lock(&mu_);
+    for (const Change& c : normalized) values_[Key{c.section, c.key}] = c.value;
+  }
+  for (const auto& [listener, change] : listeners) (*listener)(change->section, change->key);
   return Status::OK();
+}
+
+int Config::AddValidator(std::string section_prefix, Validator validator) {
+  MutexLock lock(&mu_);
+  int id = next_subscription_id_++;
+  validators_.push_back({id, std::move(section_prefix), std::make_shared<Validator>(std::move(validator))});
+  return id;
+}
+
+void Config::RemoveValidator(int id) {
+  MutexLock lock(&mu_);
+  std::erase_if(validators_, [id](const ValidatorEntry& v) { return v.id == id; });
 }
 
 Status Config::SetDotted(std::string_view dotted, std::string_view value, bool at_runtime) {
@@ -356,6 +423,13 @@ Result<std::string> Config::Get(std::string_view section, std::string_view key) 
   if (auto it = values_.find(k); it != values_.end()) return it->second;
   if (auto it = section_defaults_.find(k); it != section_defaults_.end()) return it->second;
   return spec->default_value;
+}
+
+Result<std::string> Config::GetDisplay(std::string_view section, std::string_view key) const {
+  const SettingSpec* spec = schema_->Find(section, key);
+  if (spec == nullptr) return Status::NotFound(fmt::format("unknown setting {}.{}", section, key));
+  EBB_ASSIGN_OR_RETURN(std::string value, Get(section, key));
+  return DisplaySettingValue(*spec, value);
 }
 
 int64_t Config::GetInt(std::string_view section, std::string_view key) const {
@@ -417,12 +491,12 @@ std::vector<Config::Entry> Config::Effective() const {
       for (const auto& section : concrete) {
         if (SectionMatches(spec.section, section)) {
           auto v = Get(section, spec.key);
-          out.push_back({section, spec.key, v.ok() ? *v : "", spec.runtime});
+          out.push_back({section, spec.key, DisplaySettingValue(spec, v.ok() ? *v : ""), spec.runtime});
         }
       }
     } else {
       auto v = Get(spec.section, spec.key);
-      out.push_back({spec.section, spec.key, v.ok() ? *v : "", spec.runtime});
+      out.push_back({spec.section, spec.key, DisplaySettingValue(spec, v.ok() ? *v : ""), spec.runtime});
     }
   }
   return out;
@@ -508,7 +582,7 @@ Status Config::LoadTomlString(std::string_view toml_text, std::string_view sourc
   Status s = Flatten(table, "", source_name, &values);
   if (!s.ok()) return s;
   // Validate everything before applying anything.
-  std::vector<std::pair<const FlatValue*, std::string>> normalized;
+  std::vector<Change> changes;
   for (const auto& v : values) {
     const SettingSpec* spec = schema_->Find(v.section, v.key);
     if (spec == nullptr) {
@@ -517,15 +591,14 @@ Status Config::LoadTomlString(std::string_view toml_text, std::string_view sourc
     }
     auto n = NormalizeSettingValue(*spec, v.text);
     if (!n.ok()) {
-      return Status::InvalidArgument(
-          fmt::format("{} line {}: {}.{}: {}", source_name, v.line, v.section, v.key, n.status().message()));
+      return Status::InvalidArgument(fmt::format(
+          "{} line {}: {}.{}: {}", source_name, v.line, v.section, v.key,
+          spec->secret ? "the value is not valid (not shown: the setting is secret)" : n.status().message()));
     }
-    normalized.emplace_back(&v, *n);
+    changes.push_back({v.section, v.key, *n});
   }
-  for (const auto& [v, text] : normalized) {
-    Status set = Set(v->section, v->key, text, /*at_runtime=*/false);
-    if (!set.ok()) return set;
-  }
+  Status set = SetMany(changes, /*at_runtime=*/false);
+  if (!set.ok()) return set.WithContext(std::string(source_name));
   return Status::OK();
 }
 

@@ -56,7 +56,17 @@ struct SettingSpec {
   std::vector<std::string> choices;  // kEnum only
   std::optional<double> min;         // numeric types: inclusive bounds
   std::optional<double> max;
+  // Write-only (passwords, tokens, credentials): outside the process —
+  // CONFIG GET, Store::GetConfig/ListConfig, status, logs, error messages —
+  // the value shows only as set or unset (DisplaySettingValue).
+  bool secret = false;
 };
+
+// What a secret setting shows instead of its value when it is set.
+inline constexpr std::string_view kSecretSetMarker = "(set)";
+// A value as it may be shown outside the process: a secret's is
+// kSecretSetMarker when set and "" when not; others are shown as they are.
+std::string DisplaySettingValue(const SettingSpec& spec, std::string_view value);
 
 class ConfigSchema {
  public:
@@ -74,6 +84,8 @@ class ConfigSchema {
   std::string ReferenceMarkdown() const;
 
  private:
+  static std::string ReferenceRow(const SettingSpec& spec);
+
   std::vector<SettingSpec> settings_;
 };
 
@@ -103,6 +115,29 @@ class Config {
   // Sets a value. `at_runtime` refuses settings that need a restart.
   // Listeners whose prefix matches the section run after the value is stored.
   Status Set(std::string_view section, std::string_view key, std::string_view value, bool at_runtime);
+
+  struct Change {
+    std::string section;
+    std::string key;
+    std::string value;
+  };
+  // Sets several values as one change, all or none: each value is checked
+  // against its schema entry, then the configuration as it would be after
+  // the change is checked by the validators of every section it touches
+  // (AddValidator: the subsystem that owns the section); only when all
+  // agree are the values stored and the listeners run (each matching
+  // listener once, after every value is stored). Changes are serialized: a
+  // validator sees every change committed before its own.
+  Status SetMany(const std::vector<Change>& changes, bool at_runtime);
+
+  // Checks a candidate configuration before a change touching `section_prefix`
+  // (as for Subscribe) is committed; a non-OK status refuses the whole change
+  // and is returned to the caller, so it should say which setting is wrong
+  // and what would be valid. Runs on the thread that calls Set/SetMany and
+  // must not call them. Returns an id for RemoveValidator.
+  using Validator = std::function<Status(const Config& candidate)>;
+  int AddValidator(std::string section_prefix, Validator validator);
+  void RemoveValidator(int id);
   // "section.key" form for overrides: "journal.sync" or "smoosh.ratio_dbs.capacity"
   // (the key is the last dot-separated component).
   Status SetDotted(std::string_view dotted, std::string_view value, bool at_runtime);
@@ -114,8 +149,11 @@ class Config {
   // The explicitly set value (file, override or runtime), if any.
   std::optional<std::string> GetExplicit(std::string_view section, std::string_view key) const;
   // Explicit value, else section default, else schema default. Unknown
-  // settings return NotFound.
+  // settings return NotFound. Secrets come back in clear: for use inside
+  // the process only; GetDisplay is what may be shown.
   Result<std::string> Get(std::string_view section, std::string_view key) const;
+  // Get, with secrets shown as set or unset (DisplaySettingValue).
+  Result<std::string> GetDisplay(std::string_view section, std::string_view key) const;
 
   // Typed reads of known settings. Reading an unknown setting, or one whose
   // schema type differs, is a bug (asserts); values were validated on Set.
@@ -129,7 +167,7 @@ class Config {
   std::vector<std::string> Sections() const;
 
   // Every known (section, key, value) as the effective configuration, for
-  // `CONFIG GET *` and status output.
+  // `CONFIG GET *` and status output; secrets as DisplaySettingValue.
   struct Entry {
     std::string section;
     std::string key;
@@ -151,11 +189,14 @@ class Config {
     std::string key;
     bool operator<(const Key& o) const { return section != o.section ? section < o.section : key < o.key; }
   };
-  Status SetLocked(const SettingSpec& spec, std::string_view section, std::string_view key, std::string value);
+  static bool PrefixMatches(std::string_view prefix, std::string_view section);
   const SettingSpec& SpecOrDie(std::string_view section, std::string_view key) const;
 
   const std::shared_ptr<const ConfigSchema> schema_;
 
+  // Held across a whole SetMany (validation, storing, listeners) so that
+  // changes are validated and applied one at a time. Taken before mu_.
+  Mutex update_mu_ ACQUIRED_BEFORE(mu_);
   mutable Mutex mu_;
   std::map<Key, std::string> values_ GUARDED_BY(mu_);
   std::map<Key, std::string> section_defaults_ GUARDED_BY(mu_);
@@ -165,6 +206,12 @@ class Config {
     std::shared_ptr<Listener> listener;
   };
   std::vector<Subscription> subscriptions_ GUARDED_BY(mu_);
+  struct ValidatorEntry {
+    int id;
+    std::string prefix;
+    std::shared_ptr<Validator> validator;
+  };
+  std::vector<ValidatorEntry> validators_ GUARDED_BY(mu_);
   int next_subscription_id_ GUARDED_BY(mu_) = 1;
 };
 

@@ -104,6 +104,69 @@ TEST(ConfigTest, ListenersSeeRuntimeChanges) {
   EXPECT_EQ(seen, (std::vector<std::string>{"smoosh.ratio_dbs.capacity", "smoosh.db_channels"}));
 }
 
+TEST(ConfigTest, SetManyIsValidatedAsAWholeAndAppliedAllOrNone) {
+  Config config(TestSchema());
+  // The owner of smoosh.*: a channel's capacity must be at least 10 unless
+  // its min_priority is set.
+  int validator = config.AddValidator("smoosh", [](const Config& candidate) {
+    if (candidate.GetInt("smoosh.ratio_dbs", "capacity") < 10 &&
+        candidate.GetDouble("smoosh.ratio_dbs", "min_priority") == 0) {
+      return Status::InvalidArgument("smoosh.ratio_dbs: capacity below 10 needs min_priority");
+    }
+    return Status::OK();
+  });
+  int calls = 0;
+  config.Subscribe("smoosh", [&](const std::string&, const std::string&) { calls++; });
+  // Refused by the owner: nothing is stored, no listener runs.
+  Status refused = config.SetMany({{"journal", "segment_bytes", "8MiB"}, {"smoosh.ratio_dbs", "capacity", "5"}},
+                                  /*at_runtime=*/true);
+  EXPECT_TRUE(refused.IsInvalidArgument()) << refused.ToString();
+  EXPECT_NE(refused.message().find("needs min_priority"), std::string::npos);
+  EXPECT_EQ(config.GetInt("journal", "segment_bytes"), 64 << 20);
+  EXPECT_EQ(config.GetInt("smoosh.ratio_dbs", "capacity"), 9999);
+  EXPECT_EQ(calls, 0);
+  // A bad value in any pair: nothing is stored either.
+  EXPECT_FALSE(config.SetMany({{"journal", "segment_bytes", "8MiB"}, {"smoosh.ratio_dbs", "capacity", "x"}}, true).ok());
+  EXPECT_FALSE(config.SetMany({{"journal", "segment_bytes", "8MiB"}, {"journal", "sync", "none"}}, true).ok());
+  EXPECT_EQ(config.GetInt("journal", "segment_bytes"), 64 << 20);
+  // Together the pairs are valid, though the first alone is not; the
+  // listener runs once, after both are stored.
+  ASSERT_TRUE(config.SetMany({{"smoosh.ratio_dbs", "capacity", "5"}, {"smoosh.ratio_dbs", "min_priority", "2"}}, true)
+                  .ok());
+  EXPECT_EQ(config.GetInt("smoosh.ratio_dbs", "capacity"), 5);
+  EXPECT_EQ(calls, 1);
+  // The validator sees the values committed before, not the defaults.
+  EXPECT_FALSE(config.Set("smoosh.ratio_dbs", "min_priority", "0", true).ok());
+  EXPECT_DOUBLE_EQ(config.GetDouble("smoosh.ratio_dbs", "min_priority"), 2);
+  config.RemoveValidator(validator);
+  EXPECT_TRUE(config.Set("smoosh.ratio_dbs", "min_priority", "0", true).ok());
+}
+
+TEST(ConfigTest, SecretsAreShownOnlyAsSetOrUnset) {
+  auto schema = TestSchema();
+  schema->Add({.section = "server", .key = "requirepass", .type = SettingType::kString, .runtime = true,
+               .description = "password", .secret = true});
+  schema->Add({.section = "server", .key = "port", .type = SettingType::kInt, .default_value = "1", .runtime = true,
+               .description = "port", .min = 1, .secret = true});
+  Config config(schema);
+  EXPECT_EQ(*config.GetDisplay("server", "requirepass"), "");
+  ASSERT_TRUE(config.Set("server", "requirepass", "hunter2-planted", true).ok());
+  EXPECT_EQ(config.GetString("server", "requirepass"), "hunter2-planted");  // inside the process
+  EXPECT_EQ(*config.GetDisplay("server", "requirepass"), "(set)");
+  for (const auto& e : config.Effective()) {
+    EXPECT_EQ(e.value.find("hunter2"), std::string::npos) << e.section << "." << e.key;
+  }
+  // Errors do not quote a secret's value.
+  Status bad = config.Set("server", "port", "hunter2-planted", true);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.ToString().find("hunter2"), std::string::npos) << bad.ToString();
+  Status file = config.LoadTomlString("[server]\nport = \"hunter2-planted\"\n", "s.toml");
+  ASSERT_FALSE(file.ok());
+  EXPECT_EQ(file.ToString().find("hunter2"), std::string::npos) << file.ToString();
+  EXPECT_NE(file.ToString().find("s.toml line 2"), std::string::npos) << file.ToString();
+  EXPECT_NE(schema->ReferenceMarkdown().find("Secret: write-only"), std::string::npos);
+}
+
 TEST(ConfigTest, ParseHelpers) {
   EXPECT_EQ(*ParseBytes("1048576"), 1048576);
   EXPECT_EQ(*ParseBytes("1.5 KiB"), 1536);

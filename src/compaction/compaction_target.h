@@ -1,6 +1,6 @@
 // CompactionTarget: what the smoosh daemon needs to know about the databases
 // it schedules. The engine implements it over storage; the compaction layer
-// never includes storage headers (DESIGN.md: arrows never point up), so this
+// never includes storage headers (docs/ARCHITECTURE.md: a layer uses only those below it), so this
 // interface is the whole contract between them.
 //
 // Thread safety: implementations must be thread-safe. The daemon calls them
@@ -32,7 +32,9 @@ struct CompactionInfo {
   // Estimated bytes of live data: what a full compaction would write.
   // CouchDB's "active" size.
   uint64_t live_bytes = 0;
-  // Segment files a point read may have to probe (read amplification).
+  // Sorted runs of segment files a read may have to merge (read
+  // amplification): files with disjoint key ranges, as a compaction's split
+  // output, are one run.
   uint64_t segments = 0;
   // Sequence number of the last acknowledged write.
   uint64_t update_seq = 0;

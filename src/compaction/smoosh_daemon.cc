@@ -56,6 +56,11 @@ struct SmooshDaemon::Channel {
   std::vector<ChannelQueue::Item> reserved;
   // wait_secs counts from here.
   int64_t created_micros = 0;
+  // EndWait ended the wait early (nothing more is coming to choose from).
+  bool wait_ended = false;
+  bool in_wait(int64_t now_micros, int64_t wait_micros) const {
+    return !wait_ended && now_micros < created_micros + wait_micros;
+  }
   bool manual_suspended = false;
   // A strict window is closed: running jobs are flagged suspended.
   bool window_suspended = false;
@@ -310,7 +315,7 @@ std::string_view SmooshDaemon::BlockedLocked(const Channel& ch, int64_t now_micr
     return kBlockedWindow;
   }
   int64_t unpause = ch.created_micros + settings_.wait_micros;
-  if (now_micros < unpause) {
+  if (ch.in_wait(now_micros, settings_.wait_micros)) {
     say(fmt::format("waiting {} s more after start (smoosh.wait_secs) to see more candidates",
                     (unpause - now_micros + 999'999) / 1'000'000));
     return kBlockedWaitSecs;
@@ -402,10 +407,20 @@ std::shared_ptr<CompactionJob> SmooshDaemon::TakeNextJob(int64_t now_micros) {
     }
     double priority = ComputePriority(ch->settings.rule, info);
     if (priority <= 0) {
-      // Already compacted, dropped, or no longer qualifying (CouchDB drops it).
+      // No longer qualifying here (already compacted, dropped, or its sizes
+      // moved since it was queued). CouchDB drops it; Ebb offers it to the
+      // channels again with the sizes just read, so what the queues hold is
+      // what would start: a database whose ratio fell back under 2 while its
+      // segments piled up belongs in segments_dbs now, and one nobody wants
+      // leaves the queues (and the compaction class's gauge) at once.
       ch->jobs_dropped++;
-      EBB_LOG(kInfo, "smoosh {}: not compacting {}: {}", ch->settings.name, item.database,
-              info ? "its priority is now 0" : "it no longer exists");
+      if (info) {
+        EnqueueResult moved = EvaluateLocked(item.database, info, now_micros);
+        EBB_LOG(kInfo, "smoosh {}: not compacting {} here: its priority is now 0{}", ch->settings.name,
+                item.database, moved.channel.empty() ? "" : fmt::format("; queued in {}", moved.channel));
+      } else {
+        EBB_LOG(kInfo, "smoosh {}: not compacting {}: it no longer exists", ch->settings.name, item.database);
+      }
       continue;
     }
     if (free_disk->ok()) {
@@ -729,7 +744,7 @@ std::optional<int64_t> SmooshDaemon::NextDeadline() const {
     bool can_start = ch->settings.concurrency > 0 && !ch->manual_suspended;
     bool waiting = can_start && !ch->queue.empty();
     bool strict_running = ch->settings.strict_window && !ch->manual_suspended && !ch->jobs.empty();
-    if (waiting && now < ch->created_micros + settings_.wait_micros) consider(ch->created_micros + settings_.wait_micros);
+    if (waiting && ch->in_wait(now, settings_.wait_micros)) consider(ch->created_micros + settings_.wait_micros);
     if (waiting || strict_running) {
       if (auto boundary = ch->settings.window.NextBoundaryWall(WallAt(now))) consider(MonoAtWall(*boundary));
     }
@@ -813,6 +828,26 @@ uint64_t SmooshDaemon::ReclaimableLocked(int64_t now_micros) const {
 uint64_t SmooshDaemon::ReclaimableBytes() const {
   MutexLock lock(&mu_);
   return ReclaimableLocked(clock_->NowMicros());
+}
+
+bool SmooshDaemon::HoldsWorkInWait() const {
+  MutexLock lock(&mu_);
+  if (stopped_) return false;
+  const int64_t now = clock_->NowMicros();
+  for (const auto& ch : channels_) {
+    if (!ch->queue.empty() && BlockedLocked(*ch, now, nullptr) == kBlockedWaitSecs) return true;
+  }
+  return false;
+}
+
+void SmooshDaemon::EndWait() {
+  MutexLock lock(&mu_);
+  const int64_t now = clock_->NowMicros();
+  for (auto& ch : channels_) {
+    if (ch->removed || !ch->in_wait(now, settings_.wait_micros)) continue;
+    ch->wait_ended = true;
+    EBB_LOG(kDebug, "smoosh {}: wait_secs ended early: nothing more is coming to choose from", ch->settings.name);
+  }
 }
 
 // ---------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-// SmooshDaemon: Ebb's auto-compaction daemon, CouchDB's smoosh (seed 001)
+// SmooshDaemon: Ebb's auto-compaction daemon, CouchDB's smoosh
 // with the fixes its users asked for. See docs/smoosh.md.
 //
 // The daemon decides *what* to compact; the compaction work class decides
@@ -91,8 +91,9 @@ class CompactionJob {
 
   // Set while the job must make no progress: its channel was suspended by
   // hand or a strict window closed. The engine checks it between compaction
-  // steps and parks the job (keeping its partial output) until it clears;
-  // Tick's TickResult::jobs_resumed tells when to look again. Thread-safe.
+  // steps; once set, it stops, deletes its partial output and reports the
+  // job Aborted (back in its queue; it starts afresh when the channel may
+  // run again). Thread-safe.
   bool suspended() const { return suspended_.load(std::memory_order_acquire); }
 
   // The engine reports bytes written so far. The first report moves the job
@@ -147,7 +148,7 @@ struct TickResult {
   uint64_t evaluated = 0;       // databases evaluated
   uint64_t retried = 0;         // failed jobs offered to the channels again
   uint64_t jobs_suspended = 0;  // jobs whose suspended flag was set (strict window closed)
-  uint64_t jobs_resumed = 0;    // jobs whose suspended flag was cleared (window opened)
+  uint64_t jobs_resumed = 0;    // jobs whose suspended flag was cleared (window opened) before they stopped
   bool checkpointed = false;    // queues were saved
   // TakeNextJob may return a job now (a channel is open with work waiting
   // and a free slot; free disk is checked only by TakeNextJob).
@@ -271,6 +272,15 @@ class SmooshDaemon {
   // gauge is non-zero whenever work exists (segments_dbs items reclaim
   // almost nothing; they cut read amplification).
   uint64_t ReclaimableBytes() const;
+
+  // Whether some channel has queued work it cannot start only because it is
+  // still in its smoosh.wait_secs (work ReclaimableBytes does not count).
+  bool HoldsWorkInWait() const;
+  // Ends the wait_secs of every channel now: the caller knows no more
+  // candidates are coming for now (the work classes that produce them went
+  // idle), so waiting longer would only arm a timer to make the same
+  // choice later. Channels created afterwards wait as usual.
+  void EndWait();
 
   SmooshStatus GetStatus() const;
 

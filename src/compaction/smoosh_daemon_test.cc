@@ -260,6 +260,38 @@ TEST_F(SmooshDaemonTest, DatabaseIsQueuedStartedAndCompacted) {
   EXPECT_EQ(daemon->TakeNextJob(Now()), nullptr);
 }
 
+TEST_F(SmooshDaemonTest, EndWaitStartsWhatWaitsWithoutATimer) {
+  auto daemon = Open();
+  EXPECT_FALSE(daemon->HoldsWorkInWait()) << "nothing queued";
+  Change(daemon.get(), "db", kRatioTen);
+  // Queued, held by wait_secs: not in the gauge, and a deadline for its end.
+  EXPECT_TRUE(daemon->HoldsWorkInWait());
+  EXPECT_EQ(daemon->ReclaimableBytes(), 0u);
+  EXPECT_EQ(daemon->NextDeadline(), Now() + 30 * kSecond);
+  // The classes that make candidates went idle: no more are coming.
+  clock_.AdvanceSeconds(3);
+  daemon->EndWait();
+  EXPECT_FALSE(daemon->HoldsWorkInWait());
+  EXPECT_EQ(daemon->ReclaimableBytes(), kRatioTen.disk_bytes - kRatioTen.live_bytes);
+  ASSERT_TRUE(daemon->Checkpoint().ok());  // the other deadline: saving the queue
+  EXPECT_FALSE(daemon->NextDeadline()) << "no timer left for the wait";
+  auto job = daemon->TakeNextJob(Now());
+  ASSERT_NE(job, nullptr);
+  EXPECT_EQ(job->database(), "db");
+  target_.Set("db", kClean);
+  EXPECT_TRUE(daemon->JobFinished(job, Status::OK()));
+  ASSERT_TRUE(daemon->Checkpoint().ok());
+  EXPECT_FALSE(daemon->NextDeadline());
+  // A channel created later waits its own wait_secs.
+  SetConfig("smoosh", "db_channels", "ratio_dbs,slack_dbs,segments_dbs,night_dbs");
+  SetConfig("smoosh.night_dbs", "priority", "ratio");
+  ASSERT_TRUE(daemon->ApplyConfig(config_).ok());
+  const SmooshStatus status = daemon->GetStatus();
+  const auto* night = FindChannel(status, "night_dbs");
+  ASSERT_NE(night, nullptr);
+  EXPECT_TRUE(night->paused);
+}
+
 TEST_F(SmooshDaemonTest, ChannelsAreEvaluatedInConfiguredOrder) {
   // CouchDB sorts channels alphabetically ("ratio_dbs" < "slack_dbs") no
   // matter what db_channels says; Ebb follows the configured order.
@@ -1068,6 +1100,31 @@ TEST_F(SmooshDaemonTest, DroppedDatabaseIsForgotten) {
   target_.Drop("db");
   daemon->OnDatabaseDropped("db");
   EXPECT_EQ(daemon->GetStatus().channels[0].waiting.size, 0u);
+}
+
+TEST_F(SmooshDaemonTest, AnItemThatNoLongerQualifiesMovesToTheChannelThatWantsItNow) {
+  auto daemon = Open();
+  PassWaitSecs();
+  // Queued in ratio_dbs (ratio 3) ...
+  Change(daemon.get(), "db", Sizes(3 * 12 * kMiB, 12 * kMiB, 12));
+  ASSERT_EQ(FindChannel(daemon->GetStatus(), "ratio_dbs")->waiting.size, 1u);
+  // ... then, before a job starts, overwrites settle its ratio under 2 while
+  // flushes leave it with 12 segments: segments_dbs is the one that wants it.
+  target_.Set("db", Sizes(18 * kMiB, 12 * kMiB, 12));
+  auto job = daemon->TakeNextJob(Now());
+  ASSERT_NE(job, nullptr) << "the class's gauge said there was work; the daemon must start it";
+  EXPECT_EQ(job->channel(), "segments_dbs");
+  EXPECT_EQ(FindChannel(daemon->GetStatus(), "ratio_dbs")->waiting.size, 0u);
+  target_.Set("db", kClean);
+  ASSERT_TRUE(daemon->JobFinished(job, Status::OK()));
+
+  // An item no channel wants any more leaves the queues, and the gauge, at
+  // once: the gauge never counts work the daemon would not start.
+  Change(daemon.get(), "other", kRatioTen);
+  ASSERT_GT(daemon->ReclaimableBytes(), 0u);
+  target_.Set("other", kClean);
+  EXPECT_EQ(daemon->TakeNextJob(Now()), nullptr);
+  EXPECT_EQ(daemon->ReclaimableBytes(), 0u);
 }
 
 TEST_F(SmooshDaemonTest, ReclaimableBytesCountsRunnableWorkAndRunningJobs) {

@@ -1,7 +1,7 @@
 // Operator actions on a store opened by this engine that are not part of the
 // embedding API: the compaction daemon's manual controls (EBB.ENQUEUEALL,
 // EBB.SUSPEND, EBB.RESUME in the server; smoosh's enqueue_all / suspend /
-// resume).
+// resume), and the configuration object behind Store::GetConfig.
 
 #ifndef EBB_ENGINE_ADMIN_H_
 #define EBB_ENGINE_ADMIN_H_
@@ -13,6 +13,15 @@
 #include "ebb/store.h"
 
 namespace ebb {
+
+class Config;
+
+// The store's configuration itself, for the layers above the engine that
+// need what Store::GetConfig does not show (secrets, as `ebb serve` needs
+// server.requirepass) or that validate changes to their own section
+// (Config::AddValidator). Lives as long as the store; InvalidArgument for a
+// Store not opened by this engine.
+Result<Config*> StoreConfig(Store* store);
 
 // Offers every database to the compaction channels (bypassing the staleness
 // cache). Returns how many were queued. Aborted once the store is closed;

@@ -65,6 +65,58 @@ TEST_F(AsyncReadTest, GetMultiGetAndScanRunOnThePool) {
   EXPECT_GE(st.read_pool.high.admitted + st.read_pool.normal.admitted + st.read_pool.low.admitted, 6u);
 }
 
+// A scan that outlives readpool.demote_after_ms at normal priority continues
+// on the low pool, from where it stopped and on the same snapshot: the
+// caller gets every entry exactly once, and writes made meanwhile are not
+// seen.
+TEST_F(AsyncReadTest, LongScanContinuesAtLowPriority) {
+  Open({{"readpool.demote_after_ms", "0.001"}});
+  for (int i = 0; i < 5000; i++) ASSERT_TRUE(db_->Put(fmt::format("k{:05}", i), "v").ok());
+  const uint64_t low_before = store_->GetStatus().read_pool.low.admitted;
+  ScanRequest req;
+  req.limit = 100000;
+  std::promise<Result<ScanBatch>> p;
+  ASSERT_TRUE(db_->ScanAsync(req, Priority::kNormal, [&](Result<ScanBatch> b) { p.set_value(std::move(b)); }).ok());
+  ASSERT_TRUE(db_->Put("k99999", "written after the scan started").ok());
+  auto batch = p.get_future().get();
+  ASSERT_TRUE(batch.ok()) << batch.status().ToString();
+  ASSERT_EQ(batch->entries.size(), 5000u) << "every entry once, nothing written after the scan began";
+  for (size_t i = 0; i < batch->entries.size(); i++) ASSERT_EQ(batch->entries[i].first, fmt::format("k{:05}", i));
+  EXPECT_TRUE(batch->next_start.empty());
+  EXPECT_GT(store_->GetStatus().read_pool.low.admitted, low_before) << "the rest ran on the low pool";
+}
+
+TEST_F(AsyncReadTest, ScanKeysOnlyAndBoundedByBytes) {
+  Open();
+  const std::string big(1 << 20, 'v');
+  for (int i = 0; i < 8; i++) ASSERT_TRUE(db_->Put(fmt::format("k{}", i), big).ok());
+  auto scan = [&](ScanRequest req) {
+    std::promise<Result<ScanBatch>> p;
+    EXPECT_TRUE(db_->ScanAsync(req, Priority::kLow, [&](Result<ScanBatch> b) { p.set_value(std::move(b)); }).ok());
+    return p.get_future().get();
+  };
+  ScanRequest keys;
+  keys.limit = 100;
+  keys.keys_only = true;
+  auto only = scan(keys);
+  ASSERT_TRUE(only.ok());
+  ASSERT_EQ(only->entries.size(), 8u);
+  for (const auto& [k, v] : only->entries) EXPECT_EQ(v, "") << k;
+  EXPECT_EQ(only->next_start, "");
+  // A byte bound stops the batch (after at least one entry) and says where
+  // to go on.
+  ScanRequest bounded;
+  bounded.limit = 100;
+  bounded.max_bytes = 2 * big.size();
+  auto first = scan(bounded);
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->entries.size(), 2u);
+  EXPECT_EQ(first->entries[1].second.size(), big.size());
+  EXPECT_EQ(first->next_start, "k2");
+  bounded.max_bytes = 1;
+  EXPECT_EQ(scan(bounded)->entries.size(), 1u);
+}
+
 TEST_F(AsyncReadTest, FullPoolAnswersBusyAtOnceWithAnEstimate) {
   Open({{"readpool.threads_normal", "1"}, {"readpool.max_tasks_per_worker_normal", "2"}});
   ASSERT_TRUE(db_->Put("k", "v").ok());

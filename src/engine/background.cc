@@ -1,12 +1,15 @@
 #include "engine/background.h"
 
 #include <algorithm>
+#include <functional>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "base/logging.h"
 #include "base/thread_name.h"
 #include "base/status_macros.h"
+#include "compaction/compaction_settings.h"
 
 namespace ebb {
 
@@ -47,64 +50,31 @@ void InstallWorkClassDefaults(Config* config) {
   }
 }
 
-// writeback: pending = key/value bytes in memtables. Work: flush immutable
-// memtables, then the largest mutable ones.
-class EngineBackground::WritebackSource final : public WorkSource {
- public:
-  explicit WritebackSource(Storage* storage) : storage_(storage) {}
-  uint64_t PendingBytes() override { return storage_->DirtyBytes(); }
+namespace {
 
-  Result<uint64_t> DoWork(uint64_t budget_bytes) override {
-    Result<uint64_t> flushed = Flush(budget_bytes);
-    // What stays in memory is searched by every read until it is flushed:
-    // give each complete immutable memtable its Bloom filter.
-    for (const auto& db : storage_->Databases()) db->BuildImmutableFilters();
-    return flushed;
-  }
-
- private:
-  Result<uint64_t> Flush(uint64_t budget_bytes) {
-    uint64_t done = 0;
-    Status last_error;
-    for (const auto& db : storage_->Databases()) {
-      while (done < budget_bytes && db->ImmutableCount() > 0) {
-        auto flushed = db->FlushOldestImmutable(/*wait_if_busy=*/true);
-        if (!flushed.ok()) {
-          last_error = flushed.status();
-          break;
-        }
-        done += *flushed;
-        if (*flushed == 0) break;
-      }
-      if (done >= budget_bytes) return done;
+// Sorted runs among the local segments (newest first, up to the first
+// evicted one): what a read may have to merge. A compaction's output is one
+// run split into files of segment_target_bytes with disjoint key ranges;
+// each flush that overlaps what came before starts a new run.
+uint64_t LocalSortedRuns(const SegmentSet& set) {
+  uint64_t runs = 0;
+  std::vector<const SegmentMeta*> run;  // the current run's segments
+  for (const auto& f : set) {
+    if (f->evicted()) break;
+    const SegmentMeta& m = f->meta();
+    const bool overlaps = std::any_of(run.begin(), run.end(), [&](const SegmentMeta* o) {
+      return !(m.largest_key < o->smallest_key || o->largest_key < m.smallest_key);
+    });
+    if (run.empty() || overlaps) {
+      runs++;
+      run.clear();
     }
-    // Then the biggest memtables first: the most dirty bytes per flush.
-    while (done < budget_bytes || done == 0) {
-      std::shared_ptr<DatabaseCore> biggest;
-      uint64_t biggest_bytes = 0;
-      for (const auto& db : storage_->Databases()) {
-        uint64_t bytes = db->DirtyBytes() - db->ImmutableBytes();
-        if (bytes > biggest_bytes && db->error().ok()) {
-          biggest = db;
-          biggest_bytes = bytes;
-        }
-      }
-      if (!biggest) break;
-      if (!biggest->SwitchMemtable()) break;
-      auto flushed = biggest->FlushOldestImmutable(/*wait_if_busy=*/true);
-      if (!flushed.ok()) {
-        last_error = flushed.status();
-        break;
-      }
-      done += *flushed;
-      if (*flushed == 0) break;
-    }
-    if (done == 0 && !last_error.ok()) return last_error;
-    return done;
+    run.push_back(&m);
   }
+  return runs;
+}
 
-  Storage* const storage_;
-};
+}  // namespace
 
 // The daemon's view of the store.
 class EngineBackground::Target final : public CompactionTarget {
@@ -119,7 +89,10 @@ class EngineBackground::Target final : public CompactionTarget {
     CompactionInfo info;
     info.disk_bytes = c.disk_bytes;
     info.live_bytes = c.live_bytes;
-    info.segments = c.segments;
+    // Read amplification is in runs, not files: a compacted database of a
+    // GiB is sixteen 64 MiB files and one run, and must not look like it
+    // needs compacting again.
+    info.segments = LocalSortedRuns(*db->segment_set());
     info.update_seq = st.update_seq;
     info.compacted_seq = st.compacted_seq;
     return info;
@@ -135,10 +108,23 @@ class EngineBackground::Target final : public CompactionTarget {
 // start. Work: run the jobs smoosh hands out, reclaimed bytes as progress.
 class EngineBackground::CompactionSource final : public WorkSource {
  public:
-  CompactionSource(Storage* storage, SmooshDaemon* smoosh, Clock* clock, const std::atomic<bool>* stopping)
-      : storage_(storage), smoosh_(smoosh), clock_(clock), stopping_(stopping) {}
+  // `wake_driver` makes the timer thread look at smoosh's deadlines again
+  // (after they moved earlier or went away).
+  CompactionSource(Storage* storage, SmooshDaemon* smoosh, Clock* clock, const std::atomic<bool>* stopping,
+                   std::function<void()> wake_driver)
+      : storage_(storage), smoosh_(smoosh), clock_(clock), stopping_(stopping), wake_driver_(std::move(wake_driver)) {}
 
   uint64_t PendingBytes() override { return smoosh_->ReclaimableBytes(); }
+
+  // Smoosh's wait_secs holds queued work back to see more candidates. Once
+  // the classes above compaction are idle none are coming: the wait ends
+  // and the jobs start in the rush to idle, with no timer left for later.
+  bool HoldsWorkForUpstreams() override { return smoosh_->HoldsWorkInWait(); }
+  void UpstreamsIdle() override {
+    if (!smoosh_->HoldsWorkInWait()) return;
+    smoosh_->EndWait();
+    wake_driver_();  // its timer for the end of the wait is void
+  }
 
   Result<uint64_t> DoWork(uint64_t budget_bytes) override {
     uint64_t done = 0;
@@ -172,9 +158,11 @@ class EngineBackground::CompactionSource final : public WorkSource {
       }
     }
     if (smoosh_->ReclaimableBytes() == 0) {
-      // Nothing left to start: save the queues now rather than arm a timer.
+      // Nothing left to start: save the queues now rather than arm a timer,
+      // and let the timer thread drop the checkpoint deadline it may hold.
       Status s = smoosh_->Checkpoint();
       if (!s.ok()) EBB_LOG(kWarn, "smoosh checkpoint: {}", s.ToString());
+      wake_driver_();
     }
     if (done == 0 && !last_error.ok()) return last_error;
     return done;
@@ -185,6 +173,7 @@ class EngineBackground::CompactionSource final : public WorkSource {
   SmooshDaemon* const smoosh_;
   Clock* const clock_;
   const std::atomic<bool>* const stopping_;
+  const std::function<void()> wake_driver_;
 };
 
 // journal_reclaim: pending = journal bytes flushing can free. Work: delete
@@ -208,7 +197,8 @@ class EngineBackground::JournalReclaimSource final : public WorkSource {
       if (files.empty() || files.front().number >= current) break;
       auto pinning = storage_->DatabasesPinning(files.front().number);
       if (pinning.empty()) break;
-      for (const auto& db : pinning) EBB_RETURN_IF_ERROR(db->Flush());
+      // Usually many small memtables: flushed together, one manifest edit.
+      EBB_RETURN_IF_ERROR(storage_->FlushDatabases(pinning).status());
       EBB_ASSIGN_OR_RETURN(uint64_t freed, storage_->ReclaimJournal());
       if (freed == 0) break;
       done += freed;
@@ -242,7 +232,8 @@ Result<std::unique_ptr<EngineBackground>> EngineBackground::Start(Storage* stora
   EBB_ASSIGN_OR_RETURN(WorkSettings ws, WorkSettings::FromConfig(*config));
   bg->scheduler_ = std::make_unique<BackgroundScheduler>(clock, ws);
   bg->writeback_ = std::make_unique<WritebackSource>(storage);
-  bg->compaction_ = std::make_unique<CompactionSource>(storage, bg->smoosh_.get(), clock, &bg->stopping_);
+  bg->compaction_ = std::make_unique<CompactionSource>(storage, bg->smoosh_.get(), clock, &bg->stopping_,
+                                                       [b = bg.get()] { b->WakeDriver(); });
   bg->journal_reclaim_ = std::make_unique<JournalReclaimSource>(storage);
   if (config->GetBool("tiering", "enabled")) {
     EBB_ASSIGN_OR_RETURN(bg->tiering_, EngineTiering::Open(storage, *config, fs, clock, data_dir));
@@ -268,6 +259,13 @@ Result<std::unique_ptr<EngineBackground>> EngineBackground::Start(Storage* stora
     SetCurrentThreadName("ebb-bg-driver");
     b->DriverLoop();
   });
+  // Changes are checked before they are stored, so a value the scheduler or
+  // smoosh would refuse is never stored (and never blocks later changes).
+  bg->validators_.push_back(
+      config->AddValidator("work", [b = bg.get()](const Config& c) { return b->ValidateWorkConfig(c); }));
+  bg->validators_.push_back(
+      config->AddValidator("tiering", [b = bg.get()](const Config& c) { return b->ValidateWorkConfig(c); }));
+  bg->validators_.push_back(config->AddValidator("smoosh", &EngineBackground::ValidateSmooshConfig));
   bg->work_subscription_ = config->Subscribe("work", [b = bg.get()](const std::string&, const std::string&) {
     Status s = b->ApplyConfig();
     if (!s.ok()) EBB_LOG(kWarn, "work configuration: {}", s.ToString());
@@ -313,17 +311,44 @@ Status EngineBackground::ApplyConfig() {
   return Status::OK();
 }
 
+Status EngineBackground::ValidateWorkConfig(const Config& candidate) const {
+  EBB_RETURN_IF_ERROR(WorkSettings::FromConfig(candidate).status());
+  std::vector<const char*> classes = {kWriteback, kCompaction, kJournalReclaim};
+  if (tiering_) classes.push_back(kTiering);
+  for (const char* name : classes) EBB_RETURN_IF_ERROR(WorkClassSettings::FromConfig(candidate, name).status());
+  return Status::OK();
+}
+
+Status EngineBackground::ValidateSmooshConfig(const Config& candidate) {
+  SmooshSettings settings = ReadSmooshSettings(candidate);
+  if (!settings.ignored_channels.empty()) {
+    return Status::InvalidArgument(fmt::format("smoosh.db_channels lists more than {} channels ({} too many: {})",
+                                               kMaxSmooshChannels, settings.ignored_channels.size(),
+                                               fmt::join(settings.ignored_channels, ", ")));
+  }
+  return Status::OK();
+}
+
 void EngineBackground::OnWritesCompleted(DatabaseCore* db, uint64_t writes, uint64_t bytes) {
+  writeback_->queue()->NoteWrites(db);
   scheduler_->NoteForegroundWork(bytes);
   if (smoosh_->OnDatabaseChanged(db->name(), db->listener_memo())) WakeDriver();
 }
 
 void EngineBackground::OnMemtableSwitched(DatabaseCore* db) {
+  writeback_->queue()->NoteSwitched(db);
   // A switch is normal work for the controller (the write itself woke the
   // scheduler). Only a database nearing the memory bound, where writers
   // would wait, is urgent: then writeback runs regardless of its band.
   size_t limit = static_cast<size_t>(storage_->options().max_immutable_memtables);
-  if (db->ImmutableCount() * 2 >= limit) (void)scheduler_->Kick(kWriteback);
+  const size_t immutable = db->ImmutableCount();
+  // At the bound with the mutable memtable full too, a writer is about to
+  // wait for a flush (MakeRoomForWrite calls here before it waits).
+  if (immutable >= limit &&
+      db->DirtyBytes() - db->ImmutableBytes() >= static_cast<uint64_t>(storage_->options().memtable_bytes)) {
+    memory_bound_waits_.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (immutable * 2 >= limit) (void)scheduler_->Kick(kWriteback);
 }
 
 void EngineBackground::OnSegmentsChanged(DatabaseCore* db) {
@@ -334,6 +359,11 @@ void EngineBackground::OnSegmentsChanged(DatabaseCore* db) {
 }
 
 void EngineBackground::OnDatabaseDropped(std::string_view name) { smoosh_->OnDatabaseDropped(name); }
+
+void EngineBackground::OnCompactionQueueChanged() {
+  scheduler_->Notify();
+  WakeDriver();
+}
 
 int64_t EngineBackground::ThrottlePauseMicros() const {
   const uint64_t dirty = storage_->DirtyBytes();
@@ -399,6 +429,7 @@ void EngineBackground::DriverLoop() {
 BackgroundSchedulerStatus EngineBackground::WorkStatus() const {
   BackgroundSchedulerStatus st = scheduler_->GetStatus();
   st.throttled_writes = throttled_writes_.load(std::memory_order_relaxed);
+  st.memory_bound_waits = memory_bound_waits_.load(std::memory_order_relaxed);
   st.throttle_pause_us = throttle_pause_us_.load(std::memory_order_relaxed);
   return st;
 }
@@ -406,6 +437,8 @@ SmooshStatus EngineBackground::CompactionStatus() const { return smoosh_->GetSta
 
 void EngineBackground::Stop() {
   if (stopping_.exchange(true)) return;
+  for (int id : validators_) config_->RemoveValidator(id);
+  validators_.clear();
   if (work_subscription_) config_->Unsubscribe(work_subscription_);
   if (smoosh_subscription_) config_->Unsubscribe(smoosh_subscription_);
   if (tiering_subscription_) config_->Unsubscribe(tiering_subscription_);

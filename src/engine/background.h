@@ -1,5 +1,6 @@
 // EngineBackground: Ebb's background work, wired onto the runtime's work
-// classes (seed 000) and the smoosh compaction daemon (seed 001).
+// classes and the smoosh compaction daemon (docs/ARCHITECTURE.md, "The
+// background runtime").
 //
 //   foreground -> writeback -> compaction --+
 //                          +-> tiering -----+-> journal_reclaim
@@ -34,6 +35,7 @@
 #include "runtime/background_scheduler.h"
 #include "runtime/foreground_throttle.h"
 #include "engine/tiering_host.h"
+#include "engine/writeback.h"
 #include "storage/storage.h"
 
 namespace ebb {
@@ -51,6 +53,9 @@ class EngineBackground {
   void OnMemtableSwitched(DatabaseCore* db);
   void OnSegmentsChanged(DatabaseCore* db);
   void OnDatabaseDropped(std::string_view name);
+  // Smoosh's queues or channels changed outside the storage events (manual
+  // enqueue, resume): the compaction class and the timer look again.
+  void OnCompactionQueueChanged();
 
   // How long the calling writer should pause now (0 below the soft limit).
   int64_t ThrottlePauseMicros() const;
@@ -71,7 +76,6 @@ class EngineBackground {
   void Stop();
 
  private:
-  class WritebackSource;
   class CompactionSource;
   class JournalReclaimSource;
   class Target;
@@ -82,6 +86,11 @@ class EngineBackground {
   std::optional<int64_t> NextTimerDeadline();
   void WakeDriver();
   Status ApplyConfig();
+  // What ApplyConfig and smoosh's ApplyConfig would refuse, checked on a
+  // candidate configuration before a change to work.*, tiering or smoosh
+  // is committed (Config::AddValidator).
+  Status ValidateWorkConfig(const Config& candidate) const;
+  static Status ValidateSmooshConfig(const Config& candidate);
 
   Storage* const storage_;
   Config* const config_;
@@ -100,11 +109,13 @@ class EngineBackground {
   std::atomic<uint64_t> tier_throttle_soft_bytes_{0};
   std::atomic<uint64_t> tier_throttle_hard_bytes_{0};
   std::atomic<uint64_t> throttled_writes_{0};
+  std::atomic<uint64_t> memory_bound_waits_{0};
   std::atomic<uint64_t> throttle_pause_us_{0};
   std::atomic<bool> stopping_{false};
   int work_subscription_ = 0;
   int smoosh_subscription_ = 0;
   int tiering_subscription_ = 0;
+  std::vector<int> validators_;
 
   // The timer thread: ticks smoosh at its deadlines and wakes the tiering
   // class when a segment comes of age; sleeps with no deadline otherwise.

@@ -4,17 +4,102 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <thread>
 
 #include <fmt/format.h>
 
+#include "base/mutex.h"
 #include "base/test_util.h"
+#include "engine/admin.h"
 #include "engine/engine.h"
 #include "env/mem_file_system.h"
 
 namespace ebb {
 namespace {
+
+// A MemFileSystem whose next segment file creation, once armed, blocks until
+// released: it holds a compaction right after it created its output.
+class HoldingFileSystem final : public FileSystem {
+ public:
+  void HoldNextSegment() {
+    MutexLock lock(&mu_);
+    armed_ = true;
+  }
+  // Waits (bounded in real time) until a creation is being held.
+  bool WaitHeld() {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    MutexLock lock(&mu_);
+    while (!held_) {
+      if (std::chrono::steady_clock::now() >= give_up) return false;
+      cv_.WaitFor(std::chrono::milliseconds(10));
+    }
+    return true;
+  }
+  void Release() {
+    MutexLock lock(&mu_);
+    armed_ = false;
+    held_ = false;
+    cv_.SignalAll();
+  }
+  MemFileSystem* base() { return &base_; }
+
+  Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override {
+    if (path.size() > 4 && path.compare(path.size() - 4, 4, ".seg") == 0) {
+      MutexLock lock(&mu_);
+      if (armed_) {
+        armed_ = false;
+        held_ = true;
+        cv_.SignalAll();
+        while (held_) cv_.Wait();
+      }
+    }
+    return base_.NewWritableFile(path);
+  }
+  Result<std::unique_ptr<WritableFile>> NewAppendableFile(const std::string& path) override {
+    return base_.NewAppendableFile(path);
+  }
+  Result<std::unique_ptr<WritableFile>> NewMappedLogFile(const std::string& path) override {
+    return base_.NewMappedLogFile(path);
+  }
+  Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(const std::string& path) override {
+    return base_.NewRandomAccessFile(path);
+  }
+  Result<std::unique_ptr<SequentialFile>> NewSequentialFile(const std::string& path) override {
+    return base_.NewSequentialFile(path);
+  }
+  bool FileExists(const std::string& path) override { return base_.FileExists(path); }
+  Result<uint64_t> GetFileSize(const std::string& path) override { return base_.GetFileSize(path); }
+  Result<std::vector<std::string>> GetChildren(const std::string& dir) override { return base_.GetChildren(dir); }
+  Status CreateDir(const std::string& dir) override { return base_.CreateDir(dir); }
+  Status DeleteDir(const std::string& dir) override { return base_.DeleteDir(dir); }
+  Status DeleteFile(const std::string& path) override { return base_.DeleteFile(path); }
+  Status RenameFile(const std::string& from, const std::string& to) override { return base_.RenameFile(from, to); }
+  Status TruncateFile(const std::string& path, uint64_t size) override { return base_.TruncateFile(path, size); }
+  Status SyncDir(const std::string& dir) override { return base_.SyncDir(dir); }
+  Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override { return base_.LockFile(path); }
+  Result<uint64_t> GetFreeSpace(const std::string& path) override { return base_.GetFreeSpace(path); }
+
+ private:
+  MemFileSystem base_;
+  Mutex mu_;
+  CondVar cv_{&mu_};
+  bool armed_ GUARDED_BY(mu_) = false;
+  bool held_ GUARDED_BY(mu_) = false;
+};
+
+std::vector<std::string> SegmentFiles(FileSystem* fs) {
+  std::vector<std::string> out;
+  auto names = fs->GetChildren("/store/segments");
+  if (!names.ok()) return out;
+  for (const auto& n : *names) {
+    if (n.size() > 4 && n.compare(n.size() - 4, 4, ".seg") == 0) out.push_back(n);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
 
 Options FastIdleOptions(const std::string& policy) {
   Options o;
@@ -27,6 +112,7 @@ Options FastIdleOptions(const std::string& policy) {
   o.Set("work.idle_hysteresis_ms", "40");
   o.Set("work.idle_horizon_ms", "200");
   o.Set("smoosh.wait_secs", "0");
+  o.Set("work.max_pending_age_s", "1");
   return o;
 }
 
@@ -64,11 +150,129 @@ TEST(BackgroundTest, RushesToIdleThenMakesNoWakeups) {
   EXPECT_EQ(st.work.wakeups, wakeups);
   EXPECT_EQ(st.journal.syncs, syncs);
   EXPECT_FALSE(st.work.armed_deadline_micros.has_value());
-  // New writes wake it again.
+  // A lone small write wakes it again; it is not worth a flush of its own
+  // at once, so it waits (deferred) for its age limit, then goes to disk.
+  const auto written = std::chrono::steady_clock::now();
   ASSERT_TRUE(db->Put("again", "x").ok());
+  auto writeback_state = [&] {
+    for (const auto& c : (*store)->GetStatus().work.classes) {
+      if (c.name == "writeback") return c.state;
+    }
+    return std::string();
+  };
+  while (writeback_state() != "deferred" && std::chrono::steady_clock::now() < written + std::chrono::seconds(60)) {
+    std::this_thread::yield();
+  }
+  EXPECT_EQ(writeback_state(), "deferred");
   ASSERT_TRUE(WaitForQuiescence(store->get(), std::chrono::seconds(60)));
+  EXPECT_GE(std::chrono::steady_clock::now() - written, std::chrono::milliseconds(875))
+      << "flushed before the last eighth of work.max_pending_age_s";
+  EXPECT_EQ((*store)->GetStatus().databases[0].memtable_bytes, 0u);
   EXPECT_GT((*store)->GetStatus().work.wakeups, wakeups);
   EXPECT_EQ(*db->Get("key00042"), std::string(100, 'c'));
+  EXPECT_EQ(*db->Get("again"), "x");
+}
+
+TEST(BackgroundTest, SuspendedCompactionStopsDropsItsPartialOutputAndRestartsOnResume) {
+  HoldingFileSystem fs;
+  Options o = FastIdleOptions("ebb");
+  o.Set("work.idle_hysteresis_ms", "1000");  // no rush before the test has armed the hold
+  o.Set("smoosh.ratio_dbs.min_size", "0");
+  auto store = OpenStore(o, EngineEnv{&fs, nullptr});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto db = *(*store)->OpenDatabase("d");
+  // Three rounds over the same 4000 keys (two segments each): ratio 3, for ratio_dbs.
+  for (int round = 0; round < 3; round++) {
+    for (int i = 0; i < 4000; i++) ASSERT_TRUE(db->Put(fmt::format("key{:05}", i), std::string(100, 'a' + round)).ok());
+    ASSERT_TRUE(db->Flush().ok());
+  }
+  const std::vector<std::string> inputs = SegmentFiles(&fs);
+  ASSERT_GE(inputs.size(), 3u);
+  fs.HoldNextSegment();  // the next segment file is the compaction's output
+  ASSERT_TRUE(fs.WaitHeld()) << "compaction did not start";
+  ASSERT_TRUE(SuspendCompactionChannel(store->get(), "all").ok());
+  fs.Release();
+  // The job stops at its next check, deletes what it wrote and waits in its
+  // queue again: not a failure.
+  auto queued_again = [&] {
+    for (const auto& c : (*store)->GetStatus().compaction.channels) {
+      if (c.name == "ratio_dbs") return c.jobs.empty() && c.waiting.size == 1;
+    }
+    return false;
+  };
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!queued_again() && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+  ASSERT_TRUE(queued_again());
+  EXPECT_EQ(SegmentFiles(&fs), inputs) << "the partial output was left behind";
+  for (const auto& c : (*store)->GetStatus().compaction.channels) EXPECT_EQ(c.jobs_failed, 0u) << c.name;
+  EXPECT_EQ(db->GetStats().segments, inputs.size());
+  // Resumed, it starts again from the beginning and finishes, without any
+  // other event to wake the runtime.
+  ASSERT_TRUE(ResumeCompactionChannel(store->get(), "all").ok());
+  ASSERT_TRUE(WaitForQuiescence(store->get(), std::chrono::seconds(60)));
+  EXPECT_EQ(db->GetStats().segments, 1u);
+  EXPECT_EQ(*db->Get("key01234"), std::string(100, 'c'));
+}
+
+TEST(BackgroundTest, ACompactionsSplitOutputIsOneRunNotSegmentsToCompactAgain) {
+  MemFileSystem fs;
+  Options o = FastIdleOptions("ebb");
+  o.Set("smoosh.ratio_dbs.min_size", "0");
+  o.Set("smoosh.segments_dbs.min_size", "0");
+  o.Set("store.segment_target_bytes", "64KiB");  // a compaction writes ~10 files
+  auto store = OpenStore(o, EngineEnv{&fs, nullptr});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto db = *(*store)->OpenDatabase("d");
+  for (int round = 0; round < 3; round++) {
+    for (int i = 0; i < 6000; i++) ASSERT_TRUE(db->Put(fmt::format("key{:05}", i), std::string(100, 'a' + round)).ok());
+    ASSERT_TRUE(db->Flush().ok());
+  }
+  ASSERT_TRUE(WaitForQuiescence(store->get(), std::chrono::seconds(60)));
+  // One compaction (ratio 3) made more than 8 files of one run; segments_dbs
+  // (more than 8 runs) had nothing to do after it.
+  const DatabaseStats st = db->GetStats();
+  EXPECT_EQ(st.compactions, 1u);
+  EXPECT_GT(st.segments, 8u);
+  for (const auto& c : (*store)->GetStatus().compaction.channels) {
+    if (c.name == "segments_dbs") EXPECT_EQ(c.jobs_started, 0u);
+    EXPECT_EQ(c.waiting.size, 0u) << c.name;
+  }
+}
+
+TEST(BackgroundTest, AWriterAtTheMemoryBoundWaitsForAFlushAndIsNotFailed) {
+  HoldingFileSystem fs;
+  Options o = FastIdleOptions("ebb");
+  o.Set("store.memtable_bytes", "64KiB");
+  o.Set("store.max_immutable_memtables", "2");
+  auto store = OpenStore(o, EngineEnv{&fs, nullptr});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto db = *(*store)->OpenDatabase("d");
+  fs.HoldNextSegment();  // the first flush cannot finish: the disk "hangs"
+  std::atomic<int> written{0};
+  Status failed;
+  std::thread writer([&] {
+    for (int i = 0; i < 4000; i++) {  // ~440 KiB: far past two immutable 64 KiB memtables
+      Status s = db->Put(fmt::format("key{:05}", i), std::string(100, 'x'));
+      if (!s.ok()) {
+        failed = s;
+        return;
+      }
+      written++;
+    }
+  });
+  ASSERT_TRUE(fs.WaitHeld());
+  auto waits = [&] { return (*store)->GetStatus().work.memory_bound_waits; };
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (waits() == 0 && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+  ASSERT_GT(waits(), 0u) << "the writer never reached the memory bound";
+  const int stalled_at = written.load();
+  EXPECT_LT(stalled_at, 4000) << "the writer waits while no flush can finish";
+  fs.Release();
+  writer.join();
+  EXPECT_TRUE(failed.ok()) << failed.ToString();
+  EXPECT_EQ(written.load(), 4000) << "every write went through once flushes could";
+  ASSERT_TRUE(WaitForQuiescence(store->get(), std::chrono::seconds(60)));
+  EXPECT_EQ(*db->Get("key03999"), std::string(100, 'x'));
 }
 
 TEST(BackgroundTest, ThrottleAndMemoryBoundKeepWritersGoing) {

@@ -36,6 +36,8 @@ class Engine final : public StorageListener {
     // Runs on the thread that changed the setting (never a pool thread:
     // the server changes configuration on its own threads).
     background_ready_.store(true, std::memory_order_release);
+    readpool_validator_ = config_->AddValidator(
+        "readpool", [](const Config& candidate) { return ReadPoolSettings::FromConfig(candidate).Validate(); });
     readpool_subscription_ = config_->Subscribe("readpool", [this](const std::string&, const std::string&) {
       Status s = read_pool_->ApplyConfig(*config_);
       if (!s.ok()) EBB_LOG(kWarn, "readpool configuration: {}", s.ToString());
@@ -49,6 +51,7 @@ class Engine final : public StorageListener {
     MutexLock lock(&close_mu_);
     if (closed_) return close_status_;
     closed_ = true;
+    if (readpool_validator_) config_->RemoveValidator(readpool_validator_);
     if (readpool_subscription_) config_->Unsubscribe(readpool_subscription_);
     // Queued reads complete with Aborted; running ones finish first.
     if (read_pool_) read_pool_->Stop();
@@ -72,6 +75,8 @@ class Engine final : public StorageListener {
 
   Storage* storage() { return storage_.get(); }
   ReadPool* read_pool() { return read_pool_.get(); }
+  // Held while a database is created (store.max_databases).
+  Mutex& create_mu() { return create_mu_; }
   Config* config() { return config_.get(); }
   Clock* clock() { return env_.clock; }
   int64_t started_micros() const { return started_micros_; }
@@ -85,12 +90,17 @@ class Engine final : public StorageListener {
   std::atomic<bool> background_ready_{false};
   std::unique_ptr<ReadPool> read_pool_;
   int readpool_subscription_ = 0;
+  int readpool_validator_ = 0;
   int64_t started_micros_ = 0;
   std::string data_dir_;
+  Mutex create_mu_;
   Mutex close_mu_;
   bool closed_ GUARDED_BY(close_mu_) = false;
   Status close_status_ GUARDED_BY(close_mu_);
 };
+
+// A scan checks its running time every this many entries (readpool.demote_after_ms).
+constexpr size_t kScanDemoteCheckEntries = 64;
 
 // Iterators and snapshots keep the engine alive: they read memtables and
 // segment files the storage owns, and may outlive the Database handle and
@@ -123,7 +133,7 @@ class EngineSnapshot final : public Snapshot {
   const std::shared_ptr<const Snapshot> snapshot_;
 };
 
-class DatabaseImpl final : public Database {
+class DatabaseImpl final : public Database, public std::enable_shared_from_this<DatabaseImpl> {
  public:
   DatabaseImpl(std::shared_ptr<Engine> engine, std::shared_ptr<DatabaseCore> core)
       : engine_(std::move(engine)), core_(std::move(core)) {}
@@ -197,30 +207,72 @@ class DatabaseImpl final : public Database {
 
   Status ScanAsync(ScanRequest request, Priority priority, ScanCallback done) override {
     if (request.limit == 0) return Status::InvalidArgument("scan limit must be at least 1");
-    auto shared_done = std::make_shared<ScanCallback>(std::move(done));
+    auto scan = std::make_shared<ScanState>();
+    scan->request = std::move(request);
+    // The state as of the call, for every part of the scan.
+    if (!scan->request.snapshot) scan->request.snapshot = core_->GetSnapshot();
+    scan->done = std::move(done);
+    return SpawnScan(std::move(scan), priority);
+  }
+
+ private:
+  // A scan in progress: what it was asked, and the entries found so far.
+  struct ScanState {
+    ScanRequest request;
+    ScanCallback done;
+    ScanBatch batch;
+    size_t bytes = 0;  // of keys and values in batch (request.max_bytes)
+  };
+
+  // Runs (part of) a scan on the ReadPool. At high or normal priority it
+  // stops after readpool.demote_after_ms and continues at low priority
+  // from where it stopped, on the same snapshot.
+  Status SpawnScan(std::shared_ptr<ScanState> scan, Priority priority) {
     return engine_->read_pool()->Spawn(
         priority,
-        [core = core_, request = std::move(request), shared_done](TaskContext&) {
+        [self = shared_from_this(), core = core_, engine = engine_, scan, priority](TaskContext&) {
+          ScanRequest& request = scan->request;
           ReadOptions ro;
           ro.snapshot = request.snapshot;
           ro.upper_bound = request.end;
+          const int64_t demote_after_us =
+              priority == Priority::kLow ? 0 : engine->read_pool()->DemoteAfterMicros();
+          const int64_t started = engine->clock()->NowMicros();
           auto it = core->NewIterator(ro);
-          ScanBatch batch;
+          ScanBatch& batch = scan->batch;
+          size_t& bytes = scan->bytes;
+          size_t since_check = 0;
           for (it->Seek(request.start); it->Valid(); it->Next()) {
-            if (batch.entries.size() == request.limit) {
+            if (batch.entries.size() == request.limit ||
+                (request.max_bytes != 0 && bytes >= request.max_bytes && !batch.entries.empty())) {
               batch.next_start.assign(it->key());
               break;
             }
-            batch.entries.emplace_back(std::string(it->key()), std::string(it->value()));
+            if (demote_after_us > 0 && ++since_check == kScanDemoteCheckEntries) {
+              since_check = 0;
+              if (engine->clock()->NowMicros() - started >= demote_after_us) {
+                // Long enough at this priority: the rest runs at low.
+                request.start.assign(it->key());
+                it.reset();
+                Status s = self->SpawnScan(scan, Priority::kLow);
+                if (!s.ok()) scan->done(s);  // the low pool is full or stopping
+                return;
+              }
+            }
+            std::string_view value = request.keys_only ? std::string_view() : it->value();
+            bytes += it->key().size() + value.size();
+            batch.entries.emplace_back(std::string(it->key()), std::string(value));
           }
           if (!it->status().ok()) {
-            (*shared_done)(it->status());
+            scan->done(it->status());
           } else {
-            (*shared_done)(std::move(batch));
+            scan->done(std::move(batch));
           }
         },
-        [shared_done](const Status& s) { (*shared_done)(s); });
+        [scan](const Status& s) { scan->done(s); });
   }
+
+ public:
   std::shared_ptr<const Snapshot> GetSnapshot() override {
     return std::make_shared<EngineSnapshot>(engine_, core_->GetSnapshot());
   }
@@ -249,7 +301,23 @@ class StoreImpl final : public Store {
   }
 
   Result<std::shared_ptr<Database>> OpenDatabase(std::string_view name, bool create_if_missing) override {
-    EBB_ASSIGN_OR_RETURN(auto core, engine_->storage()->OpenDatabase(name, create_if_missing));
+    Storage* storage = engine_->storage();
+    auto existing = storage->OpenDatabase(name, /*create_if_missing=*/false);
+    if (existing.ok() || !create_if_missing || !existing.status().IsNotFound()) {
+      if (!existing.ok()) return existing.status();
+      return std::shared_ptr<Database>(std::make_shared<DatabaseImpl>(engine_, std::move(*existing)));
+    }
+    // Creating: one at a time, so two creations cannot both pass the limit.
+    MutexLock lock(&engine_->create_mu());
+    const size_t count = storage->ListDatabases().size();
+    const int64_t max = engine_->config()->GetInt("store", "max_databases");
+    if (static_cast<int64_t>(count) >= max && !storage->OpenDatabase(name, false).ok()) {
+      return Status::InvalidArgument(fmt::format(
+          "cannot create database '{}': the store holds {} databases, the limit of store.max_databases ({}); drop "
+          "databases (FLUSHDB drops the selected one) or raise store.max_databases",
+          name, count, max));
+    }
+    EBB_ASSIGN_OR_RETURN(auto core, storage->OpenDatabase(name, /*create_if_missing=*/true));
     return std::shared_ptr<Database>(std::make_shared<DatabaseImpl>(engine_, std::move(core)));
   }
 
@@ -283,8 +351,15 @@ class StoreImpl final : public Store {
     return engine_->config()->Set(section, key, value, /*at_runtime=*/true);
   }
 
+  Status SetConfig(const std::vector<ConfigChange>& changes) override {
+    std::vector<Config::Change> all;
+    all.reserve(changes.size());
+    for (const auto& c : changes) all.push_back({c.section, c.key, c.value});
+    return engine_->config()->SetMany(all, /*at_runtime=*/true);
+  }
+
   Result<std::string> GetConfig(std::string_view section, std::string_view key) override {
-    return engine_->config()->Get(section, key);
+    return engine_->config()->GetDisplay(section, key);
   }
 
   std::vector<ConfigValue> ListConfig() override {
@@ -301,19 +376,31 @@ class StoreImpl final : public Store {
   std::shared_ptr<Engine> engine_;
 };
 
-Result<SmooshDaemon*> SmooshOf(Store* store) {
+Result<EngineBackground*> BackgroundOf(Store* store) {
   auto* impl = dynamic_cast<StoreImpl*>(store);
   if (impl == nullptr) return Status::InvalidArgument("this store was not opened by Ebb's engine");
   EngineBackground* bg = impl->engine()->background();
   if (bg == nullptr) return Status::Aborted("the store is closed");
+  return bg;
+}
+
+Result<SmooshDaemon*> SmooshOf(Store* store) {
+  EBB_ASSIGN_OR_RETURN(EngineBackground * bg, BackgroundOf(store));
   return bg->smoosh();
 }
 
 }  // namespace
 
+Result<Config*> StoreConfig(Store* store) {
+  auto* impl = dynamic_cast<StoreImpl*>(store);
+  if (impl == nullptr) return Status::InvalidArgument("this store was not opened by Ebb's engine");
+  return impl->engine()->config();
+}
+
 Result<uint64_t> EnqueueAllForCompaction(Store* store) {
-  EBB_ASSIGN_OR_RETURN(SmooshDaemon * smoosh, SmooshOf(store));
-  EnqueueAllResult r = smoosh->EnqueueAll();
+  EBB_ASSIGN_OR_RETURN(EngineBackground * bg, BackgroundOf(store));
+  EnqueueAllResult r = bg->smoosh()->EnqueueAll();
+  bg->OnCompactionQueueChanged();
   return r.queued;
 }
 
@@ -327,12 +414,17 @@ Status SuspendCompactionChannel(Store* store, std::string_view channel) {
 }
 
 Status ResumeCompactionChannel(Store* store, std::string_view channel) {
-  EBB_ASSIGN_OR_RETURN(SmooshDaemon * smoosh, SmooshOf(store));
+  EBB_ASSIGN_OR_RETURN(EngineBackground * bg, BackgroundOf(store));
+  Status s;
   if (channel == "all") {
-    smoosh->Resume();
-    return Status::OK();
+    bg->smoosh()->Resume();
+  } else {
+    s = bg->smoosh()->Resume(channel);
   }
-  return smoosh->Resume(channel);
+  // What waited in the resumed channels may start now: nothing else would
+  // make the runtime look before the next write.
+  if (s.ok()) bg->OnCompactionQueueChanged();
+  return s;
 }
 
 Result<std::unique_ptr<Store>> OpenStore(const Options& options, EngineEnv env) {

@@ -15,18 +15,68 @@ namespace {
 void RegisterServerSettings(ConfigSchema* schema) {
   schema->Add({.section = "server", .key = "bind", .type = SettingType::kString, .default_value = "127.0.0.1",
                .runtime = false,
-               .description = "Address the RESP and admin HTTP listeners bind to. Loopback by default: expose Ebb "
-                              "beyond this machine only deliberately, with requirepass set."});
+               .description = "Address the RESP listener (and the TLS one) binds to. Loopback by default: expose Ebb "
+                              "beyond this machine only deliberately, with requirepass set (protected mode refuses "
+                              "other clients until then)."});
   schema->Add({.section = "server", .key = "port", .type = SettingType::kInt, .default_value = "6380",
                .unit = "port", .runtime = false, .description = "RESP (Redis protocol) port.", .min = 0,
                .max = 65535});
+  schema->Add({.section = "server", .key = "tls_port", .type = SettingType::kInt, .default_value = "0",
+               .unit = "port", .runtime = false,
+               .description = "Port of a second RESP listener, on bind, that speaks TLS (redis-cli --tls, "
+                              "ssl=True in redis-py); 0: none. Needs tls_cert_file and tls_key_file.",
+               .min = 0, .max = 65535});
+  schema->Add({.section = "server", .key = "tls_cert_file", .type = SettingType::kString, .default_value = "",
+               .runtime = true,
+               .description = "The server's certificate chain (PEM). Setting any tls_* setting at run time, also to "
+                              "the same value, reloads the files for new connections; a file that does not load "
+                              "refuses the change and keeps the old ones."});
+  schema->Add({.section = "server", .key = "tls_key_file", .type = SettingType::kString, .default_value = "",
+               .runtime = true, .description = "The private key of tls_cert_file (PEM, unencrypted)."});
+  schema->Add({.section = "server", .key = "tls_ca_cert_file", .type = SettingType::kString, .default_value = "",
+               .runtime = true,
+               .description = "CA certificates (PEM) that client certificates are verified against; empty: "
+                              "clients are not asked for one."});
+  schema->Add({.section = "server", .key = "tls_auth_clients", .type = SettingType::kEnum,
+               .default_value = "optional", .runtime = true,
+               .description = "Client certificates on the TLS port: `no` (not asked for), `optional` (asked for "
+                              "when tls_ca_cert_file is set, verified when sent), `yes` (required and verified; "
+                              "needs tls_ca_cert_file). A verified certificate does not replace AUTH.",
+               .choices = {"no", "optional", "yes"}});
   schema->Add({.section = "server", .key = "admin_port", .type = SettingType::kInt, .default_value = "8380",
                .unit = "port", .runtime = false,
                .description = "Admin HTTP port (/status, /metrics, dashboard). 0 disables it.", .min = 0,
                .max = 65535});
+  schema->Add({.section = "server", .key = "admin_bind", .type = SettingType::kString, .default_value = "127.0.0.1",
+               .runtime = false,
+               .description = "Address the admin HTTP listener binds to, independent of bind. Anywhere but "
+                              "loopback it needs admin_token (the server does not start without one)."});
+  schema->Add({.section = "server", .key = "admin_token", .type = SettingType::kString, .default_value = "",
+               .runtime = true,
+               .description = "When set, /status and /metrics answer only requests with the header "
+                              "`Authorization: Bearer <token>` (401 otherwise); the dashboard page asks for it once. "
+                              "Required when admin_bind is not loopback.",
+               .secret = true});
+  schema->Add({.section = "server", .key = "admin_token_file", .type = SettingType::kString, .default_value = "",
+               .runtime = true,
+               .description = "File holding the admin token instead of admin_token (its first line), read like "
+                              "requirepass_file. Set at most one of admin_token and admin_token_file."});
   schema->Add({.section = "server", .key = "requirepass", .type = SettingType::kString, .default_value = "",
                .runtime = true,
-               .description = "When non-empty, RESP clients must AUTH with this password before any other command."});
+               .description = "When non-empty, RESP clients must AUTH with this password before any other command. "
+                              "At most 16 KiB (what a client may send before AUTH).",
+               .secret = true});
+  schema->Add({.section = "server", .key = "requirepass_file", .type = SettingType::kString, .default_value = "",
+               .runtime = true,
+               .description = "File holding the password instead of requirepass (its first line; keeps the password "
+                              "out of the configuration file and the process list). Read at start and whenever "
+                              "this setting is set, also to the same path; an unreadable or empty file is an "
+                              "error. Set at most one of requirepass and requirepass_file."});
+  schema->Add({.section = "server", .key = "protected_mode", .type = SettingType::kBool, .default_value = "true",
+               .runtime = true,
+               .description = "As in Redis: while no password is set and bind is not loopback, clients that do not "
+                              "connect from loopback are refused with an error saying what to set. Turn it off "
+                              "only on a network you trust."});
   schema->Add({.section = "server", .key = "max_clients", .type = SettingType::kInt, .default_value = "1000",
                .unit = "count", .runtime = true,
                .description = "Connections beyond this are answered with an error and closed.", .min = 1,
@@ -48,12 +98,13 @@ void RegisterServerSettings(ConfigSchema* schema) {
                               "thousands of pipelined commands per second; more help only with many busy clients "
                               "and spare cores, since reads and writes run on their own threads.",
                .min = 1, .max = 64});
-  schema->Add({.section = "server", .key = "write_threads", .type = SettingType::kInt, .default_value = "4",
+  schema->Add({.section = "server", .key = "write_threads", .type = SettingType::kInt, .default_value = "",
                .unit = "count", .runtime = false,
-               .description = "Threads applying client writes. More let more connections' writes share one "
-                              "journal group commit (what matters with journal.sync = always); each costs a "
-                              "thread that sleeps while nothing is written.",
-               .min = 1, .max = 256});
+               .description = "Threads applying client writes; unset or 0 derives max(4, cores) with journal.sync = "
+                              "always (the threads wait on the disk, and more of them let more connections share "
+                              "one group commit) and max(1, cores - 1) otherwise (a write thread uses a core the "
+                              "whole time; one is left for reads).",
+               .min = 0, .max = 256});
   schema->Add({.section = "server", .key = "write_nice", .type = SettingType::kInt, .default_value = "0",
                .unit = "nice", .runtime = true,
                .description = "Linux nice value (CPU weight under contention) of the write threads. Level with "
@@ -63,12 +114,24 @@ void RegisterServerSettings(ConfigSchema* schema) {
                .min = -20, .max = 19});
 }
 
+// [store] settings the engine enforces (the rest of [store] is storage's).
+void RegisterEngineStoreSettings(ConfigSchema* schema) {
+  schema->Add({.section = "store", .key = "max_databases", .type = SettingType::kInt, .default_value = "10000",
+               .unit = "count", .runtime = true,
+               .description = "Most databases the store holds. Creating one more (OpenDatabase, or the first SET "
+                              "after SELECT of a new name) fails with an error naming this setting; existing ones "
+                              "are unaffected. Each database costs a manifest entry and a little memory; raise it "
+                              "for one-database-per-user designs.",
+               .min = 1, .max = 100000000});
+}
+
 }  // namespace
 
 std::shared_ptr<const ConfigSchema> EbbConfigSchema() {
   static const std::shared_ptr<const ConfigSchema> schema = [] {
     auto s = std::make_shared<ConfigSchema>();
     RegisterStorageSettings(s.get());
+    RegisterEngineStoreSettings(s.get());
     RegisterReadPoolSettings(s.get());
     RegisterWorkSettings(s.get());
     RegisterCompactionSettings(s.get());

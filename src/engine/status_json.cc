@@ -24,6 +24,7 @@ nlohmann::json DatabaseStatsToJson(const DatabaseStats& s) {
       {"completion_passes", s.completion_passes},
       {"completion_items", s.completion_items},
       {"lock_wait_us", s.lock_wait_us},
+      {"lock_acquisitions", s.lock_acquisitions},
   };
 }
 
@@ -38,6 +39,8 @@ nlohmann::json ReadPoolPriorityToJson(const ReadPoolPriorityStatus& p) {
       {"queued", p.queued},
       {"admitted", p.admitted},
       {"rejected", p.rejected},
+      {"rejected_by_wait", p.rejected_by_wait},
+      {"max_wait_ms", p.max_wait_ms},
       {"completed", p.completed},
       {"aborted", p.aborted},
       {"queue_wait_p50_us", p.queue_wait_p50_us},
@@ -59,10 +62,13 @@ nlohmann::json WorkStatusToJson(const BackgroundSchedulerStatus& w) {
         {"band_high_bytes", c.band_high_bytes},
         {"rate_bytes_per_s", c.rate_bytes_per_s},
         {"controller_rate_bytes_per_s", c.controller_rate_bytes_per_s},
+        {"max_rate_bytes_per_s", c.max_rate_bytes_per_s},
+        {"measured_rate_bytes_per_s", c.measured_rate_bytes_per_s},
         {"inflow_bytes_per_s", c.inflow_bytes_per_s},
         {"budget_bytes", c.budget_bytes},
         {"last_transition_micros", c.last_transition_micros},
         {"upstreams_idle_ms", c.upstreams_idle_ms},
+        {"pending_age_ms", c.pending_age_ms},
         {"passes", c.passes},
         {"bytes_done", c.bytes_done},
         {"wakeups", c.wakeups},
@@ -79,6 +85,7 @@ nlohmann::json WorkStatusToJson(const BackgroundSchedulerStatus& w) {
       {"foreground_notifications", w.foreground_notifications},
       {"throttled_writes", w.throttled_writes},
       {"throttle_pause_us", w.throttle_pause_us},
+      {"memory_bound_waits", w.memory_bound_waits},
       {"armed_deadline_micros", nullptr},
       {"classes", classes},
   };

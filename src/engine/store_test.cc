@@ -184,12 +184,42 @@ TEST_F(StoreTest, RuntimeConfigRefusesRestartSettings) {
   Status s = (*store)->SetConfig("journal", "sync", "always");
   EXPECT_TRUE(s.IsInvalidArgument());
   EXPECT_NE(s.message().find("restart"), std::string::npos);
-  EXPECT_TRUE((*store)->SetConfig("server", "requirepass", "secret").ok());
-  EXPECT_EQ(*(*store)->GetConfig("server", "requirepass"), "secret");
+  EXPECT_EQ(*(*store)->GetConfig("server", "requirepass"), "");
+  EXPECT_TRUE((*store)->SetConfig("server", "requirepass", "planted-secret").ok());
+  // Secrets are write-only: shown as set, never as their value.
+  EXPECT_EQ(*(*store)->GetConfig("server", "requirepass"), "(set)");
   EXPECT_TRUE((*store)->GetConfig("nope", "nope").status().IsNotFound());
   bool found = false;
-  for (const auto& c : (*store)->ListConfig()) found |= c.section == "journal" && c.key == "sync" && c.value == "batch";
+  for (const auto& c : (*store)->ListConfig()) {
+    found |= c.section == "journal" && c.key == "sync" && c.value == "batch";
+    EXPECT_EQ(c.value.find("planted-secret"), std::string::npos) << c.section << "." << c.key;
+  }
   EXPECT_TRUE(found);
+}
+
+TEST_F(StoreTest, ConfigChangesAreValidatedByTheirOwnerAndAppliedAllOrNone) {
+  auto store = Store::Open(Opts());
+  ASSERT_TRUE(store.ok());
+  // The scheduler refuses a band whose low end is above its high end: the
+  // change is refused up front instead of stored and never applied.
+  const int64_t high = std::stoll(*(*store)->GetConfig("work.writeback", "band_high_bytes"));
+  Status s = (*store)->SetConfig("work.writeback", "band_low_bytes", std::to_string(high + 1));
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  EXPECT_NE(s.message().find("band_low_bytes"), std::string::npos) << s.ToString();
+  EXPECT_NE(*(*store)->GetConfig("work.writeback", "band_low_bytes"), std::to_string(high + 1));
+  // ... so later work.* changes still apply.
+  EXPECT_TRUE((*store)->SetConfig("work", "policy", "eager").ok());
+  EXPECT_EQ((*store)->GetStatus().work.policy, "eager");
+  // Several pairs: one bad one and none is applied.
+  s = (*store)->SetConfig({{"readpool", "max_tasks_per_worker_low", "77"},
+                           {"work.compaction", "band_low_bytes", "1TiB"}});
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  EXPECT_NE(*(*store)->GetConfig("readpool", "max_tasks_per_worker_low"), "77");
+  // Together valid though one alone is not: raising both ends of a band.
+  EXPECT_TRUE((*store)->SetConfig({{"work.compaction", "band_low_bytes", "1TiB"},
+                                   {"work.compaction", "band_high_bytes", "2TiB"}})
+                  .ok());
+  EXPECT_EQ(*(*store)->GetConfig("work.compaction", "band_low_bytes"), std::to_string(int64_t{1} << 40));
 }
 
 TEST_F(StoreTest, DataSurvivesReopenAndDropIsDurable) {

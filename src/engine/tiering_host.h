@@ -1,4 +1,4 @@
-// EngineTiering: the engine's side of the tiering-out agent (seed 003). It
+// EngineTiering: the engine's side of the tiering-out agent (docs/ARCHITECTURE.md). It
 // implements the agent's TieringHost (consistent snapshots of the live
 // segments, eviction of local copies through storage) and storage's
 // RemoteSegmentSource (reads of evicted segments through the agent's member

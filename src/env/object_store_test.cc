@@ -19,6 +19,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <thread>
 
@@ -439,6 +440,79 @@ TEST(S3ObjectStoreTest, OpenExplainsMissingSettings) {
     if (unavailable_) EBB_S3_SKIP_OR_FAIL(error_);                                     \
     ASSERT_EQ(error_, "");                                                             \
   } while (0)
+
+TEST(S3ObjectStoreTest, CredentialsFromTheSharedCredentialsFile) {
+  testing::TempDir tmp;
+  const std::string path = tmp.Sub("credentials");
+  {
+    std::ofstream f(path);
+    f << "# comment\n[default]\naws_access_key_id = AKIADEFAULT\naws_secret_access_key = default-secret\n\n"
+         "; another\n[backup]\naws_access_key_id=AKIABACKUP\n  aws_secret_access_key =  backup-secret  \n"
+         "aws_session_token = token-1\n[half]\naws_access_key_id = AKIAHALF\n";
+  }
+  S3Options o;
+  ASSERT_TRUE(ReadSharedCredentials(path, "backup", &o).ok());
+  EXPECT_EQ(o.access_key, "AKIABACKUP");
+  EXPECT_EQ(o.secret_key, "backup-secret");
+  EXPECT_EQ(o.session_token, "token-1");
+  ASSERT_TRUE(ReadSharedCredentials(path, "default", &o).ok());
+  EXPECT_EQ(o.access_key, "AKIADEFAULT");
+  EXPECT_EQ(o.session_token, "");
+  // Errors name the file and profile, and never a key.
+  Status missing = ReadSharedCredentials(path, "nosuch", &o);
+  EXPECT_TRUE(missing.IsNotFound());
+  EXPECT_NE(missing.message().find("[nosuch]"), std::string::npos) << missing.ToString();
+  Status half = ReadSharedCredentials(path, "half", &o);
+  EXPECT_TRUE(half.IsInvalidArgument());
+  EXPECT_EQ(half.ToString().find("AKIAHALF"), std::string::npos) << half.ToString();
+  Status absent = ReadSharedCredentials(tmp.Sub("nofile"), "default", &o);
+  EXPECT_TRUE(absent.IsNotFound());
+  EXPECT_NE(absent.message().find("nofile"), std::string::npos) << absent.ToString();
+
+  // Open falls back to the file (named, or by AWS_SHARED_CREDENTIALS_FILE)
+  // when neither the options nor the environment give keys.
+  ::unsetenv("AWS_ACCESS_KEY_ID");
+  ::unsetenv("AWS_SECRET_ACCESS_KEY");
+  S3Options open;
+  open.endpoint = "http://127.0.0.1:1";
+  open.bucket = "b";
+  open.credentials_file = path;
+  open.profile = "backup";
+  EXPECT_TRUE(S3ObjectStore::Open(open).ok());
+  open.profile = "nosuch";
+  Status s = S3ObjectStore::Open(open).status();
+  EXPECT_TRUE(s.IsNotFound()) << s.ToString();
+  EXPECT_NE(s.message().find("s3://b"), std::string::npos) << s.ToString();
+  open.credentials_file = "";
+  open.profile = "";
+  ::setenv("AWS_SHARED_CREDENTIALS_FILE", path.c_str(), 1);
+  EXPECT_TRUE(S3ObjectStore::Open(open).ok());
+  ::setenv("AWS_SHARED_CREDENTIALS_FILE", tmp.Sub("nofile").c_str(), 1);
+  EXPECT_TRUE(S3ObjectStore::Open(open).status().IsNotFound());
+  ::unsetenv("AWS_SHARED_CREDENTIALS_FILE");
+}
+
+TEST(S3ObjectStoreTest, AgainstS3CredentialsFromTheFile) {
+  testing::TempDir tmp;
+  testing::S3TestServer s3;
+  EBB_START_S3(s3, tmp);
+  S3Options o = s3.Options("p");
+  const std::string path = tmp.Sub("credentials");
+  {
+    std::ofstream f(path);
+    f << "[ebb]\naws_access_key_id = " << o.access_key << "\naws_secret_access_key = " << o.secret_key << "\n";
+  }
+  o.access_key.clear();
+  o.secret_key.clear();
+  o.credentials_file = path;
+  o.profile = "ebb";
+  ::unsetenv("AWS_ACCESS_KEY_ID");
+  ::unsetenv("AWS_SECRET_ACCESS_KEY");
+  auto store = S3ObjectStore::Open(o);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  ASSERT_TRUE((*store)->Put("k", "v").ok());
+  EXPECT_EQ(*(*store)->Get("k"), "v");
+}
 
 TEST(S3ObjectStoreTest, AgainstS3WrongAccessKeyIsPermissionDenied) {
   testing::TempDir tmp;

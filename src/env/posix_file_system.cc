@@ -24,9 +24,10 @@
 namespace ebb {
 namespace {
 
-// At most this many files are mmap'd at once; further ones use pread. Keeps
-// the address-space and map-count use bounded with thousands of segments.
-constexpr int kMaxMmaps = 4096;
+// At most this many files are mmap'd at once; further ones use pread (and
+// keep a descriptor open). Keeps the map count well below Linux's default
+// vm.max_map_count (65530) with tens of thousands of segments.
+constexpr int kMaxMmaps = 16384;
 std::atomic<int> g_mmaps_available{kMaxMmaps};
 
 constexpr size_t kWriteBufferBytes = 64 * 1024;

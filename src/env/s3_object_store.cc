@@ -2,11 +2,13 @@
 
 #include <curl/curl.h>
 #include <sodium.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <optional>
 #include <mutex>
 #include <random>
@@ -179,6 +181,60 @@ struct S3ObjectStore::Response {
   Status body_error;  // reading the upload source failed
 };
 
+Status ReadSharedCredentials(const std::string& path, const std::string& profile, S3Options* options) {
+  std::ifstream in(path);
+  if (!in) {
+    return Status::NotFound(fmt::format("cannot read the AWS credentials file {}: {}", path, std::strerror(errno)));
+  }
+  auto trim = [](std::string_view v) {
+    while (!v.empty() && std::isspace(static_cast<unsigned char>(v.front()))) v.remove_prefix(1);
+    while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.remove_suffix(1);
+    return v;
+  };
+  std::string line;
+  std::string section;
+  bool found = false;
+  S3Options keys;
+  // Bounds the file: a credentials file is a few lines.
+  constexpr int kMaxLines = 10000;
+  for (int n = 0; n < kMaxLines && std::getline(in, line); n++) {
+    std::string_view text = trim(line);
+    if (text.empty() || text[0] == '#' || text[0] == ';') continue;
+    if (text.front() == '[') {
+      if (text.back() != ']') {
+        return Status::InvalidArgument(fmt::format("AWS credentials file {} line {}: a section header must end "
+                                                   "with ']'",
+                                                   path, n + 1));
+      }
+      section = std::string(trim(text.substr(1, text.size() - 2)));
+      if (section == profile) found = true;
+      continue;
+    }
+    if (section != profile) continue;
+    size_t eq = text.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string_view key = trim(text.substr(0, eq));
+    std::string value(trim(text.substr(eq + 1)));
+    if (key == "aws_access_key_id") keys.access_key = std::move(value);
+    if (key == "aws_secret_access_key") keys.secret_key = std::move(value);
+    if (key == "aws_session_token") keys.session_token = std::move(value);
+  }
+  if (!found) {
+    return Status::NotFound(fmt::format("the AWS credentials file {} has no profile [{}]; set tiering.s3_profile or "
+                                        "AWS_PROFILE to one it has",
+                                        path, profile));
+  }
+  if (keys.access_key.empty() || keys.secret_key.empty()) {
+    return Status::InvalidArgument(fmt::format("profile [{}] of the AWS credentials file {} needs both "
+                                               "aws_access_key_id and aws_secret_access_key",
+                                               profile, path));
+  }
+  options->access_key = std::move(keys.access_key);
+  options->secret_key = std::move(keys.secret_key);
+  options->session_token = std::move(keys.session_token);
+  return Status::OK();
+}
+
 Result<std::unique_ptr<S3ObjectStore>> S3ObjectStore::Open(S3Options options) {
   if (options.endpoint.empty()) {
     return Status::InvalidArgument("S3 object store: no endpoint configured (tiering.s3_endpoint, e.g. "
@@ -201,9 +257,31 @@ Result<std::unique_ptr<S3ObjectStore>> S3ObjectStore::Open(S3Options options) {
   from_env(&options.secret_key, "AWS_SECRET_ACCESS_KEY");
   from_env(&options.session_token, "AWS_SESSION_TOKEN");
   if (options.access_key.empty() || options.secret_key.empty()) {
+    // The shared credentials file: named, or the default one if present.
+    std::string path = options.credentials_file;
+    from_env(&path, "AWS_SHARED_CREDENTIALS_FILE");
+    if (path.empty()) {
+      const char* home = std::getenv("HOME");
+      std::string fallback = home != nullptr ? std::string(home) + "/.aws/credentials" : "";
+      if (!fallback.empty() && ::access(fallback.c_str(), F_OK) == 0) path = fallback;
+    }
+    std::string profile = options.profile;
+    from_env(&profile, "AWS_PROFILE");
+    if (profile.empty()) profile = "default";
+    if (!path.empty()) {
+      S3Options from_file;
+      Status s = ReadSharedCredentials(path, profile, &from_file);
+      if (!s.ok()) return s.WithContext(fmt::format("S3 object store s3://{}", options.bucket));
+      options.access_key = from_file.access_key;
+      options.secret_key = from_file.secret_key;
+      options.session_token = from_file.session_token;
+    }
+  }
+  if (options.access_key.empty() || options.secret_key.empty()) {
     return Status::InvalidArgument(fmt::format(
-        "S3 object store s3://{}: no credentials; set tiering.s3_access_key and tiering.s3_secret_key or the "
-        "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY environment variables",
+        "S3 object store s3://{}: no credentials; set the AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY environment "
+        "variables, or tiering.s3_credentials_file (an AWS credentials file), or tiering.s3_access_key and "
+        "tiering.s3_secret_key",
         options.bucket));
   }
   if (options.max_retries < 0) options.max_retries = 0;

@@ -46,11 +46,18 @@ struct S3Options {
   // true: http://host/bucket/key (MinIO, s3rver, most local services);
   // false: virtual-hosted http://bucket.host/key (AWS default).
   bool path_style = true;
-  // Empty: taken from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
-  // AWS_SESSION_TOKEN at Open.
+  // Credentials, resolved at Open as AWS SDKs do: these fields; else
+  // AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN; else the
+  // shared credentials file (ReadSharedCredentials).
   std::string access_key;
   std::string secret_key;
   std::string session_token;
+  // The shared credentials file; empty: AWS_SHARED_CREDENTIALS_FILE, else
+  // $HOME/.aws/credentials when it exists. A file named here or by the
+  // variable must exist.
+  std::string credentials_file;
+  // Its profile; empty: AWS_PROFILE, else "default".
+  std::string profile;
   int64_t connect_timeout_ms = 5'000;
   // Deadline of one request, plus one second per MiB transferred.
   int64_t request_timeout_ms = 30'000;
@@ -61,6 +68,12 @@ struct S3Options {
   // Backoff sleeps go through this clock; nullptr = SystemClock().
   Clock* clock = nullptr;
 };
+
+// Reads `profile` from an AWS shared credentials file (INI: "[profile]"
+// sections of "aws_access_key_id = ...", "aws_secret_access_key = ...",
+// optionally "aws_session_token = ..."; '#' and ';' start comments) into
+// *options. Errors name the file and profile, never a key.
+Status ReadSharedCredentials(const std::string& path, const std::string& profile, S3Options* options);
 
 class S3ObjectStore final : public ObjectStore {
  public:

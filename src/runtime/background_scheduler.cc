@@ -131,18 +131,25 @@ Status BackgroundScheduler::RebuildGraphLocked(std::map<std::string, std::shared
 }
 
 void BackgroundScheduler::NoteForegroundWork(uint64_t bytes) {
-  // The timestamp store and the flag load are the two halves of a Dekker
-  // handshake with the dispatcher (which stores the flag, then loads the
-  // timestamp): seq_cst guarantees one of them sees the other, so a
+  // The byte count's update and the flag load are the two halves of a
+  // Dekker handshake with the dispatcher (which stores the flag, then loads
+  // the count): seq_cst guarantees one of them sees the other, so a
   // dispatcher going to sleep either notices this write or gets notified.
   last_foreground_micros_.store(clock_->NowMicros(), std::memory_order_seq_cst);
-  foreground_bytes_.fetch_add(bytes, std::memory_order_relaxed);
-  if (wake_on_foreground_.load(std::memory_order_seq_cst) &&
-      wake_on_foreground_.exchange(false, std::memory_order_seq_cst)) {
+  const uint64_t total = foreground_bytes_.fetch_add(bytes, std::memory_order_seq_cst) + bytes;
+  if (!wake_on_foreground_.load(std::memory_order_seq_cst)) return;
+  // Read after the flag: the dispatcher wrote them before setting it.
+  if (total - wake_base_bytes_.load(std::memory_order_relaxed) < wake_threshold_bytes_.load(std::memory_order_relaxed)) {
+    return;  // a trickle the dispatcher does not need to hear about before its deadline
+  }
+  if (!wake_on_foreground_.exchange(false, std::memory_order_seq_cst)) return;
+  {
     MutexLock lock(&mu_);
     foreground_notifications_++;
-    NotifyLocked();
+    notified_ = true;
   }
+  // Signalled without the lock, so the dispatcher does not wake only to wait for it.
+  dispatch_cv_.Signal();
 }
 
 Status BackgroundScheduler::Kick(std::string_view name) {
@@ -228,9 +235,42 @@ void BackgroundScheduler::Stop() {
 std::optional<int64_t> BackgroundScheduler::RunOnce() {
   MutexLock lock(&mu_);
   EBB_CHECK_MSG(!started_, "BackgroundScheduler::RunOnce is for a scheduler that is not started");
+  notified_ = false;
+  wake_on_foreground_.store(false, std::memory_order_seq_cst);
   RoundLocked(/*run_inline=*/true);
-  armed_deadline_micros_ = NextDeadlineLocked();
+  armed_deadline_micros_ = ArmWaitLocked();
   return armed_deadline_micros_;
+}
+
+bool BackgroundScheduler::TakeNotification() {
+  MutexLock lock(&mu_);
+  return std::exchange(notified_, false);
+}
+
+std::optional<int64_t> BackgroundScheduler::ArmWaitLocked() {
+  std::optional<int64_t> deadline = NextDeadlineLocked();
+  const int64_t now = clock_->NowMicros();
+  const int64_t interval = settings_.interval_micros();
+  if (!deadline || *deadline - now > interval) {
+    // A long or unbounded wait: ask the write path to wake us — at its
+    // first write if a class it feeds has nothing armed (it would not
+    // otherwise notice, and must start the age of that work), else only
+    // once it has written enough to be worth a pass (a trickle waits for
+    // the deadline already armed). If it wrote that much since the round
+    // looked, the round may be stale: look again within an interval (not
+    // at once, so a stuck class under constant writes does not make this
+    // loop spin).
+    const uint64_t threshold = ForegroundWakeThresholdLocked();
+    wake_base_bytes_.store(foreground_seen_bytes_, std::memory_order_relaxed);
+    wake_threshold_bytes_.store(threshold, std::memory_order_relaxed);
+    wake_on_foreground_.store(true, std::memory_order_seq_cst);
+    const uint64_t written = foreground_bytes_.load(std::memory_order_seq_cst) - foreground_seen_bytes_;
+    if (last_foreground_micros_.load(std::memory_order_seq_cst) != foreground_seen_micros_ && written >= threshold) {
+      wake_on_foreground_.store(false, std::memory_order_seq_cst);
+      deadline = std::min(deadline.value_or(INT64_MAX), now + interval);
+    }
+  }
+  return deadline;
 }
 
 bool BackgroundScheduler::WaitUntilAsleep(int64_t deadline_micros) {
@@ -253,20 +293,7 @@ void BackgroundScheduler::DispatcherLoop() {
     if (stopping_) break;
     if (notified_) continue;  // something changed during the round: look again
 
-    std::optional<int64_t> deadline = NextDeadlineLocked();
-    const int64_t now = clock_->NowMicros();
-    const int64_t interval = settings_.interval_micros();
-    if (!deadline || *deadline - now > interval) {
-      // A long or unbounded wait: ask the write path to wake us. If it wrote
-      // since the round looked, the round may be stale: look again within an
-      // interval (not at once, so a stuck class under constant writes does
-      // not make this loop spin).
-      wake_on_foreground_.store(true, std::memory_order_seq_cst);
-      if (last_foreground_micros_.load(std::memory_order_seq_cst) != foreground_seen_micros_) {
-        wake_on_foreground_.store(false, std::memory_order_seq_cst);
-        deadline = std::min(deadline.value_or(INT64_MAX), now + interval);
-      }
-    }
+    std::optional<int64_t> deadline = ArmWaitLocked();
     armed_deadline_micros_ = deadline;
     asleep_ = !deadline && queue_.empty() && running_passes_ == 0;
     if (asleep_) change_cv_.SignalAll();
@@ -303,17 +330,35 @@ void BackgroundScheduler::WorkerLoop() {
   }
 }
 
+uint64_t BackgroundScheduler::ForegroundWakeThresholdLocked() const {
+  for (const auto& entry : order_) {
+    if (entry->upstream_foreground && !entry->removed && !entry->running &&
+        entry->cls.next_eval_micros() == WorkClass::kNoDeadline) {
+      return 0;
+    }
+  }
+  return static_cast<uint64_t>(kMinPassBudgetBytes);
+}
+
 void BackgroundScheduler::RoundLocked(bool run_inline) {
   foreground_seen_micros_ = last_foreground_micros_.load(std::memory_order_seq_cst);
+  foreground_seen_bytes_ = foreground_bytes_.load(std::memory_order_seq_cst);
   const std::vector<std::shared_ptr<Entry>> order = order_;  // callbacks below may change the graph
   for (const auto& entry : order) {
     if (stopping_) return;
     if (entry->removed || entry->running || !entry->cls.DueAt(clock_->NowMicros())) continue;
     const bool kicked = entry->cls.TakeKick();
+    // Classes above that were busy when the class was last looked at and
+    // are idle now: tell the source before reading its gauge.
+    const bool busy = UpstreamsLocked(*entry, clock_->NowMicros()).classes_busy;
+    const bool went_idle = !busy && entry->saw_busy_upstreams;
+    entry->saw_busy_upstreams = busy;
     entry->in_use++;
     // Callbacks run without mu_ (they may Kick or note foreground work).
     mu_.Unlock();
+    if (went_idle) entry->source->UpstreamsIdle();
     const uint64_t pending = entry->source->PendingBytes();
+    const bool holds = entry->source->HoldsWorkForUpstreams();
     mu_.Lock();
     entry->in_use--;
     if (entry->removed) {
@@ -321,8 +366,9 @@ void BackgroundScheduler::RoundLocked(bool run_inline) {
       continue;
     }
     const int64_t now = clock_->NowMicros();
-    std::optional<uint64_t> budget =
-        entry->cls.Evaluate(now, pending, UpstreamsLocked(*entry, now), settings_, kicked);
+    UpstreamView view = UpstreamsLocked(*entry, now);
+    view.wake_when_quiet = holds;
+    std::optional<uint64_t> budget = entry->cls.Evaluate(now, pending, view, settings_, kicked);
     if (!budget) continue;
     entry->running = true;
     if (run_inline) {
@@ -365,7 +411,7 @@ int64_t BackgroundScheduler::ForegroundQuietSinceLocked() const {
   return last_foreground_micros_.load(std::memory_order_relaxed) + settings_.hysteresis_micros();
 }
 
-int64_t BackgroundScheduler::QuietSinceLocked(const Entry& entry, int64_t now,
+int64_t BackgroundScheduler::QuietSinceLocked(const Entry& entry, int64_t now, bool with_foreground,
                                               std::map<const Entry*, int64_t>* memo) const {
   auto it = memo->find(&entry);
   if (it != memo->end()) return it->second;
@@ -375,20 +421,46 @@ int64_t BackgroundScheduler::QuietSinceLocked(const Entry& entry, int64_t now,
   // even a class that has nothing pending right now or is stuck.
   int64_t quiet_since =
       entry.running ? now + 1 : entry.cls.last_busy_micros() + settings_.hysteresis_micros();
-  if (entry.upstream_foreground) quiet_since = std::max(quiet_since, ForegroundQuietSinceLocked());
-  for (const Entry* up : entry.upstream_entries) quiet_since = std::max(quiet_since, QuietSinceLocked(*up, now, memo));
+  if (with_foreground && entry.upstream_foreground) quiet_since = std::max(quiet_since, ForegroundQuietSinceLocked());
+  for (const Entry* up : entry.upstream_entries) {
+    quiet_since = std::max(quiet_since, QuietSinceLocked(*up, now, with_foreground, memo));
+  }
   memo->emplace(&entry, quiet_since);
   return quiet_since;
+}
+
+void BackgroundScheduler::AboveLocked(const Entry& entry, std::set<const Entry*>* above) const {
+  for (const Entry* up : entry.upstream_entries) {
+    if (above->insert(up).second) AboveLocked(*up, above);
+  }
 }
 
 UpstreamView BackgroundScheduler::UpstreamsLocked(const Entry& entry, int64_t now) const {
   // Idle time counts from the scheduler's creation at the earliest: work
   // found at startup is flushed as after a fresh lull, not at once.
   int64_t quiet_since = created_micros_;
-  std::map<const Entry*, int64_t> memo;
+  int64_t classes_quiet_since = created_micros_;
+  std::map<const Entry*, int64_t> memo, classes_memo;
   if (entry.upstream_foreground) quiet_since = std::max(quiet_since, ForegroundQuietSinceLocked());
-  for (const Entry* up : entry.upstream_entries) quiet_since = std::max(quiet_since, QuietSinceLocked(*up, now, &memo));
-  return UpstreamView{.busy = now < quiet_since, .quiet_since_micros = quiet_since};
+  for (const Entry* up : entry.upstream_entries) {
+    quiet_since = std::max(quiet_since, QuietSinceLocked(*up, now, /*with_foreground=*/true, &memo));
+    classes_quiet_since =
+        std::max(classes_quiet_since, QuietSinceLocked(*up, now, /*with_foreground=*/false, &classes_memo));
+  }
+  UpstreamView view{.busy = now < quiet_since,
+                    .quiet_since_micros = quiet_since,
+                    .classes_busy = now < classes_quiet_since,
+                    .classes_quiet_since_micros = classes_quiet_since};
+  // Every class above, through any path.
+  std::set<const Entry*> above;
+  AboveLocked(entry, &above);
+  for (const Entry* up : above) {
+    view.real_work_micros = std::max(view.real_work_micros, up->cls.last_real_work_micros());
+    if (up->cls.last_age_pass_end_micros() + settings_.hysteresis_micros() >= now) {
+      view.aged_work_since_micros = std::min(view.aged_work_since_micros, up->cls.last_age_pass_since_micros());
+    }
+  }
+  return view;
 }
 
 void BackgroundScheduler::ApplySettings(const WorkSettings& settings) {

@@ -5,15 +5,22 @@
 // one at a time per class. Policies and the per-class logic are in
 // work_class.h; settings in work_settings.h.
 //
-// Event driven: the dispatcher waits on a condition variable, with a
-// deadline only while some class needs time (it has work, or an upstream
-// that is busy). When every class is asleep it waits with no deadline: zero
-// background wakeups until something happens. What wakes it:
-//   - NoteForegroundWork (the write path): the first call after the
-//     dispatcher went to sleep (or armed only a far deadline) notifies it;
-//     later calls touch two atomics and take no lock;
+// Event driven: the dispatcher waits on a condition variable until the
+// earliest deadline any class armed — an interval away for classes with
+// work worth a pass, one far deadline (the age limit of a trickle's work,
+// the moment busy upstreams go quiet) otherwise — or with no deadline when
+// none did: zero background wakeups until something happens. What wakes it:
+//   - NoteForegroundWork (the write path), before a far or unbounded wait:
+//     the first write if a class the foreground feeds has nothing armed
+//     (asleep), else the write that brings what was written since the last
+//     round to a pass's worth (kMinPassBudgetBytes), so a trickle of small
+//     writes wakes it once, not once per write; other calls touch three
+//     atomics and take no lock;
 //   - Kick(class) for urgent work (memtable full, journal full);
-//   - a finished pass, RegisterClass, UnregisterClass, settings changes.
+//   - a finished pass, Notify, RegisterClass, UnregisterClass, settings changes.
+// Each round evaluates the classes whose deadline came and every class off
+// the interval cadence (asleep, deferred: cheap, and the event may concern
+// them); see work_class.h.
 //
 // Deterministic use in tests: do not Start(); call RunOnce() with a
 // ManualClock, which evaluates every due class once on the caller's thread,
@@ -34,6 +41,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -112,6 +120,11 @@ class BackgroundScheduler {
   // class. Returns the earliest deadline of any class (Clock::NowMicros),
   // nullopt when every class is asleep.
   std::optional<int64_t> RunOnce();
+  // Step API: whether something happened since the last RunOnce that would
+  // have woken a started dispatcher before its deadline (a write past the
+  // wake threshold, a kick, Notify, a settings change); clears it. Lets a
+  // test count the wakeups a trace would cost.
+  bool TakeNotification();
 
   // Blocks until the dispatcher waits with no deadline and no pass is queued
   // or running (every class asleep), or until the clock reaches
@@ -146,6 +159,7 @@ class BackgroundScheduler {
     int in_use = 0;  // callbacks in progress without mu_ held
     std::vector<Entry*> upstream_entries;  // registered upstreams
     bool upstream_foreground = false;      // foreground is an (effective) upstream
+    bool saw_busy_upstreams = false;       // at its last evaluation (for WorkSource::UpstreamsIdle)
   };
   struct Pass {
     std::shared_ptr<Entry> entry;
@@ -153,16 +167,26 @@ class BackgroundScheduler {
   };
 
   void DispatcherLoop();
+  // After a round: the deadline to wait for, with the write path asked to
+  // wake a far or unbounded wait (see the header comment).
+  std::optional<int64_t> ArmWaitLocked() REQUIRES(mu_);
   void WorkerLoop();
   // Evaluates due classes; runs passes inline or queues them for workers.
   void RoundLocked(bool run_inline) REQUIRES(mu_);
   void RunPassLocked(const std::shared_ptr<Entry>& entry, uint64_t budget_bytes) REQUIRES(mu_);
   std::optional<int64_t> NextDeadlineLocked() const REQUIRES(mu_);
   UpstreamView UpstreamsLocked(const Entry& entry, int64_t now) const REQUIRES(mu_);
-  // When `entry` and every class above it went (or go) quiet; > now: busy.
-  int64_t QuietSinceLocked(const Entry& entry, int64_t now, std::map<const Entry*, int64_t>* memo) const
-      REQUIRES(mu_);
+  // When `entry` and every class above it (and the foreground, if
+  // `with_foreground`) went (or go) quiet; > now: busy.
+  int64_t QuietSinceLocked(const Entry& entry, int64_t now, bool with_foreground,
+                           std::map<const Entry*, int64_t>* memo) const REQUIRES(mu_);
   int64_t ForegroundQuietSinceLocked() const REQUIRES(mu_);
+  // Adds every class above `entry` (through any path) to `above`.
+  void AboveLocked(const Entry& entry, std::set<const Entry*>* above) const REQUIRES(mu_);
+  // Foreground bytes since the last round that should wake a long wait: 0
+  // (the first write) if a class the foreground feeds has nothing armed,
+  // else a pass's worth.
+  uint64_t ForegroundWakeThresholdLocked() const REQUIRES(mu_);
   // Rebuilds upstream links and the dependency order; InvalidArgument (and
   // no change) on a cycle.
   Status RebuildGraphLocked(std::map<std::string, std::shared_ptr<Entry>, std::less<>> classes) REQUIRES(mu_);
@@ -176,8 +200,12 @@ class BackgroundScheduler {
   std::atomic<int64_t> last_foreground_micros_{WorkClass::kNeverMicros};
   std::atomic<uint64_t> foreground_bytes_{0};
   // Set by the dispatcher before a long or unbounded wait; the first
-  // NoteForegroundWork that finds it set clears it and notifies.
+  // NoteForegroundWork that finds it set, with at least wake_threshold_bytes_
+  // written since wake_base_bytes_ (foreground_bytes_ at the round), clears
+  // it and notifies. The two are written before the flag is set.
   std::atomic<bool> wake_on_foreground_{false};
+  std::atomic<uint64_t> wake_base_bytes_{0};
+  std::atomic<uint64_t> wake_threshold_bytes_{0};
 
   mutable Mutex mu_;
   CondVar dispatch_cv_{&mu_};  // the dispatcher waits here
@@ -194,6 +222,7 @@ class BackgroundScheduler {
   int running_passes_ GUARDED_BY(mu_) = 0;
   int threads_ GUARDED_BY(mu_) = 0;
   int64_t foreground_seen_micros_ GUARDED_BY(mu_) = WorkClass::kNeverMicros;  // as of the last round
+  uint64_t foreground_seen_bytes_ GUARDED_BY(mu_) = 0;                         // as of the last round
   std::optional<int64_t> armed_deadline_micros_ GUARDED_BY(mu_);
   uint64_t wakeups_ GUARDED_BY(mu_) = 0;
   uint64_t foreground_notifications_ GUARDED_BY(mu_) = 0;

@@ -39,6 +39,7 @@ WorkClassSettings Band(uint64_t low, uint64_t high) {
   s.band_low_bytes = low;
   s.band_high_bytes = high;
   s.max_rate_bytes_per_s = 100.0 * kMiB;
+  s.max_rate_configured = true;
   s.min_rate_bytes_per_s = 1.0 * kMiB;
   return s;
 }
@@ -164,6 +165,162 @@ TEST_F(PipelineTest, ClassesStayOutOfIdleFlushWhileTheForegroundWrites) {
   EXPECT_EQ(driver_.Class("foreground").bytes_done, 25 * kMiB);
 }
 
+// ---- Trickles and the age limit -------------------------------------------------
+
+// writeback fed by the foreground, journal_reclaim below it; each flush
+// hands journal reclaim as many bytes as it flushed (journal files it frees).
+class TrickleTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    writeback_.AddDownstream(&journal_, 1.0);
+    ASSERT_TRUE(scheduler_.RegisterClass("writeback", &writeback_, {"foreground"}, Band(16 * kMiB, 64 * kMiB)).ok());
+    ASSERT_TRUE(
+        scheduler_.RegisterClass("journal_reclaim", &journal_, {"writeback"}, Band(64 * kMiB, 192 * kMiB)).ok());
+  }
+
+  void Write(uint64_t bytes) {
+    writeback_.Add(bytes);
+    scheduler_.NoteForegroundWork(bytes);
+  }
+
+  // Writes `bytes` every `period_micros` for `seconds`, then runs on for
+  // `tail_seconds`, stepping like a started dispatcher; returns its rounds.
+  uint64_t Trickle(uint64_t bytes, int64_t period_micros, int seconds, int tail_seconds) {
+    const int64_t start = clock_.NowMicros();
+    std::vector<int64_t> times;
+    for (int64_t t = start; t < start + seconds * 1'000'000LL; t += period_micros) times.push_back(t);
+    write_micros_.insert(write_micros_.end(), times.begin(), times.end());
+    return driver_.RunEventDriven(start + (seconds + tail_seconds) * 1'000'000LL, times,
+                                  [&](size_t) { Write(bytes); });
+  }
+
+  // The longest any write waited before a writeback pass took it.
+  int64_t LongestWaitMicros() {
+    const auto passes = writeback_.passes();
+    int64_t longest = 0;
+    size_t p = 0;
+    for (int64_t w : write_micros_) {
+      while (p < passes.size() && passes[p].micros < w) p++;
+      if (p == passes.size()) return INT64_MAX;  // never flushed
+      longest = std::max(longest, passes[p].micros - w);
+    }
+    return longest;
+  }
+
+  ManualClock clock_{1'000'000};
+  BackgroundScheduler scheduler_{&clock_, TestSettings()};  // max_pending_age_s = 30
+  StepDriver driver_{&scheduler_, &clock_};
+  FakeWorkSource writeback_{&clock_}, journal_{&clock_};
+  std::vector<int64_t> write_micros_;
+};
+
+TEST_F(TrickleTest, LoneWriteIsDoneAtItsAgeLimitThenNothingIsArmed) {
+  const uint64_t rounds = Trickle(100, 1'000'000, 1, 120);
+  ASSERT_EQ(writeback_.pass_count(), 1u);
+  // Not flushed at once: in the last eighth of its age limit, at the latest at it.
+  const int64_t waited = writeback_.passes()[0].micros - write_micros_[0];
+  EXPECT_GE(waited, 30'000'000 - 30'000'000 / kAgeSlackDivisor);
+  EXPECT_LE(waited, 30'000'000);
+  EXPECT_EQ(writeback_.pending() + journal_.pending(), 0u);
+  EXPECT_FALSE(scheduler_.GetStatus().armed_deadline_micros) << "quiescent: nothing armed";
+  for (const auto& c : scheduler_.GetStatus().classes) EXPECT_EQ(c.state, "asleep") << c.name;
+  // Journal reclaim freed what the flush released in the same round: the
+  // journal bytes were as old as the write.
+  ASSERT_EQ(journal_.pass_count(), 1u);
+  EXPECT_EQ(journal_.passes()[0].micros, writeback_.passes()[0].micros);
+  // Start, the write, the deadline, and the look after the passes.
+  EXPECT_LE(rounds, 4u);
+}
+
+class TrickleRateTest : public TrickleTest, public ::testing::WithParamInterface<int64_t> {};
+
+TEST_P(TrickleRateTest, TrickleIsGatheredByItsAgeLimitNotFlushedPerWrite) {
+  const int64_t period = GetParam();
+  const uint64_t rounds = Trickle(100, period, 600, 40);
+  const uint64_t writes = write_micros_.size();
+  SCOPED_TRACE(::testing::Message() << writes << " writes, " << rounds << " rounds, " << writeback_.pass_count()
+                                    << " writeback passes, " << journal_.pass_count() << " journal passes");
+  // One flush per age limit, each taking every write since the last one.
+  EXPECT_GE(writeback_.pass_count(), 19u);
+  EXPECT_LE(writeback_.pass_count(), 24u);
+  for (const auto& pass : writeback_.passes()) EXPECT_GE(pass.done_bytes, 10 * 100u) << "gathered writes";
+  EXPECT_LE(LongestWaitMicros(), 30'000'000) << "no write waits past work.max_pending_age_s";
+  EXPECT_EQ(writeback_.pending(), 0u);
+  // Journal reclaim's small work shares the writeback's wakeups.
+  ASSERT_EQ(journal_.pass_count(), writeback_.pass_count());
+  for (size_t i = 0; i < journal_.pass_count(); i++) {
+    EXPECT_EQ(journal_.passes()[i].micros, writeback_.passes()[i].micros);
+  }
+  // A wakeup for the first write after each flush and one at each deadline:
+  // a few per age limit, not several per write.
+  EXPECT_LE(rounds, 3 * writeback_.pass_count() + 2);
+  EXPECT_LT(static_cast<double>(rounds + writeback_.pass_count() + journal_.pass_count()) / writes, 0.5);
+}
+
+INSTANTIATE_TEST_SUITE_P(Periods, TrickleRateTest, ::testing::Values(2'000'000, 400'000, 100'000),
+                         [](const auto& info) { return std::to_string(info.param / 1000) + "ms"; });
+
+TEST_F(TrickleTest, SmallLeftoversOfABurstAreDoneInTheRushNotDeferred) {
+  writeback_.set_unit_bytes(4 * kMiB);  // memtable flushes
+  // Each 4 MiB flush hands journal reclaim 1 KiB: far below a pass's worth.
+  ASSERT_TRUE(scheduler_.UnregisterClass("journal_reclaim").ok());
+  FakeWorkSource small_downstream(&clock_);
+  writeback_.AddDownstream(&small_downstream, 1.0 / 4096);
+  ASSERT_TRUE(scheduler_.RegisterClass("journal_reclaim", &small_downstream, {"writeback"},
+                                       Band(64 * kMiB, 192 * kMiB))
+                  .ok());
+  // A burst: 40 MiB in 4 s.
+  Trickle(kMiB, 100'000, 4, 0);
+  const int64_t stop = clock_.NowMicros();
+  bool deferred = false;
+  std::optional<int64_t> asleep_at = driver_.RunUntilAsleep(stop + 120'000'000, [&] {
+    deferred = deferred || driver_.Class("journal_reclaim").state == "deferred";
+  });
+  ASSERT_TRUE(asleep_at);
+  EXPECT_FALSE(deferred) << "the tail of a rush waited for an age limit";
+  EXPECT_EQ(writeback_.pending() + small_downstream.pending(), 0u);
+  EXPECT_GT(small_downstream.pass_count(), 0u);
+  // As fast as before small work was deferred: within the horizon plus the work.
+  EXPECT_LE(*asleep_at - stop, 500'000 + 5'000'000 + 2'000'000);
+  EXPECT_FALSE(scheduler_.GetStatus().armed_deadline_micros);
+}
+
+TEST_F(TrickleTest, SteadyWritesBelowTheBandAreDoneWithinTheirAgeLimit) {
+  // 1 MiB/s for two minutes against a 16 MiB band_low: without an age limit
+  // nothing would run until the band (and with the load going on, never
+  // below it).
+  ASSERT_TRUE(scheduler_.SetClassSettings("writeback", Band(64 * kMiB, 192 * kMiB)).ok());
+  driver_.RunPeriodic(100'000, clock_.NowMicros() + 120'000'000, [&] {
+    write_micros_.push_back(clock_.NowMicros());
+    Write(100 * 1024);
+  }, {});
+  ASSERT_GE(writeback_.pass_count(), 3u);
+  ASSERT_LE(writeback_.pass_count(), 5u);
+  write_micros_.resize(write_micros_.size() - 300);  // the last 30 s may still wait
+  EXPECT_LE(LongestWaitMicros(), 30'000'000 + 100'000);
+}
+
+TEST_F(TrickleTest, HeldWorkIsReleasedWhenTheClassesAboveGoQuiet) {
+  // Like the compaction daemon's wait_secs: work held back while the
+  // classes above are busy, released when they go quiet, done in the rush.
+  journal_.Hold(10 * kMiB);
+  // Nothing has been busy yet: the hold stays, nothing is armed for it.
+  EXPECT_FALSE(scheduler_.RunOnce());
+  EXPECT_EQ(journal_.upstreams_idle_calls(), 0u);
+  writeback_.set_unit_bytes(4 * kMiB);
+  Trickle(kMiB, 100'000, 4, 0);  // a burst: writeback flushes
+  ASSERT_GT(writeback_.pass_count(), 0u);
+  EXPECT_EQ(journal_.upstreams_idle_calls(), 0u) << "released while writeback still works";
+  const int64_t stop = clock_.NowMicros();
+  std::optional<int64_t> asleep_at = driver_.RunUntilAsleep(stop + 120'000'000);
+  ASSERT_TRUE(asleep_at);
+  EXPECT_EQ(journal_.upstreams_idle_calls(), 1u);
+  EXPECT_EQ(journal_.pending(), 0u) << "the held work was done in the rush";
+  EXPECT_FALSE(journal_.HoldsWorkForUpstreams());
+  EXPECT_LE(*asleep_at - stop, 500'000 + 5'000'000 + 5'000'000);
+  EXPECT_FALSE(scheduler_.GetStatus().armed_deadline_micros);
+}
+
 // ---- Graph --------------------------------------------------------------------
 
 TEST(WorkGraphTest, RegistrationIsValidated) {
@@ -244,6 +401,13 @@ class ThreadedSchedulerTest : public ::testing::Test {
   }
   void TearDown() override { scheduler_.Stop(); }
 
+  std::string driver_state() {
+    for (const auto& c : scheduler_.GetStatus().classes) {
+      if (c.name == "writeback") return c.state;
+    }
+    return "";
+  }
+
   ManualClock clock_{1'000'000};
   BackgroundScheduler scheduler_{&clock_, TestSettings()};
   FakeWorkSource writeback_{&clock_}, compaction_{&clock_};
@@ -280,16 +444,33 @@ TEST_F(ThreadedSchedulerTest, FirstForegroundWriteAfterSleepNotifiesLaterOnesDoN
   ASSERT_TRUE(scheduler_.WaitUntilAsleep(kFarFutureMicros));
   const uint64_t reads = writeback_.gauge_reads();
   EXPECT_EQ(scheduler_.GetStatus().foreground_notifications, 0u);
-  scheduler_.NoteForegroundWork(4096);
+  auto write = [&](uint64_t bytes) {
+    writeback_.Add(bytes);
+    scheduler_.NoteForegroundWork(bytes);
+  };
+  write(4096);
   ASSERT_TRUE(writeback_.WaitForGaugeReads(reads + 1)) << "the dispatcher did not wake";
-  for (int i = 0; i < 1000; i++) scheduler_.NoteForegroundWork(4096);
+  ASSERT_TRUE(writeback_.WaitFor([&](FakeWorkSource&) { return driver_state() == "deferred"; }));
+  // Small writes: the class has its deadline armed, so they do not wake the
+  // dispatcher until a pass's worth has been written since its last look.
+  for (int i = 0; i < 15; i++) write(4096);
   EXPECT_EQ(scheduler_.GetStatus().foreground_notifications, 1u);
+  write(4096);  // 64 KiB since the round
+  EXPECT_EQ(scheduler_.GetStatus().foreground_notifications, 2u);
+  ASSERT_TRUE(writeback_.WaitFor([&](FakeWorkSource&) { return driver_state() == "waiting"; }));
+  // Work worth a pass, below the band: the class looks every interval, and
+  // writes do not notify at all.
+  for (int i = 0; i < 1000; i++) write(4096);
+  EXPECT_EQ(scheduler_.GetStatus().foreground_notifications, 2u);
 
-  // After the hysteresis the scheduler sleeps again; the next write wakes it.
+  // Once the load stops the scheduler flushes and sleeps; the next write
+  // wakes it.
+  clock_.AdvanceSeconds(10);
+  ASSERT_TRUE(writeback_.WaitFor([&](FakeWorkSource& s) { return s.pending() == 0; }));
   clock_.AdvanceSeconds(1);
   ASSERT_TRUE(scheduler_.WaitUntilAsleep(kFarFutureMicros));
   scheduler_.NoteForegroundWork(4096);
-  EXPECT_EQ(scheduler_.GetStatus().foreground_notifications, 2u);
+  EXPECT_EQ(scheduler_.GetStatus().foreground_notifications, 3u);
 }
 
 TEST_F(ThreadedSchedulerTest, NoWakeupsOnceQuiescent) {

@@ -1,5 +1,5 @@
 // FuturePool: a set of named worker threads, each with its own context that
-// ticks (TiKV's util::FuturePool, seed 004; the lower level of the ReadPool).
+// ticks (like TiKV's util::FuturePool; the lower level of the ReadPool).
 //
 //  - The owner supplies a TaskContextFactory; every worker thread creates
 //    its own TaskContext on that thread before its first task and destroys

@@ -71,6 +71,7 @@ void CompletionItem::HandOffDrain() {
 }
 
 void OrderedCompletionQueue::Push(CompletionItem* item) {
+  MutexLock lock(&mu_);
   item->next_in_queue = nullptr;
   if (tail_ == nullptr) {
     head_ = tail_ = item;
@@ -78,22 +79,33 @@ void OrderedCompletionQueue::Push(CompletionItem* item) {
     tail_->next_in_queue = item;
     tail_ = item;
   }
-  size_++;
+  size_.fetch_add(1, std::memory_order_release);
 }
 
-CompletionItem* OrderedCompletionQueue::PopFront() {
+CompletionItem* OrderedCompletionQueue::PopFrontLocked() {
   CompletionItem* item = head_;
   if (item == nullptr) return nullptr;
   head_ = item->next_in_queue;
   if (head_ == nullptr) tail_ = nullptr;
   item->next_in_queue = nullptr;
-  size_--;
+  size_.fetch_sub(1, std::memory_order_release);
   return item;
 }
 
+CompletionItem* OrderedCompletionQueue::PopFront() {
+  MutexLock lock(&mu_);
+  return PopFrontLocked();
+}
+
 CompletionItem* OrderedCompletionQueue::PopAcknowledgedFront() {
+  MutexLock lock(&mu_);
   if (head_ == nullptr || !head_->acknowledged()) return nullptr;
-  return PopFront();
+  return PopFrontLocked();
+}
+
+CompletionItem* OrderedCompletionQueue::front() const {
+  MutexLock lock(&mu_);
+  return head_;
 }
 
 void OrderedCompletionQueue::RequestDrain(const DrainPass& drain) {

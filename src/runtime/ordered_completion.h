@@ -1,4 +1,5 @@
-// Op-lock completion (seed 002, Ceph OSD "OP lock completion").
+// Op-lock completion (after the Ceph OSD's "OP lock completion";
+// docs/ARCHITECTURE.md, "A write").
 //
 // A write is made of parts that finish independently (in Ebb: *commit*, the
 // journal batch is durable per the sync mode, and *apply*, the record is in
@@ -12,6 +13,13 @@
 // CompletionItem: one in-flight operation. OrderedCompletionQueue: the
 // owner's in-flight queue plus the "one drainer at a time, no request lost"
 // protocol (Ceph's _queue_for_completion / do_completion).
+//
+// The queue has its own small lock, so the ordered completion step needs
+// none of the owner's: an owner whose per-item metadata is atomic (Ebb's
+// databases: the visible sequence and counters) completes and acknowledges
+// writes without ever taking its big lock, which then serves submission
+// alone. Cancel() completes everything queued at once (Ceph's on_change:
+// a dropped database's writes need no completion).
 
 #ifndef EBB_RUNTIME_ORDERED_COMPLETION_H_
 #define EBB_RUNTIME_ORDERED_COMPLETION_H_
@@ -53,13 +61,13 @@ class CompletionItem {
   // the draining thread hands its duty to this item (HandOffDrain), runs
   // `on_hand_off` (which continues the drain) on this thread first.
   Status WaitCompleted(const std::function<void()>& on_hand_off = nullptr);
-  // Called by a drainer that has done its share, with the owner lock held,
+  // Called by a drainer that has done its share (it holds the draining duty),
   // on the queue's front item (not acknowledged, so not completed): its
   // waiter takes over the draining duty. Needs a waiter that passes
   // on_hand_off to WaitCompleted.
   void HandOffDrain();
 
-  // Intrusive link for OrderedCompletionQueue (guarded by the owner's lock).
+  // Intrusive link for OrderedCompletionQueue (guarded by the queue's lock).
   CompletionItem* next_in_queue = nullptr;
 
  private:
@@ -74,33 +82,35 @@ class CompletionItem {
   std::atomic<bool> drain_handed_{false};
 };
 
-// The owner's in-flight queue. Push and PopAcknowledgedFront must be called
-// with the owner's big lock held (the queue is guarded by it); RequestDrain
-// is called with no lock held.
+// The owner's in-flight queue. Push must be called in submission order (Ebb
+// pushes under the owner's lock, where sequence numbers are assigned); the
+// pops are for whoever holds the draining duty (RequestDrain), one thread at
+// a time. All methods are thread-safe (the queue's own lock).
 class OrderedCompletionQueue {
  public:
   OrderedCompletionQueue() = default;
   OrderedCompletionQueue(const OrderedCompletionQueue&) = delete;
   OrderedCompletionQueue& operator=(const OrderedCompletionQueue&) = delete;
 
-  // REQUIRES: owner lock. Appends in submission order.
-  void Push(CompletionItem* item);
+  // Appends in submission order.
+  void Push(CompletionItem* item) EXCLUDES(mu_);
+  // Removes and returns the front item if it is acknowledged, else nullptr.
+  // Items behind an unacknowledged one wait: completion is strictly in
+  // submission order.
+  CompletionItem* PopAcknowledgedFront() EXCLUDES(mu_);
+  // Removes and returns the front item whatever its state (cancelling).
+  CompletionItem* PopFront() EXCLUDES(mu_);
+  // The front item, or nullptr. Only meaningful to the draining thread.
+  CompletionItem* front() const EXCLUDES(mu_);
+  bool empty() const { return size_.load(std::memory_order_acquire) == 0; }
+  size_t size() const { return size_.load(std::memory_order_acquire); }
 
-  // REQUIRES: owner lock. Removes and returns the front item if it is
-  // acknowledged, else nullptr. Items behind an unacknowledged one wait:
-  // completion is strictly in submission order.
-  CompletionItem* PopAcknowledgedFront();
+  // From now on a drain pass completes every item, acknowledged or not
+  // (the owner decides with what status). Sticky.
+  void Cancel() { cancelled_.store(true, std::memory_order_release); }
+  bool cancelled() const { return cancelled_.load(std::memory_order_acquire); }
 
-  // REQUIRES: owner lock. Removes and returns the front item whatever its
-  // state (used when aborting everything on close).
-  CompletionItem* PopFront();
-  // REQUIRES: owner lock. The front item, or nullptr.
-  CompletionItem* front() const { return head_; }
-
-  bool empty() const { return head_ == nullptr; }
-  size_t size() const { return size_; }
-
-  // One drain pass: takes the owner lock and pops acknowledged items. With
+  // One drain pass: pops the acknowledged items and completes them. With
   // `may_hand_off` (this thread has done its share of passes) it may give
   // the duty to the waiter of the front item (HandOffDrain) and return true;
   // that waiter then calls ContinueDrain. Returns false otherwise.
@@ -130,10 +140,13 @@ class OrderedCompletionQueue {
   uint64_t drained_items() const { return drained_items_.load(std::memory_order_relaxed); }
 
  private:
-  // Guarded by the owner's lock.
-  CompletionItem* head_ = nullptr;
-  CompletionItem* tail_ = nullptr;
-  size_t size_ = 0;
+  CompletionItem* PopFrontLocked() REQUIRES(mu_);
+
+  mutable Mutex mu_;  // the queue's own lock: held for a pointer or two
+  CompletionItem* head_ GUARDED_BY(mu_) = nullptr;
+  CompletionItem* tail_ GUARDED_BY(mu_) = nullptr;
+  std::atomic<size_t> size_{0};
+  std::atomic<bool> cancelled_{false};
 
   std::atomic<uint64_t> drain_requests_{0};
   std::atomic<uint64_t> hand_offs_{0};

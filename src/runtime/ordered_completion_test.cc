@@ -121,6 +121,11 @@ TEST(OrderedCompletionTest, DrainerHandsOnItsDutyAfterItsShareOfPasses) {
   // a stream that never pauses.
   OrderedCompletionQueue::DrainPass streaming = [&](bool may_hand_off) {
     passes++;
+    // A drainer that never hands off would stream forever: fail, stop.
+    if (passes > 100) {
+      ADD_FAILURE() << "no hand-off after 100 passes";
+      return false;
+    }
     (void)owner.Drain();
     push(/*acknowledge=*/true);
     owner.queue.RequestDrain(streaming);  // counted; this thread already drains

@@ -31,9 +31,14 @@ class Lane {
     inflight.fetch_sub(1, std::memory_order_acq_rel);
   }
 
-  int64_t EstimatedWaitUs() const {
+  // Recent run time of a task (EWMA), or the prior before the first.
+  double RunTimeEstimateUs() const {
     double ewma = ewma_run_us.load(std::memory_order_relaxed);
-    if (ewma < 0) ewma = static_cast<double>(ReadPool::kPriorRunTimeUs);
+    return ewma < 0 ? static_cast<double>(ReadPool::kPriorRunTimeUs) : ewma;
+  }
+
+  int64_t EstimatedWaitUs() const {
+    const double ewma = RunTimeEstimateUs();
     double queued_per_worker = static_cast<double>(pool->queued()) / std::max(1, threads.load(std::memory_order_relaxed));
     return std::llround(ewma * queued_per_worker);
   }
@@ -47,10 +52,12 @@ class Lane {
   std::atomic<int64_t> inflight{0};
   std::atomic<int64_t> limit{0};
   std::atomic<int64_t> max_tasks_per_worker{0};
+  std::atomic<int64_t> max_wait_us{0};  // 0: admission by the task limit alone
   std::atomic<int> threads{1};
   // Counted where they happen (submitting or stopping thread).
   std::atomic<uint64_t> admitted{0};
   std::atomic<uint64_t> rejected{0};
+  std::atomic<uint64_t> rejected_by_wait{0};  // of those, by max_wait_ms
   std::atomic<uint64_t> aborted{0};
   // EWMA of task run time in microseconds; negative until the first task.
   std::atomic<double> ewma_run_us{-1.0};
@@ -179,12 +186,14 @@ Result<std::unique_ptr<ReadPool>> ReadPool::Create(ReadPoolOptions options) {
     EBB_ASSIGN_OR_RETURN(lane->pool, FuturePool::Create(std::move(pool_options)));
     lane->threads.store(lane_settings.threads);
     lane->max_tasks_per_worker.store(lane_settings.max_tasks_per_worker);
+    lane->max_wait_us.store(std::llround(lane_settings.max_wait_ms * 1000));
     lane->limit.store(lane_settings.max_tasks_per_worker * lane_settings.threads);
     read_pool->lanes_[read_pool_internal::IndexOf(p)] = std::move(lane);
   }
   {
     MutexLock lock(&read_pool->settings_mu_);
     read_pool->settings_ = settings;
+    read_pool->demote_after_us_.store(std::llround(settings.demote_after_ms * 1000));
   }
   return read_pool;
 }
@@ -203,6 +212,27 @@ Status ReadPool::Admit(Priority priority, ReadPoolFull* full, Lane** out) {
   }
   const int64_t limit = lane.limit.load(std::memory_order_relaxed);
   int64_t current = lane.inflight.load(std::memory_order_relaxed);
+  // Admission by expected wait: the reads ahead of this one, per worker,
+  // times the recent run time. Refused at once, before anything is
+  // allocated, so admitted reads keep a bounded wait under overload.
+  const int64_t max_wait_us = lane.max_wait_us.load(std::memory_order_relaxed);
+  if (max_wait_us > 0) {
+    const int64_t threads = std::max(1, lane.threads.load(std::memory_order_relaxed));
+    const int64_t ahead = std::max<int64_t>(0, current - threads);  // queued, beyond the ones running
+    const int64_t wait_us = std::llround(lane.RunTimeEstimateUs() * static_cast<double>(ahead) /
+                                         static_cast<double>(threads));
+    if (wait_us > max_wait_us) {
+      lane.rejected.fetch_add(1, std::memory_order_relaxed);
+      lane.rejected_by_wait.fetch_add(1, std::memory_order_relaxed);
+      const int64_t retry_us = std::max(kMinRetryAfterUs, wait_us);
+      if (full != nullptr) *full = ReadPoolFull{priority, current, limit, retry_us};
+      return Status::Busy(fmt::format(
+          "ReadPool {}: estimated wait {} us for {} reads ahead is over readpool.max_wait_ms_{} ({} ms); retry "
+          "after {} ms, or raise readpool.max_wait_ms_{}",
+          lane.name, wait_us, ahead, lane.name, static_cast<double>(max_wait_us) / 1000, (retry_us + 999) / 1000,
+          lane.name));
+    }
+  }
   do {
     if (current >= limit) {
       // Over the limit: answer at once, before allocating anything.
@@ -261,10 +291,12 @@ Status ReadPool::ApplySettings(const ReadPoolSettings& settings) {
     int threads = std::max(1, lane.pool->threads());
     lane.threads.store(threads, std::memory_order_relaxed);
     lane.max_tasks_per_worker.store(lane_settings.max_tasks_per_worker, std::memory_order_relaxed);
+    lane.max_wait_us.store(std::llround(lane_settings.max_wait_ms * 1000), std::memory_order_relaxed);
     lane.limit.store(lane_settings.max_tasks_per_worker * threads, std::memory_order_relaxed);
     lane.pool->SetTickIntervalMicros(settings.tick_interval_ms * 1000);
     note(lane.pool->SetNice(lane_settings.nice));
   }
+  demote_after_us_.store(std::llround(settings.demote_after_ms * 1000), std::memory_order_relaxed);
   settings_ = settings;
   return first_error;
 }
@@ -286,6 +318,8 @@ ReadPoolPriorityStatus ReadPool::GetStatus(Priority priority) const {
   status.queued = lane.pool->queued();
   status.admitted = lane.admitted.load(std::memory_order_relaxed);
   status.rejected = lane.rejected.load(std::memory_order_relaxed);
+  status.rejected_by_wait = lane.rejected_by_wait.load(std::memory_order_relaxed);
+  status.max_wait_ms = static_cast<double>(lane.max_wait_us.load(std::memory_order_relaxed)) / 1000;
   status.aborted = lane.aborted.load(std::memory_order_relaxed);
   {
     MutexLock lock(&lane.mu);

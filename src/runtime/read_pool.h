@@ -1,6 +1,6 @@
 // ReadPool: reads run on three FuturePools, one per ebb::Priority, each with
 // its own threads and its own admission limit (TiKV's server::ReadPool,
-// seed 004). Writes never run here: there is no write API.
+// docs/ARCHITECTURE.md). Writes never run here: there is no write API.
 //
 // Admission. Each priority allows at most
 //   limit = readpool.max_tasks_per_worker_<priority> * threads
@@ -198,6 +198,9 @@ class ReadPool {
   ReadPoolPriorityStatus GetStatus(Priority priority) const;
   // EWMA run time x queued tasks per worker for `priority`, now.
   int64_t EstimatedWaitMicros(Priority priority) const;
+  // readpool.demote_after_ms in microseconds (0: never); for tasks that can
+  // stop part-way and continue at low priority.
+  int64_t DemoteAfterMicros() const { return demote_after_us_.load(std::memory_order_relaxed); }
 
   // Refuses new tasks, aborts queued ones, waits for running ones and
   // joins every thread. Idempotent. Status stays readable afterwards.
@@ -223,6 +226,7 @@ class ReadPool {
   std::array<std::unique_ptr<read_pool_internal::Lane>, 3> lanes_;  // high, normal, low
 
   std::atomic<bool> stopped_{false};
+  std::atomic<int64_t> demote_after_us_{0};
 
   // Serializes ApplySettings.
   mutable Mutex settings_mu_;

@@ -80,9 +80,11 @@ ReadPoolSettings ReadPoolSettings::FromConfig(const Config& config, int hardware
     int64_t threads = config.GetInt(kReadPoolSection, Key("threads", p));
     lane.threads = threads > 0 ? static_cast<int>(threads) : DefaultReadPoolThreads(p, hardware_concurrency);
     lane.max_tasks_per_worker = config.GetInt(kReadPoolSection, Key("max_tasks_per_worker", p));
+    lane.max_wait_ms = config.GetDouble(kReadPoolSection, Key("max_wait_ms", p));
     lane.nice = static_cast<int>(config.GetInt(kReadPoolSection, Key("nice", p)));
   }
   settings.tick_interval_ms = config.GetInt(kReadPoolSection, "tick_interval_ms");
+  settings.demote_after_ms = config.GetDouble(kReadPoolSection, "demote_after_ms");
   return settings;
 }
 
@@ -97,10 +99,18 @@ Status ReadPoolSettings::Validate() const {
       return Status::InvalidArgument(fmt::format("readpool.max_tasks_per_worker_{}: {} is out of range [1, {}]",
                                                  PriorityName(p), lane.max_tasks_per_worker, kMaxMaxTasksPerWorker));
     }
+    if (!(lane.max_wait_ms >= 0 && lane.max_wait_ms <= kMaxReadPoolMaxWaitMs)) {
+      return Status::InvalidArgument(fmt::format("readpool.max_wait_ms_{}: {} is out of range [0, {}]",
+                                                 PriorityName(p), lane.max_wait_ms, kMaxReadPoolMaxWaitMs));
+    }
     if (lane.nice < -20 || lane.nice > 19) {
       return Status::InvalidArgument(
           fmt::format("readpool.nice_{}: {} is out of range [-20, 19]", PriorityName(p), lane.nice));
     }
+  }
+  if (!(demote_after_ms >= 0 && demote_after_ms <= kMaxReadPoolMaxWaitMs)) {
+    return Status::InvalidArgument(fmt::format("readpool.demote_after_ms: {} is out of range [0, {}]",
+                                               demote_after_ms, kMaxReadPoolMaxWaitMs));
   }
   if (tick_interval_ms < 1 || tick_interval_ms > kMaxReadPoolTickIntervalMs) {
     return Status::InvalidArgument(fmt::format("readpool.tick_interval_ms: {} is out of range [1, {}]",
@@ -155,6 +165,22 @@ void RegisterReadPoolSettings(ConfigSchema* schema) {
                  .min = 1,
                  .max = static_cast<double>(kMaxMaxTasksPerWorker)});
   }
+  for (Priority p : kPriorities) {
+    schema->Add({.section = section,
+                 .key = Key("max_wait_ms", p),
+                 .type = SettingType::kDouble,
+                 .default_value = "0",
+                 .unit = "ms",
+                 .runtime = true,
+                 .description = fmt::format(
+                     "Refuse a {}-priority read with Busy at once when its estimated wait (recent run time x reads "
+                     "ahead of it per worker) exceeds this; keeps the tail of admitted reads bounded under overload "
+                     "at the cost of refusing more. 0 admits up to max_tasks_per_worker alone. Fractions allowed "
+                     "(0.5 = 500 us).",
+                     PriorityName(p)),
+                 .min = 0,
+                 .max = kMaxReadPoolMaxWaitMs});
+  }
   schema->Add({.section = section,
                .key = "tick_interval_ms",
                .type = SettingType::kInt,
@@ -166,6 +192,18 @@ void RegisterReadPoolSettings(ConfigSchema* schema) {
                               "task.",
                .min = 1,
                .max = static_cast<double>(kMaxReadPoolTickIntervalMs)});
+  schema->Add({.section = section,
+               .key = "demote_after_ms",
+               .type = SettingType::kDouble,
+               .default_value = fmt::format("{}", kDefaultDemoteAfterMs),
+               .unit = "ms",
+               .runtime = true,
+               .description = "A scan that has run this long on a high or normal read thread stops there and "
+                              "continues on the low-priority pool (same snapshot), so a long scan sent at the wrong "
+                              "priority cannot hold the threads of short reads; shorter protects point reads more "
+                              "and delays long scans more. 0: never demote.",
+               .min = 0,
+               .max = kMaxReadPoolMaxWaitMs});
   struct NiceSpec {
     Priority priority;
     int default_nice;

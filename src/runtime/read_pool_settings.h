@@ -5,7 +5,9 @@
 // Section readpool (all change at run time):
 //   threads_high / threads_normal / threads_low   (derived from the CPU count)
 //   max_tasks_per_worker_high / _normal / _low    2000
+//   max_wait_ms_high / _normal / _low             0 (off)
 //   tick_interval_ms                              1000
+//   demote_after_ms                               5
 //   nice_high / nice_normal / nice_low            0 / 0 / 10
 
 #ifndef EBB_RUNTIME_READ_POOL_SETTINGS_H_
@@ -29,6 +31,9 @@ inline constexpr int64_t kMaxMaxTasksPerWorker = 1'000'000;
 inline constexpr int64_t kDefaultReadPoolTickIntervalMs = 1000;
 inline constexpr int64_t kMaxReadPoolTickIntervalMs = 3'600'000;
 inline constexpr int kMaxReadPoolThreads = 256;  // per priority
+inline constexpr double kMaxReadPoolMaxWaitMs = 3'600'000;
+// A multilevel feedback queue's first level (yatp demotes after 5 ms).
+inline constexpr double kDefaultDemoteAfterMs = 5;
 
 // Default CPU weights. Normal reads stay at nice 0, level with foreground
 // writes, so reads are not slowed by write saturation; low (scans, batch
@@ -59,6 +64,10 @@ int HardwareConcurrency();
 struct ReadPoolLaneSettings {
   int threads = 1;
   int64_t max_tasks_per_worker = kDefaultMaxTasksPerWorker;
+  // A read whose estimated wait (recent run time x tasks ahead per worker)
+  // exceeds this is refused with Busy at once; 0 admits up to the task
+  // limit alone.
+  double max_wait_ms = 0;
   int nice = 0;
 };
 
@@ -67,6 +76,9 @@ struct ReadPoolSettings {
   ReadPoolLaneSettings normal;
   ReadPoolLaneSettings low;
   int64_t tick_interval_ms = kDefaultReadPoolTickIntervalMs;
+  // Long tasks that can stop part-way (scans) continue at low priority
+  // after running this long at high or normal (0: never).
+  double demote_after_ms = kDefaultDemoteAfterMs;
 
   ReadPoolLaneSettings& ForPriority(Priority priority);
   const ReadPoolLaneSettings& ForPriority(Priority priority) const;

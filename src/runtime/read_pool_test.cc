@@ -284,6 +284,63 @@ TEST(ReadPoolTest, BusyCarriesCountLimitAndEstimatedWait) {
   EXPECT_EQ(pool->GetStatus(Priority::kLow).rejected, 4u);
 }
 
+// With max_wait_ms set, a read whose estimated wait (run time x reads ahead
+// per worker) is over it gets Busy at once, well before the task limit; a
+// read that fits is admitted; 0 turns it off.
+TEST(ReadPoolTest, AdmissionByEstimatedWaitRefusesBeforeTheTaskLimit) {
+  ManualClock clock;
+  ReadPoolSettings settings = Uniform(1, 1000);  // the task limit is far away
+  settings.normal.max_wait_ms = 2.5;
+  auto pool = MakeReadPool({.settings = settings, .name = "wait", .clock = &clock});
+  ASSERT_NE(pool, nullptr);
+  // Teach the estimate: tasks of 1 ms.
+  for (int i = 0; i < 5; i++) {
+    ASSERT_TRUE(pool->SpawnFuture(Priority::kNormal, [&](TaskContext&) {
+                      clock.Advance(1000);
+                      return Status::OK();
+                    })
+                    .get()
+                    .ok());
+  }
+  pool->WaitUntilIdle();
+  TestGate gate;
+  std::vector<std::future<Status>> admitted;
+  // One running (held) and two queued: the next would wait 2 x 1 ms.
+  for (int i = 0; i < 3; i++) {
+    admitted.push_back(pool->SpawnFuture(Priority::kNormal, [&gate, i](TaskContext&) {
+      if (i == 0) gate.Pass();
+      return Status::OK();
+    }));
+  }
+  gate.WaitForArrivals(1);
+  auto spawn = [&](ReadPoolFull* full) {
+    return pool->SpawnFuture(Priority::kNormal, [](TaskContext&) { return Status::OK(); }, full);
+  };
+  ReadPoolFull full;
+  auto fits = spawn(&full);  // 2 ms <= 2.5 ms: admitted (now 3 queued)
+  auto refused = spawn(&full);  // 3 ms > 2.5 ms
+  Status s = refused.get();
+  ASSERT_TRUE(s.IsBusy()) << s.ToString();
+  EXPECT_EQ(full.estimated_wait_us, 3000);
+  EXPECT_NE(s.message().find("estimated wait 3000 us for 3 reads ahead is over readpool.max_wait_ms_normal (2.5 ms)"),
+            std::string::npos)
+      << s.ToString();
+  ReadPoolPriorityStatus st = pool->GetStatus(Priority::kNormal);
+  EXPECT_EQ(st.rejected_by_wait, 1u);
+  EXPECT_EQ(st.rejected, 1u);
+  EXPECT_DOUBLE_EQ(st.max_wait_ms, 2.5);
+  // Other priorities are not limited by it.
+  EXPECT_TRUE(pool->SpawnFuture(Priority::kHigh, [](TaskContext&) { return Status::OK(); }).get().ok());
+  // Off: admitted up to the task limit.
+  settings.normal.max_wait_ms = 0;
+  ASSERT_TRUE(pool->ApplySettings(settings).ok());
+  auto unlimited = spawn(nullptr);
+  gate.Open();
+  for (auto& f : admitted) EXPECT_TRUE(f.get().ok());
+  EXPECT_TRUE(fits.get().ok());
+  EXPECT_TRUE(unlimited.get().ok());
+}
+
 TEST(ReadPoolTest, MetricsArePublishedOnTickAndWhenThePoolDrains) {
   ManualClock clock;
   ReadPoolSettings settings = Uniform(1, 100);
@@ -638,7 +695,7 @@ TEST(ReadPoolSettingsTest, EverySettingIsDocumentedAndChangesAtRunTime) {
     EXPECT_FALSE(spec.unit.empty()) << spec.key;
     count++;
   }
-  EXPECT_EQ(count, 10);
+  EXPECT_EQ(count, 14);  // threads, tasks and max wait per priority, nice per priority, tick, demotion
   Config config(schema);
   Status s = config.Set("readpool", "max_tasks_per_worker_low", "0", true);
   EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();

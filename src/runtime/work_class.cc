@@ -25,6 +25,8 @@ std::string_view WorkClassStateName(WorkClassState state) {
       return "eager";
     case WorkClassState::kThreshold:
       return "threshold";
+    case WorkClassState::kDeferred:
+      return "deferred";
   }
   return "unknown";
 }
@@ -38,7 +40,18 @@ WorkClass::WorkClass(std::string name, std::vector<std::string> upstreams, const
 
 void WorkClass::SetSettings(const WorkClassSettings& settings) {
   settings_ = settings;
-  if (controller_.started()) controller_.Clamp(settings_);
+  if (controller_.started()) controller_.Clamp(EffectiveSettings());
+}
+
+double WorkClass::max_rate_bytes_per_s() const {
+  if (settings_.max_rate_configured || measured_rate_ <= 0) return settings_.max_rate_bytes_per_s;
+  return std::max(measured_rate_, settings_.min_rate_bytes_per_s);
+}
+
+WorkClassSettings WorkClass::EffectiveSettings() const {
+  WorkClassSettings s = settings_;
+  s.max_rate_bytes_per_s = max_rate_bytes_per_s();
+  return s;
 }
 
 void WorkClass::ResetForPolicyChange() {
@@ -50,7 +63,7 @@ void WorkClass::ResetForPolicyChange() {
 }
 
 bool WorkClass::DueAt(int64_t now_micros) const {
-  return kicked_ || state_ == WorkClassState::kAsleep || now_micros >= next_eval_micros_;
+  return kicked_ || !on_cadence_ || now_micros >= next_eval_micros_;
 }
 
 int64_t WorkClass::last_busy_micros() const {
@@ -85,14 +98,51 @@ void WorkClass::Refill(int64_t now, double rate, int64_t interval_micros, bool f
 
 WorkClass::Decision WorkClass::DecideEbb(int64_t now, uint64_t pending, const UpstreamView& up,
                                          const WorkSettings& settings, bool kicked) {
-  const WorkClassSettings& s = settings_;
+  const WorkClassSettings s = EffectiveSettings();
   if (pending == 0) {
     if (!up.busy) {
-      // Asleep: the next episode of load starts the controller afresh.
+      // The next episode of load starts the controller afresh.
       controller_.Reset();
       regime_ = Regime::kNone;
     }
-    return {.state = up.busy ? WorkClassState::kWaiting : WorkClassState::kAsleep};
+    // No timer either way: new work arrives with an event that makes the
+    // scheduler look (a write finding the class asleep, a finished pass).
+    return {.state = WorkClassState::kAsleep};
+  }
+  // Pending work past its age limit is done, all of it, at max rate. Within
+  // the last eighth of the limit it is done when the scheduler is awake
+  // anyway, so that classes whose limits fall close together share a wakeup.
+  const int64_t age_limit = settings.max_pending_age_micros();
+  const int64_t age = now - pending_since_micros_;
+  if (!kicked && age >= age_limit - age_limit / kAgeSlackDivisor) {
+    controller_.Hold(now);
+    regime_ = up.busy ? Regime::kSustained : Regime::kIdle;
+    return {.state = up.busy ? WorkClassState::kSustained : WorkClassState::kIdleFlush,
+            .rate_bytes_per_s = s.max_rate_bytes_per_s,
+            .forgive_debt = true,
+            .all_pending = true};
+  }
+  if (!kicked && pending < s.small_pending_bytes()) {
+    const int64_t age_deadline = pending_since_micros_ + age_limit;
+    // The tail of a rush to idle: what is left after this class's own real
+    // passes, or work a class above just made by one. Otherwise a trickle:
+    // not worth a pass (its wakeups, a segment file, syncs) before it has had
+    // time to grow or its age limit comes.
+    const int64_t real_work = std::max(up.real_work_micros, last_real_work_micros_);
+    const bool rush = real_work + settings.hysteresis_micros() >= pending_since_micros_;
+    if (rush && up.classes_busy) {
+      // The classes above are still at it: look again when they stop.
+      controller_.Hold(now);
+      return {.state = WorkClassState::kWaiting,
+              .deadline_micros = std::min(age_deadline, up.classes_quiet_since_micros)};
+    }
+    if (!rush || up.busy) {
+      // A trickle, or a rush whose classes are done while the foreground
+      // trickles on: its wakeups would follow every write.
+      controller_.Hold(now);
+      return {.state = WorkClassState::kDeferred, .deadline_micros = age_deadline};
+    }
+    // A rush and every upstream idle: flushed like any other pending work, below.
   }
   const Regime regime = up.busy ? Regime::kSustained : Regime::kIdle;
   // Debt run up under one regime does not delay the other.
@@ -141,7 +191,7 @@ WorkClass::Decision WorkClass::DecideThreshold(uint64_t pending, const UpstreamV
   if (pending < settings_.band_low_bytes || pending == 0) threshold_latched_ = false;
   if (pending > 0 && (threshold_latched_ || kicked)) {
     return {.state = WorkClassState::kThreshold,
-            .rate_bytes_per_s = settings_.max_rate_bytes_per_s,
+            .rate_bytes_per_s = max_rate_bytes_per_s(),
             .forgive_debt = kicked};
   }
   // Not latched: whatever is pending stays until the next load reaches
@@ -156,7 +206,12 @@ std::optional<uint64_t> WorkClass::Evaluate(int64_t now_micros, uint64_t pending
   pending_bytes_ = pending_bytes;
   last_eval_micros_ = now_micros;
   upstreams_idle_micros_ = up.busy ? -1 : std::max<int64_t>(0, now_micros - up.quiet_since_micros);
-  if (pending_bytes == 0) stuck_count_ = 0;  // nothing left to be stuck on
+  if (pending_bytes == 0) {
+    stuck_count_ = 0;  // nothing left to be stuck on
+    pending_since_micros_ = kNeverMicros;
+  } else if (pending_since_micros_ == kNeverMicros) {
+    pending_since_micros_ = std::min(now_micros, up.aged_work_since_micros);
+  }
 
   // A class whose passes make no progress waits out its backoff.
   if (stuck_count_ > 0 && !kicked && now_micros < stuck_until_micros_) {
@@ -164,6 +219,7 @@ std::optional<uint64_t> WorkClass::Evaluate(int64_t now_micros, uint64_t pending
     holding_ = false;
     effective_rate_ = 0;
     next_eval_micros_ = stuck_until_micros_;
+    on_cadence_ = true;
     return std::nullopt;
   }
 
@@ -189,15 +245,27 @@ std::optional<uint64_t> WorkClass::Evaluate(int64_t now_micros, uint64_t pending
     d.state = WorkClassState::kStuck;
   }
   SetState(d.state, now_micros);
-  holding_ = pending_bytes > 0 && d.state != WorkClassState::kAsleep && d.state != WorkClassState::kStuck;
+  holding_ = pending_bytes > 0 && d.state != WorkClassState::kAsleep && d.state != WorkClassState::kStuck &&
+             d.state != WorkClassState::kDeferred;
   effective_rate_ = d.rate_bytes_per_s;
 
-  if (d.state == WorkClassState::kAsleep) {
-    ResetBucket();
-    next_eval_micros_ = kNoDeadline;
+  if (d.state == WorkClassState::kAsleep) d.deadline_micros = kNoDeadline;
+  if (d.deadline_micros != kOnCadence) {
+    // Off the cadence: one deadline at most, and the source may want a look
+    // when the upstreams go quiet.
+    int64_t deadline = d.deadline_micros;
+    if (up.classes_busy && up.wake_when_quiet) deadline = std::min(deadline, up.classes_quiet_since_micros);
+    next_eval_micros_ = deadline;
+    on_cadence_ = false;
+    if (d.state == WorkClassState::kAsleep) {
+      ResetBucket();
+    } else if (bucket_micros_ >= 0) {
+      bucket_micros_ = now_micros;  // no credit accrues while not running; debt is kept
+    }
     return std::nullopt;
   }
   next_eval_micros_ = now_micros + interval;
+  on_cadence_ = true;
   if (d.unlimited) return kUnlimitedWorkBudgetBytes;
   if (d.rate_bytes_per_s <= 0) {
     // Not runnable now: no credit accrues, debt is kept.
@@ -205,8 +273,10 @@ std::optional<uint64_t> WorkClass::Evaluate(int64_t now_micros, uint64_t pending
     return std::nullopt;
   }
   Refill(now_micros, d.rate_bytes_per_s, interval, d.forgive_debt);
+  if (d.all_pending) tokens_bytes_ = std::max(tokens_bytes_, static_cast<double>(pending_bytes));
   const double min_pass = std::min(kMinPassBudgetBytes, static_cast<double>(pending_bytes));
   if (tokens_bytes_ <= 0 || tokens_bytes_ < min_pass) return std::nullopt;
+  running_age_pass_ = d.all_pending;
   return static_cast<uint64_t>(std::ceil(tokens_bytes_));
 }
 
@@ -215,15 +285,32 @@ void WorkClass::PassDone(int64_t start_micros, int64_t end_micros, uint64_t budg
   const int64_t interval = settings.interval_micros();
   passes_++;
   last_budget_bytes_ = budget_bytes;
+  if (std::exchange(running_age_pass_, false)) {
+    last_age_pass_end_micros_ = end_micros;
+    last_age_pass_since_micros_ = pending_since_micros_;
+  }
   const uint64_t done_bytes = done.ok() ? *done : 0;
   if (!done.ok()) last_error_ = done.status().ToString();
   bytes_done_ += done_bytes;
   if (budget_bytes != kUnlimitedWorkBudgetBytes) {
+    // Time spent working earns credit at the rate in force, uncapped: a pass
+    // longer than the credit cap (a compaction job) that did what that rate
+    // allows leaves no debt, so the class can work back to back at full
+    // speed instead of resting as long as it worked.
+    if (bucket_micros_ >= 0 && end_micros > bucket_micros_) {
+      tokens_bytes_ += effective_rate_ * static_cast<double>(end_micros - std::max(start_micros, bucket_micros_)) / 1e6;
+      bucket_micros_ = end_micros;
+    }
     tokens_bytes_ -= static_cast<double>(done_bytes);
     tokens_bytes_ = std::max(tokens_bytes_, -effective_rate_ * kMaxRateDebtSeconds);
   }
   inflow_.AddDone(done_bytes);
   inflow_.Observe(end_micros, pending_after, interval / 2);
+  if (done_bytes >= kMinRateSampleBytes && end_micros > start_micros) {
+    const double sample = static_cast<double>(done_bytes) * 1e6 / static_cast<double>(end_micros - start_micros);
+    measured_rate_ = measured_rate_ <= 0 ? sample : measured_rate_ + kMeasuredRateWeight * (sample - measured_rate_);
+    if (controller_.started()) controller_.Clamp(EffectiveSettings());
+  }
   pending_bytes_ = pending_after;
   behind_ = (budget_bytes != kUnlimitedWorkBudgetBytes && done_bytes < budget_bytes &&
              static_cast<double>(pending_after) > settings_.target_bytes()) ||
@@ -237,6 +324,7 @@ void WorkClass::PassDone(int64_t start_micros, int64_t end_micros, uint64_t budg
         std::min(interval << (stuck_count_ - 1), std::max(settings.stuck_backoff_max_micros(), interval));
     stuck_until_micros_ = end_micros + backoff;
     next_eval_micros_ = stuck_until_micros_;
+    on_cadence_ = true;
     holding_ = false;
     SetState(WorkClassState::kStuck, end_micros);
     if (stuck_count_ == 1) {
@@ -249,10 +337,20 @@ void WorkClass::PassDone(int64_t start_micros, int64_t end_micros, uint64_t budg
     if (stuck_count_ > 0) EBB_LOG(kInfo, "work class {}: progress again after {} stuck passes", name_, stuck_count_);
     stuck_count_ = 0;
     last_work_micros_ = end_micros;
+    if (done_bytes >= settings_.small_pending_bytes()) last_real_work_micros_ = end_micros;
     if (done.ok()) last_error_.clear();
+    // What is left is younger than what the pass did (taken as oldest first).
+    pending_since_micros_ = pending_after > 0 ? end_micros : kNeverMicros;
   }
-  const bool more_now = settings.policy == WorkPolicy::kEager && pending_after > 0 && done_bytes > 0;
-  next_eval_micros_ = more_now ? end_micros : end_micros + interval;
+  // Look again at once when more may be done now (eager; or the credit
+  // earned while this pass ran already covers the next one, so a class at
+  // full speed works back to back) or nothing is left (the class goes to
+  // sleep without a timer), else after an interval.
+  const bool credit_left = budget_bytes != kUnlimitedWorkBudgetBytes && pending_after > 0 &&
+                           tokens_bytes_ >= std::min(kMinPassBudgetBytes, static_cast<double>(pending_after));
+  const bool more_now = done_bytes > 0 && pending_after > 0 && (settings.policy == WorkPolicy::kEager || credit_left);
+  next_eval_micros_ = more_now || pending_after == 0 ? end_micros : end_micros + interval;
+  on_cadence_ = true;
 }
 
 WorkClassStatus WorkClass::GetStatus() const {
@@ -264,10 +362,13 @@ WorkClassStatus WorkClass::GetStatus() const {
   s.band_high_bytes = settings_.band_high_bytes;
   s.rate_bytes_per_s = effective_rate_;
   s.controller_rate_bytes_per_s = controller_.started() ? controller_.rate_bytes_per_s() : 0;
+  s.max_rate_bytes_per_s = max_rate_bytes_per_s();
+  s.measured_rate_bytes_per_s = measured_rate_;
   s.inflow_bytes_per_s = inflow_.bytes_per_s();
   s.budget_bytes = last_budget_bytes_;
   s.last_transition_micros = last_transition_micros_;
   s.upstreams_idle_ms = upstreams_idle_micros_ < 0 ? -1 : upstreams_idle_micros_ / 1000;
+  s.pending_age_ms = pending_since_micros_ == kNeverMicros ? -1 : (last_eval_micros_ - pending_since_micros_) / 1000;
   s.passes = passes_;
   s.bytes_done = bytes_done_;
   s.wakeups = wakeups_;

@@ -39,6 +39,7 @@ WorkClassSettings TestClassSettings() {
   s.band_low_bytes = 64 * kMiB;
   s.band_high_bytes = 192 * kMiB;
   s.max_rate_bytes_per_s = 100.0 * kMiB;
+  s.max_rate_configured = true;  // fixed, not the measured speed of the fake's passes
   s.min_rate_bytes_per_s = 1.0 * kMiB;
   return s;
 }
@@ -180,13 +181,21 @@ TEST_F(WorkClassTest, RateFloorsAtMinRateNotZeroWithoutArrivals) {
   SustainedLoad(0, 60);
   EXPECT_DOUBLE_EQ(ClassStatus().controller_rate_bytes_per_s, 1.0 * kMiB);
   EXPECT_GT(source_.pass_count(), 100u);
-  // It worked down to band_low and stops there while the load goes on.
+  // It worked down to band_low and stops there while the load goes on...
   EXPECT_LT(source_.pending(), 64 * kMiB);
   const uint64_t passes = source_.pass_count();
   const uint64_t pending = source_.pending();
-  SustainedLoad(0, 30);
+  const int64_t last_pass = source_.passes().back().micros;
+  SustainedLoad(0, static_cast<double>(last_pass + 26'000'000 - clock_.NowMicros()) / 1e6);
   EXPECT_EQ(source_.pass_count(), passes);
   EXPECT_EQ(source_.pending(), pending);
+  // ... until that work's age limit (work.max_pending_age_s, 30 s; a class
+  // that looks every interval anyway does it in the last eighth): then all
+  // of it is done, in one pass.
+  SustainedLoad(0, 5);
+  EXPECT_EQ(source_.pass_count(), passes + 1);
+  EXPECT_EQ(source_.pending(), 0u);
+  EXPECT_LE(source_.passes().back().micros, last_pass + 30'000'000);
 }
 
 TEST(WorkRateControllerTest, BackpressureBlocksIncreasesButNotDecreases) {
@@ -239,6 +248,33 @@ TEST(WorkClassUnitTest, OverrunningPassesStopTheRateFromRising) {
   EXPECT_DOUBLE_EQ(overrun_after, overrun_before) << "a worker overrunning its interval is behind";
 }
 
+TEST(WorkClassUnitTest, SmallTailOfItsOwnRushIsFlushedATrickleIsDeferred) {
+  const WorkSettings g = TestSettings();
+  const int64_t hysteresis = g.hysteresis_micros();
+  const UpstreamView idle{.busy = false, .quiet_since_micros = 0};
+  // The tail of a rush: a real pass (1 MiB) leaves 10 KiB.
+  WorkClass rushing("writeback", {"foreground"}, TestClassSettings(), 0);
+  int64_t now = 1'000'000;
+  std::optional<uint64_t> budget = rushing.Evaluate(now, 1 * kMiB + 10 * 1024, idle, g);
+  ASSERT_TRUE(budget);
+  rushing.PassDone(now, now + 1000, *budget, uint64_t{kMiB}, 10 * 1024, g);
+  now += g.interval_micros();
+  EXPECT_TRUE(rushing.Evaluate(now, 10 * 1024, idle, g)) << "flushed with the rush";
+  EXPECT_EQ(rushing.state(), WorkClassState::kIdleFlush);
+  // A trickle: 10 KiB that no real pass left behind waits for its age limit.
+  WorkClass trickled("writeback", {"foreground"}, TestClassSettings(), 0);
+  now = 1'000'000;
+  EXPECT_FALSE(trickled.Evaluate(now, 10 * 1024, idle, g));
+  EXPECT_EQ(trickled.state(), WorkClassState::kDeferred);
+  EXPECT_EQ(trickled.next_eval_micros(), now + g.max_pending_age_micros());
+  // Long after its own real pass, new small work is a trickle again.
+  now += hysteresis + g.interval_micros();
+  EXPECT_TRUE(rushing.Evaluate(now, 0, idle, g) == std::nullopt);
+  now += 10'000'000;
+  EXPECT_FALSE(rushing.Evaluate(now, 100, idle, g));
+  EXPECT_EQ(rushing.state(), WorkClassState::kDeferred);
+}
+
 // ---- Idle regime ------------------------------------------------------------
 
 TEST_F(WorkClassTest, IdleBudgetGrowsInProportionToIdleTime) {
@@ -269,6 +305,34 @@ TEST_F(WorkClassTest, IdleBudgetGrowsInProportionToIdleTime) {
   }
   EXPECT_EQ(source_.pending(), 0u);
   EXPECT_EQ(ClassStatus().state, "asleep");
+}
+
+TEST_F(WorkClassTest, FullSpeedIsWhatPassesAchieveWhenNotConfigured) {
+  // The device does 20 MiB/s.
+  source_.set_device_bytes_per_s(20.0 * kMiB);
+  WorkClassSettings auto_rate = TestClassSettings();
+  auto_rate.max_rate_configured = false;  // 100 MiB/s only until measured
+  auto_rate.band_low_bytes = 2048 * kMiB;  // pure idle budget
+  auto_rate.band_high_bytes = 4096 * kMiB;
+  ASSERT_TRUE(scheduler_->SetClassSettings("writeback", auto_rate).ok());
+  ForegroundWrite(200 * kMiB);
+  std::optional<int64_t> asleep_at = driver_.RunUntilAsleep(clock_.NowMicros() + 600'000'000);
+  ASSERT_TRUE(asleep_at);
+  EXPECT_EQ(source_.pending(), 0u);
+  EXPECT_NEAR(ClassStatus().measured_rate_bytes_per_s, 20.0 * kMiB, 0.5 * kMiB);
+  EXPECT_NEAR(ClassStatus().max_rate_bytes_per_s, 20.0 * kMiB, 0.5 * kMiB);
+  // At full idle speed each pass is handed about what the device does in an
+  // interval and the next starts at once: 200 MiB in about 10 s of passes,
+  // plus the horizon's ramp.
+  const auto passes = source_.passes();
+  EXPECT_LE(passes.back().budget_bytes, 2 * 2 * kMiB + 1) << "at most two intervals of the measured speed";
+  EXPECT_LE(*asleep_at - passes.front().micros, 10'000'000 + 5'000'000 + 2'000'000);
+
+  // Configured, the setting wins over the measurement.
+  WorkClassSettings fixed = auto_rate;
+  fixed.max_rate_configured = true;
+  ASSERT_TRUE(scheduler_->SetClassSettings("writeback", fixed).ok());
+  EXPECT_DOUBLE_EQ(ClassStatus().max_rate_bytes_per_s, 100.0 * kMiB);
 }
 
 TEST_F(WorkClassTest, ShortLullFlushesLittleLongLullFlushesEverything) {
@@ -409,6 +473,7 @@ TEST(WorkSettingsTest, SchemaDefaultsMatchStructDefaults) {
   EXPECT_EQ(g->threads, d.threads);
   EXPECT_EQ(g->max_pause_ms, d.max_pause_ms);
   EXPECT_EQ(g->stuck_backoff_max_ms, d.stuck_backoff_max_ms);
+  EXPECT_EQ(g->max_pending_age_s, d.max_pending_age_s);
   auto c = WorkClassSettings::FromConfig(config, "compaction");
   ASSERT_TRUE(c.ok());
   const WorkClassSettings dc;

@@ -49,7 +49,12 @@ Result<WorkSettings> WorkSettings::FromConfig(const Config& config) {
   s.threads = static_cast<int>(config.GetInt(kSection, "threads"));
   s.max_pause_ms = config.GetInt(kSection, "max_pause_ms");
   s.stuck_backoff_max_ms = config.GetInt(kSection, "stuck_backoff_max_ms");
+  s.max_pending_age_s = config.GetInt(kSection, "max_pending_age_s");
   return s;
+}
+
+uint64_t WorkClassSettings::small_pending_bytes() const {
+  return std::min(static_cast<uint64_t>(kMinPassBudgetBytes), band_low_bytes);
 }
 
 Status WorkClassSettings::Validate(std::string_view class_name) const {
@@ -82,6 +87,7 @@ Result<WorkClassSettings> WorkClassSettings::FromConfig(const Config& config, st
   s.band_low_bytes = static_cast<uint64_t>(config.GetInt(section, "band_low_bytes"));
   s.band_high_bytes = static_cast<uint64_t>(config.GetInt(section, "band_high_bytes"));
   s.max_rate_bytes_per_s = config.GetDouble(section, "max_rate_bytes_per_s");
+  s.max_rate_configured = config.GetExplicit(section, "max_rate_bytes_per_s").has_value();
   s.min_rate_bytes_per_s = config.GetDouble(section, "min_rate_bytes_per_s");
   s.p_term_inverse = config.GetDouble(section, "p_term_inverse");
   s.d_term = config.GetDouble(section, "d_term");
@@ -132,6 +138,14 @@ void RegisterWorkSettings(ConfigSchema* schema) {
                .description = "Longest wait between retries of a class whose passes make no progress; longer "
                               "wastes less CPU on a stuck class, shorter recovers sooner.",
                .min = 1, .max = 3600000});
+  schema->Add({.section = work, .key = "max_pending_age_s", .type = SettingType::kInt, .default_value = "30",
+               .unit = "s", .runtime = true,
+               .description = "Policy ebb: pending work older than this is done even when it is below its band or "
+                              "too small to be worth a pass on its own (a trickle of writes), like Linux's "
+                              "dirty_expire_centisecs; one deadline per class, never a periodic tick. Shorter puts "
+                              "data into segment files and frees the journal sooner; longer gathers a trickle into "
+                              "fewer, larger passes and fewer wakeups.",
+               .min = 1, .max = 86400});
 
   schema->Add({.section = cls, .key = "band_low_bytes", .type = SettingType::kBytes, .default_value = "64MiB",
                .unit = "bytes", .runtime = true,
@@ -146,7 +160,10 @@ void RegisterWorkSettings(ConfigSchema* schema) {
   schema->Add({.section = cls, .key = "max_rate_bytes_per_s", .type = SettingType::kBytes, .default_value = "64MiB",
                .unit = "bytes/s", .runtime = true,
                .description = "Fastest the class works (above band_high_bytes and when fully idle); higher drains "
-                              "sooner but competes harder with foreground I/O.",
+                              "sooner but competes harder with foreground I/O. When not set, the class works at the "
+                              "speed its own passes achieve on this device (measured from its passes of at least "
+                              "1 MiB, shown as measured_rate_bytes_per_s in status), this default serving until the "
+                              "first measurement.",
                .min = 1});
   schema->Add({.section = cls, .key = "min_rate_bytes_per_s", .type = SettingType::kBytes, .default_value = "1MiB",
                .unit = "bytes/s", .runtime = true,

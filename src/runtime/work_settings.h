@@ -11,6 +11,7 @@
 //   threads = 2               # worker threads                   (restart)
 //   max_pause_ms = 200        # cap of the foreground throttle pause (run time)
 //   stuck_backoff_max_ms = 60000  # cap of the retry backoff of a stuck class (run time)
+//   max_pending_age_s = 30    # pending work older than this is done (run time)
 //
 //   [work.writeback]
 //   band_low_bytes = "64MiB"  band_high_bytes = "256MiB"
@@ -30,6 +31,11 @@
 #include "ebb/status.h"
 
 namespace ebb {
+
+// Smallest credit worth a pass (when more than this is pending): passes of
+// a few bytes would cost more in overhead (wakeups, files, syncs) than they
+// move.
+inline constexpr double kMinPassBudgetBytes = 64 * 1024;
 
 // How background work classes decide when to run (setting work.policy).
 enum class WorkPolicy {
@@ -55,6 +61,10 @@ struct WorkSettings {
   int threads = 2;
   int64_t max_pause_ms = 200;
   int64_t stuck_backoff_max_ms = 60000;
+  // Policy ebb: pending work older than this is done, even when it is below
+  // its band or too small to be worth a pass (Linux's
+  // dirty_expire_centisecs). Armed as one deadline per class.
+  int64_t max_pending_age_s = 30;
 
   // Reads section [work]. Values were validated by the schema; this adds
   // nothing that can fail today but returns Result so a cross-setting check
@@ -65,6 +75,7 @@ struct WorkSettings {
   int64_t hysteresis_micros() const;
   int64_t horizon_micros() const { return idle_horizon_ms * 1000; }
   int64_t stuck_backoff_max_micros() const { return stuck_backoff_max_ms * 1000; }
+  int64_t max_pending_age_micros() const { return max_pending_age_s * 1'000'000; }
 };
 
 // Per-class settings, section [work.<class>].
@@ -72,6 +83,11 @@ struct WorkClassSettings {
   uint64_t band_low_bytes = 64ull << 20;
   uint64_t band_high_bytes = 256ull << 20;
   double max_rate_bytes_per_s = 64.0 * (1 << 20);
+  // Whether max_rate_bytes_per_s was set explicitly. When it was not, a
+  // class works at full speed at the rate its own passes achieve (measured,
+  // like Linux writeback's per-device write bandwidth), max_rate_bytes_per_s
+  // serving only until the first measurement.
+  bool max_rate_configured = false;
   double min_rate_bytes_per_s = 1.0 * (1 << 20);
   // Rate change per second = ((pending - target) + d_term * trend) / p_term_inverse,
   // bytes and seconds (see work_controller.h). Units: s^2 and s.
@@ -85,6 +101,10 @@ struct WorkClassSettings {
   Status Validate(std::string_view class_name) const;
 
   double target_bytes() const { return (static_cast<double>(band_low_bytes) + band_high_bytes) / 2; }
+  // Pending work below this is too small to be worth a pass on its own
+  // (policy ebb defers it; work_class.h): kMinPassBudgetBytes, or band_low
+  // when that is lower.
+  uint64_t small_pending_bytes() const;
 };
 
 // Registers [work] and [work.*] with their defaults (equal to the struct

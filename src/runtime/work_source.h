@@ -1,8 +1,8 @@
 // WorkSource: what the engine implements for each background work class
 // (writeback, compaction, tiering, journal reclaim). The runtime knows
 // nothing about storage: it sees a pending-work gauge in bytes and a way to
-// do some of that work. See ../../shared/DESIGN.md "Background" and
-// work_class.h for how the scheduler decides when and how much.
+// do some of that work. See work_class.h for how the scheduler decides when
+// and how much, and docs/ARCHITECTURE.md "The background runtime".
 
 #ifndef EBB_RUNTIME_WORK_SOURCE_H_
 #define EBB_RUNTIME_WORK_SOURCE_H_
@@ -48,6 +48,18 @@ class WorkSource {
   // held. It should return within a bounded time: BackgroundScheduler::Stop
   // waits for passes in progress.
   virtual Result<uint64_t> DoWork(uint64_t budget_bytes) = 0;
+
+  // Whether the source holds work back until the classes above it are idle
+  // (the compaction daemon's smoosh.wait_secs: it waits to see more
+  // candidates before choosing), work its gauge does not count yet. While
+  // it does and they are busy, the scheduler evaluates the class when they
+  // go quiet and calls UpstreamsIdle, so the held work is done in the rush
+  // to idle rather than at a timer of the source's own. Called like
+  // PendingBytes.
+  virtual bool HoldsWorkForUpstreams() { return false; }
+  // The classes above went from busy to idle: nothing more is coming from
+  // them for now. Called like PendingBytes, just before the gauge is read.
+  virtual void UpstreamsIdle() {}
 };
 
 }  // namespace ebb

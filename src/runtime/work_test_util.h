@@ -57,6 +57,11 @@ class FakeWorkSource final : public WorkSource {
     MutexLock lock(&mu_);
     pass_micros_ = micros;
   }
+  // A pass takes as long as a device of this speed needs for what it did.
+  void set_device_bytes_per_s(double bytes_per_s) {
+    MutexLock lock(&mu_);
+    device_bytes_per_s_ = bytes_per_s;
+  }
   // Passes make no progress (or fail with `error`) while set.
   void set_stuck(bool stuck, Status error = Status::OK()) {
     MutexLock lock(&mu_);
@@ -75,6 +80,27 @@ class FakeWorkSource final : public WorkSource {
     gauge_reads_++;
     cv_.SignalAll();
     return pending_;
+  }
+
+  // Work held back until the classes above go idle (like smoosh's
+  // wait_secs): not in the gauge until UpstreamsIdle releases it.
+  void Hold(uint64_t bytes) {
+    MutexLock lock(&mu_);
+    held_ += bytes;
+  }
+  bool HoldsWorkForUpstreams() override {
+    MutexLock lock(&mu_);
+    return held_ > 0;
+  }
+  void UpstreamsIdle() override {
+    MutexLock lock(&mu_);
+    upstreams_idle_calls_++;
+    pending_ += held_;
+    held_ = 0;
+  }
+  uint64_t upstreams_idle_calls() {
+    MutexLock lock(&mu_);
+    return upstreams_idle_calls_;
   }
 
   Result<uint64_t> DoWork(uint64_t budget_bytes) override {
@@ -165,6 +191,7 @@ class FakeWorkSource final : public WorkSource {
     }
     if (capacity_per_pass_bytes_ > 0) done = std::min(done, capacity_per_pass_bytes_);
     pending_ -= done;
+    if (device_bytes_per_s_ > 0) clock_->Advance(static_cast<int64_t>(static_cast<double>(done) * 1e6 / device_bytes_per_s_));
     passes_.push_back({start, budget_bytes, done});
     for (const auto& [downstream, fraction] : downstreams_) {
       handoff->emplace_back(downstream, static_cast<uint64_t>(static_cast<double>(done) * fraction));
@@ -177,9 +204,12 @@ class FakeWorkSource final : public WorkSource {
   Mutex mu_;
   CondVar cv_{&mu_};
   uint64_t pending_ GUARDED_BY(mu_) = 0;
+  uint64_t held_ GUARDED_BY(mu_) = 0;
+  uint64_t upstreams_idle_calls_ GUARDED_BY(mu_) = 0;
   uint64_t unit_bytes_ GUARDED_BY(mu_) = 0;
   uint64_t capacity_per_pass_bytes_ GUARDED_BY(mu_) = 0;
   int64_t pass_micros_ GUARDED_BY(mu_) = 0;
+  double device_bytes_per_s_ GUARDED_BY(mu_) = 0;
   bool stuck_ GUARDED_BY(mu_) = false;
   Status error_ GUARDED_BY(mu_);
   bool blocking_ GUARDED_BY(mu_) = false;
@@ -232,6 +262,38 @@ class StepDriver {
       scheduler_->RunOnce();
       if (after_step) after_step();
     }
+  }
+
+  // Steps like a started dispatcher, for counting what a trace costs: a
+  // round at every armed deadline and at every event that would have woken
+  // it (BackgroundScheduler::TakeNotification), nothing in between. Events
+  // are `on_event(i)` at `event_micros[i]` (ascending). Runs until
+  // `until_micros`; returns the rounds taken (a started scheduler also takes
+  // one after each pass, when its worker reports it).
+  uint64_t RunEventDriven(int64_t until_micros, const std::vector<int64_t>& event_micros,
+                          const std::function<void(size_t)>& on_event,
+                          const std::function<void()>& after_round = {}) {
+    uint64_t rounds = 1;
+    std::optional<int64_t> deadline = scheduler_->RunOnce();
+    if (after_round) after_round();
+    size_t next_event = 0;
+    for (int step = 0; step < kMaxSteps; step++) {
+      int64_t next = deadline.value_or(INT64_MAX);
+      if (next_event < event_micros.size()) next = std::min(next, event_micros[next_event]);
+      if (next > until_micros) break;
+      if (next > clock_->NowMicros()) clock_->Advance(next - clock_->NowMicros());
+      bool round = deadline && clock_->NowMicros() >= *deadline;
+      while (next_event < event_micros.size() && event_micros[next_event] <= clock_->NowMicros()) {
+        on_event(next_event++);
+        round = scheduler_->TakeNotification() || round;
+      }
+      if (!round) continue;
+      deadline = scheduler_->RunOnce();
+      rounds++;
+      if (after_round) after_round();
+    }
+    if (until_micros > clock_->NowMicros()) clock_->Advance(until_micros - clock_->NowMicros());
+    return rounds;
   }
 
   WorkClassStatus Class(const std::string& name) const {

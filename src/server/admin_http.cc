@@ -30,6 +30,25 @@ void ServeAsset(httplib::Response& res, std::string_view body, const char* type)
   res.set_content(std::string(body), type);
 }
 
+// When server.admin_token is set, whether the request carries it as
+// "Authorization: Bearer <token>"; else answers 401 and returns false.
+bool Authorized(ServerCore* core, const httplib::Request& req, httplib::Response& res) {
+  if (!core->live().admin_token_required()) return true;
+  constexpr std::string_view kBearer = "Bearer ";
+  const std::string header = req.get_header_value("Authorization");
+  if (header.size() > kBearer.size() && std::string_view(header).substr(0, kBearer.size()) == kBearer &&
+      core->live().CheckAdminToken(std::string_view(header).substr(kBearer.size()))) {
+    return true;
+  }
+  NoStore(res);
+  res.status = 401;
+  res.set_header("WWW-Authenticate", "Bearer realm=\"ebb\"");
+  res.set_content(header.empty() ? "this endpoint needs the header 'Authorization: Bearer <server.admin_token>'\n"
+                                 : "wrong admin token; send 'Authorization: Bearer <server.admin_token>'\n",
+                  "text/plain; charset=utf-8");
+  return false;
+}
+
 }  // namespace
 
 struct AdminHttp::Impl {
@@ -52,11 +71,15 @@ Result<std::unique_ptr<AdminHttp>> AdminHttp::Start(ServerCore* core) {
   httplib::Server& http = impl->http;
   http.new_task_queue = [] { return new httplib::ThreadPool(kAdminHttpThreads); };
   http.set_keep_alive_timeout(kKeepAliveTimeoutS);
+  // The data needs the token; the dashboard's page and assets hold none and
+  // are served to anyone, so the page can ask for the token.
   http.Get("/status", [core](const httplib::Request& req, httplib::Response& res) {
+    if (!Authorized(core, req, res)) return;
     NoStore(res);
     res.set_content(DumpJson(StatusDocument(core), req.has_param("pretty") ? 2 : -1), "application/json");
   });
-  http.Get("/metrics", [core](const httplib::Request&, httplib::Response& res) {
+  http.Get("/metrics", [core](const httplib::Request& req, httplib::Response& res) {
+    if (!Authorized(core, req, res)) return;
     NoStore(res);
     res.set_content(RenderPrometheus(StatusDocument(core)), "text/plain; version=0.0.4; charset=utf-8");
   });
@@ -83,10 +106,11 @@ Result<std::unique_ptr<AdminHttp>> AdminHttp::Start(ServerCore* core) {
     res.set_content("admin HTTP handler failed: " + what + "\n", "text/plain");
   });
   const ServerSettings& s = core->settings();
-  if (!http.bind_to_port(s.bind, s.admin_port)) {
+  if (!http.bind_to_port(s.admin_bind, s.admin_port)) {
     return Status::IOError(fmt::format("ebb serve: cannot bind the admin HTTP listener to {}:{}; is the port in "
-                                       "use? Set server.admin_port or --admin-port (0 disables it)",
-                                       s.bind, s.admin_port));
+                                       "use, or server.admin_bind not an address of this machine? Set "
+                                       "server.admin_port or --admin-port (0 disables it)",
+                                       s.admin_bind, s.admin_port));
   }
   impl->port = s.admin_port;
   Impl* raw = impl.get();

@@ -17,7 +17,10 @@ Result<std::shared_ptr<Database>> DatabaseRegistry::Lookup(std::string_view name
   {
     MutexLock lock(&mu_);
     auto it = databases_.find(name);
-    if (it != databases_.end()) return it->second;
+    if (it != databases_.end()) {
+      uses_.splice(uses_.begin(), uses_, it->second.use);
+      return it->second.db;
+    }
     epoch = flush_epoch_;
   }
   auto db = store_->OpenDatabase(name, create);
@@ -25,8 +28,18 @@ Result<std::shared_ptr<Database>> DatabaseRegistry::Lookup(std::string_view name
   if (!db.ok()) return db.status();
   MutexLock lock(&mu_);
   if (flush_epoch_ != epoch) return *db;  // raced with FLUSHDB: use once, do not keep
-  auto [it, inserted] = databases_.emplace(std::string(name), *db);
-  return it->second;
+  auto it = databases_.find(name);
+  if (it != databases_.end()) return it->second.db;  // another lookup cached it meanwhile
+  uses_.emplace_front(name);
+  databases_.emplace(std::string(name), Entry{*db, uses_.begin()});
+  // Full: drop the handle of the database used least recently.
+  while (databases_.size() > max_cached_) EraseLocked(databases_.find(uses_.back()));
+  return *db;
+}
+
+void DatabaseRegistry::EraseLocked(Map::iterator it) {
+  uses_.erase(it->second.use);
+  databases_.erase(it);
 }
 
 Result<std::shared_ptr<Database>> DatabaseRegistry::Find(std::string_view name) { return Lookup(name, false); }
@@ -36,7 +49,7 @@ Result<std::shared_ptr<Database>> DatabaseRegistry::GetOrCreate(std::string_view
 void DatabaseRegistry::Forget(std::string_view name, const Database* handle) {
   MutexLock lock(&mu_);
   auto it = databases_.find(name);
-  if (it != databases_.end() && it->second.get() == handle) databases_.erase(it);
+  if (it != databases_.end() && it->second.db.get() == handle) EraseLocked(it);
 }
 
 Status DatabaseRegistry::Flush(std::string_view name) {
@@ -44,7 +57,7 @@ Status DatabaseRegistry::Flush(std::string_view name) {
     MutexLock lock(&mu_);
     flush_epoch_++;
     auto it = databases_.find(name);
-    if (it != databases_.end()) databases_.erase(it);
+    if (it != databases_.end()) EraseLocked(it);
   }
   Status s = store_->DropDatabase(name);
   {
@@ -53,10 +66,15 @@ Status DatabaseRegistry::Flush(std::string_view name) {
     MutexLock lock(&mu_);
     flush_epoch_++;
     auto it = databases_.find(name);
-    if (it != databases_.end()) databases_.erase(it);
+    if (it != databases_.end()) EraseLocked(it);
   }
   if (s.IsNotFound()) return Status::OK();
   return s;
+}
+
+size_t DatabaseRegistry::cached() const {
+  MutexLock lock(&mu_);
+  return databases_.size();
 }
 
 }  // namespace ebb

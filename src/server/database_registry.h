@@ -10,13 +10,17 @@
 // a FLUSHDB ran is used once and not cached (flush_epoch_), so a dropped
 // handle never lingers.
 //
-// Bounded by the store: one entry per database that exists and was used.
+// Bounded: at most kMaxCachedHandles handles are kept; beyond that the
+// least recently used (the idlest database's) is dropped and looked up
+// again on its next use. Creating databases is bounded by the store
+// (store.max_databases).
 // Thread safety: thread-safe.
 
 #ifndef EBB_SERVER_DATABASE_REGISTRY_H_
 #define EBB_SERVER_DATABASE_REGISTRY_H_
 
 #include <cstdint>
+#include <list>
 #include <map>
 #include <memory>
 #include <string>
@@ -29,7 +33,10 @@ namespace ebb {
 
 class DatabaseRegistry {
  public:
-  explicit DatabaseRegistry(Store* store) : store_(store) {}
+  static constexpr size_t kMaxCachedHandles = 1024;
+
+  explicit DatabaseRegistry(Store* store, size_t max_cached = kMaxCachedHandles)
+      : store_(store), max_cached_(max_cached) {}
 
   // The database, or nullptr if it does not exist. Errors other than
   // NotFound (the store is closing) are returned.
@@ -46,12 +53,24 @@ class DatabaseRegistry {
   // admin executor.
   Status Flush(std::string_view name);
 
+  // Handles cached now (at most max_cached).
+  size_t cached() const;
+
  private:
+  struct Entry {
+    std::shared_ptr<Database> db;
+    std::list<std::string>::iterator use;  // position in uses_
+  };
+  using Map = std::map<std::string, Entry, std::less<>>;
   Result<std::shared_ptr<Database>> Lookup(std::string_view name, bool create);
+  void EraseLocked(Map::iterator it) REQUIRES(mu_);
 
   Store* const store_;
-  Mutex mu_;
-  std::map<std::string, std::shared_ptr<Database>, std::less<>> databases_ GUARDED_BY(mu_);
+  const size_t max_cached_;
+  mutable Mutex mu_;
+  Map databases_ GUARDED_BY(mu_);
+  // Names, most recently used first.
+  std::list<std::string> uses_ GUARDED_BY(mu_);
   // Bumped when a flush starts and when it ends.
   uint64_t flush_epoch_ GUARDED_BY(mu_) = 0;
 };

@@ -49,6 +49,15 @@ int HexValue(char c) {
 
 }  // namespace
 
+RespLimits UnauthenticatedLimits() {
+  RespLimits limits;
+  limits.max_array_elements = kUnauthenticatedMaxArrayElements;
+  limits.max_bulk_bytes = kUnauthenticatedMaxBulkBytes;
+  limits.max_inline_bytes = kUnauthenticatedMaxInlineBytes;
+  limits.unauthenticated = true;
+  return limits;
+}
+
 bool SplitInlineArgs(std::string_view line, std::vector<std::string>* args) {
   args->clear();
   size_t i = 0;
@@ -182,8 +191,10 @@ RespParseResult RespCommandParser::Parse(std::string_view input, size_t* consume
       return RespParseResult::kNeedMore;
     }
     int64_t count = 0;
-    if (!ParseInt(input.substr(1, cr - 1), &count) || count > limits_.max_array_elements) {
-      return Fail("Protocol error: invalid multibulk length");
+    if (!ParseInt(input.substr(1, cr - 1), &count)) return Fail("Protocol error: invalid multibulk length");
+    if (count > limits_.max_array_elements) {
+      return Fail(limits_.unauthenticated ? "Protocol error: unauthenticated multibulk length"
+                                          : "Protocol error: invalid multibulk length");
     }
     pos_ = cr + 2;
     if (count <= 0) {  // "*0" and "*-1": an empty command, skipped like Redis
@@ -214,9 +225,12 @@ RespParseResult RespCommandParser::Parse(std::string_view input, size_t* consume
         return RespParseResult::kNeedMore;
       }
       int64_t length = 0;
-      if (!ParseInt(input.substr(pos_ + 1, cr - pos_ - 1), &length) || length < 0 ||
-          length > limits_.max_bulk_bytes) {
+      if (!ParseInt(input.substr(pos_ + 1, cr - pos_ - 1), &length) || length < 0) {
         return Fail("Protocol error: invalid bulk length");
+      }
+      if (length > limits_.max_bulk_bytes) {
+        return Fail(limits_.unauthenticated ? "Protocol error: unauthenticated bulk length"
+                                            : "Protocol error: invalid bulk length");
       }
       bulk_length_ = length;
       pos_ = cr + 2;

@@ -14,6 +14,9 @@
 // the server allocate without bound: an over-limit or malformed frame is a
 // protocol error with Redis's wording ("Protocol error: invalid bulk length"),
 // after which the connection must be closed (the stream cannot be resynced).
+// The parser allocates nothing in proportion to a declared length: a header
+// "$16777216" costs nothing until the bytes arrive, and the caller sizes its
+// buffer by the bytes received (bytes_wanted() only caps that growth).
 //
 // Thread safety: a parser is used by one connection at a time.
 
@@ -40,7 +43,19 @@ struct RespLimits {
   size_t max_inline_bytes = 64 << 10;
   // Deepest nesting of arrays in a reply (value parser only).
   int max_nesting = 16;
+  // The connection has not authenticated yet: lengths over the limits are
+  // reported with Redis's "unauthenticated" wording.
+  bool unauthenticated = false;
 };
+
+// What a connection may send before it authenticates when a password is
+// required (Redis's limits since CVE-2021-32675): at most 10 arguments of at
+// most 16 KiB each, lines of at most 16 KiB. HELLO 2 AUTH user pass SETNAME
+// name fits; anything larger is a protocol error that closes the connection.
+inline constexpr int64_t kUnauthenticatedMaxArrayElements = 10;
+inline constexpr int64_t kUnauthenticatedMaxBulkBytes = 16 << 10;
+inline constexpr size_t kUnauthenticatedMaxInlineBytes = 16 << 10;
+RespLimits UnauthenticatedLimits();
 
 enum class RespParseResult {
   kNeedMore,  // the input ends inside a command: append more bytes and call again
@@ -73,7 +88,8 @@ class RespCommandParser {
   // "Protocol error: invalid bulk length".
   const std::string& error() const { return error_; }
   // Total bytes of input the current command needs before Parse can make
-  // progress (a lower bound); lets the caller size its buffer for big bulks.
+  // progress (a lower bound). A declared length, not bytes received: use it
+  // to cap buffer growth, never to size a buffer up front.
   size_t bytes_wanted() const { return bytes_wanted_; }
 
   // Forgets any partial command (after an error, or to reuse the parser).

@@ -175,6 +175,24 @@ TEST(RespCommandParserTest, HugeDeclaredCountsNeedTheBytesBeforeAnythingIsAlloca
   EXPECT_EQ(parser.bytes_wanted(), input.size() + 16777216 + 2);
 }
 
+TEST(RespCommandParserTest, UnauthenticatedLimitsAreRedisPreAuthLimits) {
+  const RespLimits limits = UnauthenticatedLimits();
+  // HELLO with AUTH and SETNAME, and a 16 KiB argument, fit.
+  Parsed ok = ParseAll(EncodeCommand({"HELLO", "2", "AUTH", "default", std::string(16384, 'p'), "SETNAME", "n"}),
+                       limits);
+  ASSERT_EQ(ok.commands.size(), 1u) << ok.error;
+  Parsed bulk = ParseAll("*2\r\n$4\r\nAUTH\r\n$16385\r\n", limits);
+  EXPECT_EQ(bulk.last, RespParseResult::kError);
+  EXPECT_EQ(bulk.error, "Protocol error: unauthenticated bulk length");
+  Parsed array = ParseAll("*11\r\n", limits);
+  EXPECT_EQ(array.last, RespParseResult::kError);
+  EXPECT_EQ(array.error, "Protocol error: unauthenticated multibulk length");
+  Parsed inline_line = ParseAll(std::string(16385, 'a'), limits);
+  EXPECT_EQ(inline_line.error, "Protocol error: too big inline request");
+  // Malformed lengths keep their usual wording.
+  EXPECT_EQ(ParseAll("*1\r\n$-1\r\n", limits).error, "Protocol error: invalid bulk length");
+}
+
 TEST(RespCommandParserTest, ResetsAfterAnError) {
   RespCommandParser parser;
   size_t consumed = 0;

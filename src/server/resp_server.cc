@@ -7,6 +7,7 @@
 #include <deque>
 #include <optional>
 #include <thread>
+#include <type_traits>
 #include <unordered_set>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include <asio/prefer.hpp>
 #include <asio/execution/outstanding_work.hpp>
 #include <asio/redirect_error.hpp>
+#include <asio/ssl/stream.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
@@ -27,11 +29,15 @@
 #include <fmt/format.h>
 
 #include "base/logging.h"
+#include "base/status_macros.h"
 #include "base/thread_name.h"
 #include "server/command_processor.h"
+#include "server/command_round.h"
+#include "server/net_address.h"
 #include "server/resp_parser.h"
 #include "server/resp_writer.h"
 #include "server/server_core.h"
+#include "server/tls_context_asio.h"
 
 namespace ebb {
 namespace {
@@ -39,18 +45,49 @@ namespace {
 using asio::ip::tcp;
 using Executor = asio::io_context::executor_type;
 using WorkGuard = asio::executor_work_guard<Executor>;
+using TlsStream = asio::ssl::stream<tcp::socket>;
 
-// Commands parsed before they are run (then parsing continues): bounds the
-// views held into the input buffer and the replies held before a write.
-constexpr size_t kMaxCommandsPerRound = 1024;
 // Replies buffered before they are written out mid-round.
 constexpr size_t kFlushReplyBytes = 64 << 10;
-// Smallest free space offered to a read.
+// Smallest free space offered to a read, and the first read buffer.
 constexpr size_t kMinReadBytes = 16 << 10;
+// An empty read buffer larger than this is given back.
+constexpr size_t kShrinkAboveBytes = 1 << 20;
 // Longest wait of the idle sweeper between checks.
 constexpr auto kSweepInterval = std::chrono::seconds(1);
+// A TLS client that has not finished its handshake by then is closed (it
+// holds a connection and OpenSSL's buffers before it can even AUTH).
+constexpr auto kTlsHandshakeTimeout = std::chrono::seconds(10);
 
-class Session;
+// What the sweeper and shutdown need of a connection, plain or TLS.
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  // Closes the socket; the connection's coroutine then ends.
+  virtual void Close() = 0;
+  // Idle long enough to be closed (not in the middle of a command).
+  virtual bool IdleSince(int64_t cutoff_micros) const = 0;
+};
+
+// The TCP socket under a stream.
+tcp::socket& Socket(tcp::socket& stream) { return stream; }
+tcp::socket& Socket(TlsStream& stream) { return stream.next_layer(); }
+
+// Runs the TLS handshake, closing the socket if it has not finished within
+// kTlsHandshakeTimeout. False if it failed.
+asio::awaitable<bool> TlsHandshake(TlsStream* stream) {
+  auto finished = std::make_shared<bool>(false);
+  asio::steady_timer deadline(stream->get_executor(), kTlsHandshakeTimeout);
+  deadline.async_wait([stream, finished](asio::error_code ec) {
+    if (ec || *finished) return;  // cancelled, or too late to matter
+    asio::error_code ignored;
+    Socket(*stream).close(ignored);
+  });
+  asio::error_code ec;
+  co_await stream->async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+  *finished = true;
+  co_return !ec;
+}
 
 // Keys merged into one ReadPool task at most (one MGET larger than this
 // still goes whole: its keys share a snapshot).
@@ -147,7 +184,7 @@ struct IoThread {
   ReadBatcher reads;
   std::optional<WorkGuard> guard;
   std::thread thread;
-  std::unordered_set<Session*> sessions;
+  std::unordered_set<SessionBase*> sessions;
   asio::steady_timer sweeper{ctx};
   bool stopping = false;
 };
@@ -173,52 +210,59 @@ asio::awaitable<void> AwaitStep(AsyncStep* step) {
       asio::use_awaitable);
 }
 
-class Session : public std::enable_shared_from_this<Session> {
+// One connection: a plain tcp::socket or a TlsStream. `tls` keeps the
+// context a TLS connection was made with alive (a reload replaces the
+// server's, not this one's).
+template <typename Stream>
+class Session final : public SessionBase {
  public:
-  Session(ServerCore* core, IoThread* io, tcp::socket socket)
-      : core_(core), io_(io), socket_(std::move(socket)), processor_(core) {}
+  Session(ServerCore* core, IoThread* io, Stream stream, std::shared_ptr<TlsContext> tls)
+      : core_(core), io_(io), tls_(std::move(tls)), stream_(std::move(stream)), processor_(core) {}
 
-  void Close() {
+  void Close() override {
     closing_ = true;
     asio::error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_both, ec);
-    socket_.close(ec);
+    Socket(stream_).shutdown(tcp::socket::shutdown_both, ec);
+    Socket(stream_).close(ec);
   }
 
-  // Idle long enough to be closed (not in the middle of a command).
-  bool IdleSince(int64_t cutoff_micros) const { return !busy_ && last_activity_micros_ < cutoff_micros; }
+  bool IdleSince(int64_t cutoff_micros) const override { return !busy_ && last_activity_micros_ < cutoff_micros; }
 
   asio::awaitable<void> Run() {
     io_->sessions.insert(this);
     Setup();
-    co_await Serve();
+    bool ready = true;
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+      ready = co_await TlsHandshake(&stream_);
+      if (!ready) core_->stats().tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
+      last_activity_micros_ = core_->clock()->NowMicros();
+    }
+    if (ready) co_await Serve();
     io_->sessions.erase(this);
     asio::error_code ec;
-    socket_.close(ec);
+    Socket(stream_).close(ec);
     core_->stats().connected_clients.fetch_sub(1, std::memory_order_relaxed);
   }
 
  private:
   void Setup() {
     asio::error_code ec;
-    socket_.set_option(tcp::no_delay(true), ec);
+    Socket(stream_).set_option(tcp::no_delay(true), ec);
     state_.id = core_->NextClientId();
     state_.authenticated = !core_->live().password_required();
     state_.connected_micros = core_->clock()->NowMicros();
     state_.reader = &io_->reads;
-    auto remote = socket_.remote_endpoint(ec);
+    auto remote = Socket(stream_).remote_endpoint(ec);
     if (!ec) state_.peer = fmt::format("{}:{}", remote.address().to_string(), remote.port());
     last_activity_micros_ = state_.connected_micros;
   }
 
-  RespLimits CurrentLimits() const {
-    RespLimits limits;
-    limits.max_bulk_bytes = core_->live().max_bulk_bytes();
-    return limits;
-  }
-
-  // Makes room for a read of at least kMinReadBytes (or what the parser
-  // says the current command needs), moving unconsumed bytes to the front.
+  // Makes room for the next read, moving unconsumed bytes to the front. The
+  // buffer grows with the bytes received, never with a length a header
+  // declares: only when what has arrived fills it does it double (capped by
+  // what the current command needs, when that is known, and by the query
+  // buffer limit). So a connection holds at most about twice what it sent
+  // plus kMinReadBytes, and a bare "$16777216" header costs nothing.
   void PrepareBuffer() {
     size_t pending = end_ - begin_;
     if (begin_ > 0 && (pending == 0 || buffer_.size() - end_ < kMinReadBytes)) {
@@ -226,16 +270,18 @@ class Session : public std::enable_shared_from_this<Session> {
       begin_ = 0;
       end_ = pending;
     }
-    size_t wanted = std::max(pending + kMinReadBytes, parser_.bytes_wanted());
-    // Never read far beyond what the query buffer limit allows.
-    wanted = std::min<size_t>(wanted, static_cast<size_t>(core_->live().max_query_buffer_bytes()) + kMinReadBytes);
-    wanted = std::max(wanted, pending + kMinReadBytes);
-    if (buffer_.size() < wanted) buffer_.resize(std::max(wanted, std::min(buffer_.size() * 2, wanted * 2)));
     // Give memory back after a big command.
-    if (pending == 0 && buffer_.size() > 4 * kMinReadBytes * 16) {
-      buffer_.resize(kMinReadBytes * 4);
+    if (pending == 0 && buffer_.size() > kShrinkAboveBytes) {
+      buffer_.resize(kMinReadBytes);
       buffer_.shrink_to_fit();
     }
+    if (buffer_.size() - end_ >= kMinReadBytes) return;
+    size_t grown = std::max(pending + kMinReadBytes, buffer_.size() * 2);
+    const size_t needed = parser_.bytes_wanted();
+    if (needed > pending) grown = std::min(grown, std::max(needed, pending + kMinReadBytes));
+    // Never read far beyond what the query buffer limit allows.
+    grown = std::min<size_t>(grown, static_cast<size_t>(core_->live().max_query_buffer_bytes()) + kMinReadBytes);
+    buffer_.resize(std::max(grown, pending + kMinReadBytes));
   }
 
   asio::awaitable<void> Serve() {
@@ -243,7 +289,7 @@ class Session : public std::enable_shared_from_this<Session> {
     while (!closing_ && !io_->stopping) {
       PrepareBuffer();
       busy_ = false;
-      size_t n = co_await socket_.async_read_some(asio::buffer(buffer_.data() + end_, buffer_.size() - end_),
+      size_t n = co_await stream_.async_read_some(asio::buffer(buffer_.data() + end_, buffer_.size() - end_),
                                                   asio::redirect_error(asio::use_awaitable, ec));
       if (ec || n == 0) co_return;  // closed by the peer, the sweeper or shutdown
       busy_ = true;
@@ -258,30 +304,12 @@ class Session : public std::enable_shared_from_this<Session> {
   // Parses and runs every complete command received. False when the
   // connection is to close (error, QUIT, shutdown).
   asio::awaitable<bool> HandleInput() {
-    parser_.set_limits(CurrentLimits());
     while (true) {
-      size_t count = 0;
-      size_t offset = begin_;
-      std::optional<std::string> protocol_error;
-      while (count < kMaxCommandsPerRound) {
-        size_t consumed = 0;
-        RespParseResult r = parser_.Parse(std::string_view(buffer_.data() + offset, end_ - offset), &consumed);
-        if (r == RespParseResult::kNeedMore) break;
-        if (r == RespParseResult::kError) {
-          protocol_error = parser_.error();
-          break;
-        }
-        offset += consumed;
-        if (parser_.args().empty()) continue;  // empty line or "*0"
-        if (commands_.size() <= count) commands_.emplace_back();
-        commands_[count].assign(parser_.args().begin(), parser_.args().end());
-        if (parser_.last_was_inline()) {
-          // Inline arguments live in the parser until its next Parse: keep
-          // copies for the round (a deque does not move its strings).
-          for (auto& arg : commands_[count]) arg = inline_args_.emplace_back(arg);
-        }
-        count++;
-      }
+      // Limits follow authentication (command_round.h).
+      CommandRound round = ParseCommandRound(core_, state_, &parser_,
+                                             std::string_view(buffer_.data() + begin_, end_ - begin_), &commands_,
+                                             &inline_args_);
+      const size_t count = round.count;
       size_t next = 0;
       while (next < count) {
         AsyncStep step;
@@ -293,15 +321,15 @@ class Session : public std::enable_shared_from_this<Session> {
         if (state_.close_after_reply || closing_ || io_->stopping) break;
         if (out_.size() >= kFlushReplyBytes && !co_await Flush()) co_return false;
       }
-      begin_ = offset;
+      begin_ += round.consumed;
       inline_args_.clear();
       if (state_.close_after_reply || closing_ || io_->stopping) {
         co_await Flush();
         co_return false;
       }
-      if (protocol_error) {
+      if (round.protocol_error) {
         core_->stats().protocol_errors.fetch_add(1, std::memory_order_relaxed);
-        RespWriter(&out_).Error("ERR " + *protocol_error);
+        RespWriter(&out_).Error("ERR " + *round.protocol_error);
         co_await Flush();
         co_return false;
       }
@@ -317,7 +345,7 @@ class Session : public std::enable_shared_from_this<Session> {
         co_await Flush();
         co_return false;
       }
-      if (count < kMaxCommandsPerRound) break;  // everything complete was run
+      if (round.exhausted()) break;  // everything complete was run
     }
     co_return co_await Flush();
   }
@@ -325,7 +353,7 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<bool> Flush() {
     if (out_.empty()) co_return true;
     asio::error_code ec;
-    size_t n = co_await asio::async_write(socket_, asio::buffer(out_), asio::redirect_error(asio::use_awaitable, ec));
+    size_t n = co_await asio::async_write(stream_, asio::buffer(out_), asio::redirect_error(asio::use_awaitable, ec));
     core_->stats().net_output_bytes.fetch_add(n, std::memory_order_relaxed);
     out_.clear();
     if (out_.capacity() > 4 * kFlushReplyBytes) out_.shrink_to_fit();
@@ -334,7 +362,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   ServerCore* const core_;
   IoThread* const io_;
-  tcp::socket socket_;
+  const std::shared_ptr<TlsContext> tls_;
+  Stream stream_;
   CommandProcessor processor_;
   SessionState state_;
   RespCommandParser parser_;
@@ -350,11 +379,18 @@ class Session : public std::enable_shared_from_this<Session> {
   int64_t last_activity_micros_ = 0;
 };
 
-asio::awaitable<void> RejectClient(tcp::socket socket, std::string message) {
+// Answers a client that may not stay with `message`, then closes it (a TLS
+// client after its handshake, so that it can read why).
+template <typename Stream>
+asio::awaitable<void> RejectClient(Stream stream, std::string message) {
   asio::error_code ec;
-  co_await asio::async_write(socket, asio::buffer(message), asio::redirect_error(asio::use_awaitable, ec));
-  socket.shutdown(tcp::socket::shutdown_both, ec);
-  socket.close(ec);
+  bool ready = true;
+  if constexpr (std::is_same_v<Stream, TlsStream>) ready = co_await TlsHandshake(&stream);
+  if (ready) {
+    co_await asio::async_write(stream, asio::buffer(message), asio::redirect_error(asio::use_awaitable, ec));
+  }
+  Socket(stream).shutdown(tcp::socket::shutdown_both, ec);
+  Socket(stream).close(ec);
 }
 
 }  // namespace
@@ -363,42 +399,81 @@ struct RespServer::Impl {
   ServerCore* core = nullptr;
   std::vector<std::unique_ptr<IoThread>> threads;
   std::optional<tcp::acceptor> acceptor;
+  std::optional<tcp::acceptor> tls_acceptor;  // when server.tls_port is set
   int port = 0;
+  int tls_port = 0;
+  bool bind_is_loopback = true;  // constant after Start
   std::atomic<bool> stopped{false};
-  size_t next_thread = 0;  // accept loop only
+  size_t next_thread = 0;  // accept loops only (both on thread 0)
 
-  asio::awaitable<void> AcceptLoop() {
+  // Accepts on `listener`: the plain RESP port, or the TLS one (`tls`).
+  asio::awaitable<void> AcceptLoop(tcp::acceptor* listener, bool tls) {
     while (true) {
       IoThread& target = *threads[next_thread++ % threads.size()];
       tcp::socket socket(target.ctx);
       asio::error_code ec;
-      co_await acceptor->async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
-      if (ec == asio::error::operation_aborted || !acceptor->is_open()) co_return;
+      co_await listener->async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec == asio::error::operation_aborted || !listener->is_open()) co_return;
       if (ec) {
         // Out of file descriptors and the like: back off instead of spinning.
         EBB_LOG(kWarn, "ebb serve: accept failed: {}", ec.message());
-        asio::steady_timer pause(acceptor->get_executor(), std::chrono::milliseconds(100));
+        asio::steady_timer pause(listener->get_executor(), std::chrono::milliseconds(100));
         co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         continue;
       }
       ServerStats& stats = core->stats();
       stats.connections_received.fetch_add(1, std::memory_order_relaxed);
+      std::string rejection;
       if (stats.connected_clients.load(std::memory_order_relaxed) >= core->live().max_clients()) {
         stats.rejected_connections.fetch_add(1, std::memory_order_relaxed);
-        asio::co_spawn(target.ctx, RejectClient(std::move(socket), "-ERR max number of clients reached\r\n"),
-                       asio::detached);
-        continue;
+        rejection = "-ERR max number of clients reached\r\n";
+      } else if (rejection = ProtectedModeDenial(socket); !rejection.empty()) {
+        stats.protected_mode_denials.fetch_add(1, std::memory_order_relaxed);
       }
-      stats.connected_clients.fetch_add(1, std::memory_order_relaxed);
-      auto session = std::make_shared<Session>(core, &target, std::move(socket));
-      asio::co_spawn(
-          target.ctx,
-          [session, &target, this]() -> asio::awaitable<void> {
-            WakeSweeper(&target);
-            co_await session->Run();
-          },
-          asio::detached);
+      if (tls) {
+        std::shared_ptr<TlsContext> context = core->tls_context();
+        TlsStream stream(std::move(socket), context->ssl);
+        Serve(&target, std::move(stream), std::move(context), std::move(rejection));
+      } else {
+        Serve(&target, std::move(socket), nullptr, std::move(rejection));
+      }
     }
+  }
+
+  // Starts serving (or rejecting) one accepted connection on its thread.
+  template <typename Stream>
+  void Serve(IoThread* target, Stream stream, std::shared_ptr<TlsContext> tls, std::string rejection) {
+    if (!rejection.empty()) {
+      asio::co_spawn(target->ctx, RejectClient(std::move(stream), std::move(rejection)), asio::detached);
+      return;
+    }
+    core->stats().connected_clients.fetch_add(1, std::memory_order_relaxed);
+    auto session = std::make_shared<Session<Stream>>(core, target, std::move(stream), std::move(tls));
+    asio::co_spawn(
+        target->ctx,
+        [session, target, this]() -> asio::awaitable<void> {
+          WakeSweeper(target);
+          co_await session->Run();
+        },
+        asio::detached);
+  }
+
+  // Protected mode (as Redis's): while no password is set and the listener
+  // is not on loopback, only loopback clients are served. The error, or ""
+  // when `socket`'s client may stay.
+  std::string ProtectedModeDenial(const tcp::socket& socket) const {
+    LiveSettings& live = core->live();
+    if (!live.protected_mode() || live.password_required() || bind_is_loopback) return "";
+    asio::error_code ec;
+    auto remote = socket.remote_endpoint(ec);
+    if (!ec && IsLoopbackAddress(remote.address().to_string())) return "";
+    return fmt::format(
+        "-DENIED Ebb is running in protected mode: server.bind is {} and no password is set, so only clients "
+        "on this machine (loopback) are served. Either set a password (server.requirepass or "
+        "server.requirepass_file, or CONFIG SET requirepass <password> from a loopback client), or bind to "
+        "127.0.0.1 only (server.bind), or, on a network you trust, turn protection off (server.protected_mode = "
+        "false, or CONFIG SET server.protected_mode no from a loopback client).\r\n",
+        core->settings().bind);
   }
 
   void WakeSweeper(IoThread* io) { io->sweeper.cancel(); }
@@ -411,11 +486,11 @@ struct RespServer::Impl {
       const int64_t timeout_s = core->live().idle_timeout_s();
       if (timeout_s > 0 && !io->sessions.empty()) {
         const int64_t cutoff = core->clock()->NowMicros() - timeout_s * 1000000;
-        std::vector<Session*> idle;
-        for (Session* s : io->sessions) {
+        std::vector<SessionBase*> idle;
+        for (SessionBase* s : io->sessions) {
           if (s->IdleSince(cutoff)) idle.push_back(s);
         }
-        for (Session* s : idle) {
+        for (SessionBase* s : idle) {
           core->stats().idle_disconnects.fetch_add(1, std::memory_order_relaxed);
           s->Close();
         }
@@ -435,6 +510,7 @@ RespServer::RespServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 RespServer::~RespServer() { Stop(); }
 
 int RespServer::port() const { return impl_->port; }
+int RespServer::tls_port() const { return impl_->tls_port; }
 
 Result<std::unique_ptr<RespServer>> RespServer::Start(ServerCore* core) {
   auto impl = std::make_unique<Impl>();
@@ -449,21 +525,32 @@ Result<std::unique_ptr<RespServer>> RespServer::Start(ServerCore* core) {
         fmt::format("server.bind: '{}' is not an IP address ({}); use e.g. 127.0.0.1 or 0.0.0.0", settings.bind,
                     ec.message()));
   }
-  tcp::endpoint endpoint(address, static_cast<unsigned short>(settings.port));
-  impl->acceptor.emplace(impl->threads[0]->ctx);
-  auto fail = [&](std::string_view what) {
-    return Status::IOError(fmt::format("ebb serve: cannot {} {}:{}: {}; is another server using the port? Set "
-                                       "server.port or --port",
-                                       what, settings.bind, settings.port, ec.message()));
+  // Binds and listens on bind:port; errors name the setting to change.
+  auto listen = [&](tcp::acceptor* acceptor, int port, std::string_view setting,
+                    std::string_view flag) -> Result<int> {
+    tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
+    auto fail = [&](std::string_view what) {
+      return Status::IOError(fmt::format("ebb serve: cannot {} {}:{}: {}; is another server using the port? Set "
+                                         "{}{}",
+                                         what, settings.bind, port, ec.message(), setting, flag));
+    };
+    acceptor->open(endpoint.protocol(), ec);
+    if (ec) return fail("open a socket for");
+    acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+    acceptor->bind(endpoint, ec);
+    if (ec) return fail("bind");
+    acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return fail("listen on");
+    return acceptor->local_endpoint(ec).port();
   };
-  impl->acceptor->open(endpoint.protocol(), ec);
-  if (ec) return fail("open a socket for");
-  impl->acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
-  impl->acceptor->bind(endpoint, ec);
-  if (ec) return fail("bind");
-  impl->acceptor->listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return fail("listen on");
-  impl->port = impl->acceptor->local_endpoint(ec).port();
+  impl->acceptor.emplace(impl->threads[0]->ctx);
+  EBB_ASSIGN_OR_RETURN(impl->port, listen(&*impl->acceptor, settings.port, "server.port", " or --port"));
+  if (settings.tls_port != 0) {
+    if (!core->tls_context()) return Status::InvalidArgument("server.tls_port is set but no TLS context was loaded");
+    impl->tls_acceptor.emplace(impl->threads[0]->ctx);
+    EBB_ASSIGN_OR_RETURN(impl->tls_port, listen(&*impl->tls_acceptor, settings.tls_port, "server.tls_port", ""));
+  }
+  impl->bind_is_loopback = address.is_loopback();
 
   Impl* raw = impl.get();
   for (auto& t : impl->threads) {
@@ -471,7 +558,10 @@ Result<std::unique_ptr<RespServer>> RespServer::Start(ServerCore* core) {
     io->guard.emplace(asio::make_work_guard(io->ctx));
     asio::co_spawn(io->ctx, raw->Sweeper(io), asio::detached);
   }
-  asio::co_spawn(impl->threads[0]->ctx, raw->AcceptLoop(), asio::detached);
+  asio::co_spawn(impl->threads[0]->ctx, raw->AcceptLoop(&*raw->acceptor, /*tls=*/false), asio::detached);
+  if (raw->tls_acceptor) {
+    asio::co_spawn(impl->threads[0]->ctx, raw->AcceptLoop(&*raw->tls_acceptor, /*tls=*/true), asio::detached);
+  }
   for (size_t i = 0; i < impl->threads.size(); i++) {
     IoThread* io = impl->threads[i].get();
     io->thread = std::thread([io, i] {
@@ -496,13 +586,14 @@ void RespServer::Stop() {
   asio::post(impl->threads[0]->ctx, [impl] {
     asio::error_code ec;
     impl->acceptor->close(ec);
+    if (impl->tls_acceptor) impl->tls_acceptor->close(ec);
   });
   for (auto& t : impl->threads) {
     IoThread* io = t.get();
     asio::post(io->ctx, [io] {
       io->stopping = true;
       io->sweeper.cancel();
-      for (Session* s : io->sessions) s->Close();
+      for (SessionBase* s : io->sessions) s->Close();
     });
     io->guard.reset();
   }

@@ -3,6 +3,10 @@
 // threads, each running its own io_context, so a connection's coroutine
 // always runs on one thread and needs no strand.
 //
+// With server.tls_port set, a second acceptor on the same address serves
+// the same protocol over TLS (tls_context.h; the context is taken from the
+// ServerCore at each accept, so a reload reaches new connections).
+//
 // A connection reads what has arrived, parses every complete command
 // (RespCommandParser), lets the CommandProcessor answer them in order —
 // awaiting ReadPool reads and write-executor jobs without blocking its
@@ -33,8 +37,9 @@ class RespServer {
   static Result<std::unique_ptr<RespServer>> Start(ServerCore* core);
   ~RespServer();
 
-  // The bound port.
+  // The bound port, and the TLS one (0 when server.tls_port is 0).
   int port() const;
+  int tls_port() const;
 
   // Stops accepting, closes every connection once its current command
   // finishes, and joins the I/O threads. Idempotent.

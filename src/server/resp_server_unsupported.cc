@@ -1,7 +1,9 @@
-// RespServer for compilers without C++20 coroutines (clang before 17 with
-// libstdc++, as in the `clang` preset, which exists to check the locking
-// annotations). Such a build has no RESP listener and says so; the release
-// build (g++) has one. See src/server/CMakeLists.txt.
+// RespServer for builds without the RESP listener: compilers without C++20
+// coroutines (clang before 17 with libstdc++, as in the `clang` preset,
+// which exists to check the locking annotations), and the `fuzz` preset,
+// whose targets drive the CommandProcessor without sockets. Such a build
+// says so when asked to listen; the release build (g++) has the listener.
+// See src/server/CMakeLists.txt.
 
 #include "server/resp_server.h"
 
@@ -19,6 +21,7 @@ Result<std::unique_ptr<RespServer>> RespServer::Start(ServerCore*) {
 }
 
 int RespServer::port() const { return 0; }
+int RespServer::tls_port() const { return 0; }
 void RespServer::Stop() {}
 void RespServer::NotifySettingsChanged() {}
 

@@ -15,15 +15,20 @@ uint64_t ScanCursors::Issue(std::string_view database, std::string_view next_key
   return cursor;
 }
 
-std::optional<std::string> ScanCursors::Take(uint64_t cursor, std::string_view database) {
+std::optional<std::string> ScanCursors::Find(uint64_t cursor, std::string_view database) const {
   MutexLock lock(&mu_);
   auto it = entries_.find(cursor);
   if (it == entries_.end() || it->second.database != database) return std::nullopt;
-  std::string key = std::move(it->second.next_key);
-  bytes_ -= it->second.database.size() + key.size();
+  return it->second.next_key;
+}
+
+void ScanCursors::Consume(uint64_t cursor) {
+  MutexLock lock(&mu_);
+  auto it = entries_.find(cursor);
+  if (it == entries_.end()) return;
+  bytes_ -= it->second.database.size() + it->second.next_key.size();
   order_.erase(it->second.order);
   entries_.erase(it);
-  return key;
 }
 
 size_t ScanCursors::size() const {

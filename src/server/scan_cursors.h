@@ -1,9 +1,11 @@
 // ScanCursors: SCAN cursors. Redis clients treat a cursor as an integer
 // (redis-py parses it), but Ebb resumes a scan at a key; the table maps a
-// random 63-bit cursor to (database, next key). A cursor is used once: the
-// SCAN that presents it gets a new one for the next step. A scan that
-// resumes at its next key returns every key that existed for the whole scan,
-// as SCAN promises.
+// random 63-bit cursor to (database, next key). A cursor is used up by the
+// reply of the SCAN that presents it, which carries a new one for the next
+// step; a SCAN answered with an error (-BUSY when the ReadPool is full)
+// leaves it usable, so the client can retry. A scan that resumes at its
+// next key returns every key that existed for the whole scan, as SCAN
+// promises.
 //
 // Bounded by kMaxCursors entries and kMaxBytes of keys; beyond either, the
 // least recently issued cursor is forgotten and a client presenting it gets
@@ -35,9 +37,11 @@ class ScanCursors {
 
   // A new cursor (never 0) resuming `database` at `next_key`.
   uint64_t Issue(std::string_view database, std::string_view next_key);
-  // The key to resume at, consuming the cursor; nullopt if unknown, evicted
-  // or issued for another database.
-  std::optional<std::string> Take(uint64_t cursor, std::string_view database);
+  // The key to resume at, leaving the cursor in place; nullopt if unknown,
+  // evicted or issued for another database.
+  std::optional<std::string> Find(uint64_t cursor, std::string_view database) const;
+  // Forgets the cursor once its reply is produced. Idempotent.
+  void Consume(uint64_t cursor);
 
   size_t size() const;
 

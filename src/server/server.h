@@ -27,6 +27,7 @@ namespace ebb {
 class ServerCore;
 class RespServer;
 class AdminHttp;
+class Config;
 
 struct ServerOptions {
   // Compaction requests (EBB.ENQUEUEALL/SUSPEND/RESUME); null: the engine's
@@ -49,6 +50,8 @@ class Server {
   // 0 when the admin listener is disabled.
   int port() const;
   int admin_port() const;
+  // The TLS listener's port; 0 when server.tls_port is 0.
+  int tls_port() const;
 
   // Stops accepting, lets every connection finish its current command,
   // closes them, stops the admin listener and the executors. Idempotent.
@@ -61,6 +64,8 @@ class Server {
   // For the settings listener, which may run before Start returns.
   std::atomic<RespServer*> resp_for_listener_{nullptr};
   std::unique_ptr<AdminHttp> admin_;
+  Config* config_ = nullptr;
+  int validator_ = 0;
   bool stopped_ = false;
 };
 

@@ -1,6 +1,7 @@
 #include "server/server_core.h"
 
 #include "base/status_macros.h"
+#include "server/tls_context.h"
 
 namespace ebb {
 
@@ -40,13 +41,33 @@ ServerCore::~ServerCore() {
   if (write_pool_) write_pool_->Stop();
 }
 
-Status ServerCore::RefreshSettings() {
+Status ServerCore::RefreshSettings(bool reload_tls) {
   EBB_ASSIGN_OR_RETURN(ServerSettings s, ServerSettings::FromStore(store_));
   live_.Apply(s);
   if (settings_listener_) settings_listener_();
+  Status tls;
+  if (reload_tls && settings_.tls_port != 0) {
+    auto context = LoadTlsContext(s);
+    if (context.ok()) {
+      set_tls_context(std::move(*context));
+    } else {
+      tls = context.status().WithContext("TLS not reloaded; new connections still get the previous certificates");
+    }
+  }
   // The one thread setting that changes at run time: the write threads' CPU
   // weight (the configuration schema has validated the range).
-  return write_pool_->SetNice(s.write_nice);
+  Status nice = write_pool_->SetNice(s.write_nice);
+  return tls.ok() ? nice : tls;
+}
+
+std::shared_ptr<TlsContext> ServerCore::tls_context() const {
+  MutexLock lock(&tls_mu_);
+  return tls_context_;
+}
+
+void ServerCore::set_tls_context(std::shared_ptr<TlsContext> context) {
+  MutexLock lock(&tls_mu_);
+  tls_context_ = std::move(context);
 }
 
 }  // namespace ebb

@@ -30,8 +30,11 @@
 #include "server/scan_cursors.h"
 #include "server/server_settings.h"
 #include "server/server_stats.h"
+#include "base/mutex.h"
 
 namespace ebb {
+
+struct TlsContext;
 
 class ServerCore {
  public:
@@ -46,8 +49,14 @@ class ServerCore {
   ~ServerCore();
 
   // Re-reads the runtime [server] settings after a configuration change,
-  // then calls the settings listener.
-  Status RefreshSettings();
+  // then calls the settings listener. `reload_tls`: a tls_* setting was set
+  // (to any value): rebuild the TLS context for new connections; if it does
+  // not load, the previous one stays and the error is returned.
+  Status RefreshSettings(bool reload_tls = false);
+  // The TLS context for new connections of the TLS listener; null when
+  // server.tls_port is 0.
+  std::shared_ptr<TlsContext> tls_context() const;
+  void set_tls_context(std::shared_ptr<TlsContext> context);
   // Set once, before serving starts.
   void set_settings_listener(std::function<void()> listener) { settings_listener_ = std::move(listener); }
 
@@ -65,13 +74,15 @@ class ServerCore {
   int64_t started_micros() const { return started_micros_; }
   uint64_t NextClientId() { return next_client_id_.fetch_add(1, std::memory_order_relaxed); }
 
-  // Where the listeners ended up (port 0 asks the OS for one).
-  void set_bound_ports(int port, int admin_port) {
+  // Where the listeners ended up (port 0 asks the OS for one; 0: none).
+  void set_bound_ports(int port, int admin_port, int tls_port) {
     bound_port_.store(port);
     bound_admin_port_.store(admin_port);
+    bound_tls_port_.store(tls_port);
   }
   int bound_port() const { return bound_port_.load(); }
   int bound_admin_port() const { return bound_admin_port_.load(); }
+  int bound_tls_port() const { return bound_tls_port_.load(); }
 
  private:
   ServerCore(Store* store, const ServerSettings& settings, std::unique_ptr<AdminOps> admin_ops, Clock* clock);
@@ -95,6 +106,10 @@ class ServerCore {
   std::atomic<uint64_t> next_client_id_{1};
   std::atomic<int> bound_port_{0};
   std::atomic<int> bound_admin_port_{0};
+  std::atomic<int> bound_tls_port_{0};
+
+  mutable Mutex tls_mu_;
+  std::shared_ptr<TlsContext> tls_context_ GUARDED_BY(tls_mu_);
 };
 
 }  // namespace ebb

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/config.h"
 #include "base/mutex.h"
 #include "ebb/status.h"
 #include "ebb/store.h"
@@ -21,23 +22,41 @@ struct ServerSettings {
   std::string bind = "127.0.0.1";
   int port = 6380;
   int admin_port = 8380;
+  int tls_port = 0;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_ca_cert_file;
+  std::string tls_auth_clients = "optional";
+  std::string admin_bind = "127.0.0.1";
+  // Resolved from admin_token or admin_token_file; empty: none.
+  std::string admin_token;
+  // Resolved from requirepass or requirepass_file; empty: none.
   std::string requirepass;
+  bool protected_mode = true;
   int64_t max_clients = 1000;
   int64_t max_query_buffer_bytes = 64 << 20;
   int64_t max_bulk_bytes = 16 << 20;
   int64_t idle_timeout_s = 0;
   int io_threads = 1;
-  int write_threads = 4;
+  int write_threads = 1;  // FromConfig derives it when unset (DefaultWriteThreads)
   int write_nice = 0;
   // From [store]: arguments larger than these are refused before they reach
   // a write batch, so one bad SET in a pipeline cannot fail its neighbours.
   int64_t max_key_bytes = 64 << 10;
   int64_t max_value_bytes = 16 << 20;
 
-  // Reads every [server] setting (and the [store] limits) from the store's
-  // configuration.
+  // Reads every [server] setting (and the [store] limits) from the
+  // configuration, resolving requirepass_file, and checks them together.
+  // Also the validator of CONFIG SET server.* (Config::AddValidator).
+  static Result<ServerSettings> FromConfig(const Config& config);
+  // FromConfig of the store's configuration (engine/admin.h StoreConfig).
   static Result<ServerSettings> FromStore(Store* store);
 };
+
+// The first line of a file holding a secret named by `setting`
+// ("server.requirepass_file"), without its line end. Errors name the
+// setting and the file, never the contents.
+Result<std::string> ReadSecretFile(std::string_view setting, const std::string& path);
 
 // Settings that change at run time. Thread-safe.
 class LiveSettings {
@@ -50,19 +69,31 @@ class LiveSettings {
   int64_t max_query_buffer_bytes() const { return max_query_buffer_bytes_.load(std::memory_order_relaxed); }
   int64_t max_bulk_bytes() const { return max_bulk_bytes_.load(std::memory_order_relaxed); }
   int64_t idle_timeout_s() const { return idle_timeout_s_.load(std::memory_order_relaxed); }
+  bool protected_mode() const { return protected_mode_.load(std::memory_order_relaxed); }
   bool password_required() const { return password_required_.load(std::memory_order_acquire); }
   // Compares in time independent of where the first difference is.
   bool CheckPassword(std::string_view candidate) const;
+  bool admin_token_required() const { return admin_token_required_.load(std::memory_order_acquire); }
+  // Like CheckPassword, for server.admin_token. False when none is set.
+  bool CheckAdminToken(std::string_view candidate) const;
 
  private:
   std::atomic<int64_t> max_clients_{0};
   std::atomic<int64_t> max_query_buffer_bytes_{0};
   std::atomic<int64_t> max_bulk_bytes_{0};
   std::atomic<int64_t> idle_timeout_s_{0};
+  std::atomic<bool> protected_mode_{true};
   std::atomic<bool> password_required_{false};
+  std::atomic<bool> admin_token_required_{false};
   mutable Mutex mu_;
   std::string requirepass_ GUARDED_BY(mu_);
+  std::string admin_token_ GUARDED_BY(mu_);
 };
+
+// server.write_threads when unset: max(4, cores) with journal.sync =
+// always (the threads wait on the disk), else max(1, cores - 1) (the
+// threads use a core, and one is left for reads).
+int DefaultWriteThreads(std::string_view journal_sync, int cores);
 
 }  // namespace ebb
 

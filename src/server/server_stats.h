@@ -27,6 +27,8 @@ struct ServerStats {
   std::atomic<uint64_t> limit_disconnects{0};    // connections closed for query buffer limits
   std::atomic<uint64_t> idle_disconnects{0};     // connections closed by server.idle_timeout_s
   std::atomic<uint64_t> auth_failures{0};
+  std::atomic<uint64_t> protected_mode_denials{0};  // clients refused by protected mode
+  std::atomic<uint64_t> tls_handshake_failures{0};  // TLS clients closed before or in the handshake
   std::atomic<uint64_t> net_input_bytes{0};
   std::atomic<uint64_t> net_output_bytes{0};
   std::atomic<uint64_t> write_batches{0};        // WriteBatches written by the write executor

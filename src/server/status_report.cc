@@ -31,7 +31,12 @@ json ServerSection(ServerCore* core) {
       {"version", std::string(kEbbVersion)},
       {"bind", core->settings().bind},
       {"port", core->bound_port()},
+      {"tls_port", core->bound_tls_port()},
+      {"admin_bind", core->settings().admin_bind},
       {"admin_port", core->bound_admin_port()},
+      // Whether a secret is required, never the secret.
+      {"auth_required", core->live().password_required()},
+      {"admin_token_required", core->live().admin_token_required()},
       {"uptime_s", uptime_us / 1000000},
       {"io_threads", core->settings().io_threads},
       {"write_threads", core->settings().write_threads},
@@ -50,11 +55,15 @@ json ServerSection(ServerCore* core) {
       {"limit_disconnects", load(st.limit_disconnects)},
       {"idle_disconnects", load(st.idle_disconnects)},
       {"auth_failures", load(st.auth_failures)},
+      {"protected_mode", core->live().protected_mode()},
+      {"protected_mode_denials", load(st.protected_mode_denials)},
+      {"tls_handshake_failures", load(st.tls_handshake_failures)},
       {"net_input_bytes", load(st.net_input_bytes)},
       {"net_output_bytes", load(st.net_output_bytes)},
       {"write_batches", load(st.write_batches)},
       {"write_batch_commands", load(st.write_batch_commands)},
       {"scan_cursors", core->cursors().size()},
+      {"database_handles", core->registry().cached()},
       {"commands", commands},
   };
 }
@@ -62,13 +71,15 @@ json ServerSection(ServerCore* core) {
 // Fields that only grow; Prometheus counters (named with _total).
 const std::set<std::string, std::less<>>& CounterFields() {
   static const std::set<std::string, std::less<>> fields = {
-      "records_written", "batches_written", "syncs", "bytes_written", "admitted", "rejected", "completed",
+      "records_written", "batches_written", "syncs", "bytes_written", "admitted", "rejected", "rejected_by_wait",
+      "completed", "lock_acquisitions",
       "aborted", "flush_bytes_written", "compaction_bytes_written", "compactions", "passes", "bytes_done",
       "wakeups", "stuck_passes", "transitions", "jobs_started", "jobs_succeeded", "jobs_failed", "jobs_dropped",
-      "evicted", "foreground_notifications", "throttled_writes", "throttle_pause_us", "events_dropped",
+      "evicted", "foreground_notifications", "throttled_writes", "throttle_pause_us", "memory_bound_waits", "events_dropped",
       "connections_received", "rejected_connections",
       "commands_processed", "unknown_commands", "error_replies", "keyspace_hits", "keyspace_misses",
       "busy_rejections", "protocol_errors", "limit_disconnects", "idle_disconnects", "auth_failures",
+      "protected_mode_denials", "tls_handshake_failures",
       "net_input_bytes", "net_output_bytes", "write_batches", "write_batch_commands"};
   return fields;
 }
@@ -361,6 +372,8 @@ std::string RenderInfo(ServerCore* core, const nlohmann::json& doc, const std::v
         {"limit_disconnects", "limit_disconnects"},
         {"idle_disconnects", "idle_disconnects"},
         {"auth_failures", "auth_failures"},
+        {"protected_mode_denials", "protected_mode_denials"},
+        {"tls_handshake_failures", "tls_handshake_failures"},
         {"write_batches", "write_batches"},
         {"write_batch_commands", "write_batch_commands"},
     };

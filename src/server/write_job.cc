@@ -1,5 +1,6 @@
 #include "server/write_job.h"
 
+#include <algorithm>
 #include <optional>
 #include <unordered_map>
 
@@ -33,7 +34,13 @@ Result<std::optional<std::string>> ReadKey(Database* db, const Overlay& overlay,
 
 // Runs the commands once against `db`. Returns the Write status.
 Status RunOnce(Database* db, std::vector<WriteCommand>* commands, ServerStats* stats) {
+  // The overlay serves reads of the job's own writes; a job that reads
+  // nothing (plain SET and MSET, the common pipeline) does not keep one.
+  const bool reads = std::any_of(commands->begin(), commands->end(), NeedsRead);
   Overlay overlay;
+  auto remember = [&](std::string_view key, std::optional<std::string_view> value) {
+    if (reads) overlay[key] = value;
+  };
   WriteBatch batch;
   for (WriteCommand& c : *commands) {
     c.reply.clear();
@@ -44,7 +51,7 @@ Status RunOnce(Database* db, std::vector<WriteCommand>* commands, ServerStats* s
         std::string_view value = c.args[2];
         if (!NeedsRead(c)) {
           batch.Put(key, value);
-          overlay[key] = value;
+          remember(key, value);
           w.SimpleString("OK");
           break;
         }
@@ -57,7 +64,7 @@ Status RunOnce(Database* db, std::vector<WriteCommand>* commands, ServerStats* s
         const bool write = !(c.nx && exists) && !(c.xx && !exists);
         if (write) {
           batch.Put(key, value);
-          overlay[key] = value;
+          remember(key, value);
         }
         if (c.get) {
           if (exists) {
@@ -75,7 +82,7 @@ Status RunOnce(Database* db, std::vector<WriteCommand>* commands, ServerStats* s
       case CommandId::kMSet:
         for (size_t i = 1; i + 1 < c.args.size(); i += 2) {
           batch.Put(c.args[i], c.args[i + 1]);
-          overlay[c.args[i]] = c.args[i + 1];
+          remember(c.args[i], c.args[i + 1]);
         }
         w.SimpleString("OK");
         break;
@@ -91,7 +98,7 @@ Status RunOnce(Database* db, std::vector<WriteCommand>* commands, ServerStats* s
           if (!current->has_value()) continue;  // absent: no tombstone needed
           removed++;
           batch.Delete(c.args[i]);
-          overlay[c.args[i]] = std::nullopt;
+          remember(c.args[i], std::nullopt);
         }
         if (!error.ok()) {
           c.reply = StatusErrorReply(error);

@@ -12,7 +12,7 @@
 //     every command (I/O error, read-only store); then every command gets
 //     that error.
 // The reads a job makes run on the write executor, not the ReadPool: they
-// belong to the write (DESIGN.md: writes never run on the ReadPool).
+// belong to the write (docs/ARCHITECTURE.md: writes never run on the ReadPool).
 
 #ifndef EBB_SERVER_WRITE_JOB_H_
 #define EBB_SERVER_WRITE_JOB_H_

@@ -29,7 +29,7 @@ Result<CompactionResult> DatabaseCore::Compact(const CompactionOptions& options)
   {
     MutexLock lock(&mu_);
     if (!closed_.ok()) return closed_;
-    if (!error_.ok()) return error_;
+    if (has_error_.load()) return error();
     if (compacting_) return Status::Busy(fmt::format("database {} is already being compacted", name_));
     const SegmentSet& set = *segments_;
     // Compaction works on local segments only: an evicted (tiered) segment is
@@ -99,7 +99,12 @@ Result<CompactionResult> DatabaseCore::Compact(const CompactionOptions& options)
     return Status::OK();
   };
   auto abandon = [&](Status s) {
-    writer.reset();
+    // The output being written is not in `outputs` yet: delete it too.
+    if (writer) {
+      const std::string partial = writer->path();
+      writer.reset();
+      (void)ctx_->fs->DeleteFile(partial);
+    }
     for (const auto& m : outputs) (void)ctx_->fs->DeleteFile(SegmentFileName(opts.data_dir, m.number));
     return finish(std::move(s));
   };

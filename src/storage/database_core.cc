@@ -100,7 +100,7 @@ Status DatabaseCore::Get(const ReadOptions& options, std::string_view key, std::
     if (meta.smallest_seq > seq) continue;
     if (key < std::string_view(meta.smallest_key) || key > std::string_view(meta.largest_key)) continue;
     if (!bloom_hash) bloom_hash = BloomHash(key);
-    if (!file->EvictedMayContain(*bloom_hash)) continue;
+    if (!file->MayContain(*bloom_hash)) continue;  // resident filter: no open
     EBB_ASSIGN_OR_RETURN(std::shared_ptr<Segment> seg, file->Open());
     EBB_ASSIGN_OR_RETURN(bool found, seg->Get(key, *bloom_hash, seq, value, &type));
     if (found) return type == ValueType::kValue ? Status::OK() : Status::NotFound(std::string());
@@ -189,7 +189,7 @@ Status DatabaseCore::ReplayBatch(SequenceNumber first_seq, std::string_view batc
   ApplyToMemtable(mem_.get(), first_seq, batch);
   last_seq_ = first_seq + batch.Count() - 1;
   visible_seq_.store(last_seq_, std::memory_order_release);
-  changes_ += batch.Count();
+  changes_.fetch_add(batch.Count(), std::memory_order_relaxed);
   InstallViewLocked();
   return Status::OK();
 }
@@ -290,6 +290,7 @@ DatabaseStats DatabaseCore::GetStats() {
   st.completion_passes = inflight_.drain_passes();
   st.completion_items = inflight_.drained_items();
   st.lock_wait_us = lock_wait_ns_.load(std::memory_order_relaxed) / 1000;
+  st.lock_acquisitions = lock_acquisitions_.load(std::memory_order_relaxed);
   return st;
 }
 
@@ -302,7 +303,9 @@ void DatabaseCore::BeginClose(Status reason) {
 
 void DatabaseCore::WaitForWrites() {
   MutexLock lock(&mu_);
+  completion_waiters_.fetch_add(1, std::memory_order_seq_cst);
   while (!inflight_.empty()) cv_.Wait();
+  completion_waiters_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void DatabaseCore::WaitForBackgroundWork() {
@@ -321,11 +324,6 @@ void DatabaseCore::MarkDropped() {
   closed_ = Status::NotFound(fmt::format("database {} was dropped", name_));
   for (const auto& f : *segments_) f->MarkObsolete();
   cv_.SignalAll();
-}
-
-Status DatabaseCore::error() const {
-  MutexLock lock(&mu_);
-  return error_;
 }
 
 }  // namespace ebb

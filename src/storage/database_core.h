@@ -2,18 +2,22 @@
 // its segment set, the op-lock write path, reads, snapshots, and the flush and
 // compaction primitives. The engine wraps it in the public ebb::Database.
 //
-// Write path (seed 002, DESIGN.md "Write"): Write() takes the database lock
-// only to assign sequence numbers, push a WriteItem on the in-flight queue
-// and queue the record for the journal's group commit. Then, without the
-// lock, the writer applies its batch to the memtable (the *apply* part) and
-// leads or follows the group commit (the *commit* part, completed by the
-// group's leader). Each part completes under the item's own lock; whoever
-// completes the last part acknowledges the item and requests the ordered
-// completion step, which takes the database lock once per batch of items,
-// advances the visible sequence in submission order, updates statistics and
-// wakes the writers. A write returns once its item is completed, so every
-// acknowledged write is visible to every later read (read-your-writes), and
-// snapshots see exactly a prefix of acknowledged writes.
+// Write path (op-lock completion; docs/ARCHITECTURE.md): Write() takes the
+// database lock only to assign sequence numbers, push a WriteItem on the
+// in-flight queue and queue the record for the journal's group commit. Then,
+// without the lock, the writer applies its batch to the memtable (the
+// *apply* part) and leads or follows the group commit (the *commit* part,
+// completed by the group's leader). Each part completes under the item's own
+// lock; whoever completes the last part requests the ordered completion
+// step, which pops the acknowledged items in submission order under the
+// in-flight queue's own small lock, advances the visible sequence and the
+// counters (atomics) and wakes the writers: it never takes the database
+// lock, so that lock serves submission alone. A write returns once its item
+// is completed, so every acknowledged write is visible to every later read
+// (read-your-writes), and snapshots see exactly a prefix of acknowledged
+// writes. Dropping the database cancels the writes still in flight (they
+// return the drop's status). write.completion = db_lock instead holds the
+// database lock from submit to completion (the classic design).
 //
 // Thread safety: all public methods are thread-safe.
 
@@ -23,6 +27,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -98,6 +103,29 @@ class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
   // another thread is flushing this database, unless `wait_if_busy`, which
   // waits for that flush and then flushes the next oldest, if any.
   Result<uint64_t> FlushOldestImmutable(bool wait_if_busy = false);
+
+  // The same in phases, so a store-level flush of many databases
+  // (Storage::FlushDatabases) syncs the segment directory and writes the
+  // manifest once for all of them. PrepareFlush writes the oldest immutable
+  // memtable's segment (nullopt if there is none, or another thread is
+  // flushing); after the segment directory is synced, AddFlushToEdit adds
+  // what the manifest must record; once the edit is applied, InstallFlush
+  // swaps the segment in and returns the bytes flushed. AbortFlush gives up
+  // after a failed directory sync or edit, keeping the segment file.
+  struct PreparedFlush {
+    std::shared_ptr<MemTable> imm;
+    SequenceNumber needed = 0;
+    SequenceNumber oldest_snapshot = 0;
+    bool drop_tombstones = false;
+    std::shared_ptr<const SegmentSet> older;
+    SegmentMeta meta;
+    std::vector<std::pair<uint64_t, uint64_t>> dead_updates;
+    uint64_t written = 0;
+  };
+  Result<std::optional<PreparedFlush>> PrepareFlush(bool wait_if_busy);
+  void AddFlushToEdit(const PreparedFlush& flush, ManifestEdit* edit);
+  uint64_t InstallFlush(PreparedFlush flush);
+  void AbortFlush(PreparedFlush* flush, const Status& why);
   // Makes the current memtable immutable if it holds anything; true if so.
   bool SwitchMemtable();
   // Builds the Bloom filter of every immutable memtable whose last write
@@ -160,7 +188,11 @@ class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
   // Marks every segment file obsolete (deleted when no longer read).
   void MarkDropped();
   // The sticky error that made this database read-only (OK if none).
-  Status error() const;
+  Status error() const EXCLUDES(error_mu_);
+  // Completes every write still in flight with `status` without waiting
+  // for it (a drop: their results no longer matter), then waits until the
+  // in-flight queue is empty. Call after BeginClose.
+  void CancelWrites(const Status& status);
 
   // A word the StorageListener may keep per database, so that it need not
   // look the database up on every write (storage never reads it; 0 at open).
@@ -196,7 +228,12 @@ class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
     CompletionItem* item;
     Status status;
   };
-  void DrainCompletionsLocked(std::vector<Completed>* done, uint64_t* writes, uint64_t* bytes) REQUIRES(mu_);
+  // Pops the acknowledged items (every item once cancelled) in order and
+  // publishes their visibility; the database lock is not needed.
+  void DrainCompletions(std::vector<Completed>* done, uint64_t* writes, uint64_t* bytes);
+  // Wakes threads waiting under mu_ for visibility or an empty queue, if any.
+  void WakeCompletionWaiters() EXCLUDES(mu_);
+  void SetError(const Status& s) EXCLUDES(error_mu_);
   static void WakeCompleted(std::vector<Completed>* done);
   void InstallViewLocked() REQUIRES(mu_);
   std::shared_ptr<const ReadView> CurrentView() const;
@@ -205,6 +242,7 @@ class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
   // NoSpace if the file system holding the store has less room than a
   // flush of `payload_bytes` needs.
   Status CheckRoomForFlush(uint64_t payload_bytes) const;
+  void NotFlushing() EXCLUDES(mu_);
   static constexpr uint64_t kFlushSpaceMarginBytes = 1 << 20;
   Result<uint64_t> WriteFlushSegment(const std::shared_ptr<MemTable>& imm, SequenceNumber oldest_snapshot,
                                      bool drop_tombstones, std::shared_ptr<const SegmentSet> older,
@@ -223,13 +261,12 @@ class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
   mutable Mutex mu_;
   CondVar cv_{&mu_};  // flush progress, completion progress, close
   SequenceNumber last_seq_ GUARDED_BY(mu_) = 0;  // assigned
-  OrderedCompletionQueue inflight_;              // guarded by mu_ (see its header)
+  OrderedCompletionQueue inflight_;  // its own lock; pushed under mu_ (in sequence order)
   std::shared_ptr<MemTable> mem_ GUARDED_BY(mu_);
   // Immutable memtables, newest first, with the last sequence each holds.
   std::vector<std::pair<std::shared_ptr<MemTable>, SequenceNumber>> imms_ GUARDED_BY(mu_);
   std::shared_ptr<const SegmentSet> segments_ GUARDED_BY(mu_);
   std::multiset<SequenceNumber> snapshots_ GUARDED_BY(mu_);
-  Status error_ GUARDED_BY(mu_);
   Status closed_ GUARDED_BY(mu_);  // non-OK once closing or dropped
   int writers_in_flight_ GUARDED_BY(mu_) = 0;
   bool flushing_ GUARDED_BY(mu_) = false;
@@ -238,7 +275,7 @@ class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
   SequenceNumber min_read_seq_ GUARDED_BY(mu_) = 0;  // see ReadView
   SequenceNumber compacted_seq_ GUARDED_BY(mu_) = 0;
   bool live_exact_ GUARDED_BY(mu_) = true;
-  uint64_t changes_ GUARDED_BY(mu_) = 0;
+
   uint64_t flush_bytes_written_ GUARDED_BY(mu_) = 0;
   uint64_t compaction_bytes_written_ GUARDED_BY(mu_) = 0;
   uint64_t compactions_ GUARDED_BY(mu_) = 0;
@@ -254,6 +291,18 @@ class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
 
   // Everything with sequence <= visible_seq_ is acknowledged and readable.
   std::atomic<SequenceNumber> visible_seq_{0};
+  std::atomic<uint64_t> changes_{0};
+  // Threads waiting on cv_ for visible_seq_ or an empty in-flight queue
+  // (the completion step takes mu_ to wake them only if there are any).
+  std::atomic<int> completion_waiters_{0};
+  // Database-lock acquisitions (a metric: op_lock takes it to submit only).
+  std::atomic<uint64_t> lock_acquisitions_{0};
+
+  // The sticky error (a leaf lock: the completion step sets it without mu_).
+  mutable Mutex error_mu_ ACQUIRED_AFTER(mu_);
+  Status error_ GUARDED_BY(error_mu_);
+  Status cancel_status_ GUARDED_BY(error_mu_);  // what cancelled writes return
+  std::atomic<bool> has_error_{false};
   std::atomic<uint64_t> listener_memo_{0};
   // False once closing or dropped: reads fail fast without the lock.
   std::atomic<bool> open_{true};

@@ -1,6 +1,7 @@
 #include "storage/database_core.h"
 
 #include <algorithm>
+#include <optional>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -47,114 +48,131 @@ Status DatabaseCore::Flush() {
 }
 
 Result<uint64_t> DatabaseCore::FlushOldestImmutable(bool wait_if_busy) {
-  std::shared_ptr<MemTable> imm;
-  SequenceNumber needed, oldest_snapshot;
-  bool drop_tombstones;
-  std::shared_ptr<const SegmentSet> older;
+  EBB_ASSIGN_OR_RETURN(std::optional<PreparedFlush> flush, PrepareFlush(wait_if_busy));
+  if (!flush) return uint64_t{0};
+  // The new segment's directory entry must be durable before the edit
+  // that names it.
+  Status s = ctx_->fs->SyncDir(SegmentDir(ctx_->options.data_dir));
+  if (!s.ok()) {
+    AbortFlush(&*flush, s);
+    return s.WithContext(fmt::format("flush of database {}", name_));
+  }
+  ManifestEdit edit;
+  AddFlushToEdit(*flush, &edit);
+  s = ctx_->manifest->Apply(edit);
+  if (!s.ok()) {
+    AbortFlush(&*flush, s);
+    return s.WithContext(fmt::format("flush of database {}", name_));
+  }
+  return InstallFlush(std::move(*flush));
+}
+
+Result<std::optional<DatabaseCore::PreparedFlush>> DatabaseCore::PrepareFlush(bool wait_if_busy) {
+  PreparedFlush f;
   // A read-only store starts no flush: its edit could not be written, and
   // every attempt would leave another segment file behind.
   EBB_RETURN_IF_ERROR(ctx_->errors->CheckWritable());
   {
     MutexLock lock(&mu_);
-    while (wait_if_busy && flushing_ && closed_.ok() && error_.ok()) cv_.Wait();
+    while (wait_if_busy && flushing_ && closed_.ok() && !has_error_.load()) cv_.Wait();
     if (!closed_.ok()) return closed_;
-    if (!error_.ok()) return error_;
-    if (flushing_ || imms_.empty()) return uint64_t{0};
+    if (has_error_.load()) return error();
+    if (flushing_ || imms_.empty()) return std::optional<PreparedFlush>();
     flushing_ = true;
-    imm = imms_.back().first;
-    needed = imms_.back().second;
-    // Every write into this memtable must be completed first.
-    while (visible_seq_.load(std::memory_order_acquire) < needed && error_.ok() && closed_.ok()) cv_.Wait();
-    if (!error_.ok() || visible_seq_.load() < needed) {
+    f.imm = imms_.back().first;
+    f.needed = imms_.back().second;
+    // Every write into this memtable must be completed first (the
+    // completion step wakes registered waiters).
+    completion_waiters_.fetch_add(1, std::memory_order_seq_cst);
+    while (visible_seq_.load(std::memory_order_seq_cst) < f.needed && !has_error_.load() && closed_.ok()) cv_.Wait();
+    completion_waiters_.fetch_sub(1, std::memory_order_relaxed);
+    if (has_error_.load() || visible_seq_.load() < f.needed) {
       flushing_ = false;
       cv_.SignalAll();
-      return error_.ok() ? closed_ : error_;
+      return has_error_.load() ? error() : closed_;
     }
-    oldest_snapshot = OldestSnapshotLocked();
-    older = segments_;
+    f.oldest_snapshot = OldestSnapshotLocked();
+    f.older = segments_;
     // With nothing older on disk, a tombstone shadows nothing: drop it.
-    drop_tombstones = older->empty() && imms_.size() == 1;
+    f.drop_tombstones = f.older->empty() && imms_.size() == 1;
   }
-  auto not_flushing = [this] {
-    MutexLock lock(&mu_);
-    flushing_ = false;
-    cv_.SignalAll();
-  };
   // Room first: a flush that runs out of space half-way wastes the work
   // and the disk's last bytes. Not enough is not an error of the store:
   // the memtable stays and the flush is tried again later.
-  if (Status room = CheckRoomForFlush(imm->payload_bytes()); !room.ok()) {
-    not_flushing();
+  if (Status room = CheckRoomForFlush(f.imm->payload_bytes()); !room.ok()) {
+    NotFlushing();
     return room;
   }
-  SegmentMeta meta;
-  std::vector<std::pair<uint64_t, uint64_t>> dead_updates;
-  auto written = WriteFlushSegment(imm, oldest_snapshot, drop_tombstones, older, &meta, &dead_updates);
+  auto written = WriteFlushSegment(f.imm, f.oldest_snapshot, f.drop_tombstones, f.older, &f.meta, &f.dead_updates);
   if (!written.ok()) {
     Status s = written.status().WithContext(fmt::format("flush of database {}", name_));
-    if (s.IsNoSpace()) {
-      // The partial segment is gone and nothing names it: retried later.
-      not_flushing();
-      return s;
-    }
-    // Sticky, like a journal failure: a disk that fails writes would fail
-    // the next flush too, and the memtables it leaves bound writers.
-    MutexLock lock(&mu_);
-    flushing_ = false;
-    if (error_.ok()) {
-      error_ = s;
-      EBB_LOG(kError, "{}; database {} is read-only until the store is reopened", s.ToString(), name_);
-    }
-    cv_.SignalAll();
+    if (!s.IsNoSpace()) {
+      // Sticky, like a journal failure: a disk that fails writes would
+      // fail the next flush too, and the memtables it leaves bound writers.
+      SetError(s);
+    }  // Out of space: the partial segment is gone and nothing names it; retried later.
+    NotFlushing();
     return s;
   }
-  ManifestEdit edit;
-  {
-    MutexLock lock(&mu_);
-    uint64_t log_number = UINT64_MAX;
-    for (size_t i = 0; i + 1 < imms_.size(); i++) log_number = std::min(log_number, imms_[i].first->min_journal_file());
-    if (mem_ && !mem_->empty()) log_number = std::min(log_number, mem_->min_journal_file());
-    if (log_number == UINT64_MAX) log_number = ctx_->journal->CurrentFileNumber();
-    if (meta.entries > 0) edit.AddSegment(meta);
-    edit.SetFlushed(id_, log_number, needed);
-    for (const auto& [number, dead] : dead_updates) edit.SetDeadBytes(id_, number, dead);
-    if (live_exact_ && !dead_updates.empty()) edit.SetCompacted(id_, compacted_seq_, false);
-    edit.AddCounters(id_, *written, 0, 0);
-  }
-  Status s = ctx_->manifest->Apply(edit);
-  if (!s.ok()) {
-    // The edit may have landed: the new segment is kept (the next open
-    // uses it or moves it to lost+found/), and so is the memtable, so
-    // reads go on; the store is read-only now (StoreErrors).
-    not_flushing();
-    return s.WithContext(fmt::format("flush of database {}", name_));
-  }
+  f.written = *written;
+  return std::optional<PreparedFlush>(std::move(f));
+}
+
+void DatabaseCore::NotFlushing() {
+  MutexLock lock(&mu_);
+  flushing_ = false;
+  cv_.SignalAll();
+}
+
+void DatabaseCore::AbortFlush(PreparedFlush* flush, const Status& why) {
+  // The edit may have landed (or was never written): the new segment is
+  // kept (the next open uses it or moves it to lost+found/), and so is the
+  // memtable, so reads go on. A manifest failure made the store read-only
+  // (StoreErrors); a directory sync failure is this database's.
+  if (!ctx_->errors->failed()) SetError(why.WithContext(fmt::format("flush of database {}", name_)));
+  NotFlushing();
+}
+
+void DatabaseCore::AddFlushToEdit(const PreparedFlush& f, ManifestEdit* edit) {
+  MutexLock lock(&mu_);
+  uint64_t log_number = UINT64_MAX;
+  for (size_t i = 0; i + 1 < imms_.size(); i++) log_number = std::min(log_number, imms_[i].first->min_journal_file());
+  if (mem_ && !mem_->empty()) log_number = std::min(log_number, mem_->min_journal_file());
+  if (log_number == UINT64_MAX) log_number = ctx_->journal->CurrentFileNumber();
+  if (f.meta.entries > 0) edit->AddSegment(f.meta);
+  edit->SetFlushed(id_, log_number, f.needed);
+  for (const auto& [number, dead] : f.dead_updates) edit->SetDeadBytes(id_, number, dead);
+  if (live_exact_ && !f.dead_updates.empty()) edit->SetCompacted(id_, compacted_seq_, false);
+  edit->AddCounters(id_, f.written, 0, 0);
+}
+
+uint64_t DatabaseCore::InstallFlush(PreparedFlush f) {
   {
     MutexLock lock(&mu_);
     imms_.pop_back();
-    if (ctx_->dirty_bytes) ctx_->dirty_bytes->fetch_sub(imm->payload_bytes(), std::memory_order_relaxed);
+    if (ctx_->dirty_bytes) ctx_->dirty_bytes->fetch_sub(f.imm->payload_bytes(), std::memory_order_relaxed);
     auto set = std::make_shared<SegmentSet>(*segments_);
-    std::unordered_map<uint64_t, uint64_t> dead(dead_updates.begin(), dead_updates.end());
+    std::unordered_map<uint64_t, uint64_t> dead(f.dead_updates.begin(), f.dead_updates.end());
     for (auto& file : *set) {
       auto it = dead.find(file->meta().number);
       if (it != dead.end()) file->set_dead_bytes(it->second);
     }
-    if (meta.entries > 0) {
-      set->insert(set->begin(), std::make_shared<SegmentFile>(ctx_, meta, tier_name()));
+    if (f.meta.entries > 0) {
+      set->insert(set->begin(), std::make_shared<SegmentFile>(ctx_, f.meta, tier_name()));
       std::sort(set->begin(), set->end(),
                 [](const auto& a, const auto& b) { return a->meta().largest_seq > b->meta().largest_seq; });
     }
     segments_ = std::move(set);
-    min_read_seq_ = std::max(min_read_seq_, oldest_snapshot);
-    flushed_seq_ = needed;
-    flush_bytes_written_ += *written;
-    if (!dead_updates.empty()) live_exact_ = false;
+    min_read_seq_ = std::max(min_read_seq_, f.oldest_snapshot);
+    flushed_seq_ = f.needed;
+    flush_bytes_written_ += f.written;
+    if (!f.dead_updates.empty()) live_exact_ = false;
     flushing_ = false;
     InstallViewLocked();
     cv_.SignalAll();
   }
   if (ctx_->listener) ctx_->listener->OnSegmentsChanged(this);
-  return imm->payload_bytes();
+  return f.imm->payload_bytes();
 }
 
 Status DatabaseCore::CheckRoomForFlush(uint64_t payload_bytes) const {
@@ -248,7 +266,7 @@ Result<uint64_t> DatabaseCore::WriteFlushSegment(const std::shared_ptr<MemTable>
     meta->number = number;
     return uint64_t{0};
   }
-  EBB_RETURN_IF_ERROR(ctx_->fs->SyncDir(SegmentDir(opts.data_dir)));
+  // The caller syncs the segment directory (once for a batch of flushes).
   meta->number = number;
   meta->db_id = id_;
   meta->file_size = writer.FileSize();

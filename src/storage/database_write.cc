@@ -71,9 +71,9 @@ Status DatabaseCore::MakeRoomForWrite() {
   EBB_RETURN_IF_ERROR(ctx_->errors->CheckWritable());
   while (true) {
     if (!closed_.ok()) return closed_;
-    if (!error_.ok()) {
+    if (has_error_.load(std::memory_order_acquire)) {
       return Status::ReadOnly(fmt::format("database {} is read-only after an earlier failure ({}); reopen the store",
-                                          name_, error_.ToString()));
+                                          name_, error().ToString()));
     }
     if (mem_ == nullptr || mem_->payload_bytes() < ctx_->options.memtable_bytes) return Status::OK();
     if (static_cast<int>(imms_.size()) >= ctx_->options.max_immutable_memtables) {
@@ -83,7 +83,7 @@ Status DatabaseCore::MakeRoomForWrite() {
         MutexUnlock unlock(&mu_);
         ctx_->listener->OnMemtableSwitched(this);
       }
-      if (!closed_.ok() || !error_.ok()) continue;
+      if (!closed_.ok() || has_error_.load()) continue;
       if (static_cast<int>(imms_.size()) >= ctx_->options.max_immutable_memtables &&
           mem_->payload_bytes() >= ctx_->options.memtable_bytes) {
         cv_.Wait();
@@ -167,7 +167,8 @@ Status DatabaseCore::WriteOpLock(const WriteOptions& options, const WriteBatch& 
   // Apply: into the memtable, concurrently with other writers and with the
   // journal write of this very batch.
   ApplyToMemtable(mem.get(), item.first_seq, batch);
-  if (item.CompletePart(WriteItem::kApply, Status::OK())) RequestCompletion();
+  // A cancelled item (a drop) is completed once applied, whatever its commit.
+  if (item.CompletePart(WriteItem::kApply, Status::OK()) || inflight_.cancelled()) RequestCompletion();
 
   // Commit: lead or follow the journal's group commit. Whoever completes
   // the item's last part requests the ordered completion step.
@@ -194,9 +195,10 @@ Status DatabaseCore::WriteDbLock(const WriteOptions& options, const WriteBatch& 
   (void)ctx_->journal->AwaitCommit(&item.request);
   uint64_t writes = 0, bytes = 0;
   std::vector<Completed> done;
-  DrainCompletionsLocked(&done, &writes, &bytes);
+  DrainCompletions(&done, &writes, &bytes);
   mu_.Unlock();
   WakeCompleted(&done);
+  WakeCompletionWaiters();
   if (ctx_->listener) {
     if (switched) ctx_->listener->OnMemtableSwitched(this);
     if (writes) ctx_->listener->OnWritesCompleted(this, writes, bytes);
@@ -205,6 +207,7 @@ Status DatabaseCore::WriteDbLock(const WriteOptions& options, const WriteBatch& 
 }
 
 void DatabaseCore::LockCounted() {
+  lock_acquisitions_.fetch_add(1, std::memory_order_relaxed);
   if (mu_.TryLock()) return;
   // A metric, not behaviour: measured with the hardware clock at ns
   // resolution (waits are often below a microsecond).
@@ -222,18 +225,17 @@ void DatabaseCore::RequestCompletion() {
 bool DatabaseCore::DrainPass(bool may_hand_off) {
   uint64_t writes = 0, bytes = 0;
   thread_local std::vector<Completed> done;
-  LockCounted();
-  DrainCompletionsLocked(&done, &writes, &bytes);
+  DrainCompletions(&done, &writes, &bytes);
   // What is left at the front is not acknowledged: its writer is still in
   // Write() and will wait for it, so it can take the duty over. The item
-  // stays alive until completed, which only a drainer does.
+  // stays alive until completed, which only the duty's holder does.
   CompletionItem* successor = may_hand_off ? inflight_.front() : nullptr;
   if (successor != nullptr) successor->HandOffDrain();
-  mu_.Unlock();
-  // Writers are woken after the database lock is released. Every thread
-  // that runs this is inside a Write() of this database (a writer, or the
-  // journal leader before it releases its group), so `this` is alive.
+  // Every thread that runs this is inside a Write() of this database (a
+  // writer, or the journal leader before it releases its group), or in
+  // CancelWrites, so `this` is alive.
   WakeCompleted(&done);
+  WakeCompletionWaiters();
   if (writes && ctx_->listener) ctx_->listener->OnWritesCompleted(this, writes, bytes);
   return successor != nullptr;
 }
@@ -243,36 +245,82 @@ void DatabaseCore::WakeCompleted(std::vector<Completed>* done) {
   done->clear();
 }
 
-void DatabaseCore::DrainCompletionsLocked(std::vector<Completed>* done, uint64_t* writes, uint64_t* bytes) {
-  mu_.AssertHeld();
+void DatabaseCore::WakeCompletionWaiters() {
+  // A waiter registers (seq_cst) before it reads the condition under mu_;
+  // the new visible sequence or queue size was stored before this load.
+  if (completion_waiters_.load(std::memory_order_seq_cst) == 0) return;
+  MutexLock lock(&mu_);
+  cv_.SignalAll();
+}
+
+void DatabaseCore::SetError(const Status& s) {
+  MutexLock lock(&error_mu_);
+  if (!error_.ok()) return;
+  error_ = s;
+  has_error_.store(true, std::memory_order_release);
+  EBB_LOG(kError, "database {}: {}; read-only until the store is reopened", name_, s.ToString());
+}
+
+Status DatabaseCore::error() const {
+  MutexLock lock(&error_mu_);
+  return error_;
+}
+
+void DatabaseCore::DrainCompletions(std::vector<Completed>* done, uint64_t* writes, uint64_t* bytes) {
   uint64_t drained = 0;
-  while (CompletionItem* ci = inflight_.PopAcknowledgedFront()) {
+  const bool cancelled = inflight_.cancelled();
+  Status cancel_status;
+  if (cancelled) {
+    MutexLock lock(&error_mu_);
+    cancel_status = cancel_status_;
+  }
+  while (true) {
+    CompletionItem* ci;
+    if (cancelled) {
+      // The database is gone: what happens to the record no longer matters,
+      // but an item is completed only once its batch is in the memtable, so
+      // no write lands in a dropped database's memory after the drop
+      // accounted for it. (Only the duty's holder pops: front stays front.)
+      ci = inflight_.front();
+      if (ci == nullptr || !ci->PartDone(WriteItem::kApply)) break;
+      (void)inflight_.PopFront();
+      drained++;
+      done->push_back({static_cast<WriteItem*>(ci), cancel_status});
+      continue;
+    }
+    ci = inflight_.PopAcknowledgedFront();
+    if (ci == nullptr) break;
     auto* item = static_cast<WriteItem*>(ci);
+    drained++;
     Status s = item->status();
-    if (s.ok() && error_.ok()) {
+    if (s.ok() && !has_error_.load(std::memory_order_acquire)) {
       // In submission order: the visible sequence only ever exposes a prefix.
       EBB_CHECK(item->first_seq == visible_seq_.load(std::memory_order_relaxed) + 1);
-      visible_seq_.store(item->last_seq, std::memory_order_release);
-      changes_ += item->last_seq - item->first_seq + 1;
+      visible_seq_.store(item->last_seq, std::memory_order_seq_cst);
+      changes_.fetch_add(item->last_seq - item->first_seq + 1, std::memory_order_relaxed);
       (*writes)++;
       *bytes += item->bytes;
     } else {
       if (s.ok()) {
-        s = Status::ReadOnly(fmt::format("database {} failed an earlier write ({}); reopen the store", name_,
-                                         error_.ToString()));
-      }
-      if (error_.ok()) {
-        error_ = s;
-        EBB_LOG(kError, "database {}: write failed ({}); read-only until the store is reopened", name_, s.ToString());
+        s = Status::ReadOnly(
+            fmt::format("database {} failed an earlier write ({}); reopen the store", name_, error().ToString()));
+      } else {
+        SetError(Status(s.code(), fmt::format("write failed: {}", s.message())));
       }
     }
     done->push_back({item, std::move(s)});
-    drained++;
   }
-  if (drained > 0) {
-    inflight_.CountDrained(drained);
-    cv_.SignalAll();
+  inflight_.CountDrained(drained);
+}
+
+void DatabaseCore::CancelWrites(const Status& status) {
+  {
+    MutexLock lock(&error_mu_);
+    cancel_status_ = status;
   }
+  inflight_.Cancel();
+  RequestCompletion();  // a pass completes them all (or the current drainer's next one does)
+  WaitForWrites();
 }
 
 }  // namespace ebb

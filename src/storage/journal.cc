@@ -10,6 +10,7 @@
 #include "base/logging.h"
 #include "base/spin.h"
 #include "base/status_macros.h"
+#include "base/sync_point.h"
 
 namespace ebb {
 
@@ -186,7 +187,25 @@ void Journal::LeadOneGroup() {
   cv_.SignalAll();
 }
 
+void Journal::BuildGroupRecord(const std::vector<JournalRequest*>& group, uint64_t durable_through) {
+  // Built in place: no payload copy on the write path.
+  group_buffer_.clear();
+  const size_t start = RecordLogWriter::BeginRecord(&group_buffer_, durable_through);
+  for (const JournalRequest* r : group) {
+    PutVarint64(&group_buffer_, r->db_id);
+    PutVarint64(&group_buffer_, r->first_seq);
+    PutLengthPrefixed(&group_buffer_, r->batch_rep);
+  }
+  RecordLogWriter::FinishRecord(&group_buffer_, start, kJournalRecordGroup);
+}
+
+uint64_t Journal::DurableOffset() const {
+  MutexLock lock(&mu_);
+  return durable_offset_;
+}
+
 Status Journal::WriteGroup(const std::vector<JournalRequest*>& group, bool sync, uint64_t* file_number) {
+  EBB_SYNC_POINT("Journal::WriteGroup:start");
   std::shared_ptr<WritableFile> file;
   {
     MutexLock lock(&mu_);
@@ -195,22 +214,7 @@ Status Journal::WriteGroup(const std::vector<JournalRequest*>& group, bool sync,
     }
     file = file_;
   }
-  // The group's record is built in place: no payload copy on the write path.
-  auto build = [&](uint64_t durable_through) {
-    group_buffer_.clear();
-    const size_t start = RecordLogWriter::BeginRecord(&group_buffer_, durable_through);
-    for (const JournalRequest* r : group) {
-      PutVarint64(&group_buffer_, r->db_id);
-      PutVarint64(&group_buffer_, r->first_seq);
-      PutLengthPrefixed(&group_buffer_, r->batch_rep);
-    }
-    RecordLogWriter::FinishRecord(&group_buffer_, start, kJournalRecordGroup);
-  };
-  auto durable_now = [&] {
-    MutexLock lock(&mu_);
-    return durable_offset_;
-  };
-  build(durable_now());
+  BuildGroupRecord(group, DurableOffset());
 
   Status s;
   if (file->Size() > kRecordLogHeaderBytes && file->Size() + group_buffer_.size() > options_.segment_bytes) {
@@ -224,35 +228,39 @@ Status Journal::WriteGroup(const std::vector<JournalRequest*>& group, bool sync,
       file = file_;
       stats_.syncs++;
     }
-    if (s.ok()) build(durable_now());  // offsets of the new file
+    if (s.ok()) BuildGroupRecord(group, DurableOffset());  // offsets of the new file
   }
   if (s.ok()) s = file->Append(group_buffer_);
   if (s.ok()) s = file->Flush();
   if (s.ok() && sync) s = file->Sync();
 
-  MutexLock lock(&mu_);
-  if (!s.ok()) {
-    // file_path_ names `file`: only holders of write_mu_ (this thread) switch files.
-    Status failed(s.code(), fmt::format("journal write to {} failed: {}", file_path_, s.message()));
-    SetError(failed);
-    return failed;
-  }
-  *file_number = current_number_;
-  stats_.records += group.size();
-  stats_.groups++;
-  stats_.bytes_written += group_buffer_.size();
-  if (!files_.empty()) files_.back().bytes = file->Size();
-  if (sync) {
-    stats_.syncs++;
-    unsynced_bytes_ = 0;
-    durable_offset_ = file->Size();
-  } else {
-    if (unsynced_bytes_ == 0) {
-      first_unsynced_micros_ = clock_->NowMicros();
-      syncer_cv_.Signal();
+  bool wake_syncer = false;
+  {
+    MutexLock lock(&mu_);
+    if (!s.ok()) {
+      // file_path_ names `file`: only holders of write_mu_ (this thread) switch files.
+      Status failed(s.code(), fmt::format("journal write to {} failed: {}", file_path_, s.message()));
+      SetError(failed);
+      return failed;
     }
-    unsynced_bytes_ += group_buffer_.size();
+    *file_number = current_number_;
+    stats_.records += group.size();
+    stats_.groups++;
+    stats_.bytes_written += group_buffer_.size();
+    if (!files_.empty()) files_.back().bytes = file->Size();
+    if (sync) {
+      stats_.syncs++;
+      unsynced_bytes_ = 0;
+      durable_offset_ = file->Size();
+    } else {
+      // Only the first unsynced group wakes the syncer: the sync it makes (or
+      // schedules) covers every group written before it.
+      wake_syncer = unsynced_bytes_ == 0;
+      unsynced_bytes_ += group_buffer_.size();
+    }
   }
+  // Signalled without the lock, so the syncer does not wake only to wait for it.
+  if (wake_syncer) syncer_cv_.Signal();
   return Status::OK();
 }
 
@@ -269,13 +277,19 @@ void Journal::SyncerLoop() {
     // Asleep (no deadline, no wakeups) while nothing is unsynced.
     while (!stop_syncer_ && (unsynced_bytes_ == 0 || !error_.ok())) syncer_cv_.Wait();
     if (stop_syncer_) return;
-    int64_t deadline = first_unsynced_micros_ + options_.sync_interval_ms * 1000;
+    // At most one sync per interval: at once when the last one is older
+    // than that (a lone write costs the syncer one wakeup, not a wakeup to
+    // arm a timer and another when it fires), else one interval after it,
+    // covering everything written meanwhile. Either way a write is synced
+    // at most sync_interval_ms after it was written.
+    const int64_t deadline = last_sync_micros_ + options_.sync_interval_ms * 1000;
     while (!stop_syncer_ && clock_->NowMicros() < deadline) clock_->WaitUntil(&syncer_cv_, deadline);
     if (stop_syncer_) return;
     std::shared_ptr<WritableFile> file = file_;
     uint64_t covered = unsynced_bytes_;
     // Every byte counted here was handed to the OS before this sync starts.
     const uint64_t covered_offset = files_.empty() ? 0 : files_.back().bytes;
+    last_sync_micros_ = clock_->NowMicros();
     Status s;
     {
       MutexUnlock unlock(&mu_);
@@ -288,7 +302,6 @@ void Journal::SyncerLoop() {
     stats_.syncs++;
     if (file == file_) {
       unsynced_bytes_ -= std::min(covered, unsynced_bytes_);
-      if (unsynced_bytes_ > 0) first_unsynced_micros_ = clock_->NowMicros();
       durable_offset_ = std::max(durable_offset_, covered_offset);
     }
   }

@@ -14,7 +14,9 @@
 //   always  every group commit is fdatasync'ed before its writes are acknowledged;
 //   batch   written to the OS before acknowledgement (survives a process
 //           crash) and fdatasync'ed by a background syncer at most
-//           journal.sync_interval_ms later (Redis's appendfsync everysec);
+//           journal.sync_interval_ms later (Redis's appendfsync everysec):
+//           at most one sync per interval, at once when the last one is
+//           older than that, so a lone write costs the syncer one wakeup;
 //           the syncer sleeps while there is nothing unsynced;
 //   none    written to the OS, synced only when a file is rotated or closed.
 // A WriteOptions::sync request is synced before acknowledgement in any mode.
@@ -178,6 +180,9 @@ class Journal {
   // it while writing.
   void LeadOneGroup() REQUIRES(mu_);
   Status WriteGroup(const std::vector<JournalRequest*>& group, bool sync, uint64_t* file_number) REQUIRES(write_mu_);
+  // Frames the group's record into group_buffer_.
+  void BuildGroupRecord(const std::vector<JournalRequest*>& group, uint64_t durable_through) REQUIRES(write_mu_);
+  uint64_t DurableOffset() const EXCLUDES(mu_);
   void SyncerLoop();
   void SetError(const Status& s) REQUIRES(mu_);
 
@@ -213,7 +218,8 @@ class Journal {
   // Offset of the current file known durable (synced), written into every
   // record so recovery can tell a power loss's hole from damage.
   uint64_t durable_offset_ GUARDED_BY(mu_) = 0;
-  int64_t first_unsynced_micros_ GUARDED_BY(mu_) = 0;
+  // When the syncer last started a sync ("long ago" before the first).
+  int64_t last_sync_micros_ GUARDED_BY(mu_) = INT64_MIN / 4;
   JournalStats stats_ GUARDED_BY(mu_);
 
   // Batch-mode syncer: sleeps with no deadline while nothing is unsynced.

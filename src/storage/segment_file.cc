@@ -26,6 +26,7 @@ SegmentFile::SegmentFile(const StorageContext* ctx, SegmentMeta meta, std::strin
     : ctx_(ctx),
       meta_(std::move(meta)),
       database_(std::move(database)),
+      path_(SegmentFileName(ctx_->options.data_dir, meta_.number)),
       evicted_(meta_.evicted),
       dead_bytes_(meta_.dead_bytes),
       last_access_micros_(meta_.created_unix_micros) {
@@ -52,28 +53,35 @@ SegmentFile::~SegmentFile() {
   }
 }
 
-std::string SegmentFile::path() const { return SegmentFileName(ctx_->options.data_dir, meta_.number); }
-
 std::string SegmentFile::filter_path() const { return SegmentFilterFileName(ctx_->options.data_dir, meta_.number); }
 
-bool SegmentFile::EvictedMayContain(uint64_t bloom_hash) const {
-  if (!evicted()) return true;
-  std::shared_ptr<const std::string> filter;
-  {
+bool SegmentFile::MayContain(uint64_t bloom_hash) const {
+  const std::string* filter = filter_.load(std::memory_order_acquire);
+  if (filter == nullptr && evicted()) {
+    // Read the local filter file once; a missing or damaged one costs a
+    // fetch (the segment's own filter is consulted), never a wrong answer.
     MutexLock lock(&filter_mu_);
-    if (!filter_loaded_) {
-      filter_loaded_ = true;
+    if (!filter_file_tried_ && filter_owner_ == nullptr) {
+      filter_file_tried_ = true;
       auto read = ReadFilterFile(ctx_->fs, filter_path());
       if (read.ok()) {
-        filter_ = std::make_shared<const std::string>(std::move(*read));
+        filter_owner_ = std::make_unique<const std::string>(std::move(*read));
+        filter_.store(filter_owner_.get(), std::memory_order_release);
       } else {
         EBB_LOG(kWarn, "segment {:06}: {}; reads fetch the evicted segment to check its own filter", meta_.number,
                 read.status().ToString());
       }
     }
-    filter = filter_;
+    filter = filter_.load(std::memory_order_acquire);
   }
   return filter == nullptr || BloomMayContainHash(*filter, bloom_hash);
+}
+
+void SegmentFile::KeepFilter(std::string filter) const {
+  MutexLock lock(&filter_mu_);
+  if (filter_owner_ != nullptr) return;
+  filter_owner_ = std::make_unique<const std::string>(std::move(filter));
+  filter_.store(filter_owner_.get(), std::memory_order_release);
 }
 
 bool SegmentFile::MarkEvicted() {
@@ -107,10 +115,16 @@ std::set<uint64_t> OpenSegments::Numbers() const {
 }
 
 Result<std::shared_ptr<Segment>> SegmentFile::Open() const {
-  last_access_micros_.store(ctx_->clock->WallMicros(), std::memory_order_relaxed);
+  // Only eviction (tiering) uses the access time: no clock read otherwise.
+  if (ctx_->remote != nullptr && ctx_->remote->load(std::memory_order_relaxed) != nullptr) {
+    last_access_micros_.store(ctx_->clock->WallMicros(), std::memory_order_relaxed);
+  }
   if (!evicted()) {
     EBB_SYNC_POINT("SegmentFile::Open:local");
-    auto local = ctx_->segment_cache->Get(meta_.number, path());
+    auto local = ctx_->segment_cache->Get(meta_.number, path_);
+    if (local.ok() && filter_.load(std::memory_order_relaxed) == nullptr) {
+      KeepFilter(std::string((*local)->filter()));
+    }
     if (local.ok() || !local.status().IsNotFound()) return local;
     // Evicted meanwhile (EvictSegment marks before it deletes): go remote.
     // Otherwise the manifest names a file the disk lacks: never "key absent".

@@ -31,9 +31,11 @@ class SegmentFile {
   SegmentFile(const StorageContext* ctx, SegmentMeta meta, std::string database);
   ~SegmentFile();
   const SegmentMeta& meta() const { return meta_; }
-  std::string path() const;
+  const std::string& path() const { return path_; }
   // Opens the segment: the local file, or through the remote source once
-  // evicted. Records the access (coldest-first eviction).
+  // evicted. Records the access while tiering runs (coldest-first
+  // eviction). The first open keeps the segment's Bloom filter in memory
+  // with this object (about 1.25 bytes per key), for MayContain.
   Result<std::shared_ptr<Segment>> Open() const;
   void MarkObsolete() { obsolete_.store(true, std::memory_order_release); }
   bool evicted() const { return evicted_.load(std::memory_order_acquire); }
@@ -44,12 +46,13 @@ class SegmentFile {
   // if it was not evicted.
   bool MarkLocal();
   const std::string& database() const { return database_; }
-  // For an evicted segment: false if its local filter file says the user
-  // key whose BloomHash is `bloom_hash` is certainly absent, so the read need not fetch the segment. True
-  // otherwise (a local segment, or no readable filter file: the segment is
-  // opened and its own filter consulted). The filter, once read, stays in
-  // memory with this object (about 1.25 bytes per key).
-  bool EvictedMayContain(uint64_t bloom_hash) const;  // BloomHash of the user key
+  // False if the segment's Bloom filter says the user key whose BloomHash is
+  // `bloom_hash` is certainly absent, so a read need not open (or, once
+  // evicted, fetch) the segment. The filter is the one kept by an earlier
+  // open, or for an evicted segment its local filter file (read once).
+  // True when no filter is known yet (the segment is opened and its own
+  // filter consulted) or the key may be there.
+  bool MayContain(uint64_t bloom_hash) const;
   std::string filter_path() const;
   int64_t last_access_micros() const { return last_access_micros_.load(std::memory_order_relaxed); }
   // Shadowed-bytes estimate, updated by flushes.
@@ -57,17 +60,23 @@ class SegmentFile {
   void set_dead_bytes(uint64_t v) { dead_bytes_.store(v, std::memory_order_relaxed); }
 
  private:
+  // Publishes `filter` as the resident filter if none is yet.
+  void KeepFilter(std::string filter) const EXCLUDES(filter_mu_);
+
   const StorageContext* const ctx_;
   const SegmentMeta meta_;
   const std::string database_;
+  const std::string path_;
   std::atomic<bool> obsolete_{false};
   std::atomic<bool> evicted_;
   std::atomic<uint64_t> dead_bytes_;
   mutable std::atomic<int64_t> last_access_micros_;
+  // The resident filter: set once (from the first open, or an evicted
+  // segment's filter file), read without a lock on every point read.
+  mutable std::atomic<const std::string*> filter_{nullptr};
   mutable Mutex filter_mu_;
-  mutable bool filter_loaded_ GUARDED_BY(filter_mu_) = false;
-  // Empty when the filter file was missing or damaged.
-  mutable std::shared_ptr<const std::string> filter_ GUARDED_BY(filter_mu_);
+  mutable std::unique_ptr<const std::string> filter_owner_ GUARDED_BY(filter_mu_);
+  mutable bool filter_file_tried_ GUARDED_BY(filter_mu_) = false;
 };
 
 using SegmentSet = std::vector<std::shared_ptr<SegmentFile>>;  // newest first

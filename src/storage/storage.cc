@@ -269,7 +269,9 @@ Status Storage::DropDatabase(std::string_view name) {
     std::erase(dropping_, db);
   };
   db->BeginClose(Status::NotFound(fmt::format("database {} was dropped", name)));
-  db->WaitForWrites();
+  // The writes in flight return the drop's status at once (their records may
+  // still reach the journal; replay skips a dropped database's).
+  db->CancelWrites(Status::NotFound(fmt::format("database {} was dropped while the write was in flight", name)));
   db->WaitForBackgroundWork();
   EBB_SYNC_POINT("Storage::DropDatabase:before-edit");
   ManifestEdit edit;
@@ -353,6 +355,59 @@ uint64_t Storage::JournalReclaimPendingBytes() const {
   }
   if (OldestJournalFileNeeded() > current) bytes += journal_->CurrentFileRecordBytes();
   return bytes;
+}
+
+Result<uint64_t> Storage::FlushDatabases(const std::vector<std::shared_ptr<DatabaseCore>>& dbs) {
+  // A bound on one edit, so a store of many databases is flushed in
+  // manifest edits of a reasonable size.
+  constexpr size_t kDatabasesPerEdit = 512;
+  uint64_t flushed = 0;
+  Status first_error;
+  auto note = [&](const Status& s) {
+    if (first_error.ok() && !s.ok()) first_error = s;
+  };
+  std::vector<std::shared_ptr<DatabaseCore>> pending;
+  for (const auto& db : dbs) {
+    db->SwitchMemtable();
+    if (db->ImmutableCount() > 0) pending.push_back(db);
+  }
+  // Each round flushes the oldest immutable memtable of every database
+  // that still has one.
+  while (!pending.empty()) {
+    std::vector<std::pair<std::shared_ptr<DatabaseCore>, DatabaseCore::PreparedFlush>> prepared;
+    std::vector<std::shared_ptr<DatabaseCore>> next;
+    for (const auto& db : pending) {
+      if (prepared.size() == kDatabasesPerEdit) {
+        next.push_back(db);
+        continue;
+      }
+      auto flush = db->PrepareFlush(/*wait_if_busy=*/true);
+      if (!flush.ok()) {
+        note(flush.status());
+        continue;
+      }
+      if (*flush) prepared.emplace_back(db, std::move(**flush));
+    }
+    if (prepared.empty()) break;
+    Status s = ctx_.fs->SyncDir(SegmentDir(ctx_.options.data_dir));
+    ManifestEdit edit;
+    if (s.ok()) {
+      for (auto& [db, flush] : prepared) db->AddFlushToEdit(flush, &edit);
+      s = manifest_->Apply(edit);
+    }
+    if (!s.ok()) {
+      for (auto& [db, flush] : prepared) db->AbortFlush(&flush, s);
+      note(s.WithContext(fmt::format("flush of {} databases", prepared.size())));
+      break;
+    }
+    for (auto& [db, flush] : prepared) {
+      flushed += db->InstallFlush(std::move(flush));
+      if (db->ImmutableCount() > 0) next.push_back(db);
+    }
+    pending = std::move(next);
+  }
+  if (flushed == 0 && !first_error.ok()) return first_error;
+  return flushed;
 }
 
 Result<uint64_t> Storage::ReclaimJournal() {

@@ -61,6 +61,13 @@ class Storage {
   std::vector<std::shared_ptr<DatabaseCore>> Databases() const;
   std::shared_ptr<DatabaseCore> FindDatabase(std::string_view name) const;
 
+  // Flushes every memtable of `dbs`, many databases at a time: their
+  // segments are written one by one, then the segment directory is synced
+  // once and one manifest edit names them all, so flushing N small
+  // databases costs N + 2 syncs instead of 3N. Returns the key and value
+  // bytes flushed; the first error (the other databases still flush).
+  Result<uint64_t> FlushDatabases(const std::vector<std::shared_ptr<DatabaseCore>>& dbs);
+
   // Journal reclaim primitive: deletes journal files that no memtable needs.
   // Returns bytes deleted.
   Result<uint64_t> ReclaimJournal();

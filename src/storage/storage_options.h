@@ -12,7 +12,7 @@
 
 namespace ebb {
 
-// How a write is completed (seed 002).
+// How a write is completed (docs/ARCHITECTURE.md, "A write").
 enum class WriteCompletion {
   // Acknowledge under the write's own lock; metadata completed in order
   // afterwards, taking the database lock once per batch.
@@ -35,7 +35,7 @@ struct StorageOptions {
   SegmentOptions segment;
   // Compaction output is split into segments of about this size.
   uint64_t segment_target_bytes = 64 << 20;
-  size_t max_open_segments = 1024;
+  size_t max_open_segments = 8192;
   uint64_t manifest_checkpoint_bytes = 4 << 20;
   // At most this many older segments are probed per flushed key when
   // estimating shadowed bytes (bounds flush cost on databases with many segments).

@@ -1,4 +1,4 @@
-// Evicter (seed 003; mechanism): removes local copies of segments whose
+// Evicter (mechanism): removes local copies of segments whose
 // remote copy is verified, coldest first, until enough bytes are freed. The
 // agent decides when and how much; the evicter decides which.
 //

@@ -1,4 +1,4 @@
-// Persister (seed 003's snapshot-persister; mechanism, not policy): turns a
+// Persister (the snapshot persister; mechanism, not policy): turns a
 // snapshot — a list of segment files plus dropped-database tombstones — into
 // one archive in the object store, recorded in the tier index:
 //
@@ -15,8 +15,8 @@
 // a segment file, and a segment enters the index only after its remote copy
 // was verified, so no step can lose data.
 //
-// StartSnapshot runs synchronously up to "archived" (seed: snapshot N+1 does
-// not start before N is at least in local archives); Step advances the
+// StartSnapshot runs synchronously up to "archived" (snapshot N+1 does not
+// start before N is at least in local archives); Step advances the
 // oldest unfinished snapshot by one step so the caller paces the uploads.
 // Failed uploads and reads are retried on later Steps; a verification that
 // finds a bad remote copy uploads again, at most max_upload_attempts times.

@@ -1,8 +1,8 @@
 // SnapshotLog: the persistent status of one persisted snapshot, an
-// append-only file of checksummed event records (seed 003: "a log file of
-// every interesting event in the history of that snapshot"). SnapshotLogWriter
-// appends and syncs; ParseSnapshotLog replays a file into the snapshot's
-// current state, which is how the Persister recovers after a crash.
+// append-only file of checksummed event records: every interesting event
+// in the history of that snapshot. SnapshotLogWriter appends and syncs;
+// ParseSnapshotLog replays a file into the snapshot's current state, which
+// is how the Persister recovers after a crash.
 //
 // Record framing (little-endian): fixed32 masked length of the body,
 // fixed32 Checksum32(body), body. A record cut short at the end of the file

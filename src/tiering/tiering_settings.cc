@@ -39,9 +39,23 @@ void RegisterTieringSettings(ConfigSchema* schema) {
                               "virtual-hosted ones (bucket.host/key)."});
   schema->Add({.section = s, .key = "s3_access_key", .type = SettingType::kString, .default_value = "",
                .runtime = false,
-               .description = "S3 access key id; empty uses AWS_ACCESS_KEY_ID (keeps secrets out of the file)."});
+               .description = "S3 access key id. Empty (better: keeps credentials out of the file): "
+                              "AWS_ACCESS_KEY_ID, else s3_credentials_file.",
+               .secret = true});
   schema->Add({.section = s, .key = "s3_secret_key", .type = SettingType::kString, .default_value = "",
-               .runtime = false, .description = "S3 secret key; empty uses AWS_SECRET_ACCESS_KEY."});
+               .runtime = false,
+               .description = "S3 secret key. Empty: AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), else "
+                              "s3_credentials_file.",
+               .secret = true});
+  schema->Add({.section = s, .key = "s3_credentials_file", .type = SettingType::kString, .default_value = "",
+               .runtime = false,
+               .description = "AWS shared credentials file (INI: [profile] with aws_access_key_id, "
+                              "aws_secret_access_key, optional aws_session_token), used when neither the settings "
+                              "nor the AWS_* variables give the keys. Empty: AWS_SHARED_CREDENTIALS_FILE, else "
+                              "~/.aws/credentials if it exists."});
+  schema->Add({.section = s, .key = "s3_profile", .type = SettingType::kString, .default_value = "",
+               .runtime = false,
+               .description = "Profile of the credentials file to use. Empty: AWS_PROFILE, else `default`."});
   schema->Add({.section = s, .key = "key_file", .type = SettingType::kString, .default_value = "", .runtime = false,
                .description = "Archive encryption key file (default <data>/tier/archive.key, created 0600 on first "
                               "use); without it no archive can be read, so back it up separately."});
@@ -170,6 +184,8 @@ Result<std::unique_ptr<ObjectStore>> OpenTierObjectStore(const Config& config, F
   o.path_style = config.GetBool("tiering", "s3_path_style");
   o.access_key = config.GetString("tiering", "s3_access_key");
   o.secret_key = config.GetString("tiering", "s3_secret_key");
+  o.credentials_file = config.GetString("tiering", "s3_credentials_file");
+  o.profile = config.GetString("tiering", "s3_profile");
   o.request_timeout_ms = config.GetInt("tiering", "request_timeout_ms");
   o.connect_timeout_ms = config.GetInt("tiering", "connect_timeout_ms");
   o.max_retries = static_cast<int>(config.GetInt("tiering", "max_retries"));

@@ -55,8 +55,10 @@ class EbbServer:
             if line is not None and "ready" in line:
                 return self
             self.proc.wait(timeout=STOP_TIMEOUT_S)
+            self.proc.stdout.close()
             self.log.close()
-        raise RuntimeError(f"ebb serve did not start: {open(self.log_path).read()}")
+        self.proc = None
+        raise RuntimeError(f"ebb serve did not start: {self.stderr_text()}")
 
     def _read_ready_line(self):
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -92,6 +94,14 @@ class EbbServer:
             # directory holding them is removed.
             print(f"ebb serve exited with {code}; its stderr:\n{self.stderr_text()[-20000:]}", file=sys.stderr)
         return code
+
+    def finish(self):
+        """Stops the server and removes its directory; returns its exit code
+        and everything it logged."""
+        code = self.stop()
+        log = self.stderr_text()
+        self.cleanup()
+        return code, log
 
     def cleanup(self):
         shutil.rmtree(self.data_dir, ignore_errors=True)

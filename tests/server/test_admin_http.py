@@ -29,6 +29,23 @@ def chromium_binary():
     raise SystemExit("chromium is missing: run scripts/setup.sh test")
 
 
+def dump_dom(url):
+    """The page at `url` as headless Chromium renders it after 5 s of virtual
+    time, and Chromium's stderr. No network beyond loopback."""
+    profile = tempfile.mkdtemp(prefix="ebb-chromium-")
+    try:
+        out = subprocess.run(
+            [chromium_binary(), "--headless=new", "--no-sandbox", "--disable-gpu",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             "--no-first-run", "--disable-extensions", "--disable-default-apps",
+             "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", "--proxy-server=direct://",
+             f"--user-data-dir={profile}", "--virtual-time-budget=5000", "--enable-logging=stderr", "--dump-dom", url],
+            capture_output=True, text=True, timeout=90)
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    return out.stdout, out.stderr
+
+
 class AdminHttpTest(ServerTestCase):
     @classmethod
     def setUpClass(cls):
@@ -82,20 +99,8 @@ class AdminHttpTest(ServerTestCase):
         self.assertEqual(code, 200)
         self.assertNotRegex(html, r"(src|href)=\"https?://")  # nothing from the internet
         status = json.loads(fetch(self.server, "/status")[2])
-        profile = tempfile.mkdtemp(prefix="ebb-chromium-")
-        try:
-            out = subprocess.run(
-                [chromium_binary(), "--headless=new", "--no-sandbox", "--disable-gpu",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", "--disable-extensions", "--disable-default-apps",
-                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", "--proxy-server=direct://",
-                 f"--user-data-dir={profile}", "--virtual-time-budget=5000", "--dump-dom",
-                 f"http://127.0.0.1:{self.server.admin_port}/?interval=500"],
-                capture_output=True, text=True, timeout=90)
-        finally:
-            shutil.rmtree(profile, ignore_errors=True)
-        dom = out.stdout
-        self.assertIn("<h2>Read pool</h2>", dom, out.stderr[-2000:])
+        dom, stderr = dump_dom(f"http://127.0.0.1:{self.server.admin_port}/?interval=500")
+        self.assertIn("<h2>Read pool</h2>", dom, stderr[-2000:])
         # Polled more than once: the charts have history.
         polls = int(re.search(r'data-polls="(\d+)"', dom).group(1))
         self.assertGreaterEqual(polls, 2)

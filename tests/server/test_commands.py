@@ -221,6 +221,35 @@ class CommandsTest(ServerTestCase):
         with self.assertRaisesRegex(redis.ResponseError, "not applicable"):
             r.config_set("save", "900 1")
 
+    def test_config_set_is_checked_by_the_owner_and_applied_all_or_none(self):
+        r = self.r
+        high = int(r.config_get("work.writeback.band_high_bytes")["work.writeback.band_high_bytes"])
+        low = r.config_get("work.writeback.band_low_bytes")["work.writeback.band_low_bytes"]
+        # The scheduler refuses a band whose low end is above its high end:
+        # refused up front, not stored, and later work.* changes still apply.
+        with self.assertRaisesRegex(redis.ResponseError, "nothing was changed.*band_low_bytes"):
+            r.config_set("work.writeback.band_low_bytes", str(high + 1))
+        self.assertEqual(r.config_get("work.writeback.band_low_bytes")["work.writeback.band_low_bytes"], low)
+        self.assertTrue(r.config_set("work.policy", "eager"))
+        self.assertTrue(r.config_set("work.policy", "ebb"))
+        # Several pairs, one bad: none applied.
+        before = r.config_get("readpool.max_tasks_per_worker_low")["readpool.max_tasks_per_worker_low"]
+        with self.assertRaisesRegex(redis.ResponseError, "nothing was changed"):
+            r.execute_command("CONFIG", "SET", "readpool.max_tasks_per_worker_low", "99",
+                              "work.writeback.band_low_bytes", str(high + 1))
+        with self.assertRaisesRegex(redis.ResponseError, "nothing was changed"):
+            r.execute_command("CONFIG", "SET", "readpool.max_tasks_per_worker_low", "99", "journal.sync", "none")
+        self.assertEqual(r.config_get("readpool.max_tasks_per_worker_low")["readpool.max_tasks_per_worker_low"],
+                         before)
+        # Valid together, though not one at a time: both ends of a band.
+        self.assertTrue(r.execute_command("CONFIG", "SET", "work.compaction.band_low_bytes", "1TiB",
+                                          "work.compaction.band_high_bytes", "2TiB"))
+        status = json.loads(r.execute_command("EBB.STATUS"))
+        compaction = [c for c in status["work"]["classes"] if c["name"] == "compaction"][0]
+        self.assertEqual(compaction["band_low_bytes"], 1 << 40)
+        self.assertTrue(r.execute_command("CONFIG", "SET", "work.compaction.band_low_bytes", "64MiB",
+                                          "work.compaction.band_high_bytes", "256MiB"))
+
     def test_command_client_hello(self):
         r = self.r
         commands = r.command()
@@ -342,6 +371,73 @@ class AuthAndLimitsTest(unittest.TestCase):
             self.assertGreaterEqual(r.info("stats")["busy_rejections"], len(busy))
             # GETs run at normal priority, which is not full.
             self.assertEqual(r.get("k00007"), b"v" * 50)
+
+    def test_a_scan_cursor_answered_busy_can_be_retried(self):
+        # The low-priority pool admits one task; a SCAN whose cursor meets a
+        # full pool gets -BUSY, and the cursor must still work afterwards.
+        with EbbServer("readpool.threads_low=1", "readpool.max_tasks_per_worker_low=1") as server:
+            r = redis_client(server)
+            r.mset({f"k{i:05}": "v" * 50 for i in range(20000)})
+            def scan(cursor):
+                # As -BUSY says: retry once the pool has room (a filler's
+                # task may still be counted for a moment after its reply).
+                deadline = time.monotonic() + 20
+                while True:
+                    try:
+                        return r.scan(cursor, match="k0*", count=3)
+                    except redis.ResponseError as e:
+                        if not str(e).startswith("BUSY") or time.monotonic() > deadline:
+                            raise
+                        time.sleep(0.01)
+
+            busy_cursors = 0
+            for _ in range(20):
+                cursor, first = scan(0)
+                self.assertNotEqual(cursor, 0)
+                fillers = [socket.create_connection(("127.0.0.1", server.port), timeout=20) for _ in range(10)]
+                for s in fillers:
+                    s.sendall(b"SCAN 0 COUNT 100000\r\n")
+                with socket.create_connection(("127.0.0.1", server.port), timeout=20) as s:
+                    s.sendall(b"SCAN %d MATCH k0* COUNT 3\r\n" % cursor)
+                    with s.makefile("rb") as f:
+                        line = f.readline()
+                for s in fillers:
+                    with s.makefile("rb") as f:
+                        f.readline()
+                    s.close()
+                if line.startswith(b"-BUSY"):
+                    busy_cursors += 1
+                    # The same cursor, retried, goes on where it was.
+                    next_cursor, batch = scan(cursor)
+                    self.assertEqual(batch, [b"k00003", b"k00004", b"k00005"])
+                    self.assertNotEqual(next_cursor, 0)
+                    break
+                self.assertEqual(line, b"*2\r\n")
+            self.assertGreater(busy_cursors, 0, "no SCAN met a full pool in 20 rounds")
+            # A cursor whose reply was produced is used up.
+            cursor, _ = scan(0)
+            scan(cursor)
+            with self.assertRaisesRegex(redis.ResponseError, "invalid cursor"):
+                scan(cursor)
+            r.close()
+
+    def test_max_databases(self):
+        with EbbServer("store.max_databases=3") as server:
+            r = redis_client(server)
+            for name in ("a", "b", "c"):
+                r.execute_command("SELECT", name)
+                self.assertTrue(r.set("k", name))
+            r.execute_command("SELECT", "d")
+            self.assertIsNone(r.get("k"))  # reading creates nothing
+            with self.assertRaisesRegex(redis.ResponseError, r"cannot create database 'd'.*store.max_databases \(3\)"):
+                r.set("k", "d")
+            r.execute_command("SELECT", "a")
+            self.assertEqual(r.get("k"), b"a")
+            self.assertTrue(r.set("k2", "still writable"))
+            self.assertTrue(r.flushdb())  # drops a: room for d
+            r.execute_command("SELECT", "d")
+            self.assertTrue(r.set("k", "d"))
+            r.close()
 
     def test_idle_timeout_and_max_clients(self):
         with EbbServer("server.idle_timeout_s=1") as server:

@@ -64,8 +64,10 @@ int RunServe(const ServeArgs& args) {
   std::string bind = (*store)->GetConfig("server", "bind").value_or("127.0.0.1");
   std::printf("ebb serve: ready: RESP on %s:%d (try: redis-cli -p %d), ", bind.c_str(), (*server)->port(),
               (*server)->port());
+  if ((*server)->tls_port() != 0) std::printf("TLS on %s:%d, ", bind.c_str(), (*server)->tls_port());
   if ((*server)->admin_port() != 0) {
-    std::printf("admin http://%s:%d/, ", bind.c_str(), (*server)->admin_port());
+    std::string admin_bind = (*store)->GetConfig("server", "admin_bind").value_or("127.0.0.1");
+    std::printf("admin http://%s:%d/, ", admin_bind.c_str(), (*server)->admin_port());
   } else {
     std::printf("admin HTTP off, ");
   }

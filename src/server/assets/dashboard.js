@@ -271,10 +271,50 @@ function render(s) {
   document.body.dataset.polls = String(polls);
 }
 
+// The admin token (server.admin_token), when the server wants one: asked
+// for once, then kept in this tab's sessionStorage and sent as a bearer
+// header. A "#token=..." fragment (never sent to the server) is taken too,
+// and removed from the address bar.
+const TOKEN_KEY = "ebb-admin-token";
+let pollTimer = null;
+
+function takeTokenFromFragment() {
+  const match = /(?:^#|&)token=([^&]*)/.exec(location.hash);
+  if (!match) return;
+  sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(match[1]));
+  window.history.replaceState(null, "", location.pathname + location.search);
+}
+
+function authHeaders() {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  return token ? {Authorization: `Bearer ${token}`} : {};
+}
+
+function askForToken(wrong) {
+  const form = document.getElementById("token-form");
+  form.hidden = false;
+  form.dataset.wrong = wrong ? "1" : "0";
+  const error = document.getElementById("error");
+  error.hidden = false;
+  error.textContent = wrong ? "The admin token was not accepted; enter it again."
+                            : "This admin listener needs its token.";
+  document.getElementById("token").focus();
+}
+
+function schedule(delay) {
+  clearTimeout(pollTimer);
+  pollTimer = setTimeout(poll, delay);
+}
+
 async function poll() {
   const error = document.getElementById("error");
   try {
-    const response = await fetch("/status", {cache: "no-store"});
+    const response = await fetch("/status", {cache: "no-store", headers: authHeaders()});
+    if (response.status === 401) {
+      // Stop polling until a token is given: asking once, not every second.
+      askForToken(sessionStorage.getItem(TOKEN_KEY) !== null);
+      return;
+    }
     if (!response.ok) throw new Error(`/status answered HTTP ${response.status}`);
     render(await response.json());
     error.hidden = true;
@@ -282,7 +322,16 @@ async function poll() {
     error.hidden = false;
     error.textContent = `Cannot read /status: ${e.message}. Retrying every ${POLL_MS} ms.`;
   }
-  setTimeout(poll, POLL_MS);
+  schedule(POLL_MS);
 }
 
+document.getElementById("token-form").addEventListener("submit", event => {
+  event.preventDefault();
+  sessionStorage.setItem(TOKEN_KEY, document.getElementById("token").value);
+  document.getElementById("token").value = "";
+  document.getElementById("token-form").hidden = true;
+  schedule(0);
+});
+
+takeTokenFromFragment();
 poll();
