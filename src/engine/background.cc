@@ -219,7 +219,8 @@ EngineBackground::EngineBackground(Storage* storage, Config* config, Clock* cloc
     : storage_(storage), config_(config), clock_(clock) {}
 
 Result<std::unique_ptr<EngineBackground>> EngineBackground::Start(Storage* storage, Config* config, Clock* clock,
-                                                                  FileSystem* fs, const std::string& data_dir) {
+                                                                  FileSystem* fs, const std::string& data_dir,
+                                                                  ObjectStore* tier_store) {
   std::unique_ptr<EngineBackground> bg(new EngineBackground(storage, config, clock));
   bg->target_ = std::make_unique<Target>(storage);
   SmooshDaemonOptions so;
@@ -235,8 +236,13 @@ Result<std::unique_ptr<EngineBackground>> EngineBackground::Start(Storage* stora
   bg->compaction_ = std::make_unique<CompactionSource>(storage, bg->smoosh_.get(), clock, &bg->stopping_,
                                                        [b = bg.get()] { b->WakeDriver(); });
   bg->journal_reclaim_ = std::make_unique<JournalReclaimSource>(storage);
-  if (config->GetBool("tiering", "enabled")) {
-    EBB_ASSIGN_OR_RETURN(bg->tiering_, EngineTiering::Open(storage, *config, fs, clock, data_dir));
+  // Tiering turned off on a store with evicted segments runs to recall them.
+  const bool tiering_enabled = config->GetBool("tiering", "enabled");
+  if (tiering_enabled || HasEvictedSegments(storage)) {
+    EBB_ASSIGN_OR_RETURN(bg->tiering_, EngineTiering::Open(storage, *config, fs, clock, data_dir,
+                                                           tiering_enabled ? TieringMode::kTiering
+                                                                           : TieringMode::kRecall,
+                                                           tier_store));
   }
   struct Registration {
     const char* name;
@@ -283,6 +289,9 @@ Result<std::unique_ptr<EngineBackground>> EngineBackground::Start(Storage* stora
   // Databases recovered with reclaimable space are evaluated once at start.
   for (const auto& name : storage->ListDatabases()) bg->smoosh_->OnDatabaseChanged(name);
   bg->WakeDriver();
+  // Tiering may have work from the start (snapshots to resume, segments to
+  // recall) that no write will announce.
+  if (bg->tiering_) bg->scheduler_->Notify();
   return bg;
 }
 
@@ -298,7 +307,8 @@ Status EngineBackground::ApplyConfig() {
   // (segments plus memtables) near the target plus tiering's band: half the
   // band over target is soft, the whole band hard.
   uint64_t tier_soft = 0, tier_hard = 0;
-  if (tiering_ && config_->GetBool("tiering", "throttle_writes")) {
+  if (tiering_ && tiering_->agent()->options().mode == TieringMode::kTiering &&
+      config_->GetBool("tiering", "throttle_writes")) {
     uint64_t target = static_cast<uint64_t>(config_->GetInt("tiering", "local_target_bytes"));
     EBB_ASSIGN_OR_RETURN(WorkClassSettings tc, WorkClassSettings::FromConfig(*config_, kTiering));
     if (target < (uint64_t{1} << 62)) {
@@ -358,7 +368,12 @@ void EngineBackground::OnSegmentsChanged(DatabaseCore* db) {
   if (smoosh_->OnDatabaseResized(db->name()) || tiering_) WakeDriver();
 }
 
-void EngineBackground::OnDatabaseDropped(std::string_view name) { smoosh_->OnDatabaseDropped(name); }
+void EngineBackground::OnDatabaseDropped(std::string_view name) {
+  smoosh_->OnDatabaseDropped(name);
+  // Tiering has a tombstone to archive (and a catalog without the
+  // database to publish): let the class see it now, not at the next write.
+  if (tiering_) scheduler_->Notify();
+}
 
 void EngineBackground::OnCompactionQueueChanged() {
   scheduler_->Notify();
@@ -370,7 +385,9 @@ int64_t EngineBackground::ThrottlePauseMicros() const {
   int64_t pause = throttle_.PauseMicros(dirty, throttle_soft_bytes_.load(std::memory_order_relaxed),
                                         throttle_hard_bytes_.load(std::memory_order_relaxed));
   const uint64_t tier_hard = tier_throttle_hard_bytes_.load(std::memory_order_relaxed);
-  if (tier_hard > 0) {
+  // While the object store cannot be reached nothing can be evicted: local
+  // bytes grow past the target rather than writes stalling on an outage.
+  if (tier_hard > 0 && tiering_->agent()->connected()) {
     pause = std::max(pause, throttle_.PauseMicros(storage_->LocalSegmentBytes() + dirty,
                                                   tier_throttle_soft_bytes_.load(std::memory_order_relaxed),
                                                   tier_hard));

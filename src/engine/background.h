@@ -44,8 +44,10 @@ class EngineBackground {
  public:
   // Registers the classes, opens smoosh (loading its persisted queues) and
   // starts the threads.
+  // `tier_store`, if given, replaces the object store [tiering] names (tests).
   static Result<std::unique_ptr<EngineBackground>> Start(Storage* storage, Config* config, Clock* clock,
-                                                         FileSystem* fs, const std::string& data_dir);
+                                                         FileSystem* fs, const std::string& data_dir,
+                                                         ObjectStore* tier_store = nullptr);
   ~EngineBackground();
 
   // Storage events (cheap; called on write and flush paths).
