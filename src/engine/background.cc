@@ -300,19 +300,22 @@ EngineBackground::~EngineBackground() { Stop(); }
 Status EngineBackground::ApplyConfig() {
   EBB_RETURN_IF_ERROR(scheduler_->ApplyConfig(*config_));
   throttle_.ApplyConfig(*config_);
+  throttle_notify_every_micros_.store(scheduler_->settings().interval_micros());
   EBB_ASSIGN_OR_RETURN(WorkClassSettings wb, WorkClassSettings::FromConfig(*config_, kWriteback));
   throttle_soft_bytes_.store(wb.band_high_bytes);
   throttle_hard_bytes_.store(2 * wb.band_high_bytes);
   // With tiering, writes also slow down as the bytes that will be local
   // (segments plus memtables) near the target plus tiering's band: half the
-  // band over target is soft, the whole band hard.
+  // band over target is soft (band_low if that is higher: below it the class
+  // lets work batch up, and writers must not wait for work nobody does), the
+  // whole band hard.
   uint64_t tier_soft = 0, tier_hard = 0;
   if (tiering_ && tiering_->agent()->options().mode == TieringMode::kTiering &&
       config_->GetBool("tiering", "throttle_writes")) {
     uint64_t target = static_cast<uint64_t>(config_->GetInt("tiering", "local_target_bytes"));
     EBB_ASSIGN_OR_RETURN(WorkClassSettings tc, WorkClassSettings::FromConfig(*config_, kTiering));
     if (target < (uint64_t{1} << 62)) {
-      tier_soft = target + tc.band_high_bytes / 2;
+      tier_soft = target + std::max(tc.band_low_bytes, tc.band_high_bytes / 2);
       tier_hard = target + tc.band_high_bytes;
     }
   }
@@ -393,6 +396,21 @@ int64_t EngineBackground::ThrottlePauseMicros() const {
                                                   tier_hard));
   }
   return pause;
+}
+
+void EngineBackground::NoteThrottled(int64_t pause_micros) {
+  throttled_writes_.fetch_add(1, std::memory_order_relaxed);
+  throttle_pause_us_.fetch_add(static_cast<uint64_t>(pause_micros), std::memory_order_relaxed);
+  // The paused writer waits for a class to bring its gauge down, but the
+  // scheduler may not be looking: a class that last saw a trickle is
+  // deferred to its age limit, an asleep one waits for an event, and the
+  // write path wakes the scheduler only every kMinPassBudgetBytes written,
+  // which the pauses themselves stretch to minutes. Ask for a round.
+  const int64_t now = clock_->NowMicros();
+  int64_t last = throttle_notified_micros_.load(std::memory_order_relaxed);
+  if (now - last < throttle_notify_every_micros_.load(std::memory_order_relaxed)) return;
+  if (!throttle_notified_micros_.compare_exchange_strong(last, now, std::memory_order_relaxed)) return;
+  scheduler_->Notify();
 }
 
 void EngineBackground::WakeDriver() {

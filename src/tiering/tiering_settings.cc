@@ -67,7 +67,8 @@ void RegisterTieringSettings(ConfigSchema* schema) {
   schema->Add({.section = s, .key = "throttle_writes", .type = SettingType::kBool, .default_value = "true",
                .runtime = true,
                .description = "Slow foreground writes as local segment bytes plus unflushed bytes approach "
-                              "local_target_bytes + work.tiering.band_high_bytes (the pause starts halfway there), "
+                              "local_target_bytes + work.tiering.band_high_bytes (the pause starts halfway there, or at "
+                              "band_low_bytes over the target if that is more), "
                               "so the disk stays bounded when writes outrun the object store; false lets local bytes "
                               "grow past the target instead."});
   schema->Add({.section = s, .key = "min_age_s", .type = SettingType::kInt, .default_value = "3600", .unit = "s",
