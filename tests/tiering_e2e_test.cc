@@ -26,6 +26,7 @@
 #include "engine/status_json.h"
 #include "env/file_system.h"
 #include "env/s3_test_server.h"
+#include "tiering/archive.h"
 #include "tiering/archive_key.h"
 #include "tiering/tier_index.h"
 #include "tiering/tier_tools.h"
@@ -309,7 +310,6 @@ void FillAndSettle(TieringE2ETest* t, Store* store, int keys) {
 }
 
 TEST_P(TieringE2ETest, DamagedArchiveWrongKeyAndToolsGiveClearErrors) {
-  if (GetParam() != "local") GTEST_SKIP() << "damages archive files in the local object directory";
   constexpr int kKeys = 8000;
   {
     auto store = OpenStore(Opts(), EngineEnv());
@@ -341,15 +341,28 @@ TEST_P(TieringE2ETest, DamagedArchiveWrongKeyAndToolsGiveClearErrors) {
   ASSERT_TRUE(after.ok());
   EXPECT_TRUE(*before == *after) << rebuilt;
 
-  // Damage the middle of every member payload of every archive.
-  std::map<std::string, std::string> originals;  // object path -> bytes
+  // Damage the middle of every member payload of every archive, through
+  // the object store itself (a local directory or the S3 service alike).
+  auto config = NewEbbConfig();
+  for (const auto& [k, v] : Opts().config) ASSERT_TRUE(config->SetDotted(k, v, false).ok());
+  auto objects = OpenTierObjectStore(*config, DefaultFileSystem(), data);
+  ASSERT_TRUE(objects.ok()) << objects.status().ToString();
+  std::map<std::string, std::string> originals;  // object key -> bytes
+  std::map<std::string, std::string> damaged;
   for (const auto& e : before->entries()) {
-    std::string object = tmp_.Sub("objects") + "/archives/" + e.archive + ".tar";
-    if (!originals.count(object)) originals[object] = *ReadFileToString(DefaultFileSystem(), object);
-    std::string damaged = *ReadFileToString(DefaultFileSystem(), object);
+    std::string object = ArchiveObjectKey(e.archive);
+    if (!originals.count(object)) {
+      auto bytes = (*objects)->Get(object);
+      ASSERT_TRUE(bytes.ok()) << object << ": " << bytes.status().ToString();
+      originals[object] = *bytes;
+      damaged[object] = *bytes;
+    }
     uint64_t offset = e.member.payload_offset + e.member.payload_length / 2;
-    damaged[offset] = static_cast<char>(damaged[offset] ^ 0x5a);
-    ASSERT_TRUE(WriteStringToFile(DefaultFileSystem(), damaged, object, true).ok());
+    damaged[object][offset] = static_cast<char>(damaged[object][offset] ^ 0x5a);
+  }
+  for (const auto& [object, bytes] : damaged) {
+    Status put = (*objects)->Put(object, bytes);
+    ASSERT_TRUE(put.ok()) << object << ": " << put.ToString();
   }
   verified = run("tier verify", &rc);
   EXPECT_EQ(rc, 1) << verified;
@@ -380,7 +393,8 @@ TEST_P(TieringE2ETest, DamagedArchiveWrongKeyAndToolsGiveClearErrors) {
   }
   // Restore the archives, then use the wrong key: a clear error, no garbage.
   for (const auto& [object, bytes] : originals) {
-    ASSERT_TRUE(WriteStringToFile(DefaultFileSystem(), bytes, object, true).ok());
+    Status put = (*objects)->Put(object, bytes);
+    ASSERT_TRUE(put.ok()) << object << ": " << put.ToString();
   }
   ASSERT_TRUE(DeleteRecursively(DefaultFileSystem(), data + "/tier/cache").ok());
   std::string key_path = data + "/tier/archive.key";
