@@ -388,7 +388,8 @@ void AddTierCommands(CLI::App* app, Handler* handler) {
   verify->add_option("archives", args->archives, "Archive names (default: all)");
   verify->callback([=] { *handler = [=] { return RunVerify(*args); }; });
   auto* rebuild = tier->add_subcommand(
-      "rebuild-index", "Regenerate the tier index from the archives alone (tables of contents, else full scans)");
+      "rebuild-index", "Regenerate the tier index from the archives alone (tables of contents, else full scans; needs the "
+                       "store closed)");
   AddCommon(rebuild, args.get());
   rebuild->callback([=] { *handler = [=] { return RunRebuild(*args); }; });
   auto* restore = tier->add_subcommand(
@@ -404,12 +405,15 @@ void AddTierCommands(CLI::App* app, Handler* handler) {
   AddCommon(recall, args.get());
   recall->add_option("--db", args->db, "Only this database (default: all)");
   recall->callback([=] { *handler = [=] { return RunRecall(*args); }; });
-  auto* gc = tier->add_subcommand("gc", "Delete archives and snapshot records past retention that nothing needs");
+  auto* gc = tier->add_subcommand(
+      "gc", "Delete archives and snapshot records past retention that nothing needs (needs the store closed)");
   AddCommon(gc, args.get());
   gc->add_flag("--dry-run", args->dry_run, "Report what would be deleted; delete nothing");
   gc->callback([=] { *handler = [=] { return RunGc(*args); }; });
   auto* rotate = tier->add_subcommand(
-      "rotate-key", "Write new archives with a new key; the old key is kept (key file + .<key id>) to read old ones");
+      "rotate-key",
+      "Write new archives with a new key; the old key is kept (key file + .<key id>) to read old ones (needs the "
+      "store closed)");
   AddCommon(rotate, args.get());
   rotate->callback([=] { *handler = [=] { return RunRotateKey(*args); }; });
 }
