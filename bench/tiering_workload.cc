@@ -214,7 +214,7 @@ Result<TieringRun> RunTiering(BenchContext* ctx, const std::string& kind, testin
   for (const auto& [k, v] : o.config) EBB_RETURN_IF_ERROR(config->SetDotted(k, v, false));
   TieringOptions topts = TieringOptionsFromConfig(*config, o.data_dir);
   EBB_ASSIGN_OR_RETURN(auto object_store, OpenTierObjectStore(*config, DefaultFileSystem(), o.data_dir));
-  EBB_ASSIGN_OR_RETURN(auto key, ArchiveKey::Load(DefaultFileSystem(), topts.key_file));
+  EBB_ASSIGN_OR_RETURN(auto key, KeyRing::Load(DefaultFileSystem(), topts.key_file));
   EBB_ASSIGN_OR_RETURN(auto listing, ListArchives(object_store.get(), *key));
   uint64_t plain = 0, archived = 0;
   for (const auto& a : listing) {

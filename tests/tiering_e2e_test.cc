@@ -1,8 +1,12 @@
-// Tiering end to end through the public API: a store configured with a
-// small local target writes more than that; cold segments are archived to
-// the object store (a local directory, or s3rver started by the test on
-// loopback), evicted locally, and still read back — also after reopen and
-// with the tier index rebuilt from the archives alone.
+// Tiering end to end through the public API and the `ebb tier` tools: a
+// store configured with a small local target writes more than that; cold
+// segments are archived to the object store (a local directory, or an S3
+// service: s3rver started by the test on loopback, or the service
+// EBB_TEST_S3_* names, e.g. the Ceph RADOS Gateway tests/s3/ceph_rgw.sh
+// starts), evicted locally, and still read back — after reopen, with the
+// tier index rebuilt from the archives alone, after the data directory is
+// destroyed and restored from the bucket, after recall, after garbage
+// collection, and (reads of local data) with the object store down.
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -19,8 +23,10 @@
 #include "base/test_util.h"
 #include "engine/engine.h"
 #include "engine/engine_settings.h"
+#include "engine/status_json.h"
 #include "env/file_system.h"
-#include "env/s3rver_process.h"
+#include "env/s3_test_server.h"
+#include "tiering/archive.h"
 #include "tiering/archive_key.h"
 #include "tiering/tier_index.h"
 #include "tiering/tier_tools.h"
@@ -35,13 +41,25 @@ class TieringE2ETest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     if (GetParam() == "s3") {
-      bool skip = false;
-      std::string err = s3rver_.Start(tmp_.Sub("s3rver"), testing::S3rverScript(testing::SourceDir()), &skip);
-      if (!err.empty()) {
-        if (skip) GTEST_SKIP() << err;
-        FAIL() << err;
-      }
+      bool unavailable = false;
+      std::string err = s3_.Start(tmp_.Sub("s3rver"), testing::SourceDir(), &unavailable);
+      if (unavailable) EBB_S3_SKIP_OR_FAIL("tiering end-to-end test: " + err);
+      ASSERT_EQ(err, "");
+      std::fprintf(stderr, "tiering end-to-end test against %s at %s\n", s3_.kind().c_str(), s3_.endpoint().c_str());
     }
+  }
+
+  // The [tiering] settings naming the object store, as section.key=value.
+  std::vector<std::pair<std::string, std::string>> StoreSettings() {
+    if (GetParam() == "s3") {
+      return {{"tiering.store", "s3"},
+              {"tiering.s3_endpoint", s3_.endpoint()},
+              {"tiering.s3_bucket", s3_.bucket()},
+              {"tiering.s3_prefix", s3_.Prefix("ebb/")},
+              {"tiering.s3_access_key", s3_.access_key()},
+              {"tiering.s3_secret_key", s3_.secret_key()}};
+    }
+    return {{"tiering.local_dir", tmp_.Sub("objects")}};
   }
 
   Options Opts() {
@@ -59,16 +77,83 @@ class TieringE2ETest : public ::testing::TestWithParam<std::string> {
     o.Set("tiering.min_age_s", "0");
     o.Set("tiering.archive_target_bytes", "1MiB");
     o.Set("tiering.cache_bytes", "1MiB");
-    if (GetParam() == "s3") {
-      o.Set("tiering.store", "s3");
-      o.Set("tiering.s3_endpoint", s3rver_.endpoint());
-      o.Set("tiering.s3_bucket", testing::S3rverProcess::kBucket);
-      o.Set("tiering.s3_access_key", testing::S3rverProcess::kAccessKey);
-      o.Set("tiering.s3_secret_key", testing::S3rverProcess::kSecretKey);
-    } else {
-      o.Set("tiering.local_dir", tmp_.Sub("objects"));
-    }
+    for (const auto& [k, v] : StoreSettings()) o.Set(k, v);
     return o;
+  }
+
+  // Runs the ebb tool with the object store settings; returns its stdout
+  // (stderr too when `with_stderr`).
+  std::string RunEbb(const std::string& args, int* exit_code, bool with_stderr = true) {
+    std::string ebb = std::string(EBB_TEST_BIN_DIR) + "/../bin/ebb";
+    std::string flags;
+    for (const auto& [k, v] : StoreSettings()) flags += fmt::format(" --set {}={}", k, v);
+    std::string out;
+    FILE* p = popen(fmt::format("{} {}{} {}", ebb, args, flags, with_stderr ? "2>&1" : "2>/dev/null").c_str(), "r");
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+    *exit_code = WEXITSTATUS(pclose(p));
+    return out;
+  }
+
+  // Puts `keys` keys per database (values of ~200 bytes) and flushes now
+  // and then; then waits until every segment is archived and the disk is
+  // within its target.
+  void Fill(Store* store, const std::vector<std::string>& dbs, int keys, int version = 0, int flush_every = 1000) {
+    for (const auto& name : dbs) {
+      auto db = store->OpenDatabase(name);
+      ASSERT_TRUE(db.ok()) << db.status().ToString();
+      for (int i = 0; i < keys; i++) {
+        ASSERT_TRUE((*db)->Put(fmt::format("key{:06}", i), Versioned(name, i, version)).ok());
+        if (i % flush_every == flush_every - 1) ASSERT_TRUE((*db)->Flush().ok());
+      }
+      ASSERT_TRUE((*db)->Flush().ok());
+    }
+    ASSERT_TRUE(WaitForQuiescence(store));
+  }
+  static std::string Versioned(const std::string& db, int i, int version) {
+    return fmt::format("{}:{:06}:v{}:{}", db, i, version, std::string(180, static_cast<char>('a' + (i + version) % 26)));
+  }
+  // Every key of every database reads back as Fill wrote it.
+  static void ExpectAll(Store* store, const std::vector<std::string>& dbs, int keys, int version = 0) {
+    for (const auto& name : dbs) {
+      auto db = store->OpenDatabase(name, /*create_if_missing=*/false);
+      ASSERT_TRUE(db.ok()) << name << ": " << db.status().ToString();
+      auto it = (*db)->NewIterator(ReadOptions());
+      int n = 0;
+      for (it->SeekToFirst(); it->Valid(); it->Next(), n++) {
+        ASSERT_EQ(it->key(), fmt::format("key{:06}", n)) << name;
+        ASSERT_EQ(it->value(), Versioned(name, n, version)) << name << " key " << n;
+      }
+      ASSERT_TRUE(it->status().ok()) << it->status().ToString();
+      ASSERT_EQ(n, keys) << name;
+      for (int i = 0; i < keys; i += 97) {
+        auto v = (*db)->Get(fmt::format("key{:06}", i));
+        ASSERT_TRUE(v.ok()) << name << "/" << i << ": " << v.status().ToString();
+        ASSERT_EQ(*v, Versioned(name, i, version));
+      }
+    }
+  }
+  // Segments of the store now on local disk, and evicted.
+  static std::pair<uint64_t, uint64_t> LocalAndEvictedBytes(Store* store) {
+    StoreStatus st = store->GetStatus();
+    uint64_t tiered = 0, disk = 0;
+    for (const auto& d : st.databases) {
+      tiered += d.tiered_bytes;
+      disk += d.disk_bytes;
+    }
+    return {disk - tiered, tiered};
+  }
+
+  // Polls (bounded) until `done` holds.
+  template <typename Fn>
+  static bool WaitUntil(Fn done) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (done()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return false;
   }
 
   // Polls (bounded) until the background is asleep with nothing pending.
@@ -76,7 +161,7 @@ class TieringE2ETest : public ::testing::TestWithParam<std::string> {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (std::chrono::steady_clock::now() < deadline) {
       StoreStatus st = store->GetStatus();
-      bool quiet = !st.work.armed_deadline_micros.has_value();
+      bool quiet = !st.work.armed_deadline_micros.has_value() && st.tiering.snapshots_in_flight == 0;
       for (const auto& c : st.work.classes) quiet = quiet && c.state == "asleep" && c.pending_bytes == 0;
       if (quiet) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -94,7 +179,7 @@ class TieringE2ETest : public ::testing::TestWithParam<std::string> {
   static std::string Value(int db, int i) { return fmt::format("{}:{:06}:{}", db, i, std::string(180, 'a' + (i % 26))); }
 
   testing::TempDir tmp_;
-  testing::S3rverProcess s3rver_;
+  testing::S3TestServer s3_;
 };
 
 TEST_P(TieringE2ETest, ColdSegmentsTierOutLocalBytesStayBoundedEverythingReadsBack) {
@@ -161,7 +246,7 @@ TEST_P(TieringE2ETest, ColdSegmentsTierOutLocalBytesStayBoundedEverythingReadsBa
   std::string data_dir = tmp_.Sub("data");
   auto object_store = OpenTierObjectStore(*config, DefaultFileSystem(), data_dir);
   ASSERT_TRUE(object_store.ok()) << object_store.status().ToString();
-  auto key = ArchiveKey::Load(DefaultFileSystem(), data_dir + "/tier/archive.key");
+  auto key = KeyRing::Load(DefaultFileSystem(), data_dir + "/tier/archive.key");
   ASSERT_TRUE(key.ok()) << key.status().ToString();
   RebuildReport report;
   auto rebuilt = RebuildIndex(object_store->get(), **key, &report);
@@ -200,7 +285,7 @@ TEST_P(TieringE2ETest, DroppedDatabaseLeavesATombstoneAndItsSegmentsLeaveTheInde
   std::string data_dir = tmp_.Sub("data");
   auto object_store = OpenTierObjectStore(*config, DefaultFileSystem(), data_dir);
   ASSERT_TRUE(object_store.ok());
-  auto key = ArchiveKey::Load(DefaultFileSystem(), data_dir + "/tier/archive.key");
+  auto key = KeyRing::Load(DefaultFileSystem(), data_dir + "/tier/archive.key");
   ASSERT_TRUE(key.ok());
   auto rebuilt = RebuildIndex(object_store->get(), **key);
   ASSERT_TRUE(rebuilt.ok()) << rebuilt.status().ToString();
@@ -225,7 +310,6 @@ void FillAndSettle(TieringE2ETest* t, Store* store, int keys) {
 }
 
 TEST_P(TieringE2ETest, DamagedArchiveWrongKeyAndToolsGiveClearErrors) {
-  if (GetParam() != "local") GTEST_SKIP() << "damages archive files in the local object directory";
   constexpr int kKeys = 8000;
   {
     auto store = OpenStore(Opts(), EngineEnv());
@@ -236,17 +320,8 @@ TEST_P(TieringE2ETest, DamagedArchiveWrongKeyAndToolsGiveClearErrors) {
     ASSERT_TRUE((*store)->Close().ok());
   }
   std::string data = tmp_.Sub("data");
-  std::string ebb = std::string(EBB_TEST_BIN_DIR) + "/../bin/ebb";
-  std::string flags = fmt::format("--data {} --set tiering.enabled=true --set tiering.local_dir={}", data,
-                                  tmp_.Sub("objects"));
   auto run = [&](const std::string& args, int* exit_code) {
-    std::string out;
-    FILE* p = popen(fmt::format("{} {} {} 2>&1", ebb, args, flags).c_str(), "r");
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-    *exit_code = WEXITSTATUS(pclose(p));
-    return out;
+    return RunEbb(fmt::format("{} --data {} --set tiering.enabled=true", args, data), exit_code);
   };
   int rc = 0;
   std::string listing = run("tier ls --json", &rc);
@@ -266,15 +341,28 @@ TEST_P(TieringE2ETest, DamagedArchiveWrongKeyAndToolsGiveClearErrors) {
   ASSERT_TRUE(after.ok());
   EXPECT_TRUE(*before == *after) << rebuilt;
 
-  // Damage the middle of every member payload of every archive.
-  std::map<std::string, std::string> originals;  // object path -> bytes
+  // Damage the middle of every member payload of every archive, through
+  // the object store itself (a local directory or the S3 service alike).
+  auto config = NewEbbConfig();
+  for (const auto& [k, v] : Opts().config) ASSERT_TRUE(config->SetDotted(k, v, false).ok());
+  auto objects = OpenTierObjectStore(*config, DefaultFileSystem(), data);
+  ASSERT_TRUE(objects.ok()) << objects.status().ToString();
+  std::map<std::string, std::string> originals;  // object key -> bytes
+  std::map<std::string, std::string> damaged;
   for (const auto& e : before->entries()) {
-    std::string object = tmp_.Sub("objects") + "/archives/" + e.archive + ".tar";
-    if (!originals.count(object)) originals[object] = *ReadFileToString(DefaultFileSystem(), object);
-    std::string damaged = *ReadFileToString(DefaultFileSystem(), object);
+    std::string object = ArchiveObjectKey(e.archive);
+    if (!originals.count(object)) {
+      auto bytes = (*objects)->Get(object);
+      ASSERT_TRUE(bytes.ok()) << object << ": " << bytes.status().ToString();
+      originals[object] = *bytes;
+      damaged[object] = *bytes;
+    }
     uint64_t offset = e.member.payload_offset + e.member.payload_length / 2;
-    damaged[offset] = static_cast<char>(damaged[offset] ^ 0x5a);
-    ASSERT_TRUE(WriteStringToFile(DefaultFileSystem(), damaged, object, true).ok());
+    damaged[object][offset] = static_cast<char>(damaged[object][offset] ^ 0x5a);
+  }
+  for (const auto& [object, bytes] : damaged) {
+    Status put = (*objects)->Put(object, bytes);
+    ASSERT_TRUE(put.ok()) << object << ": " << put.ToString();
   }
   verified = run("tier verify", &rc);
   EXPECT_EQ(rc, 1) << verified;
@@ -305,13 +393,14 @@ TEST_P(TieringE2ETest, DamagedArchiveWrongKeyAndToolsGiveClearErrors) {
   }
   // Restore the archives, then use the wrong key: a clear error, no garbage.
   for (const auto& [object, bytes] : originals) {
-    ASSERT_TRUE(WriteStringToFile(DefaultFileSystem(), bytes, object, true).ok());
+    Status put = (*objects)->Put(object, bytes);
+    ASSERT_TRUE(put.ok()) << object << ": " << put.ToString();
   }
   ASSERT_TRUE(DeleteRecursively(DefaultFileSystem(), data + "/tier/cache").ok());
   std::string key_path = data + "/tier/archive.key";
   std::string good_key = *ReadFileToString(DefaultFileSystem(), key_path);
   ASSERT_TRUE(DefaultFileSystem()->DeleteFile(key_path).ok());
-  ASSERT_TRUE(ArchiveKey::LoadOrCreate(DefaultFileSystem(), key_path).ok());
+  ASSERT_TRUE(ArchiveKey::Create(DefaultFileSystem(), key_path).ok());
   {
     auto store = OpenStore(Opts(), EngineEnv());
     ASSERT_FALSE(store.ok()) << "opened with the wrong archive key";
@@ -325,6 +414,247 @@ TEST_P(TieringE2ETest, DamagedArchiveWrongKeyAndToolsGiveClearErrors) {
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   auto db = *(*store)->OpenDatabase("db0");
   for (int i = 0; i < kKeys; i += 13) ASSERT_TRUE(db->Get(fmt::format("key{:06}", i)).ok()) << i;
+}
+
+
+// A store filled to ten times its local target is destroyed; a new one is
+// restored from the bucket alone, once with `ebb tier restore` and once by
+// opening an empty directory with tiering.restore = true, and reads back
+// every key with the right value; a dropped database stays dropped.
+TEST_P(TieringE2ETest, DestroyedStoreIsRestoredFromTheBucketWithEveryKey) {
+  const std::vector<std::string> dbs = {"users", "orders", "events"};
+  constexpr int kKeys = 9000;  // ~5.5 MB of values: over 10x the 512 KiB target
+  std::string data = tmp_.Sub("data");
+  {
+    // Bigger memtables: fewer segments and archives, so a slower S3 service
+    // (a Ceph gateway) fills it in reasonable time.
+    Options o = Opts();
+    o.Set("store.memtable_bytes", "256KiB");
+    o.Set("tiering.archive_target_bytes", "2MiB");
+    auto store = OpenStore(o, EngineEnv());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    Fill(store->get(), {"doomed"}, 500);
+    ASSERT_TRUE((*store)->DropDatabase("doomed").ok());
+    Fill(store->get(), dbs, kKeys, /*version=*/0, /*flush_every=*/3000);
+    auto [local, evicted] = LocalAndEvictedBytes(store->get());
+    ASSERT_GT(local + evicted, 10 * kTargetBytes);
+    ASSERT_GT(evicted, 0u);
+    ASSERT_TRUE((*store)->Close().ok());
+  }
+  // The key is backed up elsewhere; the data directory is gone.
+  std::string key_backup = tmp_.Sub("key-backup");
+  ASSERT_TRUE(WriteStringToFile(DefaultFileSystem(), *ReadFileToString(DefaultFileSystem(), data + "/tier/archive.key"),
+                                key_backup, true).ok());
+  ASSERT_TRUE(DeleteRecursively(DefaultFileSystem(), data).ok());
+
+  // 1. ebb tier restore --to DIR, with the report as JSON.
+  std::string restored = tmp_.Sub("restored");
+  int rc = 0;
+  std::string out = RunEbb(fmt::format("tier restore --to {} --key {} --json --set tiering.local_target_bytes={}",
+                                       restored, key_backup, kTargetBytes),
+                           &rc, /*with_stderr=*/false);
+  ASSERT_EQ(rc, 0) << out;
+  auto report = nlohmann::json::parse(out);
+  EXPECT_EQ(report["databases"], dbs.size()) << out;
+  EXPECT_GT(report["segments_remote"].get<uint64_t>(), 0u) << "beyond the local target stays remote: " << out;
+  EXPECT_GT(report["segments_local"].get<uint64_t>(), 0u) << out;
+  EXPECT_GT(report["bytes_restored"].get<uint64_t>(), 10 * kTargetBytes) << out;
+  {
+    Options o = Opts();
+    o.data_dir = restored;
+    // A full scan holds every evicted segment it spans in the member cache.
+    o.Set("tiering.cache_bytes", "16MiB");
+    auto store = OpenStore(o, EngineEnv());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    auto names = (*store)->ListDatabases();
+    std::sort(names.begin(), names.end());
+    EXPECT_EQ(names, (std::vector<std::string>{"events", "orders", "users"})) << "the dropped database stays dropped";
+    auto [local, evicted] = LocalAndEvictedBytes(store->get());
+    EXPECT_LE(local, kTargetBytes);
+    EXPECT_GT(evicted, 0u);
+    ExpectAll(store->get(), dbs, kKeys);
+    // The restored store writes on, above the restored numbers and sequences.
+    auto users = *(*store)->OpenDatabase("users");
+    ASSERT_TRUE(users->Put("after-restore", "1").ok());
+    ASSERT_TRUE(users->Flush().ok());
+    EXPECT_EQ(*users->Get("after-restore"), "1");
+    ASSERT_TRUE((*store)->Close().ok());
+  }
+  // A second restore into a non-empty directory is refused.
+  out = RunEbb(fmt::format("tier restore --to {} --key {}", restored, key_backup), &rc);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("not empty"), std::string::npos) << out;
+
+  // 2. Store::Open on an empty directory with tiering.restore = true.
+  Options o = Opts();
+  o.data_dir = tmp_.Sub("opened");
+  o.Set("tiering.restore", "true");
+  o.Set("tiering.key_file", key_backup);
+  o.Set("tiering.cache_bytes", "16MiB");
+  auto store = OpenStore(o, EngineEnv());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  ExpectAll(store->get(), dbs, kKeys - 0);
+}
+
+// Evicted segments come back: `ebb tier recall --db`, then everything when
+// tiering is turned off; after that the store needs no object store at all.
+TEST_P(TieringE2ETest, RecallBringsEvictedSegmentsBackAndTieringOffRecallsTheRest) {
+  const std::vector<std::string> dbs = {"hot", "cold"};
+  constexpr int kKeys = 6000;
+  std::string data = tmp_.Sub("data");
+  {
+    auto store = OpenStore(Opts(), EngineEnv());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    Fill(store->get(), dbs, kKeys);
+    ASSERT_GT(LocalAndEvictedBytes(store->get()).second, 0u);
+    ASSERT_TRUE((*store)->Close().ok());
+  }
+  int rc = 0;
+  std::string out = RunEbb(fmt::format("tier recall --data {} --db hot --json --set tiering.enabled=true", data), &rc,
+                           /*with_stderr=*/false);
+  ASSERT_EQ(rc, 0) << out;
+  auto report = nlohmann::json::parse(out);
+  EXPECT_GT(report["segments_recalled"].get<uint64_t>(), 0u) << out;
+  EXPECT_EQ(report["segments_left"], 0) << out;
+  {
+    Options o = Opts();
+    o.Set("tiering.local_target_bytes", "infinity");
+    o.Set("tiering.recall", "false");  // only what the tool recalled is local
+    auto store = OpenStore(o, EngineEnv());
+    ASSERT_TRUE(store.ok());
+    for (const auto& d : (*store)->GetStatus().databases) {
+      if (d.name == "hot") EXPECT_EQ(d.tiered_bytes, 0u) << "every segment of hot is local";
+      if (d.name == "cold") EXPECT_GT(d.tiered_bytes, 0u) << "cold was not asked for";
+    }
+    ASSERT_TRUE((*store)->Close().ok());
+  }
+  // Tiering turned off: the store recalls every evicted segment itself.
+  {
+    Options o = Opts();
+    o.Set("tiering.enabled", "false");
+    auto store = OpenStore(o, EngineEnv());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    EXPECT_EQ((*store)->GetStatus().tiering.mode, "recall");
+    ASSERT_TRUE(WaitUntil([&] { return LocalAndEvictedBytes(store->get()).second == 0; }))
+        << StoreStatusToJson((*store)->GetStatus()).dump(1);
+    ASSERT_TRUE(WaitForQuiescence(store->get()));
+    EXPECT_EQ(LocalAndEvictedBytes(store->get()).second, 0u) << (*store)->GetStatus().tiering.last_error;
+    EXPECT_GT((*store)->GetStatus().tiering.segments_recalled, 0u);
+    ASSERT_TRUE((*store)->Close().ok());
+  }
+  // Nothing is evicted any more: without tiering, and with the object store
+  // settings pointing nowhere, the store opens and reads everything.
+  Options o;
+  o.data_dir = data;
+  o.Set("tiering.enabled", "false");
+  auto store = OpenStore(o, EngineEnv());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_FALSE((*store)->GetStatus().tiering.enabled);
+  ExpectAll(store->get(), dbs, kKeys);
+}
+
+// Overwrites and a drop make archives garbage; garbage collection deletes
+// them past retention and reports the bytes; the bucket still restores.
+TEST_P(TieringE2ETest, GarbageCollectionReclaimsArchivesOfOverwrittenAndDroppedData) {
+  std::string data = tmp_.Sub("data");
+  Options o = Opts();
+  o.Set("tiering.retain_snapshots", "1");
+  o.Set("tiering.retain_s", "0");
+  o.Set("tiering.local_target_bytes", "infinity");  // keep everything local: compaction can rewrite it
+  uint64_t bucket_before = 0;
+  {
+    auto store = OpenStore(o, EngineEnv());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    Fill(store->get(), {"a", "b"}, 4000, /*version=*/0);
+    bucket_before = (*store)->GetStatus().tiering.bytes_remote;
+    // Every key of a overwritten, then a compacted into new segments; b dropped.
+    Fill(store->get(), {"a"}, 4000, /*version=*/1);
+    ASSERT_TRUE((*(*store)->OpenDatabase("a"))->Compact().ok());
+    ASSERT_TRUE((*store)->DropDatabase("b").ok());
+    // Collection follows the snapshots the compaction and the drop cause.
+    EXPECT_TRUE(WaitUntil([&] { return (*store)->GetStatus().tiering.gc_bytes_reclaimed > bucket_before / 2; }));
+    ASSERT_TRUE(WaitForQuiescence(store->get()));
+    TieringStatus st = (*store)->GetStatus().tiering;
+    EXPECT_GT(st.gc_runs, 0u);
+    EXPECT_GT(st.gc_archives_deleted, 0u) << st.last_error;
+    EXPECT_GT(st.gc_bytes_reclaimed, bucket_before / 2) << "a's old versions and b are gone";
+    EXPECT_LT(st.bytes_remote, bucket_before + bucket_before / 2);
+    ASSERT_TRUE((*store)->Close().ok());
+  }
+  int rc = 0;
+  const std::string gc_flags = "--set tiering.enabled=true --set tiering.retain_snapshots=1 --set tiering.retain_s=0";
+  // The tool (the store it opens may compact and publish a snapshot of its
+  // own meanwhile, so the counts are not fixed).
+  std::string out = RunEbb(fmt::format("tier gc --data {} --dry-run --json {}", data, gc_flags), &rc,
+                           /*with_stderr=*/false);
+  ASSERT_EQ(rc, 0) << out;
+  auto report = nlohmann::json::parse(out);
+  EXPECT_TRUE(report["dry_run"].get<bool>()) << out;
+  EXPECT_EQ(report["snapshots_retained"], 1) << out;
+  EXPECT_TRUE(report["problems"].empty()) << out;
+  out = RunEbb(fmt::format("tier gc --data {} --json {}", data, gc_flags), &rc, /*with_stderr=*/false);
+  ASSERT_EQ(rc, 0) << out;
+  report = nlohmann::json::parse(out);
+  EXPECT_FALSE(report["dry_run"].get<bool>()) << out;
+  EXPECT_GE(report["archives"].get<uint64_t>(), 1u) << out;
+  // What is left restores to the current state.
+  std::string key_backup = tmp_.Sub("key");
+  ASSERT_TRUE(WriteStringToFile(DefaultFileSystem(), *ReadFileToString(DefaultFileSystem(), data + "/tier/archive.key"),
+                                key_backup, true).ok());
+  out = RunEbb(fmt::format("tier restore --to {} --key {} --json", tmp_.Sub("restored"), key_backup), &rc,
+               /*with_stderr=*/false);
+  ASSERT_EQ(rc, 0) << out;
+  Options r = Opts();
+  r.data_dir = tmp_.Sub("restored");
+  auto store = OpenStore(r, EngineEnv());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ((*store)->ListDatabases(), std::vector<std::string>{"a"});
+  ExpectAll(store->get(), {"a"}, 4000, /*version=*/1);
+}
+
+// The object store cannot be reached when the store opens: it opens anyway,
+// serves local data, answers reads of evicted data with Unavailable naming
+// the object store, and says so in its status.
+TEST_P(TieringE2ETest, OpensAndServesLocalDataWithTheObjectStoreDown) {
+  if (GetParam() != "s3") GTEST_SKIP() << "needs a network object store to take away";
+  std::string data = tmp_.Sub("data");
+  {
+    auto store = OpenStore(Opts(), EngineEnv());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    Fill(store->get(), {"db"}, 6000);
+    ASSERT_GT(LocalAndEvictedBytes(store->get()).second, 0u);
+    ASSERT_TRUE((*store)->Close().ok());
+  }
+  // The same store, with its object store unreachable (nothing listens).
+  Options o = Opts();
+  o.Set("tiering.s3_endpoint", "http://127.0.0.1:9");
+  o.Set("tiering.open_timeout_ms", "500");
+  o.Set("tiering.max_retries", "0");
+  auto started = std::chrono::steady_clock::now();
+  auto store = OpenStore(o, EngineEnv());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10)) << "the open does not hang";
+  TieringStatus st = (*store)->GetStatus().tiering;
+  EXPECT_EQ(st.object_store, "unreachable");
+  EXPECT_FALSE(st.object_store_error.empty());
+  auto db = *(*store)->OpenDatabase("db");
+  int local_hits = 0, unavailable = 0;
+  for (int i = 0; i < 6000; i += 50) {
+    auto v = db->Get(fmt::format("key{:06}", i));
+    if (v.ok()) {
+      EXPECT_EQ(*v, Versioned("db", i, 0));
+      local_hits++;
+    } else {
+      EXPECT_TRUE(v.status().IsUnavailable()) << v.status().ToString();
+      EXPECT_NE(v.status().message().find("127.0.0.1:9"), std::string::npos) << v.status().ToString();
+      unavailable++;
+    }
+  }
+  EXPECT_GT(local_hits, 0) << "local data is served";
+  EXPECT_GT(unavailable, 0) << "evicted data says why it cannot be read";
+  // Writes go on.
+  ASSERT_TRUE(db->Put("during-outage", "1").ok());
+  EXPECT_EQ(*db->Get("during-outage"), "1");
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, TieringE2ETest, ::testing::Values("local", "s3"));

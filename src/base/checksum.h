@@ -17,6 +17,21 @@ uint32_t Checksum32(std::string_view data);
 // Checksum of the concatenation a + b without copying.
 uint32_t Checksum32(std::string_view a, std::string_view b);
 
+// Hash64 (seed 0) of data given in pieces: equal to Hash64 of their
+// concatenation.
+class Hash64Stream {
+ public:
+  Hash64Stream();
+  ~Hash64Stream();
+  Hash64Stream(const Hash64Stream&) = delete;
+  Hash64Stream& operator=(const Hash64Stream&) = delete;
+  void Update(std::string_view data);
+  uint64_t Digest() const;
+
+ private:
+  void* state_;  // XXH3_state_t
+};
+
 }  // namespace ebb
 
 #endif  // EBB_BASE_CHECKSUM_H_

@@ -219,7 +219,8 @@ EngineBackground::EngineBackground(Storage* storage, Config* config, Clock* cloc
     : storage_(storage), config_(config), clock_(clock) {}
 
 Result<std::unique_ptr<EngineBackground>> EngineBackground::Start(Storage* storage, Config* config, Clock* clock,
-                                                                  FileSystem* fs, const std::string& data_dir) {
+                                                                  FileSystem* fs, const std::string& data_dir,
+                                                                  ObjectStore* tier_store) {
   std::unique_ptr<EngineBackground> bg(new EngineBackground(storage, config, clock));
   bg->target_ = std::make_unique<Target>(storage);
   SmooshDaemonOptions so;
@@ -235,8 +236,13 @@ Result<std::unique_ptr<EngineBackground>> EngineBackground::Start(Storage* stora
   bg->compaction_ = std::make_unique<CompactionSource>(storage, bg->smoosh_.get(), clock, &bg->stopping_,
                                                        [b = bg.get()] { b->WakeDriver(); });
   bg->journal_reclaim_ = std::make_unique<JournalReclaimSource>(storage);
-  if (config->GetBool("tiering", "enabled")) {
-    EBB_ASSIGN_OR_RETURN(bg->tiering_, EngineTiering::Open(storage, *config, fs, clock, data_dir));
+  // Tiering turned off on a store with evicted segments runs to recall them.
+  const bool tiering_enabled = config->GetBool("tiering", "enabled");
+  if (tiering_enabled || HasEvictedSegments(storage)) {
+    EBB_ASSIGN_OR_RETURN(bg->tiering_, EngineTiering::Open(storage, *config, fs, clock, data_dir,
+                                                           tiering_enabled ? TieringMode::kTiering
+                                                                           : TieringMode::kRecall,
+                                                           tier_store));
   }
   struct Registration {
     const char* name;
@@ -283,6 +289,9 @@ Result<std::unique_ptr<EngineBackground>> EngineBackground::Start(Storage* stora
   // Databases recovered with reclaimable space are evaluated once at start.
   for (const auto& name : storage->ListDatabases()) bg->smoosh_->OnDatabaseChanged(name);
   bg->WakeDriver();
+  // Tiering may have work from the start (snapshots to resume, segments to
+  // recall) that no write will announce.
+  if (bg->tiering_) bg->scheduler_->Notify();
   return bg;
 }
 
@@ -291,18 +300,22 @@ EngineBackground::~EngineBackground() { Stop(); }
 Status EngineBackground::ApplyConfig() {
   EBB_RETURN_IF_ERROR(scheduler_->ApplyConfig(*config_));
   throttle_.ApplyConfig(*config_);
+  throttle_notify_every_micros_.store(scheduler_->settings().interval_micros());
   EBB_ASSIGN_OR_RETURN(WorkClassSettings wb, WorkClassSettings::FromConfig(*config_, kWriteback));
   throttle_soft_bytes_.store(wb.band_high_bytes);
   throttle_hard_bytes_.store(2 * wb.band_high_bytes);
   // With tiering, writes also slow down as the bytes that will be local
   // (segments plus memtables) near the target plus tiering's band: half the
-  // band over target is soft, the whole band hard.
+  // band over target is soft (band_low if that is higher: below it the class
+  // lets work batch up, and writers must not wait for work nobody does), the
+  // whole band hard.
   uint64_t tier_soft = 0, tier_hard = 0;
-  if (tiering_ && config_->GetBool("tiering", "throttle_writes")) {
+  if (tiering_ && tiering_->agent()->options().mode == TieringMode::kTiering &&
+      config_->GetBool("tiering", "throttle_writes")) {
     uint64_t target = static_cast<uint64_t>(config_->GetInt("tiering", "local_target_bytes"));
     EBB_ASSIGN_OR_RETURN(WorkClassSettings tc, WorkClassSettings::FromConfig(*config_, kTiering));
     if (target < (uint64_t{1} << 62)) {
-      tier_soft = target + tc.band_high_bytes / 2;
+      tier_soft = target + std::max(tc.band_low_bytes, tc.band_high_bytes / 2);
       tier_hard = target + tc.band_high_bytes;
     }
   }
@@ -358,7 +371,12 @@ void EngineBackground::OnSegmentsChanged(DatabaseCore* db) {
   if (smoosh_->OnDatabaseResized(db->name()) || tiering_) WakeDriver();
 }
 
-void EngineBackground::OnDatabaseDropped(std::string_view name) { smoosh_->OnDatabaseDropped(name); }
+void EngineBackground::OnDatabaseDropped(std::string_view name) {
+  smoosh_->OnDatabaseDropped(name);
+  // Tiering has a tombstone to archive (and a catalog without the
+  // database to publish): let the class see it now, not at the next write.
+  if (tiering_) scheduler_->Notify();
+}
 
 void EngineBackground::OnCompactionQueueChanged() {
   scheduler_->Notify();
@@ -370,12 +388,29 @@ int64_t EngineBackground::ThrottlePauseMicros() const {
   int64_t pause = throttle_.PauseMicros(dirty, throttle_soft_bytes_.load(std::memory_order_relaxed),
                                         throttle_hard_bytes_.load(std::memory_order_relaxed));
   const uint64_t tier_hard = tier_throttle_hard_bytes_.load(std::memory_order_relaxed);
-  if (tier_hard > 0) {
+  // While the object store cannot be reached nothing can be evicted: local
+  // bytes grow past the target rather than writes stalling on an outage.
+  if (tier_hard > 0 && tiering_->agent()->connected()) {
     pause = std::max(pause, throttle_.PauseMicros(storage_->LocalSegmentBytes() + dirty,
                                                   tier_throttle_soft_bytes_.load(std::memory_order_relaxed),
                                                   tier_hard));
   }
   return pause;
+}
+
+void EngineBackground::NoteThrottled(int64_t pause_micros) {
+  throttled_writes_.fetch_add(1, std::memory_order_relaxed);
+  throttle_pause_us_.fetch_add(static_cast<uint64_t>(pause_micros), std::memory_order_relaxed);
+  // The paused writer waits for a class to bring its gauge down, but the
+  // scheduler may not be looking: a class that last saw a trickle is
+  // deferred to its age limit, an asleep one waits for an event, and the
+  // write path wakes the scheduler only every kMinPassBudgetBytes written,
+  // which the pauses themselves stretch to minutes. Ask for a round.
+  const int64_t now = clock_->NowMicros();
+  int64_t last = throttle_notified_micros_.load(std::memory_order_relaxed);
+  if (now - last < throttle_notify_every_micros_.load(std::memory_order_relaxed)) return;
+  if (!throttle_notified_micros_.compare_exchange_strong(last, now, std::memory_order_relaxed)) return;
+  scheduler_->Notify();
 }
 
 void EngineBackground::WakeDriver() {

@@ -23,6 +23,7 @@
 #ifndef EBB_ENGINE_BACKGROUND_H_
 #define EBB_ENGINE_BACKGROUND_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <thread>
@@ -44,8 +45,10 @@ class EngineBackground {
  public:
   // Registers the classes, opens smoosh (loading its persisted queues) and
   // starts the threads.
+  // `tier_store`, if given, replaces the object store [tiering] names (tests).
   static Result<std::unique_ptr<EngineBackground>> Start(Storage* storage, Config* config, Clock* clock,
-                                                         FileSystem* fs, const std::string& data_dir);
+                                                         FileSystem* fs, const std::string& data_dir,
+                                                         ObjectStore* tier_store = nullptr);
   ~EngineBackground();
 
   // Storage events (cheap; called on write and flush paths).
@@ -59,11 +62,10 @@ class EngineBackground {
 
   // How long the calling writer should pause now (0 below the soft limit).
   int64_t ThrottlePauseMicros() const;
-  // Counts a pause a writer is about to take (status: throttled_writes).
-  void NoteThrottled(int64_t pause_micros) {
-    throttled_writes_.fetch_add(1, std::memory_order_relaxed);
-    throttle_pause_us_.fetch_add(static_cast<uint64_t>(pause_micros), std::memory_order_relaxed);
-  }
+  // Counts a pause a writer is about to take (status: throttled_writes) and
+  // makes the scheduler look at the classes the writer waits for (at most
+  // once per work.interval_ms, however many writers pause).
+  void NoteThrottled(int64_t pause_micros);
 
   BackgroundScheduler* scheduler() { return scheduler_.get(); }
   EngineTiering* tiering() { return tiering_.get(); }
@@ -111,6 +113,10 @@ class EngineBackground {
   std::atomic<uint64_t> throttled_writes_{0};
   std::atomic<uint64_t> memory_bound_waits_{0};
   std::atomic<uint64_t> throttle_pause_us_{0};
+  // When a paused writer last asked the scheduler for a round, and how often
+  // it may (work.interval_ms), in clock micros.
+  std::atomic<int64_t> throttle_notified_micros_{INT64_MIN / 2};
+  std::atomic<int64_t> throttle_notify_every_micros_{0};
   std::atomic<bool> stopping_{false};
   int work_subscription_ = 0;
   int smoosh_subscription_ = 0;

@@ -8,9 +8,13 @@
 #include "engine/engine_settings.h"
 #include "engine/admin.h"
 #include "engine/background.h"
+#include "engine/fetch_pool.h"
+#include "engine/restore.h"
 #include "runtime/read_pool.h"
+#include "storage/format.h"
 #include "storage/storage.h"
 #include "storage/storage_settings.h"
+#include "tiering/tiering_settings.h"
 
 namespace ebb {
 namespace {
@@ -22,13 +26,23 @@ class Engine final : public StorageListener {
   Engine(EngineEnv env, std::unique_ptr<Config> config) : env_(env), config_(std::move(config)) {}
 
   Status Open(const Options& options) {
+    EBB_RETURN_IF_ERROR(PrepareDataDirectory(options));
     EBB_ASSIGN_OR_RETURN(StorageOptions so,
                          StorageOptionsFromConfig(*config_, options.data_dir, options.create_if_missing));
     so.remember_dropped_databases = config_->GetBool("tiering", "enabled");
     EBB_ASSIGN_OR_RETURN(storage_, Storage::Open(env_.fs, env_.clock, so, this));
     InstallWorkClassDefaults(config_.get());
     EBB_ASSIGN_OR_RETURN(background_,
-                         EngineBackground::Start(storage_.get(), config_.get(), env_.clock, env_.fs, options.data_dir));
+                         EngineBackground::Start(storage_.get(), config_.get(), env_.clock, env_.fs, options.data_dir,
+                                                 env_.tier_store));
+    // Cold reads of asynchronous reads fetch here, off the read threads.
+    if (EngineTiering* tiering = background_->tiering()) {
+      int threads = static_cast<int>(config_->GetInt("tiering", "fetch_threads"));
+      if (threads > 0) {
+        EBB_ASSIGN_OR_RETURN(fetch_pool_, FetchPool::Create(tiering, threads, config_->GetInt("tiering", "fetch_queue"),
+                                                            config_->GetInt("tiering", "fetch_timeout_ms")));
+      }
+    }
     ReadPoolOptions rpo;
     rpo.settings = ReadPoolSettings::FromConfig(*config_);
     rpo.clock = env_.clock;
@@ -47,13 +61,54 @@ class Engine final : public StorageListener {
     return Status::OK();
   }
 
+  // Refuses a directory a restore left unfinished; restores an empty one
+  // from the bucket when tiering.restore is set.
+  Status PrepareDataDirectory(const Options& options) {
+    const std::string& dir = options.data_dir;
+    if (env_.fs->FileExists(RestoringMarkerPath(dir))) {
+      return Status::InvalidArgument(fmt::format(
+          "{} holds a restore from the object store that did not finish ({} exists); run `ebb tier restore --to {}` "
+          "again (it starts over), or delete the directory",
+          dir, RestoringMarkerPath(dir), dir));
+    }
+    if (!config_->GetBool("tiering", "restore") || env_.fs->FileExists(CurrentFileName(dir))) return Status::OK();
+    auto children = env_.fs->GetChildren(dir);
+    if (children.ok() && std::any_of(children->begin(), children->end(), [](const std::string& n) { return n != "LOCK"; })) {
+      return Status::OK();  // not empty and not a store: Storage::Open says why
+    }
+    std::unique_ptr<ObjectStore> owned;
+    ObjectStore* store = env_.tier_store;
+    if (store == nullptr) {
+      EBB_ASSIGN_OR_RETURN(owned, OpenTierObjectStore(*config_, env_.fs, dir));
+      store = owned.get();
+    }
+    TieringOptions to = TieringOptionsFromConfig(*config_, dir);
+    auto keys = KeyRing::Load(env_.fs, to.key_file);
+    if (!keys.ok()) {
+      return keys.status().WithContext(fmt::format(
+          "tiering.restore on the empty directory {}: the archives of {} need their key; set tiering.key_file to "
+          "the backed-up key file", dir, store->Describe()));
+    }
+    RestoreOptions ro;
+    ro.to_dir = dir;
+    ro.local_bytes = static_cast<uint64_t>(config_->GetInt("tiering", "local_target_bytes"));
+    EBB_ASSIGN_OR_RETURN(RestoreReport report, RestoreStore(env_.fs, store, **keys, ro, env_.clock));
+    EBB_LOG(kInfo, "restored {} from snapshot {} of {}: {} databases, {} segments ({} local, {} remote), {} bytes in "
+            "{:.1f} s", dir, report.snapshot, store->Describe(), report.databases, report.segments,
+            report.segments_local, report.segments_evicted, report.bytes_restored, report.seconds);
+    return Status::OK();
+  }
+
   Status Close() {
     MutexLock lock(&close_mu_);
     if (closed_) return close_status_;
     closed_ = true;
     if (readpool_validator_) config_->RemoveValidator(readpool_validator_);
     if (readpool_subscription_) config_->Unsubscribe(readpool_subscription_);
-    // Queued reads complete with Aborted; running ones finish first.
+    // Queued fetches and reads complete with Aborted; running ones finish
+    // first (a fetch that completes after the read pool stopped completes
+    // its read with Aborted).
+    if (fetch_pool_) fetch_pool_->Stop();
     if (read_pool_) read_pool_->Stop();
     if (background_) background_->Stop();
     close_status_ = storage_ ? storage_->Close() : Status::OK();
@@ -77,6 +132,7 @@ class Engine final : public StorageListener {
   ReadPool* read_pool() { return read_pool_.get(); }
   // Held while a database is created (store.max_databases).
   Mutex& create_mu() { return create_mu_; }
+  FetchPool* fetch_pool() { return fetch_pool_.get(); }
   Config* config() { return config_.get(); }
   Clock* clock() { return env_.clock; }
   int64_t started_micros() const { return started_micros_; }
@@ -89,6 +145,7 @@ class Engine final : public StorageListener {
   std::unique_ptr<EngineBackground> background_;
   std::atomic<bool> background_ready_{false};
   std::unique_ptr<ReadPool> read_pool_;
+  std::unique_ptr<FetchPool> fetch_pool_;
   int readpool_subscription_ = 0;
   int readpool_validator_ = 0;
   int64_t started_micros_ = 0;
@@ -101,6 +158,69 @@ class Engine final : public StorageListener {
 
 // A scan checks its running time every this many entries (readpool.demote_after_ms).
 constexpr size_t kScanDemoteCheckEntries = 64;
+// An asynchronous read (GetAsync, MultiGetAsync, ScanAsync) that may stop at
+// an evicted segment the member cache does not hold (ColdFetchScope): the
+// fetch goes to the fetch pool, the read pool worker is free at once, and
+// the read runs again when the segment is in. Fetched segments stay pinned
+// until the read ends, so a read that needs several makes progress.
+class AsyncRead {
+ public:
+  virtual ~AsyncRead() = default;
+  // Runs the read. Returns false, having delivered nothing, if it stopped
+  // at a segment to fetch (ColdFetchScope::Current()->needed); otherwise
+  // delivers the result (or error) and returns true.
+  virtual bool Attempt() = 0;
+  // Delivers an error instead.
+  virtual void Fail(const Status& s) = 0;
+
+  std::vector<FetchPool::Handle> pins;
+  int fetches = 0;
+
+ protected:
+  static bool Stopped() {
+    ColdFetchScope* scope = ColdFetchScope::Current();
+    return scope != nullptr && scope->needed.has_value();
+  }
+};
+
+// Beyond this many fetches one read fetches the rest on its own thread: a
+// read needing more segments than the member cache holds still ends.
+constexpr int kMaxFetchesPerRead = 64;
+
+// Runs `read` on the calling (read pool or fetch) thread; see AsyncRead.
+// `engine` is not owned: the fetch pool and the read pool stop (finishing
+// or aborting every task) before the engine goes.
+void RunAsyncRead(Engine* engine, Priority priority, std::shared_ptr<AsyncRead> read) {
+  FetchPool* pool = engine->fetch_pool();
+  if (pool == nullptr || read->fetches >= kMaxFetchesPerRead) {
+    read->Attempt();  // without a scope: fetches in place
+    return;
+  }
+  std::optional<SegmentKey> needed;
+  {
+    ColdFetchScope scope;
+    if (read->Attempt()) return;
+    needed = scope.needed;
+  }
+  read->fetches++;
+  Status submitted = pool->Submit(*needed, [engine, priority, read](Result<FetchPool::Handle> fetched) {
+    if (!fetched.ok()) {
+      read->Fail(fetched.status());
+      return;
+    }
+    read->pins.push_back(std::move(fetched).value());
+    Status spawned = engine->read_pool()->Spawn(
+        priority, [engine, priority, read](TaskContext&) { RunAsyncRead(engine, priority, read); },
+        [read](const Status& s) { read->Fail(s); });
+    // Admitted once already: a full pool finishes it here rather than refuse it.
+    if (spawned.IsBusy()) {
+      RunAsyncRead(engine, priority, read);
+    } else if (!spawned.ok()) {
+      read->Fail(spawned);
+    }
+  });
+  if (!submitted.ok()) read->Fail(submitted);
+}
 
 // Iterators and snapshots keep the engine alive: they read memtables and
 // segment files the storage owns, and may outlive the Database handle and
@@ -178,36 +298,56 @@ class DatabaseImpl final : public Database, public std::enable_shared_from_this<
 
   using Database::GetAsync;
   Status GetAsync(std::string key, Priority priority, GetCallback done) override {
-    auto shared_done = std::make_shared<GetCallback>(std::move(done));
-    return engine_->read_pool()->Spawn(
-        priority,
-        [core = core_, key = std::move(key), shared_done](TaskContext&) {
-          std::string value;
-          Status s = core->Get(ReadOptions(), key, &value);
-          (*shared_done)(s.ok() ? Result<std::string>(std::move(value)) : Result<std::string>(std::move(s)));
-        },
-        [shared_done](const Status& s) { (*shared_done)(s); });
+    struct Read final : AsyncRead {
+      std::shared_ptr<DatabaseCore> core;
+      std::string key;
+      GetCallback done;
+      bool Attempt() override {
+        std::string value;
+        Status s = core->Get(ReadOptions(), key, &value);
+        if (!s.ok() && Stopped()) return false;
+        done(s.ok() ? Result<std::string>(std::move(value)) : Result<std::string>(std::move(s)));
+        return true;
+      }
+      void Fail(const Status& s) override { done(s); }
+    };
+    auto read = std::make_shared<Read>();
+    read->core = core_;
+    read->key = std::move(key);
+    read->done = std::move(done);
+    return Spawn(priority, read);
   }
 
   Status MultiGetAsync(std::vector<std::string> keys, Priority priority, MultiGetCallback done) override {
-    auto shared_done = std::make_shared<MultiGetCallback>(std::move(done));
-    size_t n = keys.size();
-    return engine_->read_pool()->Spawn(
-        priority,
-        [core = core_, keys = std::move(keys), shared_done](TaskContext&) {
-          // One snapshot for the whole batch, like MGET on a single server.
-          ReadOptions ro;
-          ro.snapshot = core->GetSnapshot();
-          std::vector<Result<std::string>> out;
-          out.reserve(keys.size());
-          for (const auto& key : keys) {
-            std::string value;
-            Status s = core->Get(ro, key, &value);
-            out.push_back(s.ok() ? Result<std::string>(std::move(value)) : Result<std::string>(std::move(s)));
-          }
-          (*shared_done)(std::move(out));
-        },
-        [shared_done, n](const Status& s) { (*shared_done)(std::vector<Result<std::string>>(n, Result<std::string>(s))); });
+    struct Read final : AsyncRead {
+      std::shared_ptr<DatabaseCore> core;
+      std::vector<std::string> keys;
+      MultiGetCallback done;
+      std::shared_ptr<const Snapshot> snapshot;
+      bool Attempt() override {
+        // One snapshot for the whole batch (and every attempt), like MGET
+        // on a single server.
+        if (!snapshot) snapshot = core->GetSnapshot();
+        ReadOptions ro;
+        ro.snapshot = snapshot;
+        std::vector<Result<std::string>> out;
+        out.reserve(keys.size());
+        for (const auto& key : keys) {
+          std::string value;
+          Status s = core->Get(ro, key, &value);
+          if (!s.ok() && Stopped()) return false;
+          out.push_back(s.ok() ? Result<std::string>(std::move(value)) : Result<std::string>(std::move(s)));
+        }
+        done(std::move(out));
+        return true;
+      }
+      void Fail(const Status& s) override { done(std::vector<Result<std::string>>(keys.size(), Result<std::string>(s))); }
+    };
+    auto read = std::make_shared<Read>();
+    read->core = core_;
+    read->keys = std::move(keys);
+    read->done = std::move(done);
+    return Spawn(priority, read);
   }
 
   Status ScanAsync(ScanRequest request, Priority priority, ScanCallback done) override {
@@ -295,6 +435,13 @@ class DatabaseImpl final : public Database, public std::enable_shared_from_this<
   }
 
  private:
+  Status Spawn(Priority priority, std::shared_ptr<AsyncRead> read) {
+    Engine* engine = engine_.get();
+    return engine->read_pool()->Spawn(
+        priority, [engine, priority, read](TaskContext&) { RunAsyncRead(engine, priority, read); },
+        [read](const Status& s) { read->Fail(s); });
+  }
+
   std::shared_ptr<Engine> engine_;
   std::shared_ptr<DatabaseCore> core_;
 };
@@ -350,6 +497,7 @@ class StoreImpl final : public Store {
       st.work = bg->WorkStatus();
       st.compaction = bg->CompactionStatus();
       if (bg->tiering()) st.tiering = bg->tiering()->GetStatus();
+      if (FetchPool* pool = engine_->fetch_pool()) st.tiering.fetch = pool->stats();
     }
     return st;
   }
@@ -423,6 +571,39 @@ Status SuspendCompactionChannel(Store* store, std::string_view channel) {
     return Status::OK();
   }
   return smoosh->Suspend(channel);
+}
+
+namespace {
+
+Result<EngineTiering*> TieringOf(Store* store) {
+  auto* impl = dynamic_cast<StoreImpl*>(store);
+  if (impl == nullptr) return Status::InvalidArgument("this store was not opened by Ebb's engine");
+  EngineBackground* bg = impl->engine()->background();
+  if (bg == nullptr) return Status::Aborted("the store is closed");
+  if (bg->tiering() == nullptr) {
+    return Status::InvalidArgument("this store runs no tiering (tiering.enabled is false and nothing is evicted)");
+  }
+  return bg->tiering();
+}
+
+}  // namespace
+
+Result<RecallReport> RecallEvictedSegments(Store* store, std::string_view database, const ProgressFn& progress) {
+  EBB_ASSIGN_OR_RETURN(EngineTiering * tiering, TieringOf(store));
+  std::string tier_name;
+  if (!database.empty()) {
+    auto* impl = dynamic_cast<StoreImpl*>(store);
+    auto db = impl->engine()->storage()->FindDatabase(database);
+    if (!db) return Status::NotFound(fmt::format("database {} does not exist", database));
+    tier_name = Storage::TierName(*db);
+  }
+  return tiering->agent()->RecallNow(
+      [&](const LiveSegment& s) { return tier_name.empty() || s.meta.database == tier_name; }, progress);
+}
+
+Result<GcReport> CollectTierGarbage(Store* store, bool dry_run) {
+  EBB_ASSIGN_OR_RETURN(EngineTiering * tiering, TieringOf(store));
+  return tiering->agent()->CollectGarbageNow(dry_run);
 }
 
 Status ResumeCompactionChannel(Store* store, std::string_view channel) {

@@ -12,12 +12,16 @@
 #include "ebb/store.h"
 #include "env/clock.h"
 #include "env/file_system.h"
+#include "env/object_store.h"
 
 namespace ebb {
 
 struct EngineEnv {
   FileSystem* fs = nullptr;  // DefaultFileSystem() when null
   Clock* clock = nullptr;    // SystemClock() when null
+  // Tests: the object store tiering uses instead of the one [tiering]
+  // names (a MemObjectStore that stalls or fails). Not owned.
+  ObjectStore* tier_store = nullptr;
 };
 
 Result<std::unique_ptr<Store>> OpenStore(const Options& options, EngineEnv env);

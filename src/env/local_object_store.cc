@@ -18,6 +18,19 @@ constexpr char kIncomingDir[] = ".incoming";
 constexpr size_t kCopyChunkBytes = 1 << 20;
 // Directory depth List descends; keys deeper than this are not listed.
 constexpr int kMaxListDepth = 32;
+// The lock file of conditional writes, at the root (never listed).
+constexpr char kCasLock[] = ".cas.lock";
+// How long PutIf waits for another process's conditional write.
+constexpr int kCasLockAttempts = 1000;  // about a second
+constexpr int64_t kCasLockRetryMicros = 1000;
+
+// The etag of contents: XXH3 chained over kCopyChunkBytes pieces, as Head
+// computes it while streaming the file.
+std::string ContentEtag(std::string_view data) {
+  uint64_t hash = 0;
+  for (size_t at = 0; at < data.size(); at += kCopyChunkBytes) hash = Hash64(data.substr(at, kCopyChunkBytes), hash);
+  return fmt::format("{:016x}", hash);
+}
 
 }  // namespace
 
@@ -98,6 +111,40 @@ Result<std::string> LocalObjectStore::Get(const std::string& key) {
   return data;
 }
 
+Result<std::string> LocalObjectStore::GetWithEtag(const std::string& key, std::string* etag) {
+  EBB_ASSIGN_OR_RETURN(std::string data, Get(key));
+  *etag = ContentEtag(data);
+  return data;
+}
+
+Status LocalObjectStore::PutIf(const std::string& key, std::string_view data, WriteCondition condition,
+                               const std::string& etag) {
+  EBB_RETURN_IF_ERROR(ValidateObjectKey(Describe(), key));
+  auto context = [&] { return fmt::format("{}: conditional put {}", Describe(), key); };
+  std::lock_guard<std::mutex> guard(cas_mu_);
+  std::unique_ptr<FileLock> lock;
+  for (int attempt = 0;; attempt++) {
+    auto locked = fs_->LockFile(JoinPath(root_, kCasLock));
+    if (locked.ok()) {
+      lock = std::move(locked).value();
+      break;
+    }
+    if (!locked.status().IsLocked() || attempt + 1 >= kCasLockAttempts) return locked.status().WithContext(context());
+    ::usleep(kCasLockRetryMicros);
+  }
+  std::string current_etag;
+  auto current = GetWithEtag(key, &current_etag);
+  if (!current.ok() && !current.status().IsNotFound()) return current.status().WithContext(context());
+  if (condition == WriteCondition::kIfAbsent && current.ok()) {
+    return Status::AlreadyExists(fmt::format("{}: put {} if absent: the object exists", Describe(), key));
+  }
+  if (condition == WriteCondition::kIfMatch && (!current.ok() || current_etag != etag)) {
+    return Status::AlreadyExists(fmt::format("{}: put {} if its etag is {}: it was replaced or removed", Describe(),
+                                             key, etag));
+  }
+  return Put(key, data);
+}
+
 Result<std::string> LocalObjectStore::GetRange(const std::string& key, uint64_t offset, uint64_t length) {
   EBB_RETURN_IF_ERROR(ValidateObjectKey(Describe(), key));
   auto context = [&] { return fmt::format("{}: get {} range [{}, +{})", Describe(), key, offset, length); };
@@ -144,7 +191,7 @@ Status LocalObjectStore::ListDir(const std::string& dir, const std::string& rel,
   auto children = fs_->GetChildren(dir);
   if (!children.ok()) return children.status().IsNotFound() ? Status::OK() : children.status();
   for (const auto& name : *children) {
-    if (rel.empty() && name == kIncomingDir) continue;
+    if (rel.empty() && (name == kIncomingDir || name == kCasLock)) continue;
     std::string key = rel.empty() ? name : rel + "/" + name;
     std::string path = JoinPath(dir, name);
     // Prune subtrees that cannot hold a match.

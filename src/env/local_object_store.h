@@ -9,6 +9,9 @@
 // Etags: Head hashes the object's contents (XXH3-64, hex); List leaves etag
 // empty because hashing every object would read the whole store.
 //
+// Conditional writes (PutIf) are enforced under <root>/.cas.lock, an
+// exclusive file lock that also excludes other processes using the root.
+//
 // Thread-safe (the FileSystem is).
 
 #ifndef EBB_ENV_LOCAL_OBJECT_STORE_H_
@@ -16,6 +19,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "env/file_system.h"
@@ -33,6 +37,10 @@ class LocalObjectStore final : public ObjectStore {
   Status Put(const std::string& key, std::string_view data) override;
   Status PutFile(const std::string& key, FileSystem* fs, const std::string& path) override;
   Result<std::string> Get(const std::string& key) override;
+  Result<std::string> GetWithEtag(const std::string& key, std::string* etag) override;
+  Status PutIf(const std::string& key, std::string_view data, WriteCondition condition,
+               const std::string& etag = "") override;
+  Result<bool> ConditionalWrites() override { return true; }
   Result<std::string> GetRange(const std::string& key, uint64_t offset, uint64_t length) override;
   Result<ObjectInfo> Head(const std::string& key) override;
   Result<std::vector<ObjectInfo>> List(const std::string& prefix) override;
@@ -52,6 +60,8 @@ class LocalObjectStore final : public ObjectStore {
   const std::string root_;
   // Atomic: unique temporary names within this process.
   std::atomic<uint64_t> next_tmp_{0};
+  // Serializes PutIf within the process (the file lock does across them).
+  std::mutex cas_mu_;
 };
 
 }  // namespace ebb

@@ -6,6 +6,7 @@
 
 #include "base/checksum.h"
 #include "base/status_macros.h"
+#include "env/clock.h"
 #include "env/file_system.h"
 
 namespace ebb {
@@ -31,8 +32,42 @@ void MemObjectStore::ClearFaults() {
   upload_midway_countdown_ = 0;
 }
 
+void MemObjectStore::Stall(int64_t max_stall_micros) {
+  MutexLock lock(&mu_);
+  stalled_ = true;
+  max_stall_micros_ = max_stall_micros;
+}
+
+void MemObjectStore::Resume() {
+  MutexLock lock(&mu_);
+  stalled_ = false;
+  resumed_cv_.SignalAll();
+}
+
+int MemObjectStore::stalled_calls() const {
+  MutexLock lock(&mu_);
+  return stalled_calls_;
+}
+
 Status MemObjectStore::BeginCall(ObjectOp op) {
   calls_[op]++;
+  if (stalled_) {
+    const int64_t start = SystemClock()->NowMicros();
+    const int64_t deadline = std::min(ObjectStoreDeadline::Current(), start + max_stall_micros_);
+    stalled_calls_++;
+    while (stalled_) {
+      int64_t now = SystemClock()->NowMicros();
+      if (now >= deadline) break;
+      resumed_cv_.WaitFor(std::chrono::microseconds(deadline - now));
+    }
+    stalled_calls_--;
+    if (stalled_) {
+      if (ObjectStoreDeadline::Current() <= SystemClock()->NowMicros()) {
+        return Status::TimedOut(fmt::format("{}: no answer before the caller's deadline (stalled)", Describe()));
+      }
+      return Status::Unavailable(fmt::format("{}: no answer (stalled)", Describe()));
+    }
+  }
   auto it = faults_.find(op);
   if (it == faults_.end()) return Status::OK();
   Fault& f = it->second;
@@ -78,6 +113,42 @@ Result<std::string> MemObjectStore::Get(const std::string& key) {
   if (it == objects_.end()) return Status::NotFound(fmt::format("{}: get {}: no such object", Describe(), key));
   bytes_read_ += it->second->size();
   return *it->second;
+}
+
+Result<std::string> MemObjectStore::GetWithEtag(const std::string& key, std::string* etag) {
+  EBB_ASSIGN_OR_RETURN(std::string data, Get(key));
+  *etag = fmt::format("{:016x}", Hash64(data));
+  return data;
+}
+
+void MemObjectStore::SetConditionalWrites(bool enforced) {
+  MutexLock lock(&mu_);
+  conditional_writes_ = enforced;
+}
+
+Result<bool> MemObjectStore::ConditionalWrites() {
+  MutexLock lock(&mu_);
+  return conditional_writes_;
+}
+
+Status MemObjectStore::PutIf(const std::string& key, std::string_view data, WriteCondition condition,
+                             const std::string& etag) {
+  EBB_RETURN_IF_ERROR(ValidateObjectKey(Describe(), key));
+  MutexLock lock(&mu_);
+  if (!conditional_writes_) {
+    return Status::NotSupported(fmt::format("{}: conditional writes are not enforced", Describe()));
+  }
+  EBB_RETURN_IF_ERROR(BeginCall(ObjectOp::kPut));
+  auto it = objects_.find(key);
+  if (condition == WriteCondition::kIfAbsent && it != objects_.end()) {
+    return Status::AlreadyExists(fmt::format("{}: put {} if absent: the object exists", Describe(), key));
+  }
+  if (condition == WriteCondition::kIfMatch &&
+      (it == objects_.end() || fmt::format("{:016x}", Hash64(*it->second)) != etag)) {
+    return Status::AlreadyExists(fmt::format("{}: put {} if its etag is {}: it was replaced or removed", Describe(),
+                                             key, etag));
+  }
+  return StoreLocked(key, std::string(data));
 }
 
 Result<std::string> MemObjectStore::GetRange(const std::string& key, uint64_t offset, uint64_t length) {

@@ -22,7 +22,7 @@
 
 namespace ebb {
 
-// Put covers Put and PutFile; Get covers Get and GetRange.
+// Put covers Put, PutFile and PutIf; Get covers Get, GetWithEtag and GetRange.
 enum class ObjectOp { kPut, kGet, kHead, kList, kDelete };
 
 class MemObjectStore final : public ObjectStore {
@@ -37,6 +37,16 @@ class MemObjectStore final : public ObjectStore {
   // ("connection reset") leaving the store unchanged.
   void FailUploadMidway(int nth);
   void ClearFaults();
+  // false: PutIf answers NotSupported, like a service that ignores
+  // conditional headers (s3rver).
+  void SetConditionalWrites(bool enforced);
+  // An outage that hangs: every call waits until Resume, or until the
+  // calling thread's ObjectStoreDeadline passes (then TimedOut), or
+  // `max_stall_micros` (then Unavailable, as a client timeout would).
+  void Stall(int64_t max_stall_micros = 60'000'000);
+  void Resume();
+  // Calls waiting in a stall now.
+  int stalled_calls() const;
 
   // Flips (xor 0xff) `length` bytes at `offset` of a stored object.
   Status CorruptObject(const std::string& key, uint64_t offset, uint64_t length);
@@ -54,6 +64,10 @@ class MemObjectStore final : public ObjectStore {
   Status Put(const std::string& key, std::string_view data) override;
   Status PutFile(const std::string& key, FileSystem* fs, const std::string& path) override;
   Result<std::string> Get(const std::string& key) override;
+  Result<std::string> GetWithEtag(const std::string& key, std::string* etag) override;
+  Status PutIf(const std::string& key, std::string_view data, WriteCondition condition,
+               const std::string& etag = "") override;
+  Result<bool> ConditionalWrites() override;
   Result<std::string> GetRange(const std::string& key, uint64_t offset, uint64_t length) override;
   Result<ObjectInfo> Head(const std::string& key) override;
   Result<std::vector<ObjectInfo>> List(const std::string& prefix) override;
@@ -66,7 +80,8 @@ class MemObjectStore final : public ObjectStore {
     bool sticky = false;
     bool fired = false;
   };
-  // Counts the call and returns the injected error if one fires now.
+  // Counts the call and returns the injected error if one fires now;
+  // waits out a stall first.
   Status BeginCall(ObjectOp op) REQUIRES(mu_);
   Status StoreLocked(const std::string& key, std::string data) REQUIRES(mu_);
 
@@ -80,6 +95,11 @@ class MemObjectStore final : public ObjectStore {
   int upload_midway_countdown_ GUARDED_BY(mu_) = 0;
   std::map<ObjectOp, uint64_t> calls_ GUARDED_BY(mu_);
   uint64_t bytes_read_ GUARDED_BY(mu_) = 0;
+  bool conditional_writes_ GUARDED_BY(mu_) = true;
+  bool stalled_ GUARDED_BY(mu_) = false;
+  int64_t max_stall_micros_ GUARDED_BY(mu_) = 0;
+  int stalled_calls_ GUARDED_BY(mu_) = 0;
+  CondVar resumed_cv_{&mu_};
 };
 
 }  // namespace ebb

@@ -1,8 +1,24 @@
 #include "env/object_store.h"
 
+#include <algorithm>
+#include <cstdint>
+
 #include <fmt/format.h>
 
 namespace ebb {
+namespace {
+
+thread_local int64_t t_deadline_micros = INT64_MAX;
+
+}  // namespace
+
+ObjectStoreDeadline::ObjectStoreDeadline(int64_t deadline_micros) : previous_(t_deadline_micros) {
+  t_deadline_micros = std::min(previous_, deadline_micros);
+}
+
+ObjectStoreDeadline::~ObjectStoreDeadline() { t_deadline_micros = previous_; }
+
+int64_t ObjectStoreDeadline::Current() { return t_deadline_micros; }
 
 Status ValidateObjectKey(std::string_view store, std::string_view key) {
   auto bad = [&](std::string_view why) {

@@ -19,6 +19,15 @@
 //   TimedOut          the request exceeded its deadline after the retries
 //   Corruption        the service returned fewer bytes than it announced
 //   InvalidArgument   a bad key, or a range starting past the end of the object
+//   AlreadyExists     PutIf's condition did not hold (HTTP 412)
+//   NotSupported      PutIf on a store that does not enforce conditions
+//
+// Conditional writes (PutIf) are what fencing needs: "create only if
+// absent" and "replace only if unchanged since read". Local and memory
+// stores enforce them; an S3 service may or may not (AWS S3, Ceph RGW do;
+// s3rver ignores the headers), so S3ObjectStore finds out once with a probe
+// (ConditionalWrites) and answers NotSupported when they are ignored, and
+// callers fall back to unconditional writes and say so.
 //
 // Thread safety: every method is thread-safe.
 
@@ -35,6 +44,12 @@
 namespace ebb {
 
 class FileSystem;
+
+// Which object a conditional write may replace.
+enum class WriteCondition {
+  kIfAbsent,  // only if no object has the key (If-None-Match: *)
+  kIfMatch,   // only if the object's etag is still the given one (If-Match)
+};
 
 struct ObjectInfo {
   std::string key;      // relative to the store's root
@@ -63,6 +78,20 @@ class ObjectStore {
   // The whole object.
   virtual Result<std::string> Get(const std::string& key) = 0;
 
+  // The whole object and its etag (into *etag), from one request: the etag
+  // to give PutIf(kIfMatch) for a read-modify-write.
+  virtual Result<std::string> GetWithEtag(const std::string& key, std::string* etag) = 0;
+
+  // Put under a condition (see WriteCondition; `etag` for kIfMatch).
+  // AlreadyExists when the condition does not hold (the object is left as
+  // it was); NotSupported when this store does not enforce conditions.
+  virtual Status PutIf(const std::string& key, std::string_view data, WriteCondition condition,
+                       const std::string& etag = "") = 0;
+
+  // Whether PutIf conditions are enforced. May make requests the first
+  // time (S3: a probe under meta/); errors are the store's errors.
+  virtual Result<bool> ConditionalWrites() = 0;
+
   // Bytes [offset, offset + length) of the object, clamped at its end: the
   // result is shorter than `length` only when the object ends first. An
   // offset at or past the end is InvalidArgument (except offset 0 of an
@@ -84,6 +113,25 @@ class ObjectStore {
 
 // Checks the key rules above; InvalidArgument naming `store` and the key.
 Status ValidateObjectKey(std::string_view store, std::string_view key);
+
+// A deadline for the object store calls this thread makes while the object
+// lives (SystemClock()->NowMicros() time; nested deadlines keep the
+// earliest). S3ObjectStore caps each request's timeout by it and stops
+// retrying once it passes (TimedOut); MemObjectStore's injected stalls end
+// there. Used for bounded waits: an open that must not hang on an outage,
+// a cold read's fetch (tiering.fetch_timeout_ms).
+class ObjectStoreDeadline {
+ public:
+  explicit ObjectStoreDeadline(int64_t deadline_micros);
+  ~ObjectStoreDeadline();
+  ObjectStoreDeadline(const ObjectStoreDeadline&) = delete;
+  ObjectStoreDeadline& operator=(const ObjectStoreDeadline&) = delete;
+  // The deadline in force on this thread; INT64_MAX if none.
+  static int64_t Current();
+
+ private:
+  int64_t previous_;
+};
 
 }  // namespace ebb
 

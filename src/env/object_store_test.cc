@@ -1,7 +1,9 @@
 // Contract tests shared by every ObjectStore, plus tests of what only one
 // implementation does (fault injection, S3 error mapping). The S3 variant
 // runs against s3rver (tests/s3, installed by `scripts/setup.sh test`),
-// started by the test on 127.0.0.1 with a free port and stopped at the end.
+// started by the test on 127.0.0.1 with a free port and stopped at the end,
+// or against the service EBB_TEST_S3_* names (tests/s3/ceph_rgw.sh runs the
+// suite against a Ceph RADOS Gateway that way; see s3_test_server.h).
 
 #include "env/object_store.h"
 
@@ -26,11 +28,12 @@
 #include "base/random.h"
 #include "base/test_util.h"
 #include "env/file_system.h"
+#include "env/fault_injection_file_system.h"
 #include "env/local_object_store.h"
 #include "env/mem_file_system.h"
 #include "env/mem_object_store.h"
 #include "env/s3_object_store.h"
-#include "env/s3rver_process.h"
+#include "env/s3_test_server.h"
 
 namespace ebb {
 namespace {
@@ -60,11 +63,12 @@ class ObjectStoreContractTest : public ::testing::TestWithParam<std::string> {
       store_ = std::make_unique<MemObjectStore>();
       file_dir_ = "/files";
     } else {
-      bool skip = false;
-      std::string error = s3rver_.Start(tmp_.Sub("s3rver"), testing::S3rverScript(testing::SourceDir()), &skip);
-      if (skip) GTEST_SKIP() << "S3 contract test skipped: " << error;
+      bool unavailable = false;
+      std::string error = s3_.Start(tmp_.Sub("s3rver"), testing::SourceDir(), &unavailable);
+      if (unavailable) EBB_S3_SKIP_OR_FAIL("S3 contract test: " + error);
       ASSERT_EQ(error, "");
-      auto store = S3ObjectStore::Open(s3rver_.Options("contract"));
+      std::fprintf(stderr, "S3 contract test against %s at %s\n", s3_.kind().c_str(), s3_.endpoint().c_str());
+      auto store = S3ObjectStore::Open(s3_.Options("contract"));
       ASSERT_TRUE(store.ok()) << store.status().ToString();
       store_ = std::move(store).value();
       fs_ = DefaultFileSystem();
@@ -73,7 +77,7 @@ class ObjectStoreContractTest : public ::testing::TestWithParam<std::string> {
   }
 
   testing::TempDir tmp_;
-  testing::S3rverProcess s3rver_;
+  testing::S3TestServer s3_;
   std::unique_ptr<MemFileSystem> mem_fs_;
   FileSystem* fs_ = nullptr;
   std::string file_dir_;
@@ -189,6 +193,61 @@ TEST_P(ObjectStoreContractTest, ConcurrentClients) {
   EXPECT_EQ(store_->List("c/")->size(), static_cast<size_t>(kThreads * kPerThread));
 }
 
+TEST_P(ObjectStoreContractTest, ConditionalWritesWhereEnforced) {
+  auto enforced = store_->ConditionalWrites();
+  ASSERT_TRUE(enforced.ok()) << enforced.status().ToString();
+  if (!*enforced) {
+    // Only s3rver ignores the headers; everything else must enforce them.
+    ASSERT_EQ(GetParam(), "s3");
+    ASSERT_FALSE(s3_.checks_signatures()) << s3_.kind() << " should enforce conditional writes";
+    Status s = store_->PutIf("meta/epoch", "1", WriteCondition::kIfAbsent);
+    EXPECT_TRUE(s.IsNotSupported()) << s.ToString();
+    EXPECT_TRUE(store_->Head("meta/epoch").status().IsNotFound()) << "nothing written when not enforced";
+    return;
+  }
+  ASSERT_TRUE(store_->PutIf("meta/epoch", "1", WriteCondition::kIfAbsent).ok());
+  Status exists = store_->PutIf("meta/epoch", "2", WriteCondition::kIfAbsent);
+  EXPECT_TRUE(exists.IsAlreadyExists()) << exists.ToString();
+  EXPECT_NE(exists.message().find("meta/epoch"), std::string::npos) << exists.ToString();
+  std::string etag;
+  auto got = store_->GetWithEtag("meta/epoch", &etag);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(*got, "1");
+  EXPECT_EQ(etag, store_->Head("meta/epoch")->etag) << "GetWithEtag and Head agree";
+  ASSERT_TRUE(store_->PutIf("meta/epoch", "3", WriteCondition::kIfMatch, etag).ok());
+  Status stale = store_->PutIf("meta/epoch", "4", WriteCondition::kIfMatch, etag);
+  EXPECT_TRUE(stale.IsAlreadyExists()) << "the etag read before the last write is stale: " << stale.ToString();
+  EXPECT_EQ(*store_->Get("meta/epoch"), "3");
+  Status missing = store_->PutIf("meta/none", "x", WriteCondition::kIfMatch, etag);
+  EXPECT_TRUE(missing.IsAlreadyExists()) << missing.ToString();
+  EXPECT_TRUE(store_->Head("meta/none").status().IsNotFound());
+  // No probe objects are left behind.
+  auto listed = store_->List("");
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  for (const auto& o : *listed) EXPECT_EQ(o.key.find("probe"), std::string::npos) << o.key;
+}
+
+TEST_P(ObjectStoreContractTest, ConcurrentConditionalCreatesHaveOneWinner) {
+  if (!*store_->ConditionalWrites()) GTEST_SKIP() << "this service ignores conditional writes";
+  constexpr int kThreads = 4;
+  std::vector<std::thread> threads;
+  std::vector<Status> results(kThreads);
+  for (int t = 0; t < kThreads; t++) {
+    threads.emplace_back([&, t] { results[t] = store_->PutIf("meta/owner", fmt::format("{}", t), WriteCondition::kIfAbsent); });
+  }
+  for (auto& th : threads) th.join();
+  int winners = 0;
+  for (int t = 0; t < kThreads; t++) {
+    if (results[t].ok()) {
+      winners++;
+      EXPECT_EQ(*store_->Get("meta/owner"), fmt::format("{}", t));
+    } else {
+      EXPECT_TRUE(results[t].IsAlreadyExists()) << results[t].ToString();
+    }
+  }
+  EXPECT_EQ(winners, 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, ObjectStoreContractTest, ::testing::Values("local-posix", "local-mem", "mem", "s3"),
                          [](const auto& info) {
                            std::string name = info.param;
@@ -212,6 +271,50 @@ TEST(LocalObjectStoreTest, InterruptedWritesAreInvisibleAndCleanedUp) {
   ASSERT_EQ(listed->size(), 1u);
   EXPECT_EQ((*listed)[0].key, "k");
   EXPECT_FALSE(fs.FileExists("/bucket/.incoming/123-x-0"));
+}
+
+TEST(LocalObjectStoreTest, FailedConditionalWritesLeaveTheObjectAsItWas) {
+  MemFileSystem base;
+  FaultInjectionFileSystem fs(&base);
+  auto store = LocalObjectStore::Open(&fs, "/bucket");
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE((*store)->PutIf("meta/epoch", "1", WriteCondition::kIfAbsent).ok());
+  std::string etag;
+  ASSERT_TRUE((*store)->GetWithEtag("meta/epoch", &etag).ok());
+  // Each file-system call of a conditional replace fails once, in turn.
+  for (FaultOp op : {FaultOp::kCreate, FaultOp::kAppend, FaultOp::kSync, FaultOp::kRename, FaultOp::kSyncDir,
+                     FaultOp::kRead}) {
+    SCOPED_TRACE(std::string(FaultOpName(op)));
+    fs.FailNth(op, 1, Status::IOError("injected"));
+    Status s = (*store)->PutIf("meta/epoch", "2", WriteCondition::kIfMatch, etag);
+    fs.ClearFaults();
+    if (op == FaultOp::kSyncDir) {
+      // The rename happened; only its durability is in doubt.
+      EXPECT_TRUE(s.IsIOError()) << s.ToString();
+      ASSERT_TRUE((*store)->Put("meta/epoch", "1").ok());
+      continue;
+    }
+    EXPECT_TRUE(s.IsIOError()) << s.ToString();
+    EXPECT_NE(s.message().find("meta/epoch"), std::string::npos) << s.ToString();
+    EXPECT_EQ(*(*store)->Get("meta/epoch"), "1");
+  }
+  // A lock held elsewhere (another process on the same root) makes it wait, then give up.
+  auto held = fs.LockFile("/bucket/.cas.lock");
+  ASSERT_TRUE(held.ok());
+  Status locked = (*store)->PutIf("meta/epoch", "3", WriteCondition::kIfMatch, etag);
+  EXPECT_TRUE(locked.IsLocked()) << locked.ToString();
+  held->reset();
+  EXPECT_TRUE((*store)->PutIf("meta/epoch", "3", WriteCondition::kIfMatch, etag).ok());
+  EXPECT_EQ((*store)->List("")->size(), 1u) << "the lock file is not an object";
+}
+
+TEST(MemObjectStoreTest, ConditionalWritesCanBeIgnoredLikeS3rver) {
+  MemObjectStore store;
+  store.SetConditionalWrites(false);
+  EXPECT_FALSE(*store.ConditionalWrites());
+  EXPECT_TRUE(store.PutIf("k", "v", WriteCondition::kIfAbsent).IsNotSupported());
+  store.SetConditionalWrites(true);
+  EXPECT_TRUE(store.PutIf("k", "v", WriteCondition::kIfAbsent).ok());
 }
 
 TEST(MemObjectStoreTest, FaultInjection) {
@@ -329,6 +432,15 @@ TEST(S3ObjectStoreTest, OpenExplainsMissingSettings) {
   ::unsetenv("AWS_SECRET_ACCESS_KEY");
 }
 
+// Starts the test's S3 service (see s3_test_server.h) or skips loudly.
+#define EBB_START_S3(server, tmp)                                                      \
+  do {                                                                                 \
+    bool unavailable_ = false;                                                         \
+    std::string error_ = (server).Start((tmp).Sub("s3rver"), testing::SourceDir(), &unavailable_); \
+    if (unavailable_) EBB_S3_SKIP_OR_FAIL(error_);                                     \
+    ASSERT_EQ(error_, "");                                                             \
+  } while (0)
+
 TEST(S3ObjectStoreTest, CredentialsFromTheSharedCredentialsFile) {
   testing::TempDir tmp;
   const std::string path = tmp.Sub("credentials");
@@ -380,14 +492,11 @@ TEST(S3ObjectStoreTest, CredentialsFromTheSharedCredentialsFile) {
   ::unsetenv("AWS_SHARED_CREDENTIALS_FILE");
 }
 
-TEST(S3ObjectStoreTest, AgainstS3rverCredentialsFromTheFile) {
+TEST(S3ObjectStoreTest, AgainstS3CredentialsFromTheFile) {
   testing::TempDir tmp;
-  testing::S3rverProcess s3rver;
-  bool skip = false;
-  std::string error = s3rver.Start(tmp.Sub("s3rver"), testing::S3rverScript(testing::SourceDir()), &skip);
-  if (skip) GTEST_SKIP() << "S3 test skipped: " << error;
-  ASSERT_EQ(error, "");
-  S3Options o = s3rver.Options("p");
+  testing::S3TestServer s3;
+  EBB_START_S3(s3, tmp);
+  S3Options o = s3.Options("p");
   const std::string path = tmp.Sub("credentials");
   {
     std::ofstream f(path);
@@ -405,14 +514,11 @@ TEST(S3ObjectStoreTest, AgainstS3rverCredentialsFromTheFile) {
   EXPECT_EQ(*(*store)->Get("k"), "v");
 }
 
-TEST(S3ObjectStoreTest, AgainstS3rverWrongAccessKeyIsPermissionDenied) {
+TEST(S3ObjectStoreTest, AgainstS3WrongAccessKeyIsPermissionDenied) {
   testing::TempDir tmp;
-  testing::S3rverProcess s3rver;
-  bool skip = false;
-  std::string error = s3rver.Start(tmp.Sub("s3rver"), testing::S3rverScript(testing::SourceDir()), &skip);
-  if (skip) GTEST_SKIP() << "S3 test skipped: " << error;
-  ASSERT_EQ(error, "");
-  S3Options o = s3rver.Options("p");
+  testing::S3TestServer s3;
+  EBB_START_S3(s3, tmp);
+  S3Options o = s3.Options("p");
   o.access_key = "NOT-A-KEY";
   auto store = S3ObjectStore::Open(o);
   ASSERT_TRUE(store.ok());
@@ -422,19 +528,40 @@ TEST(S3ObjectStoreTest, AgainstS3rverWrongAccessKeyIsPermissionDenied) {
   EXPECT_EQ((*store)->requests_sent(), 1u) << "credential errors are not retried";
 }
 
-TEST(S3ObjectStoreTest, AgainstS3rverListPagesPastOneThousand) {
+TEST(S3ObjectStoreTest, AgainstS3WrongSecretKeyIsPermissionDenied) {
   testing::TempDir tmp;
-  testing::S3rverProcess s3rver;
-  bool skip = false;
-  std::string error = s3rver.Start(tmp.Sub("s3rver"), testing::S3rverScript(testing::SourceDir()), &skip);
-  if (skip) GTEST_SKIP() << "S3 test skipped: " << error;
-  ASSERT_EQ(error, "");
-  auto store = S3ObjectStore::Open(s3rver.Options("paged"));
+  testing::S3TestServer s3;
+  EBB_START_S3(s3, tmp);
+  if (!s3.checks_signatures()) GTEST_SKIP() << s3.kind() << " accepts any secret key; nothing to check";
+  S3Options o = s3.Options("p");
+  o.secret_key = "not-the-secret";
+  auto store = S3ObjectStore::Open(o);
+  ASSERT_TRUE(store.ok());
+  Status s = (*store)->Put("k", "v");
+  EXPECT_TRUE(s.IsPermissionDenied()) << s.ToString();
+  EXPECT_NE(s.message().find("SignatureDoesNotMatch"), std::string::npos) << s.ToString();
+  Status got = (*store)->Get("k").status();
+  EXPECT_TRUE(got.IsPermissionDenied()) << got.ToString();
+}
+
+TEST(S3ObjectStoreTest, AgainstS3ListPagesPastOneThousand) {
+  testing::TempDir tmp;
+  testing::S3TestServer s3;
+  EBB_START_S3(s3, tmp);
+  auto store = S3ObjectStore::Open(s3.Options("paged"));
   ASSERT_TRUE(store.ok());
   constexpr int kObjects = 1'003;
-  for (int i = 0; i < kObjects; i++) {
-    ASSERT_TRUE((*store)->Put(fmt::format("many/{:05d}", i), "x").ok()) << i;
+  // In parallel: a real gateway takes tens of milliseconds per put.
+  constexpr int kThreads = 8;
+  std::vector<std::thread> threads;
+  std::vector<Status> errors(kThreads);
+  for (int t = 0; t < kThreads; t++) {
+    threads.emplace_back([&, t] {
+      for (int i = t; i < kObjects && errors[t].ok(); i += kThreads) errors[t] = (*store)->Put(fmt::format("many/{:05d}", i), "x");
+    });
   }
+  for (auto& th : threads) th.join();
+  for (const auto& e : errors) ASSERT_TRUE(e.ok()) << e.ToString();
   uint64_t before = (*store)->requests_sent();
   auto listed = (*store)->List("many/");
   ASSERT_TRUE(listed.ok()) << listed.status().ToString();

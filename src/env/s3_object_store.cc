@@ -60,6 +60,12 @@ Result<std::string> HexSha256OfFile(FileSystem* fs, const std::string& path) {
   return out;
 }
 
+uint64_t DecodeRandom(const unsigned char* b) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++) v = (v << 8) | b[i];
+  return v;
+}
+
 std::string XmlUnescape(std::string_view in) {
   std::string out;
   out.reserve(in.size());
@@ -160,6 +166,7 @@ struct S3ObjectStore::Request {
   uint64_t body_size = 0;
   std::string body_sha256 = kEmptySha256;
   std::optional<std::pair<uint64_t, uint64_t>> range;  // offset, length
+  std::vector<std::string> headers;  // more request headers ("Name: value")
   uint64_t expected_bytes = 0;  // for the deadline
 };
 
@@ -421,9 +428,16 @@ void S3ObjectStore::Perform(const Request& req, Response* resp) {
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout_ms));
   int64_t timeout_ms = options_.request_timeout_ms + static_cast<int64_t>(req.expected_bytes) / kBytesPerExtraMs;
+  int64_t connect_timeout_ms = options_.connect_timeout_ms;
+  if (int64_t deadline = ObjectStoreDeadline::Current(); deadline != INT64_MAX) {
+    // At least 1 ms: curl takes 0 as "no timeout".
+    int64_t left_ms = std::max<int64_t>(1, (deadline - SystemClock()->NowMicros()) / 1000);
+    timeout_ms = std::min(timeout_ms, left_ms);
+    connect_timeout_ms = std::min(connect_timeout_ms, left_ms);
+  }
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_ms));
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(connect_timeout_ms));
   std::string sigv4 = fmt::format("aws:amz:{}:s3", options_.region);
   curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, sigv4.c_str());
   curl_easy_setopt(curl, CURLOPT_USERNAME, options_.access_key.c_str());
@@ -441,14 +455,20 @@ void S3ObjectStore::Perform(const Request& req, Response* resp) {
     token_header = "x-amz-security-token: " + options_.session_token;
     headers = curl_slist_append(headers, token_header.c_str());
   }
+  for (const auto& h : req.headers) headers = curl_slist_append(headers, h.c_str());
   std::string range_header;
   if (req.range) {
     range_header = fmt::format("Range: bytes={}-{}", req.range->first, req.range->first + req.range->second - 1);
     headers = curl_slist_append(headers, range_header.c_str());
   }
-  // No "Expect: 100-continue" round trip before uploads.
-  headers = curl_slist_append(headers, "Expect:");
+  // Every header in CURLOPT_HTTPHEADER is signed, even an empty one that
+  // only removes a header curl would send ("Expect:"): the service then
+  // rebuilds a different canonical request and answers 403
+  // SignatureDoesNotMatch. So curl sends its own "Expect: 100-continue"
+  // (unsigned, added after signing), and the body follows at once instead
+  // of after a 100 Continue round trip.
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_EXPECT_100_TIMEOUT_MS, 0L);
 
   if (req.method == "PUT") {
     curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
@@ -467,6 +487,13 @@ void S3ObjectStore::Perform(const Request& req, Response* resp) {
   }
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->http_code);
   curl_slist_free_all(headers);
+  if (req.method == "PUT" && (resp->curl_code != CURLE_OK || resp->http_code < 200 || resp->http_code >= 300)) {
+    // The service may have answered before reading the whole body; bytes of
+    // it left on the connection would be read as the next request (a Ceph
+    // gateway then answers 405 MethodNotAllowed). Close the connection.
+    curl_easy_cleanup(curl);
+    return;
+  }
   ReleaseHandle(curl);
 }
 
@@ -474,12 +501,18 @@ Status S3ObjectStore::Execute(const Request& req, Response* resp) {
   std::string what = fmt::format("{}: {} {}", Describe(), req.op, req.key.empty() ? req.query : req.key);
   thread_local std::mt19937_64 jitter(std::random_device{}());
   Status last;
+  const int64_t deadline = ObjectStoreDeadline::Current();
   for (int attempt = 0; attempt <= options_.max_retries; attempt++) {
     if (attempt > 0) {
       int64_t delay_ms = options_.retry_base_delay_ms << std::min(attempt - 1, 20);
       delay_ms = std::min(delay_ms, options_.retry_max_delay_ms);
       // "Equal jitter": half fixed, half random, so retries of many clients spread out.
       int64_t sleep_ms = delay_ms / 2 + static_cast<int64_t>(jitter() % static_cast<uint64_t>(delay_ms / 2 + 1));
+      if (deadline != INT64_MAX && SystemClock()->NowMicros() + sleep_ms * 1000 >= deadline) {
+        // No time for another attempt before the caller's deadline.
+        return Status::TimedOut(fmt::format("{}; gave up at the caller's deadline after {} attempts",
+                                            last.message(), attempt));
+      }
       clock_->SleepForMicros(sleep_ms * 1000);
     }
     Perform(req, resp);
@@ -516,6 +549,10 @@ Status S3ObjectStore::Execute(const Request& req, Response* resp) {
             fmt::format("{}: {}; check the access key, secret key and bucket permissions", what, detail));
       }
       if (code == 416) return Status::InvalidArgument(fmt::format("{}: {}: range past the end", what, detail));
+      if (code == 412) {
+        return Status::AlreadyExists(fmt::format("{}: {}: the condition did not hold (the object exists, or changed)",
+                                                 what, detail));
+      }
       if (code >= 500 || code == 408 || code == 429) {
         last = Status::Unavailable(fmt::format("{}: {} (attempt {} of {})", what, detail, attempt + 1,
                                                options_.max_retries + 1));
@@ -579,6 +616,114 @@ Result<std::string> S3ObjectStore::Get(const std::string& key) {
                                           resp.body.size(), *resp.content_length));
   }
   return std::move(resp.body);
+}
+
+Result<std::string> S3ObjectStore::GetWithEtag(const std::string& key, std::string* etag) {
+  EBB_RETURN_IF_ERROR(ValidateObjectKey(Describe(), key));
+  Request req;
+  req.op = "get";
+  req.key = key;
+  Response resp;
+  EBB_RETURN_IF_ERROR(Execute(req, &resp));
+  if (resp.content_length && *resp.content_length != resp.body.size()) {
+    return Status::Corruption(fmt::format("{}: get {}: received {} of {} announced bytes", Describe(), key,
+                                          resp.body.size(), *resp.content_length));
+  }
+  *etag = resp.etag;
+  return std::move(resp.body);
+}
+
+Status S3ObjectStore::PutConditional(const std::string& key, std::string_view data, WriteCondition condition,
+                                     const std::string& etag, bool quote_etag) {
+  Request req;
+  req.method = "PUT";
+  req.op = condition == WriteCondition::kIfAbsent ? "put (if absent)" : fmt::format("put (if etag {})", etag);
+  req.key = key;
+  req.body = data;
+  req.body_size = data.size();
+  req.body_sha256 = HexSha256(data);
+  req.expected_bytes = data.size();
+  req.headers.push_back(condition == WriteCondition::kIfAbsent
+                            ? std::string("If-None-Match: *")
+                            : fmt::format("If-Match: {}", quote_etag ? "\"" + etag + "\"" : etag));
+  Response resp;
+  return Execute(req, &resp);
+}
+
+Result<bool> S3ObjectStore::ProbeConditionalWrites(bool* quote_etag) {
+  unsigned char random[8];
+  randombytes_buf(random, sizeof(random));
+  std::string probe = fmt::format("meta/conditional-write-probe-{:016x}", DecodeRandom(random));
+  auto cleanup = [&] { (void)Delete(probe); };
+  EBB_RETURN_IF_ERROR(PutConditional(probe, "1", WriteCondition::kIfAbsent, "", true));
+  Status again = PutConditional(probe, "2", WriteCondition::kIfAbsent, "", true);
+  if (again.ok()) {
+    cleanup();
+    return false;  // If-None-Match ignored
+  }
+  if (!again.IsAlreadyExists()) {
+    cleanup();
+    return again;
+  }
+  std::string etag;
+  auto current = GetWithEtag(probe, &etag);
+  if (!current.ok()) {
+    cleanup();
+    return current.status();
+  }
+  bool enforced = false;
+  for (bool quoted : {true, false}) {
+    Status s = PutConditional(probe, "3", WriteCondition::kIfMatch, etag, quoted);
+    if (s.ok()) {
+      *quote_etag = quoted;
+      enforced = true;
+      break;
+    }
+    if (!s.IsAlreadyExists()) {
+      cleanup();
+      return s;
+    }
+  }
+  if (enforced) {
+    // A wrong etag must be refused too, or If-Match is not really checked.
+    Status wrong = PutConditional(probe, "4", WriteCondition::kIfMatch, "0123456789abcdef0123456789abcdef", *quote_etag);
+    if (wrong.ok()) enforced = false;
+    else if (!wrong.IsAlreadyExists()) {
+      cleanup();
+      return wrong;
+    }
+  }
+  cleanup();
+  return enforced;
+}
+
+Result<bool> S3ObjectStore::ConditionalWrites() {
+  {
+    MutexLock lock(&mu_);
+    if (conditional_writes_) return *conditional_writes_;
+  }
+  bool quote = true;
+  EBB_ASSIGN_OR_RETURN(bool enforced, ProbeConditionalWrites(&quote));
+  MutexLock lock(&mu_);
+  conditional_writes_ = enforced;
+  quote_if_match_ = quote;
+  return enforced;
+}
+
+Status S3ObjectStore::PutIf(const std::string& key, std::string_view data, WriteCondition condition,
+                            const std::string& etag) {
+  EBB_RETURN_IF_ERROR(ValidateObjectKey(Describe(), key));
+  EBB_ASSIGN_OR_RETURN(bool enforced, ConditionalWrites());
+  if (!enforced) {
+    return Status::NotSupported(fmt::format("{}: the service ignores conditional writes (If-None-Match, If-Match)",
+                                            Describe()));
+  }
+  bool quote;
+  {
+    MutexLock lock(&mu_);
+    quote = quote_if_match_;
+  }
+  return PutConditional(key, data, condition, etag, quote);
 }
 
 Result<std::string> S3ObjectStore::GetRange(const std::string& key, uint64_t offset, uint64_t length) {

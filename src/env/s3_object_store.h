@@ -10,6 +10,13 @@
 // TimedOut or Corruption, naming the store, bucket and key. HTTP 401/403 is
 // PermissionDenied at once (retrying wrong credentials does not help).
 //
+// Conditional writes: PutIf sends If-None-Match: * or If-Match: <etag>; a
+// 412 answer is AlreadyExists. Whether the service enforces them is found
+// out once, by ConditionalWrites (a probe object under meta/ is created
+// twice with If-None-Match: *; the second must be refused, then If-Match is
+// tried with the etag quoted, as HTTP says, and bare, as Ceph 16's gateway
+// wants). Where they are ignored (s3rver) PutIf answers NotSupported.
+//
 // Thread-safe: requests run on the caller's thread, each on its own curl
 // handle (idle handles are pooled to reuse connections).
 
@@ -18,6 +25,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -78,6 +86,10 @@ class S3ObjectStore final : public ObjectStore {
   Status Put(const std::string& key, std::string_view data) override;
   Status PutFile(const std::string& key, FileSystem* fs, const std::string& path) override;
   Result<std::string> Get(const std::string& key) override;
+  Result<std::string> GetWithEtag(const std::string& key, std::string* etag) override;
+  Status PutIf(const std::string& key, std::string_view data, WriteCondition condition,
+               const std::string& etag = "") override;
+  Result<bool> ConditionalWrites() override;
   Result<std::string> GetRange(const std::string& key, uint64_t offset, uint64_t length) override;
   Result<ObjectInfo> Head(const std::string& key) override;
   Result<std::vector<ObjectInfo>> List(const std::string& prefix) override;
@@ -96,6 +108,11 @@ class S3ObjectStore final : public ObjectStore {
   // One attempt.
   void Perform(const Request& req, Response* resp);
   std::string UrlFor(const std::string& full_key, const std::string& query) const;
+  // One PutIf request; `quote_etag` chooses the If-Match spelling.
+  Status PutConditional(const std::string& key, std::string_view data, WriteCondition condition,
+                        const std::string& etag, bool quote_etag);
+  // The probe behind ConditionalWrites.
+  Result<bool> ProbeConditionalWrites(bool* quote_etag);
   void* AcquireHandle();
   void ReleaseHandle(void* handle);
 
@@ -107,6 +124,9 @@ class S3ObjectStore final : public ObjectStore {
   mutable Mutex mu_;
   std::vector<void*> idle_handles_ GUARDED_BY(mu_);
   uint64_t requests_sent_ GUARDED_BY(mu_) = 0;
+  // What the probe found (unset until it ran successfully).
+  std::optional<bool> conditional_writes_ GUARDED_BY(mu_);
+  bool quote_if_match_ GUARDED_BY(mu_) = true;
 };
 
 // AWS URI encoding (RFC 3986 unreserved characters kept; '/' kept when

@@ -87,6 +87,7 @@ Result<CompactionResult> DatabaseCore::Compact(const CompactionOptions& options)
     m.number = number;
     m.db_id = id_;
     m.file_size = writer->FileSize();
+    m.checksum = writer->FileChecksum();
     m.entries = props.entries;
     m.tombstones = props.tombstones;
     m.key_bytes = props.key_bytes;
@@ -197,7 +198,7 @@ Result<CompactionResult> DatabaseCore::Compact(const CompactionOptions& options)
     for (const auto& f : *segments_) {
       if (std::find(inputs.begin(), inputs.end(), f) == inputs.end()) set->push_back(f);
     }
-    for (const auto& m : outputs) set->push_back(std::make_shared<SegmentFile>(ctx_, m));
+    for (const auto& m : outputs) set->push_back(std::make_shared<SegmentFile>(ctx_, m, tier_name()));
     std::sort(set->begin(), set->end(),
               [](const auto& a, const auto& b) { return a->meta().largest_seq > b->meta().largest_seq; });
     segments_ = std::move(set);

@@ -40,7 +40,7 @@ class SnapshotImpl final : public Snapshot {
 DatabaseCore::DatabaseCore(const StorageContext* ctx, const DatabaseMeta& meta)
     : ctx_(ctx), id_(meta.id), name_(meta.name) {
   auto set = std::make_shared<SegmentSet>();
-  for (const auto& seg : meta.segments) set->push_back(std::make_shared<SegmentFile>(ctx, seg));
+  for (const auto& seg : meta.segments) set->push_back(std::make_shared<SegmentFile>(ctx, seg, tier_name()));
   MutexLock lock(&mu_);
   segments_ = std::move(set);
   flushed_seq_ = meta.flushed_seq;
@@ -55,6 +55,8 @@ DatabaseCore::DatabaseCore(const StorageContext* ctx, const DatabaseMeta& meta)
 }
 
 DatabaseCore::~DatabaseCore() = default;
+
+std::string DatabaseCore::tier_name() const { return fmt::format("{}#{}", name_, id_); }
 
 void DatabaseCore::InstallViewLocked() {
   auto view = std::make_shared<ReadView>();

@@ -150,6 +150,16 @@ class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
   // file and deletes the local file. NotFound if it is not one of this
   // database's live segments.
   Status EvictSegment(uint64_t number);
+  // The inverse, for tiering's recall: writes `contents` (the segment's
+  // file, fetched from its archive; its Hash64 must equal the segment's
+  // checksum when that is known) as the segment's local file, checks every
+  // block, records it local in the manifest, and removes the filter file.
+  // NotFound if `number` is not a live segment of this database; OK if it
+  // is already local.
+  Status RecallSegment(uint64_t number, std::string_view contents);
+  // "name#id": how tiering names this database (a database re-created
+  // with the same name has another id).
+  std::string tier_name() const;
   SequenceNumber visible_sequence() const { return visible_seq_.load(std::memory_order_acquire); }
 
   // Gauges for the background runtime.
@@ -247,6 +257,10 @@ class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
   const StorageContext* const ctx_;
   const uint64_t id_;
   const std::string name_;
+
+  // Serializes EvictSegment and RecallSegment (held across their file
+  // and manifest work, never with mu_ waiting on it).
+  Mutex tier_mu_ ACQUIRED_BEFORE(mu_);
 
   // The database lock (the seed's "PG lock").
   mutable Mutex mu_;

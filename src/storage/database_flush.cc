@@ -158,7 +158,7 @@ uint64_t DatabaseCore::InstallFlush(PreparedFlush f) {
       if (it != dead.end()) file->set_dead_bytes(it->second);
     }
     if (f.meta.entries > 0) {
-      set->insert(set->begin(), std::make_shared<SegmentFile>(ctx_, f.meta));
+      set->insert(set->begin(), std::make_shared<SegmentFile>(ctx_, f.meta, tier_name()));
       std::sort(set->begin(), set->end(),
                 [](const auto& a, const auto& b) { return a->meta().largest_seq > b->meta().largest_seq; });
     }
@@ -210,6 +210,9 @@ Result<uint64_t> DatabaseCore::WriteFlushSegment(const std::shared_ptr<MemTable>
   for (const auto& f : *older) {
     if (static_cast<int>(probes.size()) >= opts.max_dead_probe_segments) break;
     if (f->meta().entries == 0) continue;
+    // Never an evicted one: an estimate is not worth a download from the
+    // object store on every flush (nor a flush waiting on an outage).
+    if (f->evicted()) continue;
     auto seg = f->Open();
     if (!seg.ok()) continue;  // estimates only; a read error surfaces on the read path
     probes.push_back({f.get(), *seg, std::max<uint64_t>(1, f->meta().file_size / f->meta().entries), f->dead_bytes()});
@@ -270,6 +273,7 @@ Result<uint64_t> DatabaseCore::WriteFlushSegment(const std::shared_ptr<MemTable>
   meta->number = number;
   meta->db_id = id_;
   meta->file_size = writer.FileSize();
+  meta->checksum = writer.FileChecksum();
   meta->entries = props.entries;
   meta->tombstones = props.tombstones;
   meta->key_bytes = props.key_bytes;

@@ -28,6 +28,7 @@ enum Op : uint8_t {
   kOpSetEvicted = 11,
   kOpRememberDropped = 12,
   kOpForgetDropped = 13,
+  kOpSetChecksum = 14,
 };
 
 void EncodeSegment(std::string* dst, const SegmentMeta& m) {
@@ -82,6 +83,8 @@ void ManifestEdit::DropDatabase(uint64_t id) {
 void ManifestEdit::AddSegment(const SegmentMeta& meta) {
   ops_.push_back(kOpAddSegment);
   EncodeSegment(&ops_, meta);
+  // The checksum is its own operation, so manifests without it still read.
+  if (meta.checksum != 0) SetChecksum(meta.db_id, meta.number, meta.checksum);
 }
 
 void ManifestEdit::RemoveSegment(uint64_t db_id, uint64_t number) {
@@ -116,6 +119,13 @@ void ManifestEdit::SetEvicted(uint64_t db_id, uint64_t number, bool evicted) {
   PutVarint64(&ops_, db_id);
   PutVarint64(&ops_, number);
   ops_.push_back(evicted ? 1 : 0);
+}
+
+void ManifestEdit::SetChecksum(uint64_t db_id, uint64_t number, uint64_t checksum) {
+  ops_.push_back(kOpSetChecksum);
+  PutVarint64(&ops_, db_id);
+  PutVarint64(&ops_, number);
+  PutFixed64(&ops_, checksum);
 }
 
 void ManifestEdit::RememberDropped(const DroppedDatabase& dropped) {
@@ -249,6 +259,17 @@ Status ManifestEdit::ApplyTo(std::string_view in, ManifestState* state) {
         }
         break;
       }
+      case kOpSetChecksum: {
+        uint64_t db_id, number, checksum;
+        if (!GetVarint64(&in, &db_id) || !GetVarint64(&in, &number) || !GetFixed64(&in, &checksum)) {
+          return malformed("set-checksum");
+        }
+        EBB_ASSIGN_OR_RETURN(DatabaseMeta * db, find_db(db_id, "set-checksum"));
+        for (auto& seg : db->segments) {
+          if (seg.number == number) seg.checksum = checksum;
+        }
+        break;
+      }
       case kOpRememberDropped:
       case kOpForgetDropped: {
         std::string_view name;
@@ -312,6 +333,18 @@ Result<std::unique_ptr<Manifest>> Manifest::Open(FileSystem* fs, std::string dat
   MutexLock lock(&m->mu_);
   EBB_RETURN_IF_ERROR(m->CheckpointLocked());
   return m;
+}
+
+Status Manifest::CreateStore(FileSystem* fs, const std::string& data_dir, const ManifestState& state) {
+  if (fs->FileExists(CurrentFileName(data_dir))) {
+    return Status::AlreadyExists(fmt::format("{} exists: {} holds a store already", CurrentFileName(data_dir),
+                                             data_dir));
+  }
+  Manifest m(fs, data_dir, Options());
+  MutexLock lock(&m.mu_);
+  m.state_ = state;
+  m.next_file_number_.store(std::max<uint64_t>(state.next_file_number, 2));
+  return m.CheckpointLocked();
 }
 
 Status Manifest::Recover(bool create_if_missing, bool* created) {

@@ -57,6 +57,9 @@ struct SegmentMeta {
   // The local file was removed after the tiering agent verified its archived
   // copy; reads fetch it through the tier's member cache.
   bool evicted = false;
+  // Hash64 of the whole file (the content checksum tiering names segments
+  // by); 0 for segments written before Ebb recorded it.
+  uint64_t checksum = 0;
 };
 
 struct DatabaseMeta {
@@ -105,6 +108,7 @@ class ManifestEdit {
   void SetDeadBytes(uint64_t db_id, uint64_t number, uint64_t dead_bytes);
   void AddCounters(uint64_t db_id, uint64_t flush_bytes, uint64_t compaction_bytes, uint64_t compactions);
   void SetEvicted(uint64_t db_id, uint64_t number, bool evicted);
+  void SetChecksum(uint64_t db_id, uint64_t number, uint64_t checksum);
   void RememberDropped(const DroppedDatabase& dropped);
   void ForgetDropped(const DroppedDatabase& dropped);
   bool empty() const { return ops_.empty(); }
@@ -141,6 +145,11 @@ class Manifest {
   // (see above); ReadOnly if an earlier failure stopped the manifest, in
   // which case it certainly did not.
   Status Apply(const ManifestEdit& edit);
+
+  // Writes the manifest of a new store holding `state` (a restore from the
+  // tier): a manifest file with one checkpoint, synced, then CURRENT.
+  // AlreadyExists if `data_dir` has a CURRENT.
+  static Status CreateStore(FileSystem* fs, const std::string& data_dir, const ManifestState& state);
 
   // A copy of the current state.
   ManifestState state() const;

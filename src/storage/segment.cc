@@ -127,6 +127,8 @@ Status SegmentWriter::WriteBlock(std::string_view contents, bool allow_compressi
   handle->size = stored.size();
   EBB_RETURN_IF_ERROR(file_->Append(stored));
   EBB_RETURN_IF_ERROR(file_->Append(std::string_view(trailer, kBlockTrailerBytes)));
+  hash_.Update(stored);
+  hash_.Update(std::string_view(trailer, kBlockTrailerBytes));
   offset_ += stored.size() + kBlockTrailerBytes;
   return Status::OK();
 }
@@ -156,6 +158,7 @@ Result<SegmentProperties> SegmentWriter::Finish() {
   PutFixed64(&footer, kSegmentMagic);
   EBB_CHECK(footer.size() == kSegmentFooterBytes);
   EBB_RETURN_IF_ERROR(file_->Append(footer));
+  hash_.Update(footer);
   offset_ += footer.size();
   EBB_RETURN_IF_ERROR(file_->Sync());
   EBB_RETURN_IF_ERROR(file_->Close());

@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/checksum.h"
 #include "env/file_system.h"
 #include "storage/block.h"
 #include "storage/bloom.h"
@@ -73,6 +74,9 @@ class SegmentWriter {
   Result<SegmentProperties> Finish();
   // Bytes written so far (data blocks).
   uint64_t FileSize() const { return offset_; }
+  // Hash64 of every byte written (after Finish: of the whole file), the
+  // content checksum tiering names segments by.
+  uint64_t FileChecksum() const { return hash_.Digest(); }
   uint64_t entries() const { return props_.entries; }
   const std::string& path() const { return path_; }
 
@@ -89,6 +93,7 @@ class SegmentWriter {
   BloomBuilder bloom_;
   std::string last_key_;
   uint64_t offset_ = 0;
+  Hash64Stream hash_;
   std::string compressed_;
   bool finished_ = false;
 };

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "base/checksum.h"
 #include "base/logging.h"
 #include "base/sync_point.h"
 #include "base/status_macros.h"
@@ -21,17 +22,20 @@ namespace ebb {
 // Segment files: opening (locally or from the object store once evicted),
 // deletion once obsolete, and eviction of a database's segment.
 
-SegmentFile::SegmentFile(const StorageContext* ctx, SegmentMeta meta)
+SegmentFile::SegmentFile(const StorageContext* ctx, SegmentMeta meta, std::string database)
     : ctx_(ctx),
       meta_(std::move(meta)),
+      database_(std::move(database)),
       path_(SegmentFileName(ctx_->options.data_dir, meta_.number)),
       evicted_(meta_.evicted),
       dead_bytes_(meta_.dead_bytes),
       last_access_micros_(meta_.created_unix_micros) {
   if (!evicted_ && ctx_->local_segment_bytes) ctx_->local_segment_bytes->fetch_add(meta_.file_size);
+  if (ctx_->open_segments) ctx_->open_segments->Add(meta_.number);
 }
 
 SegmentFile::~SegmentFile() {
+  if (ctx_->open_segments) ctx_->open_segments->Remove(meta_.number);
   if (!evicted_.load(std::memory_order_acquire) && ctx_->local_segment_bytes) {
     ctx_->local_segment_bytes->fetch_sub(meta_.file_size);
   }
@@ -86,6 +90,30 @@ bool SegmentFile::MarkEvicted() {
   return true;
 }
 
+bool SegmentFile::MarkLocal() {
+  if (!evicted_.exchange(false, std::memory_order_acq_rel)) return false;
+  if (ctx_->local_segment_bytes) ctx_->local_segment_bytes->fetch_add(meta_.file_size);
+  return true;
+}
+
+void OpenSegments::Add(uint64_t number) {
+  std::lock_guard<std::mutex> lock(mu_);
+  counts_[number]++;
+}
+
+void OpenSegments::Remove(uint64_t number) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = counts_.find(number);
+  if (it != counts_.end() && --it->second <= 0) counts_.erase(it);
+}
+
+std::set<uint64_t> OpenSegments::Numbers() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::set<uint64_t> out;
+  for (const auto& [number, count] : counts_) out.insert(number);
+  return out;
+}
+
 Result<std::shared_ptr<Segment>> SegmentFile::Open() const {
   // Only eviction (tiering) uses the access time: no clock read otherwise.
   if (ctx_->remote != nullptr && ctx_->remote->load(std::memory_order_relaxed) != nullptr) {
@@ -114,7 +142,7 @@ Result<std::shared_ptr<Segment>> SegmentFile::Open() const {
           "segment {:06}.seg was evicted to the object store, and tiering is not running; enable [tiering] with the "
           "same store to read it", meta_.number));
     }
-    return remote->OpenEvicted(meta_.number);
+    return remote->OpenEvicted(database_, meta_);
   }, /*remote=*/true);
 }
 
@@ -172,6 +200,7 @@ std::unique_ptr<InternalIterator> NewEvictedSegmentIterator(std::shared_ptr<Segm
 }
 
 Status DatabaseCore::EvictSegment(uint64_t number) {
+  MutexLock tier_lock(&tier_mu_);
   std::shared_ptr<SegmentFile> file;
   {
     MutexLock lock(&mu_);
@@ -200,6 +229,56 @@ Status DatabaseCore::EvictSegment(uint64_t number) {
   ctx_->segment_cache->Evict(number);
   Status s = ctx_->fs->DeleteFile(file->path());
   if (!s.ok() && !s.IsNotFound()) return s.WithContext(fmt::format("evict segment {:06}.seg", number));
+  return Status::OK();
+}
+
+Status DatabaseCore::RecallSegment(uint64_t number, std::string_view contents) {
+  MutexLock tier_lock(&tier_mu_);
+  std::shared_ptr<SegmentFile> file;
+  {
+    MutexLock lock(&mu_);
+    if (!closed_.ok()) return closed_;
+    for (const auto& f : *segments_) {
+      if (f->meta().number == number) file = f;
+    }
+  }
+  if (!file) return Status::NotFound(fmt::format("segment {:06}.seg is not a live segment of database {}", number, name_));
+  EBB_RETURN_IF_ERROR(ctx_->errors->CheckWritable());
+  if (!file->evicted()) return Status::OK();
+  const SegmentMeta& meta = file->meta();
+  auto context = [&](const Status& s) { return s.WithContext(fmt::format("recall segment {}", file->path())); };
+  if (contents.size() != meta.file_size || (meta.checksum != 0 && Hash64(contents) != meta.checksum)) {
+    return Status::Corruption(fmt::format(
+        "recall segment {}: the fetched copy is {} bytes with checksum {:016x}; the manifest says {} bytes, "
+        "checksum {:016x}; it is not this segment's file",
+        file->path(), contents.size(), Hash64(contents), meta.file_size, meta.checksum));
+  }
+  // Written aside (".tmp": removed at open if a crash leaves it), checked
+  // block by block, then renamed into place before the manifest says so.
+  std::string tmp = file->path() + ".tmp";
+  Status s = WriteStringToFile(ctx_->fs, contents, tmp, /*sync=*/true);
+  if (s.ok()) {
+    auto seg = Segment::Open(ctx_->fs, tmp, number);
+    s = seg.ok() ? (*seg)->VerifyChecksums() : seg.status();
+  }
+  if (s.ok()) s = ctx_->fs->RenameFile(tmp, file->path());
+  if (!s.ok()) {
+    (void)ctx_->fs->DeleteFile(tmp);
+    return context(s);
+  }
+  // Until the manifest edit is durable the file is an ordinary leftover (an
+  // open deletes a local copy of an evicted segment).
+  EBB_RETURN_IF_ERROR(context(ctx_->fs->SyncDir(SegmentDir(ctx_->options.data_dir))));
+  ManifestEdit edit;
+  edit.SetEvicted(id_, number, false);
+  EBB_RETURN_IF_ERROR(ctx_->manifest->Apply(edit));
+  file->MarkLocal();
+  // Reads opened through the tier's cache reopen from the local file.
+  ctx_->segment_cache->Evict(number);
+  Status removed = ctx_->fs->DeleteFile(file->filter_path());
+  if (!removed.ok() && !removed.IsNotFound()) {
+    EBB_LOG(kWarn, "recall segment {}: could not remove its filter file: {}", file->path(), removed.ToString());
+  }
   return Status::OK();
 }
 

@@ -27,7 +27,8 @@ namespace ebb {
 // its database dropped).
 class SegmentFile {
  public:
-  SegmentFile(const StorageContext* ctx, SegmentMeta meta);
+  // `database` is the tier name (name#id) of the segment's database.
+  SegmentFile(const StorageContext* ctx, SegmentMeta meta, std::string database);
   ~SegmentFile();
   const SegmentMeta& meta() const { return meta_; }
   const std::string& path() const { return path_; }
@@ -41,6 +42,10 @@ class SegmentFile {
   // The local file is gone; later opens go remote. Returns false if it
   // already was.
   bool MarkEvicted();
+  // The local file is back (recalled); later opens read it. Returns false
+  // if it was not evicted.
+  bool MarkLocal();
+  const std::string& database() const { return database_; }
   // False if the segment's Bloom filter says the user key whose BloomHash is
   // `bloom_hash` is certainly absent, so a read need not open (or, once
   // evicted, fetch) the segment. The filter is the one kept by an earlier
@@ -60,6 +65,7 @@ class SegmentFile {
 
   const StorageContext* const ctx_;
   const SegmentMeta meta_;
+  const std::string database_;
   const std::string path_;
   std::atomic<bool> obsolete_{false};
   std::atomic<bool> evicted_;

@@ -18,6 +18,7 @@ Storage::Storage(StorageContext ctx) : ctx_(std::move(ctx)) {
   ctx_.local_segment_bytes = &local_segment_bytes_;
   ctx_.remote = &remote_;
   ctx_.errors = &errors_;
+  ctx_.open_segments = &open_segments_;
 }
 
 Storage::~Storage() {
@@ -436,11 +437,19 @@ std::vector<std::shared_ptr<DatabaseCore>> Storage::DatabasesPinning(uint64_t nu
   return out;
 }
 
-std::string Storage::TierName(const DatabaseCore& db) { return fmt::format("{}#{}", db.name(), db.id()); }
+std::string Storage::TierName(const DatabaseCore& db) { return db.tier_name(); }
 
 Status Storage::EvictSegment(uint64_t number) {
   for (const auto& db : Databases()) {
     Status s = db->EvictSegment(number);
+    if (!s.IsNotFound()) return s;
+  }
+  return Status::NotFound(fmt::format("segment {:06}.seg is not a live segment of any database", number));
+}
+
+Status Storage::RecallSegment(uint64_t number, std::string_view contents) {
+  for (const auto& db : Databases()) {
+    Status s = db->RecallSegment(number, contents);
     if (!s.IsNotFound()) return s;
   }
   return Status::NotFound(fmt::format("segment {:06}.seg is not a live segment of any database", number));

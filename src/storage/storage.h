@@ -13,6 +13,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -89,6 +90,11 @@ class Storage {
   // Evicts segment `number` of whichever database holds it (see
   // DatabaseCore::EvictSegment). NotFound if no live segment has that number.
   Status EvictSegment(uint64_t number);
+  // Recalls segment `number` of whichever database holds it (see
+  // DatabaseCore::RecallSegment).
+  Status RecallSegment(uint64_t number, std::string_view contents);
+  // Numbers of the segment files some segment set references now.
+  std::set<uint64_t> OpenSegmentNumbers() const { return open_segments_.Numbers(); }
   // Dropped databases not yet forgotten (remember_dropped_databases), and
   // forgetting one once its tombstone is archived.
   std::vector<DroppedDatabase> DroppedDatabases() const;
@@ -143,6 +149,7 @@ class Storage {
   std::atomic<uint64_t> dirty_bytes_{0};
   std::atomic<uint64_t> local_segment_bytes_{0};
   std::atomic<RemoteSegmentSource*> remote_{nullptr};
+  OpenSegments open_segments_;
   StoreErrors errors_;
   StorageContext ctx_;
   std::unique_ptr<FileLock> lock_;

@@ -9,7 +9,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <set>
+#include <string>
 
 #include "ebb/status.h"
 #include "storage/storage_options.h"
@@ -24,6 +28,7 @@ class Manifest;
 class Segment;
 class SegmentCache;
 class StoreErrors;
+struct SegmentMeta;
 
 // Told about events a database cannot act on itself (the engine schedules
 // flushes and compactions, the compaction daemon re-evaluates priorities).
@@ -42,10 +47,25 @@ class StorageListener {
 // Opens segments whose local file was evicted to the object store
 // (implemented by the engine over the tiering agent's member cache). The
 // segment returned keeps what it reads from alive (Segment::SetPin).
+// `database` is the tier name (name#id) of the segment's database.
 class RemoteSegmentSource {
  public:
   virtual ~RemoteSegmentSource() = default;
-  virtual Result<std::shared_ptr<Segment>> OpenEvicted(uint64_t number) = 0;
+  virtual Result<std::shared_ptr<Segment>> OpenEvicted(const std::string& database, const SegmentMeta& meta) = 0;
+};
+
+// Which segment files are referenced by a segment set right now (live, or
+// obsolete but still read through an older view): garbage collection of
+// the tier keeps their archives. Thread-safe.
+class OpenSegments {
+ public:
+  void Add(uint64_t number);
+  void Remove(uint64_t number);
+  std::set<uint64_t> Numbers() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<uint64_t, int> counts_;
 };
 
 // What every database of a store shares. Owned by Storage.
@@ -65,6 +85,8 @@ struct StorageContext {
   std::atomic<RemoteSegmentSource*>* remote = nullptr;
   // The store-wide sticky error (a metadata write whose outcome is unknown).
   StoreErrors* errors = nullptr;
+  // Segment files referenced by any segment set.
+  OpenSegments* open_segments = nullptr;
 };
 
 }  // namespace ebb

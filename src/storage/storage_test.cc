@@ -511,9 +511,9 @@ class CopiedRemoteSource final : public RemoteSegmentSource {
     ASSERT_TRUE(data.ok()) << data.status().ToString();
     ASSERT_TRUE(WriteStringToFile(fs_, *data, Copy(number), true).ok());
   }
-  Result<std::shared_ptr<Segment>> OpenEvicted(uint64_t number) override {
+  Result<std::shared_ptr<Segment>> OpenEvicted(const std::string& database, const SegmentMeta& meta) override {
     fetches++;
-    return Segment::Open(fs_, Copy(number), number);
+    return Segment::Open(fs_, Copy(meta.number), meta.number);
   }
   std::atomic<int> fetches{0};
 

@@ -8,6 +8,8 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <cstring>
+#include <mutex>
 
 #include <fmt/format.h>
 
@@ -21,7 +23,9 @@
 namespace ebb {
 namespace {
 
-constexpr uint32_t kFormatVersion = 1;
+// Version 2 adds the store catalog to the TOC; version 1 archives are read.
+constexpr uint32_t kFormatVersion = 2;
+constexpr uint32_t kOldestFormatVersion = 1;
 constexpr char kFooterStartMagic[] = "EBBFOOT1";  // 8 bytes, no NUL
 constexpr char kFooterEndMagic[] = "EBBARCH1";
 constexpr size_t kFooterBytes = 64;
@@ -75,9 +79,67 @@ bool GetMemberEntry(std::string_view* in, MemberEntry* e) {
   return true;
 }
 
-std::string EncodeToc(const ArchiveToc& toc) {
+void PutCatalog(std::string* dst, const StoreCatalog& c) {
+  PutFixed64(dst, static_cast<uint64_t>(c.wall_micros));
+  PutVarint64(dst, c.next_file_number);
+  PutVarint64(dst, c.next_db_id);
+  PutVarint64(dst, c.databases.size());
+  for (const auto& db : c.databases) {
+    PutVarint64(dst, db.id);
+    PutLengthPrefixed(dst, db.name);
+    PutVarint64(dst, db.sequence);
+    PutVarint64(dst, db.segments.size());
+    for (const auto& seg : db.segments) {
+      PutSegmentMeta(dst, seg.meta);
+      PutFixed64(dst, seg.checksum);
+      PutVarint64(dst, seg.file_size);
+      PutVarint64(dst, seg.entries);
+      PutVarint64(dst, seg.tombstones);
+      PutVarint64(dst, seg.key_bytes);
+      PutVarint64(dst, seg.value_bytes);
+      PutVarint64(dst, seg.dead_bytes);
+      PutFixed64(dst, static_cast<uint64_t>(seg.created_wall_micros));
+      PutLengthPrefixed(dst, seg.archive);
+    }
+  }
+}
+
+bool GetCatalog(std::string_view* in, StoreCatalog* c) {
+  uint64_t wall, n;
+  if (!GetFixed64(in, &wall) || !GetVarint64(in, &c->next_file_number) || !GetVarint64(in, &c->next_db_id) ||
+      !GetVarint64(in, &n) || n > in->size()) {
+    return false;
+  }
+  c->wall_micros = static_cast<int64_t>(wall);
+  c->databases.resize(n);
+  for (auto& db : c->databases) {
+    std::string_view name;
+    uint64_t segments;
+    if (!GetVarint64(in, &db.id) || !GetLengthPrefixed(in, &name) || !GetVarint64(in, &db.sequence) ||
+        !GetVarint64(in, &segments) || segments > in->size()) {
+      return false;
+    }
+    db.name = name;
+    db.segments.resize(segments);
+    for (auto& seg : db.segments) {
+      uint64_t created;
+      std::string_view archive;
+      if (!GetSegmentMeta(in, &seg.meta) || !GetFixed64(in, &seg.checksum) || !GetVarint64(in, &seg.file_size) ||
+          !GetVarint64(in, &seg.entries) || !GetVarint64(in, &seg.tombstones) || !GetVarint64(in, &seg.key_bytes) ||
+          !GetVarint64(in, &seg.value_bytes) || !GetVarint64(in, &seg.dead_bytes) || !GetFixed64(in, &created) ||
+          !GetLengthPrefixed(in, &archive)) {
+        return false;
+      }
+      seg.created_wall_micros = static_cast<int64_t>(created);
+      seg.archive = archive;
+    }
+  }
+  return true;
+}
+
+std::string EncodeToc(const ArchiveToc& toc, uint32_t version) {
   std::string out;
-  PutVarint32(&out, kFormatVersion);
+  PutVarint32(&out, version);
   PutLengthPrefixed(&out, toc.archive);
   PutFixed64(&out, toc.key_id);
   PutVarint64(&out, toc.epoch);
@@ -89,6 +151,10 @@ std::string EncodeToc(const ArchiveToc& toc) {
     PutLengthPrefixed(&out, t.database);
     PutVarint64(&out, t.sequence);
   }
+  if (version >= 2) {
+    out.push_back(toc.catalog ? 1 : 0);
+    if (toc.catalog) PutCatalog(&out, *toc.catalog);
+  }
   return out;
 }
 
@@ -96,7 +162,8 @@ bool DecodeToc(std::string_view in, ArchiveToc* toc) {
   uint32_t version;
   std::string_view name;
   uint64_t created, n;
-  if (!GetVarint32(&in, &version) || version != kFormatVersion || !GetLengthPrefixed(&in, &name) ||
+  if (!GetVarint32(&in, &version) || version < kOldestFormatVersion || version > kFormatVersion ||
+      !GetLengthPrefixed(&in, &name) ||
       !GetFixed64(&in, &toc->key_id) || !GetVarint64(&in, &toc->epoch) || !GetFixed64(&in, &created) ||
       !GetVarint64(&in, &n)) {
     return false;
@@ -114,6 +181,15 @@ bool DecodeToc(std::string_view in, ArchiveToc* toc) {
     std::string_view db;
     if (!GetLengthPrefixed(&in, &db) || !GetVarint64(&in, &t.sequence)) return false;
     t.database = db;
+  }
+  if (version >= 2) {
+    if (in.empty()) return false;
+    bool has_catalog = in[0] != 0;
+    in.remove_prefix(1);
+    if (has_catalog) {
+      toc->catalog.emplace();
+      if (!GetCatalog(&in, &*toc->catalog)) return false;
+    }
   }
   return in.empty();
 }
@@ -148,10 +224,10 @@ std::string TocAd(const std::string& archive) {
 }
 
 std::string EncodeFooter(uint64_t toc_offset, uint64_t toc_length, uint64_t toc_checksum, uint64_t key_id,
-                         uint32_t member_count) {
+                         uint32_t member_count, uint32_t version) {
   std::string f;
   f.append(kFooterStartMagic, 8);
-  PutFixed32(&f, kFormatVersion);
+  PutFixed32(&f, version);
   PutFixed32(&f, 0);  // flags
   PutFixed64(&f, toc_offset);
   PutFixed64(&f, toc_length);
@@ -183,7 +259,7 @@ Result<Footer> DecodeFooter(std::string_view tail, uint64_t archive_size, const 
   }
   if (Checksum32(f.substr(0, 52)) != DecodeFixed32(f.data() + 52)) return corrupt("checksum mismatch");
   uint32_t version = DecodeFixed32(f.data() + 8);
-  if (version != kFormatVersion) {
+  if (version < kOldestFormatVersion || version > kFormatVersion) {
     return Status::NotSupported(fmt::format("archive {}: format version {} (this build reads version {})",
                                             archive_name, version, kFormatVersion));
   }
@@ -195,13 +271,6 @@ Result<Footer> DecodeFooter(std::string_view tail, uint64_t archive_size, const 
                                out.toc_offset, out.toc_length));
   }
   return out;
-}
-
-Status WrongKey(const std::string& archive_name, uint64_t archive_key_id, const ArchiveKey& key) {
-  return Status::PermissionDenied(fmt::format(
-      "archive {} was written with key id {}, this store's key id is {} (key file {}); configure the key file "
-      "that wrote it (tiering.key_file)",
-      archive_name, KeyIdHex(archive_key_id), key.key_id_hex(), key.source()));
 }
 
 // libarchive client callbacks writing through a WritableFile.
@@ -229,7 +298,17 @@ constexpr char kCrockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 }  // namespace
 
+void EncodeMemberEntry(std::string* dst, const MemberEntry& e) { PutMemberEntry(dst, e); }
+bool DecodeMemberEntry(std::string_view* in, MemberEntry* e) { return GetMemberEntry(in, e); }
+void EncodeCatalog(std::string* dst, const StoreCatalog& catalog) { PutCatalog(dst, catalog); }
+bool DecodeCatalog(std::string_view* in, StoreCatalog* catalog) { return GetCatalog(in, catalog); }
+
 std::string NewArchiveName(const Clock* clock) {
+  // Monotonic within a millisecond (ULID's "monotonic" variant): a name
+  // made in the same millisecond as the last one is the last one plus one,
+  // so a later snapshot sorts later even when the clock did not move.
+  static std::mutex mu;
+  static std::string last;
   uint64_t ms = static_cast<uint64_t>(clock->WallMicros() / 1000);
   std::string name(26, '0');
   for (int i = 9; i >= 0; i--) {
@@ -238,8 +317,39 @@ std::string NewArchiveName(const Clock* clock) {
   }
   unsigned char random[16];
   randombytes_buf(random, sizeof(random));
-  for (int i = 0; i < 16; i++) name[10 + i] = kCrockford[random[i] & 31];
+  // The top bit of the random part stays clear, so increments never carry
+  // into the time part.
+  for (int i = 0; i < 16; i++) name[10 + i] = kCrockford[(random[i] & 31) & (i == 0 ? 15 : 31)];
+  std::lock_guard<std::mutex> lock(mu);
+  if (!last.empty() && name.compare(0, 10, last, 0, 10) == 0) {
+    name = last;
+    for (int i = 25; i >= 10; i--) {
+      const char* at = std::strchr(kCrockford, name[i]);
+      size_t digit = static_cast<size_t>(at - kCrockford);
+      if (digit < 31) {
+        name[i] = kCrockford[digit + 1];
+        break;
+      }
+      name[i] = kCrockford[0];
+    }
+  }
+  last = name;
   return name;
+}
+
+int64_t ArchiveNameMicros(std::string_view name) {
+  if (name.size() != 26) return 0;
+  uint64_t ms = 0;
+  for (int i = 0; i < 10; i++) {
+    const char* at = std::strchr(kCrockford, name[i]);
+    if (at == nullptr || *at == '\0') return 0;
+    ms = (ms << 5) | static_cast<uint64_t>(at - kCrockford);
+  }
+  return static_cast<int64_t>(ms) * 1000;
+}
+
+std::string SegmentKey::ToString() const {
+  return fmt::format("{}/{:06d}.seg (checksum {:016x})", database, number, checksum);
 }
 
 std::string ArchiveObjectKey(std::string_view archive_name) {
@@ -393,14 +503,22 @@ Status ArchiveWriter::AddTombstone(const DatabaseTombstone& tombstone) {
   return Status::OK();
 }
 
+void ArchiveWriter::SetCatalog(StoreCatalog catalog) { impl_->toc.catalog = std::move(catalog); }
+
 Result<ArchiveToc> ArchiveWriter::Finish() {
   Impl& w = *impl_;
   if (w.finished) return Status::Internal(fmt::format("archive {}: Finish called twice", w.archive_name));
   w.finished = true;
-  std::string sealed_toc = w.key->Seal(EncodeToc(w.toc), TocAd(w.archive_name));
+  if (w.options.format_version < kOldestFormatVersion || w.options.format_version > kFormatVersion) {
+    return Status::InvalidArgument(fmt::format("archive {}: cannot write format version {}", w.archive_name,
+                                               w.options.format_version));
+  }
+  if (w.options.format_version < 2) w.toc.catalog.reset();
+  std::string sealed_toc = w.key->Seal(EncodeToc(w.toc, w.options.format_version), TocAd(w.archive_name));
   EBB_ASSIGN_OR_RETURN(uint64_t toc_offset, w.AddEntry(kTocMember, sealed_toc, ""));
   std::string footer = EncodeFooter(toc_offset, sealed_toc.size(), Hash64(sealed_toc), w.key->key_id(),
-                                    static_cast<uint32_t>(w.toc.members.size() + w.toc.tombstones.size()));
+                                    static_cast<uint32_t>(w.toc.members.size() + w.toc.tombstones.size()),
+                                    w.options.format_version);
   EBB_RETURN_IF_ERROR(w.AddEntry(kFooterMember, footer, "").status());
   if (archive_write_close(w.a) != ARCHIVE_OK) return w.ArchiveError("close");
   archive_write_free(w.a);
@@ -430,24 +548,47 @@ RangeReader FileRangeReader(FileSystem* fs, std::string path) {
   };
 }
 
+namespace {
+
+struct Tail {
+  std::string bytes;
+  uint64_t offset = 0;
+  Footer footer;
+};
+
+Result<Tail> ReadTail(const RangeReader& reader, uint64_t size, const std::string& archive_name, int* reads) {
+  Tail t;
+  uint64_t tail_length = std::min(size, kArchiveTailReadBytes);
+  t.offset = size - tail_length;
+  if (tail_length == 0) return Status::Corruption(fmt::format("archive {} is empty", archive_name));
+  EBB_ASSIGN_OR_RETURN(t.bytes, reader(t.offset, tail_length));
+  ++*reads;
+  if (t.bytes.size() != tail_length) {
+    return Status::Corruption(fmt::format("archive {}: tail read returned {} of {} bytes (object shorter than listed)",
+                                          archive_name, t.bytes.size(), tail_length));
+  }
+  EBB_ASSIGN_OR_RETURN(t.footer, DecodeFooter(t.bytes, size, archive_name));
+  return t;
+}
+
+}  // namespace
+
+Result<uint64_t> ReadArchiveKeyId(const RangeReader& reader, uint64_t size, const std::string& archive_name) {
+  int reads = 0;
+  EBB_ASSIGN_OR_RETURN(Tail tail, ReadTail(reader, size, archive_name, &reads));
+  return tail.footer.key_id;
+}
+
 Result<ArchiveToc> ReadArchiveToc(const RangeReader& reader, uint64_t size, const std::string& archive_name,
-                                  const ArchiveKey& key, int* reads) {
+                                  const KeyRing& keys, int* reads) {
   int local_reads = 0;
   if (reads == nullptr) reads = &local_reads;
-  uint64_t tail_length = std::min(size, kArchiveTailReadBytes);
-  uint64_t tail_offset = size - tail_length;
-  if (tail_length == 0) return Status::Corruption(fmt::format("archive {} is empty", archive_name));
-  EBB_ASSIGN_OR_RETURN(std::string tail, reader(tail_offset, tail_length));
-  ++*reads;
-  if (tail.size() != tail_length) {
-    return Status::Corruption(fmt::format("archive {}: tail read returned {} of {} bytes (object shorter than listed)",
-                                          archive_name, tail.size(), tail_length));
-  }
-  EBB_ASSIGN_OR_RETURN(Footer footer, DecodeFooter(tail, size, archive_name));
-  if (footer.key_id != key.key_id()) return WrongKey(archive_name, footer.key_id, key);
+  EBB_ASSIGN_OR_RETURN(Tail tail, ReadTail(reader, size, archive_name, reads));
+  const Footer& footer = tail.footer;
+  EBB_ASSIGN_OR_RETURN(const ArchiveKey* key, keys.ForArchive(footer.key_id, archive_name));
   std::string sealed;
-  if (footer.toc_offset >= tail_offset) {
-    sealed = tail.substr(static_cast<size_t>(footer.toc_offset - tail_offset), static_cast<size_t>(footer.toc_length));
+  if (footer.toc_offset >= tail.offset) {
+    sealed = tail.bytes.substr(static_cast<size_t>(footer.toc_offset - tail.offset), static_cast<size_t>(footer.toc_length));
   } else {
     EBB_ASSIGN_OR_RETURN(sealed, reader(footer.toc_offset, footer.toc_length));
     ++*reads;
@@ -456,9 +597,10 @@ Result<ArchiveToc> ReadArchiveToc(const RangeReader& reader, uint64_t size, cons
     return Status::Corruption(fmt::format("archive {}: TOC checksum mismatch (expected {:016x}, got {:016x})",
                                           archive_name, footer.toc_checksum, Hash64(sealed)));
   }
-  EBB_ASSIGN_OR_RETURN(std::string plain, key.Open(sealed, TocAd(archive_name), fmt::format("archive {} TOC", archive_name)));
+  EBB_ASSIGN_OR_RETURN(std::string plain,
+                       key->Open(sealed, TocAd(archive_name), fmt::format("archive {} TOC", archive_name)));
   ArchiveToc toc;
-  if (!DecodeToc(plain, &toc) || toc.archive != archive_name || toc.key_id != key.key_id()) {
+  if (!DecodeToc(plain, &toc) || toc.archive != archive_name || toc.key_id != footer.key_id) {
     return Status::Corruption(fmt::format("archive {}: TOC does not decode", archive_name));
   }
   return toc;
@@ -508,7 +650,7 @@ Result<std::string> ReadMember(const RangeReader& reader, const std::string& arc
   return OpenMemberPayload(*payload, archive_name, entry, key);
 }
 
-Result<ArchiveToc> ScanArchive(std::string_view bytes, const std::string& archive_name, const ArchiveKey& key,
+Result<ArchiveToc> ScanArchive(std::string_view bytes, const std::string& archive_name, const KeyRing& keys,
                                std::vector<std::string>* skipped) {
   struct archive* a = archive_read_new();
   if (a == nullptr) return Status::IOError("archive_read_new failed (out of memory)");
@@ -521,9 +663,8 @@ Result<ArchiveToc> ScanArchive(std::string_view bytes, const std::string& archiv
   }
   ArchiveToc toc;
   toc.archive = archive_name;
-  toc.key_id = key.key_id();
   Status result;
-  bool key_checked = false;
+  const ArchiveKey* archive_key = nullptr;  // of the first member: every member uses the archive's key
   struct archive_entry* entry = nullptr;
   while (true) {
     int r = archive_read_next_header(a, &entry);
@@ -552,15 +693,19 @@ Result<ArchiveToc> ScanArchive(std::string_view bytes, const std::string& archiv
       continue;
     }
     uint64_t member_key_id = DecodeFixed64(xattr.data());
-    if (member_key_id != key.key_id()) {
-      if (!key_checked) {
-        result = WrongKey(archive_name, member_key_id, key);
+    if (archive_key == nullptr) {
+      auto found = keys.ForArchive(member_key_id, archive_name);
+      if (!found.ok()) {
+        result = found.status();
         break;
       }
+      archive_key = *found;
+      toc.key_id = member_key_id;
+    } else if (member_key_id != toc.key_id) {
       if (skipped) skipped->push_back(name + ": key id differs");
       continue;
     }
-    key_checked = true;
+    const ArchiveKey& key = *archive_key;
     auto record = key.Open(std::string_view(xattr).substr(8), HeaderAd(archive_name, name),
                            fmt::format("archive {} member {} header", archive_name, name));
     if (!record.ok()) {

@@ -4,6 +4,7 @@
 #include <sodium.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 
@@ -59,24 +60,113 @@ Result<std::unique_ptr<ArchiveKey>> ArchiveKey::Load(FileSystem* fs, const std::
   return std::unique_ptr<ArchiveKey>(new ArchiveKey(*data, path));
 }
 
-Result<std::unique_ptr<ArchiveKey>> ArchiveKey::LoadOrCreate(FileSystem* fs, const std::string& path) {
+Result<std::unique_ptr<ArchiveKey>> ArchiveKey::Create(FileSystem* fs, const std::string& path) {
   InitSodium();
-  if (!fs->FileExists(path)) {
-    std::string bytes(kKeyBytes, '\0');
-    randombytes_buf(bytes.data(), bytes.size());
-    EBB_RETURN_IF_ERROR(CreateDirDurably(fs, DirName(path)));
-    // Written under a temporary name, restricted, then renamed, so the key is
-    // never readable by others and never half-written.
-    std::string tmp = path + ".tmp";
-    EBB_RETURN_IF_ERROR(WriteStringToFile(fs, bytes, tmp, /*sync=*/true));
-    if (fs == DefaultFileSystem() && ::chmod(tmp.c_str(), 0600) != 0) {
-      (void)fs->DeleteFile(tmp);
-      return Status::IOError(fmt::format("chmod 0600 {}: {}", tmp, std::strerror(errno)));
-    }
-    EBB_RETURN_IF_ERROR(fs->RenameFile(tmp, path));
-    EBB_RETURN_IF_ERROR(fs->SyncDir(DirName(path)));
+  if (fs->FileExists(path)) {
+    return Status::AlreadyExists(fmt::format("archive key file {} exists; Ebb never overwrites a key", path));
   }
+  std::string bytes(kKeyBytes, '\0');
+  randombytes_buf(bytes.data(), bytes.size());
+  EBB_RETURN_IF_ERROR(
+      CreateDirDurably(fs, DirName(path)).WithContext(fmt::format("create archive key file {}", path)));
+  // Written under a temporary name, restricted, then renamed, so the key is
+  // never readable by others and never half-written.
+  std::string tmp = path + ".tmp";
+  Status s = WriteStringToFile(fs, bytes, tmp, /*sync=*/true);
+  if (s.ok() && fs == DefaultFileSystem() && ::chmod(tmp.c_str(), 0600) != 0) {
+    s = Status::IOError(fmt::format("chmod 0600 {}: {}", tmp, std::strerror(errno)));
+  }
+  if (s.ok()) s = fs->RenameFile(tmp, path);
+  if (!s.ok()) {
+    (void)fs->DeleteFile(tmp);
+    return s.WithContext(fmt::format("create archive key file {}", path));
+  }
+  EBB_RETURN_IF_ERROR(fs->SyncDir(DirName(path)).WithContext(fmt::format("create archive key file {}", path)));
   return Load(fs, path);
+}
+
+Result<std::unique_ptr<ArchiveKey>> ArchiveKey::LoadOrCreate(FileSystem* fs, const std::string& path) {
+  if (!fs->FileExists(path)) return Create(fs, path);
+  return Load(fs, path);
+}
+
+std::string RetiredKeyPath(const std::string& key_file, uint64_t key_id) {
+  return fmt::format("{}.{}", key_file, KeyIdHex(key_id));
+}
+
+KeyRing::KeyRing(std::unique_ptr<ArchiveKey> current, std::vector<std::unique_ptr<ArchiveKey>> retired)
+    : current_(std::move(current)), retired_(std::move(retired)) {}
+
+Result<std::unique_ptr<KeyRing>> KeyRing::Load(FileSystem* fs, const std::string& key_file) {
+  std::string pending = key_file + ".new";
+  if (!fs->FileExists(key_file) && fs->FileExists(pending)) {
+    // A rotation retired the old key and stopped before installing the new one.
+    EBB_RETURN_IF_ERROR(fs->RenameFile(pending, key_file).WithContext("finish an archive key rotation"));
+    EBB_RETURN_IF_ERROR(fs->SyncDir(DirName(key_file)));
+  }
+  EBB_ASSIGN_OR_RETURN(auto current, ArchiveKey::Load(fs, key_file));
+  std::vector<std::unique_ptr<ArchiveKey>> retired;
+  EBB_ASSIGN_OR_RETURN(auto names, fs->GetChildren(DirName(key_file)));
+  std::sort(names.begin(), names.end());
+  std::string base = BaseName(key_file) + ".";
+  for (const auto& name : names) {
+    if (name.size() != base.size() + 16 || name.compare(0, base.size(), base) != 0) continue;
+    if (name.find_first_not_of("0123456789abcdef", base.size()) != std::string::npos) continue;
+    EBB_ASSIGN_OR_RETURN(auto key, ArchiveKey::Load(fs, JoinPath(DirName(key_file), name)));
+    if (KeyIdHex(key->key_id()) != name.substr(base.size())) {
+      return Status::Corruption(fmt::format("retired archive key file {} holds key id {}, not the one its name says",
+                                            key->source(), key->key_id_hex()));
+    }
+    retired.push_back(std::move(key));
+  }
+  return std::make_unique<KeyRing>(std::move(current), std::move(retired));
+}
+
+const ArchiveKey* KeyRing::Find(uint64_t key_id) const {
+  if (current_ && current_->key_id() == key_id) return current_.get();
+  for (const auto& k : retired_) {
+    if (k->key_id() == key_id) return k.get();
+  }
+  return nullptr;
+}
+
+Result<const ArchiveKey*> KeyRing::ForArchive(uint64_t key_id, const std::string& archive) const {
+  if (const ArchiveKey* key = Find(key_id)) return key;
+  return Status::PermissionDenied(fmt::format(
+      "archive {} was written with key id {}, and this store has no such key ({}); configure the key file that "
+      "wrote it (tiering.key_file, or keep it beside the current one as {})",
+      archive, KeyIdHex(key_id), Describe(),
+      current_ ? RetiredKeyPath(current_->source(), key_id) : std::string("<key file>.<key id>")));
+}
+
+std::vector<uint64_t> KeyRing::key_ids() const {
+  std::vector<uint64_t> out;
+  if (current_) out.push_back(current_->key_id());
+  for (const auto& k : retired_) out.push_back(k->key_id());
+  return out;
+}
+
+std::string KeyRing::Describe() const {
+  std::string out = current_ ? fmt::format("key file {} (key id {})", current_->source(), current_->key_id_hex())
+                             : std::string("no current key");
+  for (size_t i = 0; i < retired_.size(); i++) {
+    out += fmt::format("{}{}", i == 0 ? ", retired keys " : ", ", retired_[i]->key_id_hex());
+  }
+  return out;
+}
+
+Result<uint64_t> RotateArchiveKey(FileSystem* fs, const std::string& key_file) {
+  EBB_ASSIGN_OR_RETURN(auto ring, KeyRing::Load(fs, key_file));
+  uint64_t old_id = ring->current()->key_id();
+  std::string pending = key_file + ".new";
+  (void)fs->DeleteFile(pending);  // an earlier rotation that stopped before retiring the old key
+  EBB_ASSIGN_OR_RETURN(auto fresh, ArchiveKey::Create(fs, pending));
+  std::string retired = RetiredKeyPath(key_file, old_id);
+  auto context = [&](Status s) { return s.WithContext(fmt::format("rotate archive key {}", key_file)); };
+  if (Status s = fs->RenameFile(key_file, retired); !s.ok()) return context(s);
+  if (Status s = fs->RenameFile(pending, key_file); !s.ok()) return context(s);
+  if (Status s = fs->SyncDir(DirName(key_file)); !s.ok()) return context(s);
+  return fresh->key_id();
 }
 
 std::string ArchiveKey::Seal(std::string_view plaintext, std::string_view ad) const {

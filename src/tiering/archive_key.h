@@ -7,6 +7,10 @@
 // first use. Losing it makes every archive unreadable: back it up apart from
 // the object store.
 //
+// KeyRing: the key new archives are written with (the key file) plus the
+// retired keys older archives need (files "<key file>.<key id>", kept by
+// RotateArchiveKey). Readers pick the key an archive's footer names.
+//
 // Thread safety: immutable after construction; Seal/Open are thread-safe.
 
 #ifndef EBB_TIERING_ARCHIVE_KEY_H_
@@ -17,6 +21,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ebb/status.h"
 
@@ -32,7 +37,12 @@ class ArchiveKey {
 
   // Loads the key file at `path`, creating it (mode 0600, random bytes) when
   // it does not exist. A file of the wrong size is Corruption naming it.
+  // Only for a store whose bucket is known to hold no archives: a lost key
+  // must be restored, never replaced (see KeyRing and bucket_meta.h).
   static Result<std::unique_ptr<ArchiveKey>> LoadOrCreate(FileSystem* fs, const std::string& path);
+  // Writes a new random key to `path` (which must not exist), mode 0600,
+  // through a temporary file, and syncs it.
+  static Result<std::unique_ptr<ArchiveKey>> Create(FileSystem* fs, const std::string& path);
   // Loads an existing key file; NotFound if it is missing (used by tools
   // that must not invent a key).
   static Result<std::unique_ptr<ArchiveKey>> Load(FileSystem* fs, const std::string& path);
@@ -60,6 +70,43 @@ class ArchiveKey {
 };
 
 std::string KeyIdHex(uint64_t key_id);
+
+class KeyRing {
+ public:
+  // `current` writes new archives (nullptr: the ring only reads).
+  explicit KeyRing(std::unique_ptr<ArchiveKey> current, std::vector<std::unique_ptr<ArchiveKey>> retired = {});
+
+  // Loads the key file `key_file` and every retired key beside it
+  // ("<key file>.<16 hex digits>"); finishes a rotation a crash cut short.
+  // NotFound (naming the file) if the key file does not exist.
+  static Result<std::unique_ptr<KeyRing>> Load(FileSystem* fs, const std::string& key_file);
+
+  // The writing key; nullptr for a read-only ring.
+  const ArchiveKey* current() const { return current_.get(); }
+  // The key with `key_id`, or nullptr.
+  const ArchiveKey* Find(uint64_t key_id) const;
+  // The key archive `archive` was written with (its footer's `key_id`), or
+  // PermissionDenied naming the key id it needs and the keys this ring has.
+  Result<const ArchiveKey*> ForArchive(uint64_t key_id, const std::string& archive) const;
+  // Ids of every key in the ring, the current one first.
+  std::vector<uint64_t> key_ids() const;
+  // "key file /x/archive.key (key id 0123...), retired keys 4567..., 89ab...".
+  std::string Describe() const;
+
+ private:
+  std::unique_ptr<ArchiveKey> current_;
+  std::vector<std::unique_ptr<ArchiveKey>> retired_;
+};
+
+// The file a retired key is kept in.
+std::string RetiredKeyPath(const std::string& key_file, uint64_t key_id);
+
+// Key rotation: keeps the current key as a retired key file, then writes a
+// new key to `key_file`. Old archives stay readable with the retired key;
+// new ones use the new key. Crash-safe: the new key is written under
+// "<key file>.new" first, and KeyRing::Load completes a rotation that
+// stopped between the two renames. Returns the new key's id.
+Result<uint64_t> RotateArchiveKey(FileSystem* fs, const std::string& key_file);
 
 }  // namespace ebb
 

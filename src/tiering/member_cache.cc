@@ -8,27 +8,35 @@
 
 namespace ebb {
 
-MemberCache::Handle::~Handle() { cache_->Release(segment_id_); }
+MemberCache::Handle::~Handle() { cache_->Release(key_); }
 
-MemberCache::MemberCache(FileSystem* fs, ObjectStore* store, const ArchiveKey* key, const TierIndex* index,
+MemberCache::MemberCache(FileSystem* fs, ObjectStore* store, const KeyRing* keys, const TierIndex* index,
                          MemberCacheOptions options)
-    : fs_(fs), store_(store), key_(key), index_(index), dir_(options.dir), capacity_bytes_(options.capacity_bytes) {}
+    : fs_(fs), store_(store), index_(index), dir_(options.dir), keys_(keys), capacity_bytes_(options.capacity_bytes) {}
+
+void MemberCache::SetKeys(const KeyRing* keys) { keys_.store(keys, std::memory_order_release); }
 
 MemberCache::~MemberCache() = default;
 
-Result<std::unique_ptr<MemberCache>> MemberCache::Open(FileSystem* fs, ObjectStore* store, const ArchiveKey* key,
+Result<std::unique_ptr<MemberCache>> MemberCache::Open(FileSystem* fs, ObjectStore* store, const KeyRing* keys,
                                                        const TierIndex* index, MemberCacheOptions options) {
   EBB_RETURN_IF_ERROR(fs->CreateDir(options.dir));
   EBB_ASSIGN_OR_RETURN(auto names, fs->GetChildren(options.dir));
   for (const auto& name : names) EBB_RETURN_IF_ERROR(fs->DeleteFile(JoinPath(options.dir, name)));
-  return std::unique_ptr<MemberCache>(new MemberCache(fs, store, key, index, std::move(options)));
+  return std::unique_ptr<MemberCache>(new MemberCache(fs, store, keys, index, std::move(options)));
 }
 
-std::string MemberCache::PathOf(uint64_t segment_id) const {
-  return JoinPath(dir_, fmt::format("{:06d}.seg", segment_id));
+std::string MemberCache::PathOf(const SegmentKey& key) const {
+  return JoinPath(dir_, fmt::format("{:06d}-{:016x}.seg", key.number, key.checksum));
 }
 
 Result<std::string> MemberCache::Fetch(const IndexEntry& entry) {
+  const KeyRing* keys = keys_.load(std::memory_order_acquire);
+  if (keys == nullptr) {
+    return Status::Unavailable(fmt::format("segment {} is in archive {} of {}, and no archive key is loaded yet",
+                                           entry.key().ToString(), entry.archive, store_->Describe()));
+  }
+  EBB_ASSIGN_OR_RETURN(const ArchiveKey* key, keys->ForArchive(entry.key_id, entry.archive));
   RangeReader reader = ObjectRangeReader(store_, ArchiveObjectKey(entry.archive));
   Status first;
   for (int attempt = 0; attempt < 2; attempt++) {
@@ -38,7 +46,7 @@ Result<std::string> MemberCache::Fetch(const IndexEntry& entry) {
       stats_.fetched_bytes += entry.member.payload_length;
       if (attempt > 0) stats_.refetches++;
     }
-    auto plain = ReadMember(reader, entry.archive, entry.member, *key_);
+    auto plain = ReadMember(reader, entry.archive, entry.member, *key);
     if (plain.ok() || !plain.status().IsCorruption()) return plain;
     if (attempt == 0) {
       first = plain.status();
@@ -59,7 +67,7 @@ bool MemberCache::MakeRoomLocked(uint64_t incoming) {
   auto it = lru_.end();
   while (cached + incoming > capacity_bytes_ && it != lru_.begin()) {
     --it;
-    uint64_t id = *it;
+    SegmentKey id = *it;
     Slot& slot = slots_[id];
     if (slot.pins > 0) continue;
     (void)fs_->DeleteFile(PathOf(id));
@@ -73,80 +81,100 @@ bool MemberCache::MakeRoomLocked(uint64_t incoming) {
   return cached + incoming <= capacity_bytes_;
 }
 
-Result<std::unique_ptr<MemberCache::Handle>> MemberCache::Acquire(uint64_t segment_id) {
+SegmentKey MemberCache::Resolve(const SegmentKey& key) const {
+  if (key.checksum != 0) return key;
+  // A segment whose checksum its store does not know: the index's copy.
+  auto entry = index_->Find(key);
+  return entry ? entry->key() : key;
+}
+
+std::unique_ptr<MemberCache::Handle> MemberCache::TryAcquire(const SegmentKey& wanted) {
+  SegmentKey key = Resolve(wanted);
+  MutexLock lock(&mu_);
+  auto it = slots_.find(key);
+  if (it == slots_.end() || !it->second.ready) return nullptr;
+  Slot& slot = it->second;
+  slot.pins++;
+  lru_.splice(lru_.begin(), lru_, slot.lru);
+  stats_.hits++;
+  return std::unique_ptr<Handle>(new Handle(this, key, PathOf(key), slot.size_bytes));
+}
+
+Result<std::unique_ptr<MemberCache::Handle>> MemberCache::Acquire(const SegmentKey& wanted) {
+  SegmentKey key = Resolve(wanted);
   {
     MutexLock lock(&mu_);
     while (true) {
-      auto it = slots_.find(segment_id);
+      auto it = slots_.find(key);
       if (it == slots_.end()) break;
       if (it->second.ready) {
         Slot& slot = it->second;
         slot.pins++;
         lru_.splice(lru_.begin(), lru_, slot.lru);
         stats_.hits++;
-        return std::unique_ptr<Handle>(new Handle(this, segment_id, PathOf(segment_id), slot.size_bytes));
+        return std::unique_ptr<Handle>(new Handle(this, key, PathOf(key), slot.size_bytes));
       }
       fetched_cv_.Wait();  // another thread is fetching it
     }
-    slots_[segment_id] = Slot{};  // in flight
+    slots_[key] = Slot{};  // in flight
   }
   uint64_t reserved = 0;
   auto fail = [&](Status s) -> Result<std::unique_ptr<Handle>> {
     MutexLock lock(&mu_);
     reserved_bytes_ -= reserved;
-    slots_.erase(segment_id);
+    slots_.erase(key);
     fetched_cv_.SignalAll();
     return s;
   };
-  auto entry = index_->Find(segment_id);
+  auto entry = index_->Find(key);
   if (!entry) {
     return fail(Status::NotFound(fmt::format(
-        "segment {} is not in the tier index (never persisted, or its database was dropped)", segment_id)));
+        "segment {} is not in the tier index (never persisted, or its database was dropped)", key.ToString())));
   }
   {
     MutexLock lock(&mu_);
     if (!MakeRoomLocked(entry->member.plaintext_size)) {
       uint64_t capacity = capacity_bytes_;
-      slots_.erase(segment_id);
+      slots_.erase(key);
       fetched_cv_.SignalAll();
       return Status::Busy(fmt::format("member cache {} is full of segments in use ({} byte capacity); segment {} "
                                       "needs {} bytes: raise tiering.cache_bytes",
-                                      dir_, capacity, segment_id, entry->member.plaintext_size));
+                                      dir_, capacity, key.ToString(), entry->member.plaintext_size));
     }
     reserved = entry->member.plaintext_size;
     reserved_bytes_ += reserved;
   }
   auto plain = Fetch(*entry);
   if (!plain.ok()) return fail(plain.status());
-  Status s = WriteFileAtomically(fs_, *plain, PathOf(segment_id));
-  if (!s.ok()) return fail(s.WithContext(fmt::format("member cache: write segment {}", segment_id)));
+  Status s = WriteFileAtomically(fs_, *plain, PathOf(key));
+  if (!s.ok()) return fail(s.WithContext(fmt::format("member cache: write segment {}", key.ToString())));
   MutexLock lock(&mu_);
   reserved_bytes_ -= reserved;
-  Slot& slot = slots_[segment_id];
+  Slot& slot = slots_[key];
   slot.ready = true;
   slot.size_bytes = plain->size();
   slot.pins = 1;
-  lru_.push_front(segment_id);
+  lru_.push_front(key);
   slot.lru = lru_.begin();
   stats_.cached_bytes += slot.size_bytes;
   stats_.cached_members++;
   fetched_cv_.SignalAll();
-  return std::unique_ptr<Handle>(new Handle(this, segment_id, PathOf(segment_id), slot.size_bytes));
+  return std::unique_ptr<Handle>(new Handle(this, key, PathOf(key), slot.size_bytes));
 }
 
-void MemberCache::Release(uint64_t segment_id) {
+void MemberCache::Release(const SegmentKey& key) {
   MutexLock lock(&mu_);
-  auto it = slots_.find(segment_id);
+  auto it = slots_.find(key);
   if (it == slots_.end()) return;
   it->second.pins--;
   MakeRoomLocked(0);  // a capacity lowered while pinned takes effect now
 }
 
-void MemberCache::Forget(uint64_t segment_id) {
+void MemberCache::Forget(const SegmentKey& key) {
   MutexLock lock(&mu_);
-  auto it = slots_.find(segment_id);
+  auto it = slots_.find(key);
   if (it == slots_.end() || !it->second.ready || it->second.pins > 0) return;
-  (void)fs_->DeleteFile(PathOf(segment_id));
+  (void)fs_->DeleteFile(PathOf(key));
   stats_.cached_bytes -= it->second.size_bytes;
   stats_.cached_members--;
   lru_.erase(it->second.lru);

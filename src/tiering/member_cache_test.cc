@@ -7,23 +7,27 @@
 #include "env/clock.h"
 #include "env/mem_file_system.h"
 #include "env/mem_object_store.h"
+#include "env/object_store.h"
 #include "tiering/tiering_test_util.h"
 
 namespace ebb {
 namespace {
 
 using testing::SegmentContents;
-using testing::TestKey;
 using testing::TestMeta;
+using testing::TestRing;
 
 constexpr size_t kSegmentBytes = 10'000;
+
+SegmentKey Key(uint64_t id) { return SegmentKey{"db1", id, Hash64(SegmentContents(id, kSegmentBytes))}; }
+std::string CachePath(uint64_t id) { return fmt::format("/cache/{:06d}-{:016x}.seg", id, Key(id).checksum); }
 
 class MemberCacheTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(fs_.CreateDir("/staging").ok());
     std::string name = NewArchiveName(&clock_);
-    auto writer = ArchiveWriter::Create(&fs_, "/staging/a.tar", name, key_.get(), &clock_, {});
+    auto writer = ArchiveWriter::Create(&fs_, "/staging/a.tar", name, ring_->current(), &clock_, {});
     ASSERT_TRUE(writer.ok());
     for (int i = 1; i <= 5; i++) ASSERT_TRUE((*writer)->AddSegment(TestMeta(i), SegmentContents(i, kSegmentBytes)).ok());
     auto toc = (*writer)->Finish();
@@ -34,7 +38,7 @@ class MemberCacheTest : public ::testing::Test {
     index_.AddArchive(toc_, data->size());
   }
   std::unique_ptr<MemberCache> OpenCache(uint64_t capacity) {
-    auto cache = MemberCache::Open(&fs_, &store_, key_.get(), &index_, {.dir = "/cache", .capacity_bytes = capacity});
+    auto cache = MemberCache::Open(&fs_, &store_, ring_.get(), &index_, {.dir = "/cache", .capacity_bytes = capacity});
     EXPECT_TRUE(cache.ok()) << cache.status().ToString();
     return std::move(cache).value();
   }
@@ -42,44 +46,81 @@ class MemberCacheTest : public ::testing::Test {
   MemFileSystem fs_;
   ManualClock clock_;
   MemObjectStore store_;
-  std::unique_ptr<ArchiveKey> key_ = TestKey();
+  std::unique_ptr<KeyRing> ring_ = TestRing();
   TierIndex index_;
   ArchiveToc toc_;
 };
 
 TEST_F(MemberCacheTest, FetchesOnlyTheMemberAndServesHits) {
   auto cache = OpenCache(1 << 20);
-  auto h = cache->Acquire(3);
+  auto h = cache->Acquire(Key(3));
   ASSERT_TRUE(h.ok()) << h.status().ToString();
   EXPECT_TRUE(*ReadFileToString(&fs_, (*h)->path()) == SegmentContents(3, kSegmentBytes));
   EXPECT_EQ(store_.bytes_read(), toc_.members[2].payload_length);
-  auto again = cache->Acquire(3);
+  auto again = cache->Acquire(Key(3));
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(store_.calls(ObjectOp::kGet), 1u);
   EXPECT_EQ(cache->stats().hits, 1u);
-  EXPECT_TRUE(cache->Acquire(99).status().IsNotFound());
+  EXPECT_TRUE(cache->Acquire(Key(99)).status().IsNotFound());
+  // Another database's segment 3, or other contents under number 3, is not
+  // this one.
+  EXPECT_TRUE(cache->Acquire(SegmentKey{"db2", 3, Key(3).checksum}).status().IsNotFound());
+  EXPECT_TRUE(cache->Acquire(SegmentKey{"db1", 3, Key(3).checksum + 1}).status().IsNotFound());
+  // TryAcquire never fetches.
+  EXPECT_NE(cache->TryAcquire(Key(3)), nullptr);
+  uint64_t gets = store_.calls(ObjectOp::kGet);
+  EXPECT_EQ(cache->TryAcquire(Key(4)), nullptr);
+  EXPECT_EQ(store_.calls(ObjectOp::kGet), gets);
+}
+
+TEST_F(MemberCacheTest, WithoutTheArchiveKeyAFetchIsAClearError) {
+  auto cache = MemberCache::Open(&fs_, &store_, nullptr, &index_, {.dir = "/cache", .capacity_bytes = 1 << 20});
+  ASSERT_TRUE(cache.ok());
+  Status s = (*cache)->Acquire(Key(1)).status();
+  EXPECT_TRUE(s.IsUnavailable()) << s.ToString();
+  auto other = TestRing('o');
+  (*cache)->SetKeys(other.get());
+  s = (*cache)->Acquire(Key(1)).status();
+  EXPECT_TRUE(s.IsPermissionDenied()) << s.ToString();
+  EXPECT_NE(s.message().find(ring_->current()->key_id_hex()), std::string::npos) << s.ToString();
+  (*cache)->SetKeys(ring_.get());
+  EXPECT_TRUE((*cache)->Acquire(Key(1)).ok());
+}
+
+// A stalled object store: the fetch ends at the caller's deadline.
+TEST_F(MemberCacheTest, AStalledStoreTimesOutAtTheCallersDeadline) {
+  auto cache = OpenCache(1 << 20);
+  store_.Stall();
+  Status s;
+  {
+    ObjectStoreDeadline deadline(SystemClock()->NowMicros() + 50'000);
+    s = cache->Acquire(Key(2)).status();
+  }
+  store_.Resume();
+  EXPECT_TRUE(s.IsTimedOut()) << s.ToString();
+  EXPECT_TRUE(cache->Acquire(Key(2)).ok()) << "nothing half-cached";
 }
 
 TEST_F(MemberCacheTest, BoundedByBytesLeastRecentlyUsedFirst) {
   auto cache = OpenCache(3 * kSegmentBytes);
-  for (uint64_t id : {1, 2, 3}) ASSERT_TRUE(cache->Acquire(id).ok());
-  ASSERT_TRUE(cache->Acquire(1).ok());  // 1 is now the most recent; 2 the least
-  ASSERT_TRUE(cache->Acquire(4).ok());
+  for (uint64_t id : {1, 2, 3}) ASSERT_TRUE(cache->Acquire(Key(id)).ok());
+  ASSERT_TRUE(cache->Acquire(Key(1)).ok());  // 1 is now the most recent; 2 the least
+  ASSERT_TRUE(cache->Acquire(Key(4)).ok());
   MemberCacheStats st = cache->stats();
   EXPECT_LE(st.cached_bytes, 3 * kSegmentBytes);
   EXPECT_EQ(st.evictions, 1u);
-  EXPECT_FALSE(fs_.FileExists("/cache/000002.seg"));
-  EXPECT_TRUE(fs_.FileExists("/cache/000001.seg"));
+  EXPECT_FALSE(fs_.FileExists(CachePath(2)));
+  EXPECT_TRUE(fs_.FileExists(CachePath(1)));
   // Pinned files are never deleted; when only pinned files remain, Busy.
-  auto a = cache->Acquire(1);
-  auto b = cache->Acquire(3);
-  auto c = cache->Acquire(4);
+  auto a = cache->Acquire(Key(1));
+  auto b = cache->Acquire(Key(3));
+  auto c = cache->Acquire(Key(4));
   ASSERT_TRUE(a.ok() && b.ok() && c.ok());
-  Status busy = cache->Acquire(5).status();
+  Status busy = cache->Acquire(Key(5)).status();
   EXPECT_TRUE(busy.IsBusy()) << busy.ToString();
   EXPECT_NE(busy.message().find("tiering.cache_bytes"), std::string::npos);
   c->reset();
-  EXPECT_TRUE(cache->Acquire(5).ok());
+  EXPECT_TRUE(cache->Acquire(Key(5)).ok());
 }
 
 TEST_F(MemberCacheTest, SingleFlightUnderConcurrency) {
@@ -89,7 +130,7 @@ TEST_F(MemberCacheTest, SingleFlightUnderConcurrency) {
   std::vector<Status> results(kThreads);
   for (int t = 0; t < kThreads; t++) {
     threads.emplace_back([&, t] {
-      auto h = cache->Acquire(2);
+      auto h = cache->Acquire(Key(2));
       results[t] = h.status();
     });
   }
@@ -104,16 +145,16 @@ TEST_F(MemberCacheTest, CorruptionIsRefetchedThenReportedClearly) {
   const MemberEntry& m = toc_.members[0];
   std::string key = ArchiveObjectKey(toc_.archive);
   ASSERT_TRUE(store_.CorruptObject(key, m.payload_offset + 10, 1).ok());
-  auto h = cache->Acquire(1);
+  auto h = cache->Acquire(Key(1));
   ASSERT_TRUE(h.status().IsCorruption());
   EXPECT_EQ(cache->stats().refetches, 1u);
   EXPECT_NE(h.status().message().find(toc_.archive), std::string::npos);
   EXPECT_NE(h.status().message().find(m.member), std::string::npos);
   EXPECT_NE(h.status().message().find("refetch"), std::string::npos) << h.status().ToString();
-  EXPECT_FALSE(fs_.FileExists("/cache/000001.seg")) << "bad data never reaches the cache";
+  EXPECT_FALSE(fs_.FileExists(CachePath(1))) << "bad data never reaches the cache";
   // Repaired remotely: the next read succeeds.
   ASSERT_TRUE(store_.CorruptObject(key, m.payload_offset + 10, 1).ok());
-  EXPECT_TRUE(cache->Acquire(1).ok());
+  EXPECT_TRUE(cache->Acquire(Key(1)).ok());
 }
 
 }  // namespace

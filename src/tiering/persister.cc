@@ -10,6 +10,7 @@
 #include "env/clock.h"
 #include "env/file_system.h"
 #include "env/object_store.h"
+#include "tiering/bucket_meta.h"
 
 namespace ebb {
 namespace {
@@ -24,9 +25,9 @@ std::string PublishedKey(const std::string& id) { return fmt::format("snapshots/
 
 std::string TierIndexPath(const std::string& tier_dir) { return JoinPath(tier_dir, "tier.index"); }
 
-Persister::Persister(FileSystem* fs, ObjectStore* store, const ArchiveKey* key, TierIndex* index, const Clock* clock,
-                     PersisterOptions options, uint64_t epoch)
-    : fs_(fs), store_(store), key_(key), index_(index), clock_(clock), epoch_(epoch), options_(std::move(options)) {}
+Persister::Persister(FileSystem* fs, ObjectStore* store, const KeyRing* keys, TierIndex* index, const Clock* clock,
+                     PersisterOptions options)
+    : fs_(fs), store_(store), index_(index), clock_(clock), keys_(keys), options_(std::move(options)) {}
 
 Persister::~Persister() = default;
 
@@ -38,10 +39,9 @@ std::string Persister::LogPath(const std::string& id) const {
   return JoinPath(JoinPath(options_.tier_dir, kSnapshotsDir), id + kLogSuffix);
 }
 
-Result<std::unique_ptr<Persister>> Persister::Open(FileSystem* fs, ObjectStore* store, const ArchiveKey* key,
-                                                   TierIndex* index, const Clock* clock, PersisterOptions options,
-                                                   uint64_t epoch) {
-  std::unique_ptr<Persister> p(new Persister(fs, store, key, index, clock, std::move(options), epoch));
+Result<std::unique_ptr<Persister>> Persister::Open(FileSystem* fs, ObjectStore* store, const KeyRing* keys,
+                                                   TierIndex* index, const Clock* clock, PersisterOptions options) {
+  std::unique_ptr<Persister> p(new Persister(fs, store, keys, index, clock, std::move(options)));
   EBB_RETURN_IF_ERROR(CreateDirDurably(fs, JoinPath(p->options_.tier_dir, kStagingDir)));
   EBB_RETURN_IF_ERROR(CreateDirDurably(fs, JoinPath(p->options_.tier_dir, kSnapshotsDir)));
   EBB_RETURN_IF_ERROR(p->Recover());
@@ -89,7 +89,9 @@ Status Persister::RecoverOne(const std::string& log_path) {
   }
   Flight f;
   f.state = state;
-  EBB_ASSIGN_OR_RETURN(f.log, SnapshotLogWriter::Open(fs_, log_path));
+  // A torn tail is cut off before the next record, which must follow the
+  // last intact one.
+  EBB_ASSIGN_OR_RETURN(f.log, SnapshotLogWriter::Open(fs_, log_path, state.valid_bytes));
   std::string staging = StagingPath(state.snapshot_id);
   if (state.state == SnapshotEvent::kStarted) {
     (void)fs_->DeleteFile(staging);
@@ -100,7 +102,11 @@ Status Persister::RecoverOne(const std::string& log_path) {
     auto size = fs_->GetFileSize(staging);
     Result<ArchiveToc> toc = Status::NotFound("staging archive missing");
     if (size.ok() && *size == state.archive_bytes) {
-      toc = ReadArchiveToc(FileRangeReader(fs_, staging), *size, state.archive, *key_);
+      if (keys_ == nullptr) {
+        toc = Status::Unavailable("no archive key loaded");
+      } else {
+        toc = ReadArchiveToc(FileRangeReader(fs_, staging), *size, state.archive, *keys_);
+      }
     }
     if (!toc.ok()) {
       return Abort(&f, fmt::format("staging archive {} unusable after restart: {}", staging, toc.status().ToString()));
@@ -133,10 +139,10 @@ Status Persister::Record(Flight* f, SnapshotEvent event, std::string detail) {
   return Status::OK();
 }
 
-Status Persister::Abort(Flight* f, std::string reason) {
+Status Persister::Abort(Flight* f, std::string reason, bool delete_remote) {
   EBB_LOG(kWarn, "tiering: snapshot {} aborted: {}", f->state.snapshot_id, reason);
   (void)fs_->DeleteFile(StagingPath(f->state.snapshot_id));
-  if (f->state.state >= SnapshotEvent::kUploaded && f->state.state < SnapshotEvent::kIndexed) {
+  if (delete_remote && f->state.state >= SnapshotEvent::kUploaded && f->state.state < SnapshotEvent::kIndexed) {
     // Not referenced by the index; remove it so a rebuild does not index an
     // unverified copy. Best effort: a leftover is verified before any use.
     (void)store_->Delete(ArchiveObjectKey(f->state.archive));
@@ -161,22 +167,56 @@ void Persister::TrimFinishedLogs() {
   std::string dir = JoinPath(options_.tier_dir, kSnapshotsDir);
   auto names = fs_->GetChildren(dir);
   if (!names.ok()) return;
-  std::vector<std::string> finished;
+  std::vector<std::string> finished;  // ids, which sort by creation time
   for (const auto& name : *names) {
     if (!name.ends_with(kLogSuffix)) continue;
     std::string id = name.substr(0, name.size() - std::string_view(kLogSuffix).size());
     bool open = std::any_of(flights_.begin(), flights_.end(), [&](const Flight& f) { return f.state.snapshot_id == id; });
-    if (!open) finished.push_back(name);
+    if (!open) finished.push_back(id);
   }
-  if (finished.size() <= options_.keep_finished_logs) return;
+  if (finished.size() <= options_.retain_snapshots) return;
   std::sort(finished.begin(), finished.end());
-  for (size_t i = 0; i + options_.keep_finished_logs < finished.size(); i++) {
-    (void)fs_->DeleteFile(JoinPath(dir, finished[i]));
+  const int64_t horizon = clock_->WallMicros() - options_.retain_s * 1'000'000;
+  for (size_t i = 0; i + options_.retain_snapshots < finished.size(); i++) {
+    std::string path = LogPath(finished[i]);
+    // Kept while within the time retention: when it last changed.
+    auto parsed = ParseSnapshotLog(fs_, path);
+    if (parsed.ok() && parsed->updated_wall_micros >= horizon) continue;
+    (void)fs_->DeleteFile(path);
   }
+}
+
+Status Persister::RecordEvicting(const std::string& archive, const std::vector<uint64_t>& segment_ids) {
+  if (segment_ids.empty()) return Status::OK();
+  std::string path = LogPath(archive);
+  if (!fs_->FileExists(path)) return Status::OK();  // trimmed by retention
+  for (auto& f : flights_) {
+    if (f.state.snapshot_id == archive) {
+      SnapshotRecord r;
+      r.event = SnapshotEvent::kEvicting;
+      r.wall_micros = clock_->WallMicros();
+      r.epoch = epoch_;
+      r.archive = archive;
+      r.segment_ids = segment_ids;
+      return f.log->Append(r);
+    }
+  }
+  EBB_ASSIGN_OR_RETURN(SnapshotState state, ParseSnapshotLog(fs_, path));
+  EBB_ASSIGN_OR_RETURN(auto log, SnapshotLogWriter::Open(fs_, path, state.valid_bytes));
+  SnapshotRecord r;
+  r.event = SnapshotEvent::kEvicting;
+  r.wall_micros = clock_->WallMicros();
+  r.epoch = epoch_;
+  r.archive = archive;
+  r.segment_ids = segment_ids;
+  return log->Append(r);
 }
 
 Result<std::string> Persister::StartSnapshot(const SnapshotRequest& request) {
   if (fenced_) return Status::Aborted("tiering persister is fenced by a newer agent epoch; restart it");
+  if (epoch_ == 0 || keys_ == nullptr || keys_->current() == nullptr) {
+    return Status::Unavailable("tiering has not reached the object store yet (no epoch or key); no snapshot started");
+  }
   if (request.segments.empty() && request.tombstones.empty()) {
     return Status::InvalidArgument("tiering snapshot has no segments and no tombstones");
   }
@@ -200,8 +240,17 @@ Result<std::string> Persister::StartSnapshot(const SnapshotRequest& request) {
 
   std::string staging = StagingPath(id);
   auto write = [&]() -> Result<ArchiveToc> {
-    EBB_ASSIGN_OR_RETURN(auto writer, ArchiveWriter::Create(fs_, staging, id, key_, clock_,
+    EBB_ASSIGN_OR_RETURN(auto writer, ArchiveWriter::Create(fs_, staging, id, keys_->current(), clock_,
                                                             {.zstd_level = options_.zstd_level, .epoch = epoch_}));
+    if (request.catalog) {
+      StoreCatalog catalog = *request.catalog;
+      for (auto& db : catalog.databases) {
+        for (auto& seg : db.segments) {
+          if (seg.archive.empty()) seg.archive = id;
+        }
+      }
+      writer->SetCatalog(std::move(catalog));
+    }
     for (const auto& segment : request.segments) {
       auto contents = ReadFileToString(fs_, segment.path);
       if (!contents.ok()) return contents.status().WithContext(fmt::format("segment {}", segment.meta.segment_id));
@@ -253,7 +302,7 @@ Status Persister::Verify(Flight* f, uint64_t* bytes_transferred) {
   }
   int reads = 0;
   EBB_ASSIGN_OR_RETURN(ArchiveToc remote, ReadArchiveToc(ObjectRangeReader(store_, key), info.size_bytes,
-                                                          f->state.archive, *key_, &reads));
+                                                          f->state.archive, *keys_, &reads));
   *bytes_transferred += std::min<uint64_t>(info.size_bytes, kArchiveTailReadBytes);
   if (!(remote == *f->local_toc)) {
     return Status::Corruption(fmt::format("archive {}: remote TOC differs from the local one", f->state.archive));
@@ -281,7 +330,7 @@ Status Persister::Fence() {
 Result<bool> Persister::Step(uint64_t* bytes_transferred) {
   uint64_t ignored = 0;
   if (bytes_transferred == nullptr) bytes_transferred = &ignored;
-  if (flights_.empty()) return false;
+  if (flights_.empty() || epoch_ == 0 || keys_ == nullptr) return false;
   Flight* f = &flights_.front();
   const std::string key = ArchiveObjectKey(f->state.archive);
   const std::string staging = StagingPath(f->state.snapshot_id);
@@ -330,9 +379,14 @@ Result<bool> Persister::Step(uint64_t* bytes_transferred) {
         return fence;
       }
       EBB_RETURN_IF_ERROR(fence);
-      std::string record = fmt::format("epoch {}\narchive {}\nsegments {}\ntombstones {}\n", epoch_,
-                                       f->state.archive, f->state.segment_ids.size(), f->state.tombstones.size());
-      EBB_RETURN_IF_ERROR(store_->Put(PublishedKey(f->state.snapshot_id), record));
+      std::string record = fmt::format("epoch {}\narchive {}\nsegments {}\ntombstones {}\nkey_id {}\n", epoch_,
+                                       f->state.archive, f->state.segment_ids.size(), f->state.tombstones.size(),
+                                       KeyIdHex(f->local_toc ? f->local_toc->key_id : 0));
+      // Write-once: a record that exists already (an earlier attempt whose
+      // answer was lost) is this one.
+      Status put = store_->PutIf(PublishedKey(f->state.snapshot_id), record, WriteCondition::kIfAbsent);
+      if (put.IsNotSupported()) put = store_->Put(PublishedKey(f->state.snapshot_id), record);
+      if (!put.ok() && !put.IsAlreadyExists()) return put;
       EBB_RETURN_IF_ERROR(Record(f, SnapshotEvent::kPublished));
       return true;
     }
@@ -351,6 +405,15 @@ Result<bool> Persister::Step(uint64_t* bytes_transferred) {
   }
   return Status::Internal(fmt::format("tiering snapshot {} in unexpected state {}", f->state.snapshot_id,
                                       SnapshotEventName(f->state.state)));
+}
+
+Status Persister::AbortUnfinished(const std::string& reason, bool delete_remote) {
+  Status first;
+  while (!flights_.empty()) {
+    Status s = Abort(&flights_.front(), reason, delete_remote);
+    if (first.ok()) first = s;
+  }
+  return first;
 }
 
 Status Persister::RunToCompletion() {

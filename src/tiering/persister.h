@@ -21,7 +21,13 @@
 // Failed uploads and reads are retried on later Steps; a verification that
 // finds a bad remote copy uploads again, at most max_upload_attempts times.
 // A newer epoch in the object store fences this persister: it aborts its
-// snapshots and refuses new ones (Aborted).
+// snapshots and refuses new ones (Aborted). Until the agent has an epoch
+// (SetEpoch, once the object store answered) nothing is started or
+// advanced: recovery of the logs is local and works without the store.
+//
+// A snapshot's archive carries the store catalog of its request (catalog.h).
+// Finished status logs are kept by retention (the newest retain_snapshots,
+// and those that finished within retain_s), like the snapshots themselves.
 //
 // Files under tier_dir: staging/<id>.tar, snapshots/<id>.log, tier.index.
 //
@@ -30,6 +36,7 @@
 #ifndef EBB_TIERING_PERSISTER_H_
 #define EBB_TIERING_PERSISTER_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -39,6 +46,7 @@
 
 #include "ebb/status.h"
 #include "tiering/archive.h"
+#include "tiering/catalog.h"
 #include "tiering/snapshot_log.h"
 #include "tiering/tier_index.h"
 
@@ -56,6 +64,9 @@ struct PersistSegment {
 struct SnapshotRequest {
   std::vector<PersistSegment> segments;
   std::vector<DatabaseTombstone> tombstones;
+  // The store as of this snapshot. Segments whose archive is empty are in
+  // this snapshot's own archive (its name is chosen by StartSnapshot).
+  std::optional<StoreCatalog> catalog;
 };
 
 struct PersisterOptions {
@@ -68,8 +79,10 @@ struct PersisterOptions {
   int max_upload_attempts = 3;
   // Unfinished snapshots (each holds a staging archive on local disk).
   size_t max_unfinished_snapshots = 2;
-  // Finished status logs kept for status output; older ones are deleted.
-  size_t keep_finished_logs = 32;
+  // Finished status logs kept: the newest retain_snapshots, and every one
+  // that finished less than retain_s ago; older ones are deleted.
+  size_t retain_snapshots = 4;
+  int64_t retain_s = 86400;
 };
 
 std::string TierIndexPath(const std::string& tier_dir);
@@ -78,9 +91,10 @@ class Persister {
  public:
   // Recovers unfinished snapshots from their logs (see above). `index` is the
   // loaded tier index, shared with readers; it must outlive the persister.
-  static Result<std::unique_ptr<Persister>> Open(FileSystem* fs, ObjectStore* store, const ArchiveKey* key,
-                                                 TierIndex* index, const Clock* clock, PersisterOptions options,
-                                                 uint64_t epoch);
+  // `keys` writes with its current key and reads with any of its keys.
+  // The epoch is set later (SetEpoch).
+  static Result<std::unique_ptr<Persister>> Open(FileSystem* fs, ObjectStore* store, const KeyRing* keys,
+                                                 TierIndex* index, const Clock* clock, PersisterOptions options);
   ~Persister();
 
   // Logs the snapshot, writes its archive to the staging dir and returns the
@@ -98,11 +112,30 @@ class Persister {
   // Steps until idle or an error (tools and tests).
   Status RunToCompletion();
 
+  // Rolls every unfinished snapshot back (tiering turned off): their
+  // segments are still local. With `delete_remote` false an uploaded,
+  // unindexed archive is left in the object store (garbage collection
+  // removes it once tiering runs again).
+  Status AbortUnfinished(const std::string& reason, bool delete_remote);
+
+  // The agent epoch, once it is known (AdvanceEpoch). Until then
+  // StartSnapshot is Unavailable and Step does nothing.
+  void SetEpoch(uint64_t epoch) { epoch_ = epoch; }
+  // The key ring changed (a key was created once the bucket answered).
+  void SetKeys(const KeyRing* keys) { keys_ = keys; }
+
   // Applies to snapshots started later.
-  void Tune(int zstd_level, bool verify_full) {
+  void Tune(int zstd_level, bool verify_full, size_t retain_snapshots, int64_t retain_s) {
     options_.zstd_level = zstd_level;
     options_.verify_full = verify_full;
+    options_.retain_snapshots = std::max<size_t>(1, retain_snapshots);
+    options_.retain_s = retain_s;
   }
+
+  // Appends an `evicting` record naming `segment_ids` to the status log of
+  // the snapshot that wrote `archive`, if that log is still kept. Called
+  // before the local copies are removed.
+  Status RecordEvicting(const std::string& archive, const std::vector<uint64_t>& segment_ids);
 
   bool idle() const { return flights_.empty(); }
   bool fenced() const { return fenced_; }
@@ -122,12 +155,12 @@ class Persister {
     std::optional<ArchiveToc> local_toc;
   };
 
-  Persister(FileSystem* fs, ObjectStore* store, const ArchiveKey* key, TierIndex* index, const Clock* clock,
-            PersisterOptions options, uint64_t epoch);
+  Persister(FileSystem* fs, ObjectStore* store, const KeyRing* keys, TierIndex* index, const Clock* clock,
+            PersisterOptions options);
   Status Recover();
   Status RecoverOne(const std::string& log_path);
   Status Record(Flight* f, SnapshotEvent event, std::string detail = "");
-  Status Abort(Flight* f, std::string reason);
+  Status Abort(Flight* f, std::string reason, bool delete_remote = true);
   void Finish(Flight* f);
   Status Verify(Flight* f, uint64_t* bytes_transferred);
   Status Fence();
@@ -138,12 +171,12 @@ class Persister {
   // Constant after construction.
   FileSystem* const fs_;
   ObjectStore* const store_;
-  const ArchiveKey* const key_;
   TierIndex* const index_;
   const Clock* const clock_;
-  const uint64_t epoch_;
 
   // Owned by the calling thread.
+  const KeyRing* keys_;
+  uint64_t epoch_ = 0;
   PersisterOptions options_;
   std::deque<Flight> flights_;
   std::optional<SnapshotState> last_finished_;

@@ -1,14 +1,11 @@
 #include "tiering/snapshot_log.h"
 
-#include <cstdlib>
-
 #include <fmt/format.h>
 
 #include "base/checksum.h"
 #include "base/coding.h"
 #include "base/status_macros.h"
 #include "env/file_system.h"
-#include "env/object_store.h"
 
 namespace ebb {
 namespace {
@@ -111,7 +108,16 @@ SnapshotLogWriter::~SnapshotLogWriter() {
   if (file_) (void)file_->Close();
 }
 
-Result<std::unique_ptr<SnapshotLogWriter>> SnapshotLogWriter::Open(FileSystem* fs, const std::string& path) {
+Result<std::unique_ptr<SnapshotLogWriter>> SnapshotLogWriter::Open(FileSystem* fs, const std::string& path,
+                                                                   uint64_t valid_bytes) {
+  if (valid_bytes != UINT64_MAX && fs->FileExists(path)) {
+    EBB_ASSIGN_OR_RETURN(uint64_t size, fs->GetFileSize(path));
+    if (size > valid_bytes) {
+      EBB_RETURN_IF_ERROR(fs->TruncateFile(path, valid_bytes)
+                              .WithContext(fmt::format("snapshot log {}: cut the torn tail at offset {}", path,
+                                                       valid_bytes)));
+    }
+  }
   EBB_ASSIGN_OR_RETURN(auto file, fs->NewAppendableFile(path));
   return std::unique_ptr<SnapshotLogWriter>(new SnapshotLogWriter(path, std::move(file)));
 }
@@ -166,6 +172,7 @@ Result<SnapshotState> ParseSnapshotLogBytes(std::string_view data, const std::st
     }
     Apply(record, &state);
     offset += 8 + length;
+    state.valid_bytes = offset;
   }
   if (state.records == 0) {
     return Status::NotFound(fmt::format("snapshot log {}: no complete record", name));
@@ -176,39 +183,6 @@ Result<SnapshotState> ParseSnapshotLogBytes(std::string_view data, const std::st
 Result<SnapshotState> ParseSnapshotLog(FileSystem* fs, const std::string& path) {
   EBB_ASSIGN_OR_RETURN(std::string data, ReadFileToString(fs, path));
   return ParseSnapshotLogBytes(data, path);
-}
-
-Result<uint64_t> AdvanceEpoch(FileSystem* fs, const std::string& local_path, ObjectStore* store) {
-  uint64_t local = 0;
-  if (fs->FileExists(local_path)) {
-    EBB_ASSIGN_OR_RETURN(std::string text, ReadFileToString(fs, local_path));
-    local = std::strtoull(text.c_str(), nullptr, 10);
-  }
-  uint64_t remote = 0;
-  auto remote_text = store->Get(kEpochObjectKey);
-  if (remote_text.ok()) {
-    remote = std::strtoull(remote_text->c_str(), nullptr, 10);
-  } else if (!remote_text.status().IsNotFound()) {
-    return remote_text.status().WithContext("read the tiering epoch");
-  }
-  uint64_t next = std::max(local, remote) + 1;
-  std::string text = fmt::format("{}\n", next);
-  EBB_RETURN_IF_ERROR(WriteFileAtomically(fs, text, local_path).WithContext("save the tiering epoch"));
-  EBB_RETURN_IF_ERROR(store->Put(kEpochObjectKey, text).WithContext("publish the tiering epoch"));
-  return next;
-}
-
-Status CheckEpoch(ObjectStore* store, uint64_t mine) {
-  auto remote_text = store->Get(kEpochObjectKey);
-  if (!remote_text.ok()) return remote_text.status().WithContext("check the tiering epoch");
-  uint64_t remote = std::strtoull(remote_text->c_str(), nullptr, 10);
-  if (remote > mine) {
-    return Status::Aborted(fmt::format(
-        "fenced: another tiering agent started with epoch {} on {} (this agent has epoch {}); this agent stops "
-        "publishing; restart it if it should own the object store",
-        remote, store->Describe(), mine));
-  }
-  return Status::OK();
 }
 
 }  // namespace ebb

@@ -8,10 +8,10 @@
 // fixed32 Checksum32(body), body. A record cut short at the end of the file
 // (a torn write) or a bad checksum on the last record is ignored; a checksum
 // error on any earlier record is Corruption naming the file and offset.
+// A writer resuming a log cuts such a torn tail off first (SnapshotLogWriter::
+// Open with the parsed valid_bytes), so the next record follows the last
+// intact one instead of leaving damage in the middle of the log.
 // Format in docs/archive_format.md ("Snapshot status log").
-//
-// Also here: the agent epoch, persisted locally and in the object store and
-// incremented each time an agent starts, which fences a stale agent.
 //
 // Thread safety: a writer is used by one thread; ParseSnapshotLog and the
 // epoch functions are thread-safe.
@@ -42,7 +42,9 @@ enum class SnapshotEvent : uint8_t {
   kVerified = 4,   // remote size and TOC read back and equal to the local one
   kIndexed = 5,    // the tier index (saved) contains the archive
   kPublished = 6,  // snapshot record written remotely under the live epoch
-  kEvicting = 7,   // local copies of (some of) its segments are being removed
+  kEvicting = 7,   // local copies of (some of) its segments are about to be
+                   // removed (may follow done: eviction comes when space is
+                   // needed; it is bookkeeping and never moves a state back)
   kDone = 8,       // staging copy removed; nothing left to do
   kAborted = 9,    // rolled back; its segments remain local and unpersisted
 };
@@ -63,8 +65,11 @@ struct SnapshotRecord {
 
 class SnapshotLogWriter {
  public:
-  // Opens `path` for appending (creating it).
-  static Result<std::unique_ptr<SnapshotLogWriter>> Open(FileSystem* fs, const std::string& path);
+  // Opens `path` for appending (creating it). If the file is longer than
+  // `valid_bytes` (a torn tail ParseSnapshotLog ignored), it is truncated
+  // to `valid_bytes` first (and the truncation synced).
+  static Result<std::unique_ptr<SnapshotLogWriter>> Open(FileSystem* fs, const std::string& path,
+                                                         uint64_t valid_bytes = UINT64_MAX);
   ~SnapshotLogWriter();
   // Appends one record and syncs it.
   Status Append(const SnapshotRecord& record);
@@ -91,6 +96,7 @@ struct SnapshotState {
   std::string detail;      // of the last record (abort reason)
   size_t records = 0;
   bool torn_tail = false;  // a torn last record was ignored
+  uint64_t valid_bytes = 0;  // bytes of intact records (where a writer resumes)
   // Times the snapshot went back to kArchived after a failed verification.
   int upload_attempts = 0;
   bool finished() const { return state == SnapshotEvent::kDone || state == SnapshotEvent::kAborted; }
@@ -101,14 +107,6 @@ struct SnapshotState {
 Result<SnapshotState> ParseSnapshotLog(FileSystem* fs, const std::string& path);
 // The same on bytes (for tests and tools); `name` appears in errors.
 Result<SnapshotState> ParseSnapshotLogBytes(std::string_view data, const std::string& name);
-
-// Agent epoch. AdvanceEpoch reads the local file and the remote object,
-// takes the larger, adds one, and writes both (local atomically first).
-// CheckEpoch returns Aborted ("fenced") if the remote epoch is newer than
-// `mine`: another agent started on the same object store.
-inline constexpr char kEpochObjectKey[] = "meta/epoch";
-Result<uint64_t> AdvanceEpoch(FileSystem* fs, const std::string& local_path, ObjectStore* store);
-Status CheckEpoch(ObjectStore* store, uint64_t mine);
 
 }  // namespace ebb
 

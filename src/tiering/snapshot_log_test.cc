@@ -2,8 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "env/fault_injection_file_system.h"
 #include "env/mem_file_system.h"
-#include "env/mem_object_store.h"
 
 namespace ebb {
 namespace {
@@ -94,24 +94,55 @@ TEST_F(SnapshotLogTest, MidFileCorruptionNamesFileAndOffset) {
   EXPECT_NE(s.message().find("offset 0"), std::string::npos) << s.ToString();
 }
 
-TEST(EpochTest, AdvanceAndFence) {
-  MemFileSystem fs;
-  MemObjectStore store;
-  auto e1 = AdvanceEpoch(&fs, "/EPOCH", &store);
-  ASSERT_TRUE(e1.ok());
-  EXPECT_EQ(*e1, 1u);
-  EXPECT_TRUE(CheckEpoch(&store, *e1).ok());
-  // A second agent (another machine: its own local file) starts on the same store.
-  MemFileSystem other_fs;
-  auto e2 = AdvanceEpoch(&other_fs, "/EPOCH", &store);
-  ASSERT_TRUE(e2.ok());
-  EXPECT_EQ(*e2, 2u) << "the remote epoch counts";
-  Status fenced = CheckEpoch(&store, *e1);
-  EXPECT_TRUE(fenced.IsAborted());
-  EXPECT_NE(fenced.message().find("fenced"), std::string::npos) << fenced.ToString();
-  EXPECT_TRUE(CheckEpoch(&store, *e2).ok());
-  // Restarting the first agent moves past both.
-  EXPECT_EQ(*AdvanceEpoch(&fs, "/EPOCH", &store), 3u);
+// A writer resuming after a crash cuts the torn tail off first; otherwise
+// the next record would follow garbage and the log would read as damaged in
+// the middle (and the snapshot be abandoned with its archive uploaded).
+TEST_F(SnapshotLogTest, ResumingAfterATornTailCutsItOff) {
+  std::string full = WriteLog({Rec(SnapshotEvent::kStarted, {1}), Rec(SnapshotEvent::kArchived),
+                               Rec(SnapshotEvent::kUploaded)});
+  for (size_t keep : {full.size() - 1, full.size() - 7, full.size() - 20}) {
+    SCOPED_TRACE(keep);
+    ASSERT_TRUE(WriteStringToFile(&fs_, full.substr(0, keep), path_, true).ok());
+    auto torn = ParseSnapshotLog(&fs_, path_);
+    ASSERT_TRUE(torn.ok());
+    ASSERT_TRUE(torn->torn_tail);
+    EXPECT_EQ(torn->state, SnapshotEvent::kArchived);
+    auto w = SnapshotLogWriter::Open(&fs_, path_, torn->valid_bytes);
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    ASSERT_TRUE((*w)->Append(Rec(SnapshotEvent::kUploaded)).ok());
+    ASSERT_TRUE((*w)->Append(Rec(SnapshotEvent::kVerified)).ok());
+    w->reset();
+    auto resumed = ParseSnapshotLog(&fs_, path_);
+    ASSERT_TRUE(resumed.ok()) << resumed.status().ToString();
+    EXPECT_FALSE(resumed->torn_tail);
+    EXPECT_EQ(resumed->state, SnapshotEvent::kVerified);
+    EXPECT_EQ(resumed->records, 4u);
+    // Without the cut, the same appends leave damage mid-file.
+    ASSERT_TRUE(WriteStringToFile(&fs_, full.substr(0, keep), path_, true).ok());
+    auto uncut = SnapshotLogWriter::Open(&fs_, path_);
+    ASSERT_TRUE((*uncut)->Append(Rec(SnapshotEvent::kUploaded)).ok());
+    ASSERT_TRUE((*uncut)->Append(Rec(SnapshotEvent::kVerified)).ok());
+    uncut->reset();
+    auto damaged = ParseSnapshotLog(&fs_, path_);
+    EXPECT_FALSE(damaged.ok() && damaged->state == SnapshotEvent::kVerified && !damaged->torn_tail);
+  }
+}
+
+TEST_F(SnapshotLogTest, FailedTruncationOfATornTailIsAnErrorNamingTheLog) {
+  std::string full = WriteLog({Rec(SnapshotEvent::kStarted, {1}), Rec(SnapshotEvent::kArchived)});
+  ASSERT_TRUE(WriteStringToFile(&fs_, full.substr(0, full.size() - 3), path_, true).ok());
+  auto torn = ParseSnapshotLog(&fs_, path_);
+  ASSERT_TRUE(torn.ok());
+  FaultInjectionFileSystem faulty(&fs_);
+  faulty.FailNth(FaultOp::kTruncate, 1, Status::IOError("injected"));
+  auto w = SnapshotLogWriter::Open(&faulty, path_, torn->valid_bytes);
+  ASSERT_FALSE(w.ok());
+  EXPECT_NE(w.status().message().find(path_), std::string::npos) << w.status().ToString();
+  EXPECT_NE(w.status().message().find("torn tail"), std::string::npos) << w.status().ToString();
+  // Nothing was appended after the tail: the log still parses to the same state.
+  auto again = ParseSnapshotLog(&fs_, path_);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->state, torn->state);
 }
 
 }  // namespace

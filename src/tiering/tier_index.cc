@@ -11,27 +11,15 @@ namespace ebb {
 namespace {
 
 constexpr char kIndexMagic[] = "EBBTIDX1";  // 8 bytes
-constexpr uint32_t kIndexVersion = 1;
-
-void PutMeta(std::string* dst, const TieredSegmentMeta& m) {
-  PutVarint64(dst, m.segment_id);
-  PutLengthPrefixed(dst, m.database);
-  PutLengthPrefixed(dst, m.smallest_key);
-  PutLengthPrefixed(dst, m.largest_key);
-  PutVarint64(dst, m.smallest_seq);
-  PutVarint64(dst, m.largest_seq);
-}
+// Version 2: entries keyed by (database, number, checksum), key ids, and the
+// newest catalog. A version 1 file is rebuilt from the archives.
+constexpr uint32_t kIndexVersion = 2;
 
 bool GetString(std::string_view* in, std::string* out) {
   std::string_view v;
   if (!GetLengthPrefixed(in, &v)) return false;
   out->assign(v.data(), v.size());
   return true;
-}
-
-bool GetMeta(std::string_view* in, TieredSegmentMeta* m) {
-  return GetVarint64(in, &m->segment_id) && GetString(in, &m->database) && GetString(in, &m->smallest_key) &&
-         GetString(in, &m->largest_key) && GetVarint64(in, &m->smallest_seq) && GetVarint64(in, &m->largest_seq);
 }
 
 }  // namespace
@@ -41,6 +29,8 @@ TierIndex::TierIndex(const TierIndex& other) {
   entries_ = other.entries_;
   archives_ = other.archives_;
   tombstones_ = other.tombstones_;
+  catalog_archive_ = other.catalog_archive_;
+  catalog_ = other.catalog_;
 }
 
 TierIndex& TierIndex::operator=(const TierIndex& other) {
@@ -51,6 +41,8 @@ TierIndex& TierIndex::operator=(const TierIndex& other) {
   entries_ = std::move(copy.entries_);
   archives_ = std::move(copy.archives_);
   tombstones_ = std::move(copy.tombstones_);
+  catalog_archive_ = std::move(copy.catalog_archive_);
+  catalog_ = std::move(copy.catalog_);
   return *this;
 }
 
@@ -73,22 +65,45 @@ void TierIndex::ApplyTombstoneLocked(const std::string& database, uint64_t seque
 
 void TierIndex::AddArchive(const ArchiveToc& toc, uint64_t archive_size_bytes) {
   MutexLock lock(&mu_);
-  archives_[toc.archive] = ArchiveRecord{.name = toc.archive, .size_bytes = archive_size_bytes,
-                                         .segment_members = toc.members.size(),
-                                         .tombstone_members = toc.tombstones.size()};
+  ArchiveRecord rec{.name = toc.archive, .size_bytes = archive_size_bytes, .segment_members = toc.members.size(),
+                    .tombstone_members = toc.tombstones.size(), .key_id = toc.key_id, .member_bytes = 0};
+  for (const auto& m : toc.members) rec.member_bytes += m.payload_length;
+  archives_[toc.archive] = rec;
   for (const auto& m : toc.members) {
     if (DeadLocked(m.meta)) continue;
-    auto it = entries_.find(m.meta.segment_id);
+    SegmentKey key = KeyOf(m);
+    auto it = entries_.find(key);
     if (it != entries_.end() && it->second.archive > toc.archive) continue;
-    entries_[m.meta.segment_id] = IndexEntry{.archive = toc.archive, .member = m};
+    entries_[key] = IndexEntry{.archive = toc.archive, .key_id = toc.key_id, .member = m};
   }
   for (const auto& t : toc.tombstones) ApplyTombstoneLocked(t.database, t.sequence);
+  if (toc.catalog && toc.archive > catalog_archive_) {
+    catalog_archive_ = toc.archive;
+    catalog_ = *toc.catalog;
+  }
 }
 
-std::optional<IndexEntry> TierIndex::Find(uint64_t segment_id) const {
+void TierIndex::RemoveArchive(const std::string& name) {
   MutexLock lock(&mu_);
-  auto it = entries_.find(segment_id);
-  if (it == entries_.end()) return std::nullopt;
+  archives_.erase(name);
+  std::erase_if(entries_, [&](const auto& kv) { return kv.second.archive == name; });
+  if (catalog_archive_ == name) {
+    catalog_archive_.clear();
+    catalog_ = StoreCatalog();
+  }
+}
+
+std::optional<IndexEntry> TierIndex::Find(const SegmentKey& key) const {
+  MutexLock lock(&mu_);
+  if (key.checksum != 0) {
+    auto it = entries_.find(key);
+    if (it == entries_.end()) return std::nullopt;
+    return it->second;
+  }
+  auto it = entries_.lower_bound(SegmentKey{key.database, key.number, 0});
+  if (it == entries_.end() || it->first.database != key.database || it->first.number != key.number) {
+    return std::nullopt;
+  }
   return it->second;
 }
 
@@ -105,16 +120,29 @@ std::vector<ArchiveRecord> TierIndex::archives() const {
   return out;
 }
 
+std::optional<ArchiveRecord> TierIndex::archive(const std::string& name) const {
+  MutexLock lock(&mu_);
+  auto it = archives_.find(name);
+  if (it == archives_.end()) return std::nullopt;
+  return it->second;
+}
+
 std::vector<IndexEntry> TierIndex::entries() const {
   MutexLock lock(&mu_);
   std::vector<IndexEntry> out;
-  for (const auto& [id, e] : entries_) out.push_back(e);
+  for (const auto& [key, e] : entries_) out.push_back(e);
   return out;
 }
 
 std::map<std::string, uint64_t> TierIndex::tombstones() const {
   MutexLock lock(&mu_);
   return tombstones_;
+}
+
+std::optional<std::pair<std::string, StoreCatalog>> TierIndex::latest_catalog() const {
+  MutexLock lock(&mu_);
+  if (catalog_archive_.empty()) return std::nullopt;
+  return std::make_pair(catalog_archive_, catalog_);
 }
 
 size_t TierIndex::segment_count() const {
@@ -125,7 +153,7 @@ size_t TierIndex::segment_count() const {
 uint64_t TierIndex::segment_bytes() const {
   MutexLock lock(&mu_);
   uint64_t total = 0;
-  for (const auto& [id, e] : entries_) total += e.member.plaintext_size;
+  for (const auto& [key, e] : entries_) total += e.member.plaintext_size;
   return total;
 }
 
@@ -141,7 +169,8 @@ bool operator==(const TierIndex& a, const TierIndex& b) {
   TierIndex copy(b);
   MutexLock lock(&a.mu_);
   MutexLock copy_lock(&copy.mu_);
-  return a.entries_ == copy.entries_ && a.archives_ == copy.archives_ && a.tombstones_ == copy.tombstones_;
+  return a.entries_ == copy.entries_ && a.archives_ == copy.archives_ && a.tombstones_ == copy.tombstones_ &&
+         a.catalog_archive_ == copy.catalog_archive_ && a.catalog_ == copy.catalog_;
 }
 
 Status TierIndex::Save(FileSystem* fs, const std::string& path) const {
@@ -155,6 +184,8 @@ Status TierIndex::Save(FileSystem* fs, const std::string& path) const {
       PutVarint64(&out, rec.size_bytes);
       PutVarint64(&out, rec.segment_members);
       PutVarint64(&out, rec.tombstone_members);
+      PutFixed64(&out, rec.key_id);
+      PutVarint64(&out, rec.member_bytes);
     }
     PutVarint64(&out, tombstones_.size());
     for (const auto& [db, seq] : tombstones_) {
@@ -162,16 +193,13 @@ Status TierIndex::Save(FileSystem* fs, const std::string& path) const {
       PutVarint64(&out, seq);
     }
     PutVarint64(&out, entries_.size());
-    for (const auto& [id, e] : entries_) {
+    for (const auto& [key, e] : entries_) {
       PutLengthPrefixed(&out, e.archive);
-      PutLengthPrefixed(&out, e.member.member);
-      PutMeta(&out, e.member.meta);
-      PutVarint64(&out, e.member.payload_offset);
-      PutVarint64(&out, e.member.payload_length);
-      PutVarint64(&out, e.member.plaintext_size);
-      PutFixed64(&out, e.member.plaintext_checksum);
-      PutFixed64(&out, e.member.ciphertext_checksum);
+      PutFixed64(&out, e.key_id);
+      EncodeMemberEntry(&out, e.member);
     }
+    PutLengthPrefixed(&out, catalog_archive_);
+    if (!catalog_archive_.empty()) EncodeCatalog(&out, catalog_);
   }
   PutFixed32(&out, Checksum32(out));
   return WriteFileAtomically(fs, out, path).WithContext("save tier index");
@@ -190,19 +218,23 @@ Result<TierIndex> TierIndex::Load(FileSystem* fs, const std::string& path) {
   if (stored != actual) return corrupt(fmt::format("checksum mismatch (expected {:08x}, got {:08x})", stored, actual));
   uint32_t version = DecodeFixed32(data.data() + 8);
   if (version != kIndexVersion) {
-    return Status::NotSupported(fmt::format("tier index {}: version {} (this build reads {})", path, version,
-                                            kIndexVersion));
+    return Status::NotSupported(fmt::format("tier index {}: version {} (this build reads {}); it is rebuilt from the "
+                                            "archives",
+                                            path, version, kIndexVersion));
   }
   std::string_view in(data.data() + 12, data.size() - 16);
-  std::map<uint64_t, IndexEntry> entries;
+  std::map<SegmentKey, IndexEntry> entries;
   std::map<std::string, ArchiveRecord> archives;
   std::map<std::string, uint64_t> tombstones;
+  std::string catalog_archive;
+  StoreCatalog catalog;
   uint64_t n;
   if (!GetVarint64(&in, &n)) return corrupt("truncated archive list");
   for (uint64_t i = 0; i < n; i++) {
     ArchiveRecord rec;
     if (!GetString(&in, &rec.name) || !GetVarint64(&in, &rec.size_bytes) || !GetVarint64(&in, &rec.segment_members) ||
-        !GetVarint64(&in, &rec.tombstone_members)) {
+        !GetVarint64(&in, &rec.tombstone_members) || !GetFixed64(&in, &rec.key_id) ||
+        !GetVarint64(&in, &rec.member_bytes)) {
       return corrupt("truncated archive record");
     }
     archives[rec.name] = rec;
@@ -217,14 +249,13 @@ Result<TierIndex> TierIndex::Load(FileSystem* fs, const std::string& path) {
   if (!GetVarint64(&in, &n)) return corrupt("truncated entry list");
   for (uint64_t i = 0; i < n; i++) {
     IndexEntry e;
-    if (!GetString(&in, &e.archive) || !GetString(&in, &e.member.member) || !GetMeta(&in, &e.member.meta) ||
-        !GetVarint64(&in, &e.member.payload_offset) || !GetVarint64(&in, &e.member.payload_length) ||
-        !GetVarint64(&in, &e.member.plaintext_size) || !GetFixed64(&in, &e.member.plaintext_checksum) ||
-        !GetFixed64(&in, &e.member.ciphertext_checksum)) {
+    if (!GetString(&in, &e.archive) || !GetFixed64(&in, &e.key_id) || !DecodeMemberEntry(&in, &e.member)) {
       return corrupt("truncated entry");
     }
-    entries[e.member.meta.segment_id] = std::move(e);
+    entries[e.key()] = std::move(e);
   }
+  if (!GetString(&in, &catalog_archive)) return corrupt("truncated catalog");
+  if (!catalog_archive.empty() && !DecodeCatalog(&in, &catalog)) return corrupt("truncated catalog");
   if (!in.empty()) return corrupt("trailing bytes");
   TierIndex index;
   {
@@ -232,6 +263,8 @@ Result<TierIndex> TierIndex::Load(FileSystem* fs, const std::string& path) {
     index.entries_ = std::move(entries);
     index.archives_ = std::move(archives);
     index.tombstones_ = std::move(tombstones);
+    index.catalog_archive_ = std::move(catalog_archive);
+    index.catalog_ = std::move(catalog);
   }
   return index;
 }

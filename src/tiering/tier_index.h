@@ -1,6 +1,12 @@
 // TierIndex: where every persisted segment lives remotely (segment ->
 // archive, member, payload offset and length, checksums, database, key and
-// sequence ranges), which archives exist, and which databases were dropped.
+// sequence ranges, the key the archive was sealed with), which archives
+// exist, which databases were dropped, and the newest store catalog.
+//
+// Segments are named by SegmentKey (database name#id, file number, content
+// checksum), never by number alone: a restored store or a rebuilt index can
+// meet a number again, and taking another segment's archived copy for a
+// local one would let the evicter delete data with no copy.
 //
 // An entry exists only for a segment whose archive was uploaded and verified,
 // so "in the index" means "safe to evict locally". The index is a pure
@@ -8,9 +14,11 @@
 //   - a segment in several archives maps to the archive with the greatest
 //     name (names sort by creation time);
 //   - a tombstone (database, sequence) removes every entry of that database
-//     with largest_seq <= sequence, now and for archives added later.
+//     with largest_seq <= sequence, now and for archives added later;
+//   - the catalog is that of the greatest-named archive that carries one.
 // So RebuildIndex (tier_tools.h) regenerates an equal index from the
-// archives alone.
+// archives alone. RemoveArchive (garbage collection) forgets an archive and
+// the entries that point at it.
 //
 // Persistence: Save writes the whole index to one file atomically
 // (temp + sync + rename + directory sync); Load checks magic, version and
@@ -37,7 +45,9 @@ class FileSystem;
 
 struct IndexEntry {
   std::string archive;  // archive name (object key: ArchiveObjectKey(archive))
+  uint64_t key_id = 0;  // the key the archive was sealed with
   MemberEntry member;
+  SegmentKey key() const { return KeyOf(member); }
   friend bool operator==(const IndexEntry&, const IndexEntry&) = default;
 };
 
@@ -46,6 +56,8 @@ struct ArchiveRecord {
   uint64_t size_bytes = 0;
   uint64_t segment_members = 0;
   uint64_t tombstone_members = 0;
+  uint64_t key_id = 0;
+  uint64_t member_bytes = 0;  // sealed payload bytes of its segment members
   friend bool operator==(const ArchiveRecord&, const ArchiveRecord&) = default;
 };
 
@@ -58,14 +70,21 @@ class TierIndex {
   // Merges an archive's TOC (see the rules above). Re-adding an archive is
   // harmless.
   void AddArchive(const ArchiveToc& toc, uint64_t archive_size_bytes);
+  // Forgets an archive deleted from the object store, and every entry that
+  // points at it.
+  void RemoveArchive(const std::string& name);
 
-  std::optional<IndexEntry> Find(uint64_t segment_id) const;
-  bool Contains(uint64_t segment_id) const { return Find(segment_id).has_value(); }
+  // The entry of `key` (a checksum of 0 matches any checksum).
+  std::optional<IndexEntry> Find(const SegmentKey& key) const;
+  bool Contains(const SegmentKey& key) const { return Find(key).has_value(); }
   bool HasTombstone(const DatabaseTombstone& t) const;
 
-  std::vector<ArchiveRecord> archives() const;
-  std::vector<IndexEntry> entries() const;  // sorted by segment id
+  std::vector<ArchiveRecord> archives() const;  // sorted by name
+  std::optional<ArchiveRecord> archive(const std::string& name) const;
+  std::vector<IndexEntry> entries() const;  // sorted by key
   std::map<std::string, uint64_t> tombstones() const;  // database -> highest dropped sequence
+  // The newest catalog, with the archive that carried it.
+  std::optional<std::pair<std::string, StoreCatalog>> latest_catalog() const;
   size_t segment_count() const;
   // Plaintext bytes of the indexed segments.
   uint64_t segment_bytes() const;
@@ -73,7 +92,8 @@ class TierIndex {
   uint64_t archive_bytes() const;
 
   Status Save(FileSystem* fs, const std::string& path) const;
-  // Loads a saved index; NotFound if the file does not exist.
+  // Loads a saved index; NotFound if the file does not exist, NotSupported
+  // for another version (the caller rebuilds it from the archives).
   static Result<TierIndex> Load(FileSystem* fs, const std::string& path);
 
   friend bool operator==(const TierIndex& a, const TierIndex& b);
@@ -84,9 +104,11 @@ class TierIndex {
 
   // Protected by mu_.
   mutable Mutex mu_;
-  std::map<uint64_t, IndexEntry> entries_ GUARDED_BY(mu_);
+  std::map<SegmentKey, IndexEntry> entries_ GUARDED_BY(mu_);
   std::map<std::string, ArchiveRecord> archives_ GUARDED_BY(mu_);
   std::map<std::string, uint64_t> tombstones_ GUARDED_BY(mu_);
+  std::string catalog_archive_ GUARDED_BY(mu_);  // empty: no catalog
+  StoreCatalog catalog_ GUARDED_BY(mu_);
 };
 
 }  // namespace ebb

@@ -1,11 +1,12 @@
-// Library functions behind `ebb tier ls | verify | rebuild-index`, usable
-// offline (no engine): they read the archives in the object store with the
-// archive key.
+// Library functions behind `ebb tier ls | verify | rebuild-index | gc`,
+// usable offline (no engine): they read the archives in the object store
+// with the archive keys. Long ones report progress through a callback.
 
 #ifndef EBB_TIERING_TIER_TOOLS_H_
 #define EBB_TIERING_TIER_TOOLS_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,23 @@
 namespace ebb {
 
 class ObjectStore;
+
+// Progress of a long operation: bytes and items (archives, members) done
+// of the totals known so far (a total of 0 is not known yet).
+struct Progress {
+  uint64_t bytes_done = 0;
+  uint64_t bytes_total = 0;
+  uint64_t items_done = 0;
+  uint64_t items_total = 0;
+};
+using ProgressFn = std::function<void(const Progress&)>;
+
+// Runs fn(0) .. fn(n - 1) on up to `threads` threads (the caller's among
+// them); returns the first error, after which no new item starts. Object
+// stores answer in tens of milliseconds: long operations keep several
+// requests in flight.
+Status RunParallel(size_t n, int threads, const std::function<Status(size_t)>& fn);
+inline constexpr int kTierToolParallelism = 8;
 
 struct RebuildReport {
   uint64_t archives = 0;
@@ -32,7 +50,8 @@ struct RebuildReport {
 // the member pax headers. Tombstones remove the entries of dropped databases.
 // An archive written with another key fails the whole rebuild
 // (PermissionDenied): a partial index would silently lose segments.
-Result<TierIndex> RebuildIndex(ObjectStore* store, const ArchiveKey& key, RebuildReport* report = nullptr);
+Result<TierIndex> RebuildIndex(ObjectStore* store, const KeyRing& keys, RebuildReport* report = nullptr,
+                               const ProgressFn& progress = nullptr, int parallelism = kTierToolParallelism);
 
 struct ArchiveListing {
   std::string name;
@@ -41,7 +60,7 @@ struct ArchiveListing {
   Status error;       // why the TOC could not be read
 };
 // Every archive with its members (TOC read only).
-Result<std::vector<ArchiveListing>> ListArchives(ObjectStore* store, const ArchiveKey& key);
+Result<std::vector<ArchiveListing>> ListArchives(ObjectStore* store, const KeyRing& keys);
 
 struct ArchiveVerification {
   std::string name;
@@ -51,8 +70,9 @@ struct ArchiveVerification {
 };
 // Downloads each archive (all, or those in `names`), decrypts every member
 // and checks every checksum.
-Result<std::vector<ArchiveVerification>> VerifyArchives(ObjectStore* store, const ArchiveKey& key,
-                                                        const std::vector<std::string>& names = {});
+Result<std::vector<ArchiveVerification>> VerifyArchives(ObjectStore* store, const KeyRing& keys,
+                                                        const std::vector<std::string>& names = {},
+                                                        const ProgressFn& progress = nullptr);
 
 }  // namespace ebb
 

@@ -12,7 +12,9 @@ void RegisterTieringSettings(ConfigSchema* schema) {
   const std::string s = "tiering";
   schema->Add({.section = s, .key = "enabled", .type = SettingType::kBool, .default_value = "false", .runtime = false,
                .description = "Persist cold segments to an object store and evict local copies when the disk is "
-                              "over target; frees local space at the cost of slower reads of evicted data."});
+                              "over target; frees local space at the cost of slower reads of evicted data. Turned "
+                              "off on a store with evicted segments, the store recalls them from the same object "
+                              "store (keep the other [tiering] settings)."});
   schema->Add({.section = s, .key = "store", .type = SettingType::kEnum, .default_value = "local", .runtime = false,
                .description = "Where archives go: `local` (a directory, e.g. a mounted backup disk) or `s3` "
                               "(any S3-compatible service).",
@@ -65,7 +67,8 @@ void RegisterTieringSettings(ConfigSchema* schema) {
   schema->Add({.section = s, .key = "throttle_writes", .type = SettingType::kBool, .default_value = "true",
                .runtime = true,
                .description = "Slow foreground writes as local segment bytes plus unflushed bytes approach "
-                              "local_target_bytes + work.tiering.band_high_bytes (the pause starts halfway there), "
+                              "local_target_bytes + work.tiering.band_high_bytes (the pause starts halfway there, or at "
+                              "band_low_bytes over the target if that is more), "
                               "so the disk stays bounded when writes outrun the object store; false lets local bytes "
                               "grow past the target instead."});
   schema->Add({.section = s, .key = "min_age_s", .type = SettingType::kInt, .default_value = "3600", .unit = "s",
@@ -100,6 +103,47 @@ void RegisterTieringSettings(ConfigSchema* schema) {
                .runtime = true,
                .description = "zstd level of archive members; higher is smaller and slower to write.",
                .min = 1, .max = 19});
+  schema->Add({.section = s, .key = "restore", .type = SettingType::kBool, .default_value = "false", .runtime = false,
+               .description = "Opening an empty data directory restores the store from the bucket's latest "
+                              "published snapshot first (as `ebb tier restore`); needs the archive key "
+                              "(tiering.key_file). A directory that holds a store is opened as it is."});
+  schema->Add({.section = s, .key = "recall", .type = SettingType::kBool, .default_value = "true", .runtime = true,
+               .description = "Bring evicted segments back to local disk, hottest first, while local bytes are "
+                              "under 90% of local_target_bytes and the disk has room; false leaves them remote "
+                              "until `ebb tier recall`. With tiering.enabled = false every evicted segment is "
+                              "recalled whatever this says."});
+  schema->Add({.section = s, .key = "retain_snapshots", .type = SettingType::kInt, .default_value = "4",
+               .unit = "count", .runtime = true,
+               .description = "Published snapshots garbage collection keeps at least (the newest ones), with every "
+                              "archive they need; more keeps older points to restore to, and more garbage.",
+               .min = 1, .max = 1'000'000});
+  schema->Add({.section = s, .key = "retain_s", .type = SettingType::kInt, .default_value = "86400", .unit = "s",
+               .runtime = true,
+               .description = "Snapshots published within this time are kept too; it also bounds how long a restore "
+                              "may read an older snapshot before its archives can go, so keep it above your "
+                              "restore time.",
+               .min = 0});
+  schema->Add({.section = s, .key = "fetch_threads", .type = SettingType::kInt, .default_value = "4", .unit = "count",
+               .runtime = false,
+               .description = "Threads fetching evicted segments for asynchronous reads (GetAsync, the server), so a "
+                              "read thread never waits on the object store; 0 fetches on the read thread itself "
+                              "(hot reads then queue behind a slow store).",
+               .min = 0, .max = 256});
+  schema->Add({.section = s, .key = "fetch_queue", .type = SettingType::kInt, .default_value = "256",
+               .unit = "count", .runtime = false,
+               .description = "Cold reads that may wait for the fetch threads; beyond it a cold read gets Busy at "
+                              "once instead of an unbounded queue.",
+               .min = 1});
+  schema->Add({.section = s, .key = "fetch_timeout_ms", .type = SettingType::kInt, .default_value = "10000",
+               .unit = "ms", .runtime = false,
+               .description = "Deadline of one cold read's fetch (retries included); past it the read gets TimedOut "
+                              "naming the object store.",
+               .min = 10});
+  schema->Add({.section = s, .key = "open_timeout_ms", .type = SettingType::kInt, .default_value = "5000",
+               .unit = "ms", .runtime = false,
+               .description = "How long opening the store waits for the object store; when it does not answer in "
+                              "time the store opens on local data and keeps trying in the background.",
+               .min = 0});
   schema->Add({.section = s, .key = "verify_full", .type = SettingType::kBool, .default_value = "false",
                .runtime = true,
                .description = "After upload, download the whole archive and check every member instead of size "
@@ -118,6 +162,10 @@ TieringOptions TieringOptionsFromConfig(const Config& config, const std::string&
   o.cache_bytes = static_cast<uint64_t>(config.GetInt("tiering", "cache_bytes"));
   o.zstd_level = static_cast<int>(config.GetInt("tiering", "zstd_level"));
   o.verify_full = config.GetBool("tiering", "verify_full");
+  o.recall = config.GetBool("tiering", "recall");
+  o.retain_snapshots = static_cast<size_t>(config.GetInt("tiering", "retain_snapshots"));
+  o.retain_s = config.GetInt("tiering", "retain_s");
+  o.open_timeout_ms = config.GetInt("tiering", "open_timeout_ms");
   return o;
 }
 

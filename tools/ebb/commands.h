@@ -18,7 +18,7 @@ void AddConfigCommands(CLI::App* app, Handler* handler);   // config reference
 void AddServeCommand(CLI::App* app, Handler* handler);     // serve
 // status, config get|set (talk to a running server); after AddConfigCommands.
 void AddRemoteCommands(CLI::App* app, Handler* handler);
-void AddTierCommands(CLI::App* app, Handler* handler);     // tier ls|verify|rebuild-index
+void AddTierCommands(CLI::App* app, Handler* handler);     // tier ls|verify|rebuild-index|restore|recall|gc|rotate-key
 
 // Prints bytes for a terminal: printable ASCII as is, others as \xNN.
 std::string Printable(std::string_view bytes);
