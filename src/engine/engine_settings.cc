@@ -95,6 +95,11 @@ void RegisterServerSettings(ConfigSchema* schema) {
                .unit = "s", .runtime = true,
                .description = "Close client connections idle this long; 0 keeps them open (like Redis's timeout).",
                .min = 0});
+  schema->Add({.section = "server", .key = "keys_max", .type = SettingType::kInt, .default_value = "100000",
+               .unit = "count", .runtime = true,
+               .description = "Most keys one KEYS reply may hold (also at most 64 MiB of keys); a KEYS matching more "
+                              "gets an error pointing to SCAN, which walks any number of keys in steps.",
+               .min = 1, .max = 100000000});
   schema->Add({.section = "server", .key = "io_threads", .type = SettingType::kInt, .default_value = "1",
                .unit = "count", .runtime = false,
                .description = "Threads running client connections (parsing, replies). One handles hundreds of "

@@ -33,6 +33,24 @@ void ReadPoint(ServerCore* core, const std::string& database, std::vector<std::s
   if (!s.ok()) (*shared_done)(s, {});
 }
 
+namespace {
+
+// GETRANGE's slice of `value`, with Redis 7's rules for negative and
+// out-of-range indices.
+std::string_view StringRange(std::string_view value, int64_t start, int64_t end) {
+  const int64_t size = static_cast<int64_t>(value.size());
+  if (start < 0 && end < 0 && start > end) return {};
+  if (start < 0) start = size + start;
+  if (end < 0) end = size + end;
+  if (start < 0) start = 0;
+  if (end < 0) end = 0;
+  if (end >= size) end = size - 1;
+  if (size == 0 || start > end) return {};
+  return value.substr(static_cast<size_t>(start), static_cast<size_t>(end - start + 1));
+}
+
+}  // namespace
+
 bool CommandProcessor::Process(SessionState* session, const std::vector<CommandArgs>& commands, size_t count,
                                size_t* next, std::string* out, AsyncStep* step) {
   while (*next < count) {
@@ -68,27 +86,27 @@ bool CommandProcessor::Dispatch(SessionState* session, const std::vector<Command
   }
   stats.calls[static_cast<size_t>(spec->id)].fetch_add(1, std::memory_order_relaxed);
   RespWriter w(out);
-  switch (spec->id) {
-    case CommandId::kGet:
-    case CommandId::kMGet:
-    case CommandId::kExists:
-      ReadRun(session, commands, count, next, step);
-      return true;
-    case CommandId::kSet:
-    case CommandId::kMSet:
-    case CommandId::kDel: {
-      bool nx, xx, get;
-      std::string error = ValidateWrite(args, &nx, &xx, &get);
-      if (!error.empty()) {
-        AppendError(core_, out, error);
-        (*next)++;
-        return false;
-      }
-      WriteRun(session, commands, count, next, step);
-      return true;
+  if (spec->kind == CommandKind::kRead || spec->kind == CommandKind::kWrite) {
+    std::string error;
+    if (spec->kind == CommandKind::kRead) {
+      error = ValidateRead(*spec, args);
+    } else {
+      WriteCommand c;
+      c.id = spec->id;
+      c.args = args;
+      error = ValidateWriteCommand(*core_, &c);
     }
-    default:
-      break;
+    if (!error.empty()) {
+      AppendError(core_, out, error);
+      (*next)++;
+      return false;
+    }
+    if (spec->kind == CommandKind::kRead) {
+      ReadRun(session, commands, count, next, step);
+    } else {
+      WriteRun(session, commands, count, next, step);
+    }
+    return true;
   }
   (*next)++;
   switch (spec->id) {
@@ -137,6 +155,12 @@ bool CommandProcessor::Dispatch(SessionState* session, const std::vector<Command
       return Scan(session, args, out, step);
     case CommandId::kDbSize:
       DbSize(session, step);
+      return true;
+    case CommandId::kKeys:
+      Keys(session, args, step);
+      return true;
+    case CommandId::kRandomKey:
+      RandomKey(session, step);
       return true;
     case CommandId::kFlushDb:
       if (args.size() > 2 || (args.size() == 2 && !EqualsIgnoreCase(args[1], "async") &&
@@ -201,56 +225,14 @@ bool CommandProcessor::Dispatch(SessionState* session, const std::vector<Command
   }
 }
 
-std::string CommandProcessor::ValidateWrite(const CommandArgs& args, bool* nx, bool* xx, bool* get) const {
-  *nx = *xx = *get = false;
-  const ServerSettings& s = core_->settings();
-  const CommandSpec* spec = FindCommand(args[0]);
-  auto key_ok = [&](std::string_view key) { return static_cast<int64_t>(key.size()) <= s.max_key_bytes; };
-  auto value_ok = [&](std::string_view v) { return static_cast<int64_t>(v.size()) <= s.max_value_bytes; };
-  auto key_error = [&](std::string_view key) {
-    return fmt::format("ERR key of {} bytes exceeds store.max_key_bytes ({})", key.size(), s.max_key_bytes);
-  };
-  auto value_error = [&](std::string_view v) {
-    return fmt::format("ERR value of {} bytes exceeds store.max_value_bytes ({})", v.size(), s.max_value_bytes);
-  };
-  switch (spec->id) {
-    case CommandId::kSet:
-      for (size_t i = 3; i < args.size(); i++) {
-        if (EqualsIgnoreCase(args[i], "nx")) {
-          *nx = true;
-        } else if (EqualsIgnoreCase(args[i], "xx")) {
-          *xx = true;
-        } else if (EqualsIgnoreCase(args[i], "get")) {
-          *get = true;
-        } else if (EqualsIgnoreCase(args[i], "keepttl")) {
-          // No key expires in Ebb: keeping "the TTL" is what always happens.
-        } else if (EqualsIgnoreCase(args[i], "ex") || EqualsIgnoreCase(args[i], "px") ||
-                   EqualsIgnoreCase(args[i], "exat") || EqualsIgnoreCase(args[i], "pxat")) {
-          return fmt::format("ERR SET {}: Ebb keys do not expire; set without a time to live",
-                             Lower(Quote(args[i])));
-        } else {
-          return "ERR syntax error";
-        }
-      }
-      if (*nx && *xx) return "ERR syntax error";
-      if (!key_ok(args[1])) return key_error(args[1]);
-      if (!value_ok(args[2])) return value_error(args[2]);
-      return "";
-    case CommandId::kMSet:
-      if (args.size() % 2 != 1) return ArityError(args[0]);
-      for (size_t i = 1; i + 1 < args.size(); i += 2) {
-        if (!key_ok(args[i])) return key_error(args[i]);
-        if (!value_ok(args[i + 1])) return value_error(args[i + 1]);
-      }
-      return "";
-    case CommandId::kDel:
-      for (size_t i = 1; i < args.size(); i++) {
-        if (!key_ok(args[i])) return key_error(args[i]);
-      }
-      return "";
-    default:
-      return "ERR internal: not a write command";
+std::string CommandProcessor::ValidateRead(const CommandSpec& spec, const CommandArgs& args) {
+  if (spec.id == CommandId::kGetRange) {
+    int64_t n = 0;
+    if (!ParseRedisInt64(args[2], &n) || !ParseRedisInt64(args[3], &n)) {
+      return "ERR value is not an integer or out of range";
+    }
   }
+  return "";
 }
 
 void CommandProcessor::ReadRun(SessionState* session, const std::vector<CommandArgs>& commands, size_t count,
@@ -258,6 +240,7 @@ void CommandProcessor::ReadRun(SessionState* session, const std::vector<CommandA
   struct Item {
     CommandId id;
     size_t keys;
+    int64_t start, end;  // GETRANGE's
   };
   struct ReadState {
     std::string db;
@@ -277,11 +260,19 @@ void CommandProcessor::ReadRun(SessionState* session, const std::vector<CommandA
     const CommandSpec* spec = FindCommand(args[0]);
     if (i != first) {
       if (spec == nullptr || spec->kind != CommandKind::kRead || !ArityOk(*spec, args.size())) break;
+      // A command with bad arguments is answered on its own, after the run.
+      if (!ValidateRead(*spec, args).empty()) break;
       stats.commands_processed.fetch_add(1, std::memory_order_relaxed);
       stats.calls[static_cast<size_t>(spec->id)].fetch_add(1, std::memory_order_relaxed);
     }
-    st->items.push_back({spec->id, args.size() - 1});
-    for (size_t k = 1; k < args.size(); k++) st->keys.emplace_back(args[k]);
+    const std::vector<size_t> positions = KeyPositions(*spec, args.size());
+    Item item{spec->id, positions.size(), 0, 0};
+    if (spec->id == CommandId::kGetRange) {
+      (void)ParseRedisInt64(args[2], &item.start);
+      (void)ParseRedisInt64(args[3], &item.end);
+    }
+    st->items.push_back(item);
+    for (size_t k : positions) st->keys.emplace_back(args[k]);
     *next = i + 1;
   }
   step->start = [core = core_, st, reader = session->reader](std::function<void()> done) {
@@ -349,7 +340,17 @@ void CommandProcessor::ReadRun(SessionState* session, const std::vector<CommandA
             }
           }
           break;
-        default: {  // EXISTS counts every argument, repeats included
+        case CommandId::kStrLen:
+          w.Integer(st->results[first].ok() ? static_cast<int64_t>(st->results[first]->size()) : 0);
+          break;
+        case CommandId::kType:
+          w.SimpleString(st->results[first].ok() ? "string" : "none");
+          break;
+        case CommandId::kGetRange:
+          w.Bulk(st->results[first].ok() ? StringRange(*st->results[first], item.start, item.end)
+                                         : std::string_view());
+          break;
+        default: {  // EXISTS and TOUCH count every argument, repeats included
           int64_t n = 0;
           for (size_t k = first; k < at; k++) n += st->results[k].ok() ? 1 : 0;
           w.Integer(n);
@@ -379,15 +380,17 @@ void CommandProcessor::WriteRun(SessionState* session, const std::vector<Command
     WriteCommand c;
     if (i != first) {
       if (spec == nullptr || spec->kind != CommandKind::kWrite || !ArityOk(*spec, args.size())) break;
-      // A command with bad arguments is answered on its own, after the run.
-      if (!ValidateWrite(args, &c.nx, &c.xx, &c.get).empty()) break;
-      stats.commands_processed.fetch_add(1, std::memory_order_relaxed);
-      stats.calls[static_cast<size_t>(spec->id)].fetch_add(1, std::memory_order_relaxed);
-    } else {
-      (void)ValidateWrite(args, &c.nx, &c.xx, &c.get);
     }
     c.id = spec->id;
     c.args = args;
+    if (i != first) {
+      // A command with bad arguments is answered on its own, after the run.
+      if (!ValidateWriteCommand(*core_, &c).empty()) break;
+      stats.commands_processed.fetch_add(1, std::memory_order_relaxed);
+      stats.calls[static_cast<size_t>(spec->id)].fetch_add(1, std::memory_order_relaxed);
+    } else {
+      (void)ValidateWriteCommand(*core_, &c);
+    }
     st->commands.push_back(std::move(c));
     *next = i + 1;
   }

@@ -2,11 +2,14 @@
 // networking. A connection hands it the commands parsed from what it has
 // received; the processor answers what it can at once and turns the rest
 // into AsyncSteps, keeping per-connection order:
-//   - a run of consecutive GET/MGET/EXISTS becomes ONE MultiGetAsync on the
-//     ReadPool (normal priority), one snapshot for the run;
-//   - a run of consecutive SET/MSET/DEL becomes ONE WriteJob (write_job.h)
+//   - a run of consecutive point reads (GET/MGET/EXISTS/STRLEN/GETRANGE/
+//     TYPE/TOUCH) becomes ONE MultiGetAsync on the ReadPool (normal
+//     priority), one snapshot for the run;
+//   - a run of consecutive writes (SET/MSET/DEL/INCR/APPEND/RENAME/...:
+//     kind kWrite in command_table.cc) becomes ONE WriteJob (write_job.h)
 //     on the write executor;
-//   - SCAN reads on the ReadPool at low priority, DBSIZE at high (admin);
+//   - SCAN, KEYS and RANDOMKEY read on the ReadPool at low priority, DBSIZE
+//     at high (admin);
 //   - FLUSHDB, INFO, CONFIG SET, EBB.* run on the admin executor.
 // The connection runs one step at a time and appends its replies before
 // going on, so replies come back in command order and a read after a write
@@ -22,6 +25,7 @@
 #include <vector>
 
 #include "ebb/status.h"
+#include "server/command_table.h"
 
 namespace ebb {
 
@@ -92,6 +96,8 @@ class CommandProcessor {
   void WriteRun(SessionState* session, const std::vector<CommandArgs>& commands, size_t count, size_t* next,
                 AsyncStep* step);
   bool Scan(SessionState* session, const CommandArgs& args, std::string* out, AsyncStep* step);
+  void Keys(SessionState* session, const CommandArgs& args, AsyncStep* step);
+  void RandomKey(SessionState* session, AsyncStep* step);
   void DbSize(SessionState* session, AsyncStep* step);
   bool Config(const CommandArgs& args, std::string* out, AsyncStep* step);
   void Hello(SessionState* session, const CommandArgs& args, std::string* out);
@@ -100,9 +106,8 @@ class CommandProcessor {
   void Client(SessionState* session, const CommandArgs& args, std::string* out);
   // Runs `work` on the admin executor; its return value is the encoded reply.
   void AdminStep(std::function<std::string()> work, AsyncStep* step);
-  // Why a write command cannot run (argument sizes, syntax), or "" if it can.
-  // Fills the SET options.
-  std::string ValidateWrite(const CommandArgs& args, bool* nx, bool* xx, bool* get) const;
+  // Why a point read cannot run (GETRANGE's numbers), or "" if it can.
+  static std::string ValidateRead(const CommandSpec& spec, const CommandArgs& args);
 
   ServerCore* const core_;
 };

@@ -33,6 +33,27 @@ std::vector<CommandSpec> BuildTable() {
       {CommandId::kEbbEnqueueAll, "ebb.enqueueall", 1, {"admin"}, 0, 0, 0, K::kOther, false},
       {CommandId::kEbbSuspend, "ebb.suspend", 2, {"admin"}, 0, 0, 0, K::kOther, false},
       {CommandId::kEbbResume, "ebb.resume", 2, {"admin"}, 0, 0, 0, K::kOther, false},
+      {CommandId::kIncr, "incr", 2, {"write", "denyoom", "fast"}, 1, 1, 1, K::kWrite, false},
+      {CommandId::kDecr, "decr", 2, {"write", "denyoom", "fast"}, 1, 1, 1, K::kWrite, false},
+      {CommandId::kIncrBy, "incrby", 3, {"write", "denyoom", "fast"}, 1, 1, 1, K::kWrite, false},
+      {CommandId::kDecrBy, "decrby", 3, {"write", "denyoom", "fast"}, 1, 1, 1, K::kWrite, false},
+      {CommandId::kIncrByFloat, "incrbyfloat", 3, {"write", "denyoom", "fast"}, 1, 1, 1, K::kWrite, false},
+      {CommandId::kAppend, "append", 3, {"write", "denyoom"}, 1, 1, 1, K::kWrite, false},
+      {CommandId::kStrLen, "strlen", 2, {"readonly", "fast"}, 1, 1, 1, K::kRead, false},
+      {CommandId::kGetRange, "getrange", 4, {"readonly"}, 1, 1, 1, K::kRead, false},
+      {CommandId::kSetRange, "setrange", 4, {"write", "denyoom"}, 1, 1, 1, K::kWrite, false},
+      {CommandId::kGetDel, "getdel", 2, {"write", "fast"}, 1, 1, 1, K::kWrite, false},
+      {CommandId::kSetNx, "setnx", 3, {"write", "denyoom", "fast"}, 1, 1, 1, K::kWrite, false},
+      {CommandId::kMSetNx, "msetnx", -3, {"write", "denyoom"}, 1, -1, 2, K::kWrite, false},
+      {CommandId::kGetSet, "getset", 3, {"write", "denyoom", "fast"}, 1, 1, 1, K::kWrite, false},
+      {CommandId::kType, "type", 2, {"readonly", "fast"}, 1, 1, 1, K::kRead, false},
+      {CommandId::kRename, "rename", 3, {"write"}, 1, 2, 1, K::kWrite, false},
+      {CommandId::kRenameNx, "renamenx", 3, {"write", "fast"}, 1, 2, 1, K::kWrite, false},
+      {CommandId::kCopy, "copy", -3, {"write", "denyoom"}, 1, 2, 1, K::kWrite, false},
+      {CommandId::kUnlink, "unlink", -2, {"write", "fast"}, 1, -1, 1, K::kWrite, false},
+      {CommandId::kTouch, "touch", -2, {"readonly", "fast"}, 1, -1, 1, K::kRead, false},
+      {CommandId::kRandomKey, "randomkey", 1, {"readonly"}, 0, 0, 0, K::kOther, false},
+      {CommandId::kKeys, "keys", 2, {"readonly"}, 0, 0, 0, K::kOther, false},
   };
   // clang-format on
 }
@@ -49,7 +70,7 @@ const Index& GetIndex() {
 }  // namespace
 
 const CommandSpec* FindCommand(std::string_view name) {
-  // A linear scan of two dozen names, comparing lengths first, is cheaper
+  // A linear scan of four dozen names, comparing lengths first, is cheaper
   // than hashing a lower-cased copy on every command.
   // Command names are ASCII: lower-case without std::tolower's locale call
   // (it ran for every byte of every candidate, three times per command).
@@ -70,6 +91,15 @@ const std::vector<CommandSpec>& AllCommands() { return GetIndex().table; }
 bool ArityOk(const CommandSpec& spec, size_t argc) {
   if (spec.arity > 0) return argc == static_cast<size_t>(spec.arity);
   return argc >= static_cast<size_t>(-spec.arity);
+}
+
+std::vector<size_t> KeyPositions(const CommandSpec& spec, size_t argc) {
+  std::vector<size_t> positions;
+  if (spec.first_key <= 0 || argc < 2) return positions;
+  const size_t last = spec.last_key < 0 ? argc + spec.last_key : static_cast<size_t>(spec.last_key);
+  const size_t step = static_cast<size_t>(std::max(1, spec.key_step));
+  for (size_t i = static_cast<size_t>(spec.first_key); i <= last && i < argc; i += step) positions.push_back(i);
+  return positions;
 }
 
 }  // namespace ebb

@@ -17,6 +17,10 @@ enum class CommandId : uint8_t {
   kGet, kSet, kDel, kExists, kMGet, kMSet,
   kScan, kDbSize, kFlushDb, kInfo, kConfig, kCommand, kClient,
   kEbbStatus, kEbbCompact, kEbbEnqueueAll, kEbbSuspend, kEbbResume,
+  // Strings and keys (string_commands.cc, keyspace_commands.cc).
+  kIncr, kDecr, kIncrBy, kDecrBy, kIncrByFloat, kAppend, kStrLen, kGetRange, kSetRange,
+  kGetDel, kSetNx, kMSetNx, kGetSet, kType, kRename, kRenameNx, kCopy, kUnlink, kTouch,
+  kRandomKey, kKeys,
   kCount  // number of commands; also "unknown"
 };
 constexpr size_t kNumCommands = static_cast<size_t>(CommandId::kCount);
@@ -49,6 +53,11 @@ const std::vector<CommandSpec>& AllCommands();
 
 // Whether `argc` arguments (name included) satisfy the spec's arity.
 bool ArityOk(const CommandSpec& spec, size_t argc);
+
+// The positions of the keys among `argc` arguments (name included), from
+// the spec's first_key, last_key and key_step; empty for commands without
+// keys. Call after ArityOk.
+std::vector<size_t> KeyPositions(const CommandSpec& spec, size_t argc);
 
 }  // namespace ebb
 

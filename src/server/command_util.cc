@@ -39,6 +39,16 @@ bool ParseUint64(std::string_view text, uint64_t* out) {
   return ec == std::errc() && ptr == text.data() + text.size();
 }
 
+bool ParseRedisInt64(std::string_view text, int64_t* out) {
+  if (text == "0") {
+    *out = 0;
+    return true;
+  }
+  const size_t digits = !text.empty() && text[0] == '-' ? 1 : 0;
+  if (text.size() <= digits || text[digits] < '1' || text[digits] > '9') return false;
+  return ParseInt64(text, out);
+}
+
 std::string Quote(std::string_view arg) {
   std::string out;
   for (unsigned char c : arg.substr(0, kMaxQuotedArgBytes)) {

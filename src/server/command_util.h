@@ -24,6 +24,9 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 std::string Lower(std::string_view s);
 bool ParseInt64(std::string_view text, int64_t* out);
 bool ParseUint64(std::string_view text, uint64_t* out);
+// Redis's string2ll: an optional '-', then digits without leading zeros
+// ("0" alone is fine; "+1", "01", "-0", " 1" are not), within int64.
+bool ParseRedisInt64(std::string_view text, int64_t* out);
 // An argument quoted in an error message: printable, bounded.
 std::string Quote(std::string_view arg);
 // Appends an error reply and counts it (error_replies).

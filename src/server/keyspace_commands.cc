@@ -1,8 +1,9 @@
-// SCAN and DBSIZE: the commands that walk a database's keys.
+// SCAN, DBSIZE, KEYS and RANDOMKEY: the commands that walk a database's keys.
 
 #include <algorithm>
 #include <memory>
 #include <optional>
+#include <random>
 
 #include <fmt/format.h>
 
@@ -21,8 +22,12 @@ constexpr size_t kMaxScanCount = 100000;
 // Key bytes one SCAN step may return (keys are at most store.max_key_bytes
 // each, so COUNT alone would allow 100000 x 64 KiB).
 constexpr size_t kMaxScanReplyBytes = 16 << 20;
-// Entries one DBSIZE ReadPool task counts before handing over to the next.
+// Entries one DBSIZE or KEYS ReadPool task reads before handing over to the next.
 constexpr size_t kDbSizeChunk = 4096;
+// Key bytes one KEYS reply may hold (besides server.keys_max keys).
+constexpr size_t kMaxKeysReplyBytes = 64 << 20;
+// Keys RANDOMKEY reads after its random starting point, to pick one of.
+constexpr size_t kRandomKeyWindow = 64;
 
 // The smallest string greater than every string starting with `prefix`;
 // empty when there is none (no bound).
@@ -225,6 +230,185 @@ void CommandProcessor::DbSize(SessionState* session, AsyncStep* step) {
       return;
     }
     RespWriter(out).Integer(st->error.ok() ? static_cast<int64_t>(st->count) : 0);
+  };
+}
+
+namespace {
+
+struct KeysState {
+  std::shared_ptr<Database> db;
+  std::shared_ptr<const Snapshot> snapshot;
+  std::string pattern;
+  std::string end;  // the pattern's literal prefix's successor; empty: no bound
+  int64_t keys_max = 0;
+  std::vector<std::string> keys;
+  size_t key_bytes = 0;
+  bool too_many = false;
+  Status error;
+  std::function<void()> done;
+};
+
+// Reads one chunk of keys on the ReadPool (low priority, like SCAN), keeps
+// the matches, and queues the next chunk until the range ends or the reply
+// would pass server.keys_max keys or kMaxKeysReplyBytes.
+void KeysFrom(std::shared_ptr<KeysState> st, std::string start) {
+  ScanRequest request;
+  request.start = std::move(start);
+  request.end = st->end;
+  request.limit = kDbSizeChunk;
+  request.keys_only = true;
+  request.snapshot = st->snapshot;
+  Status s = st->db->ScanAsync(std::move(request), Priority::kLow, [st](Result<ScanBatch> batch) {
+    if (!batch.ok()) {
+      st->error = batch.status();
+      st->done();
+      return;
+    }
+    for (auto& [key, value] : batch->entries) {
+      if (!GlobMatch(st->pattern, key)) continue;
+      st->key_bytes += key.size();
+      if (static_cast<int64_t>(st->keys.size()) >= st->keys_max || st->key_bytes > kMaxKeysReplyBytes) {
+        st->too_many = true;
+        st->done();
+        return;
+      }
+      st->keys.push_back(std::move(key));
+    }
+    if (batch->next_start.empty()) {
+      st->done();
+    } else {
+      KeysFrom(st, std::move(batch->next_start));
+    }
+  });
+  if (!s.ok()) {
+    st->error = s;
+    st->done();
+  }
+}
+
+}  // namespace
+
+void CommandProcessor::Keys(SessionState* session, const CommandArgs& args, AsyncStep* step) {
+  auto st = std::make_shared<KeysState>();
+  st->pattern = std::string(args[1]);
+  st->keys_max = core_->live().keys_max();
+  step->start = [core = core_, st, name = session->db](std::function<void()> done) {
+    st->done = std::move(done);
+    auto db = core->registry().Find(name);
+    if (!db.ok()) {
+      st->error = db.status();
+      st->done();
+      return;
+    }
+    if (!*db) {
+      st->done();
+      return;
+    }
+    st->db = *db;
+    st->snapshot = st->db->GetSnapshot();
+    // Every match starts with the pattern's literal prefix: read only there.
+    std::string prefix = GlobLiteralPrefix(st->pattern);
+    st->end = PrefixSuccessor(prefix);
+    KeysFrom(st, std::move(prefix));
+  };
+  step->finish = [core = core_, st](std::string* out) {
+    st->done = nullptr;
+    st->snapshot.reset();
+    if (!st->error.ok() && !st->error.IsNotFound()) {
+      AppendStatusError(core, out, st->error);
+      return;
+    }
+    if (st->too_many) {
+      AppendError(core, out,
+                  fmt::format("ERR KEYS '{}' matches more than {} keys (server.keys_max) or {} MiB of keys; use "
+                              "SCAN 0 MATCH '{}' COUNT 1000 to walk them in steps",
+                              Quote(st->pattern), st->keys_max, kMaxKeysReplyBytes >> 20, Quote(st->pattern)));
+      return;
+    }
+    RespWriter w(out);
+    w.ArrayHeader(st->keys.size());
+    for (const std::string& k : st->keys) w.Bulk(k);
+  };
+}
+
+namespace {
+
+struct RandomKeyState {
+  std::shared_ptr<Database> db;
+  std::shared_ptr<const Snapshot> snapshot;
+  std::string start;
+  bool wrapped = false;
+  std::optional<std::string> key;
+  uint64_t pick = 0;
+  Status error;
+  std::function<void()> done;
+};
+
+// Reads up to kRandomKeyWindow keys from st->start and picks one; from the
+// first key when nothing follows the starting point.
+void RandomKeyFrom(std::shared_ptr<RandomKeyState> st) {
+  ScanRequest request;
+  request.start = st->wrapped ? std::string() : st->start;
+  request.limit = kRandomKeyWindow;
+  request.keys_only = true;
+  request.snapshot = st->snapshot;
+  Status s = st->db->ScanAsync(std::move(request), Priority::kLow, [st](Result<ScanBatch> batch) {
+    if (!batch.ok()) {
+      st->error = batch.status();
+    } else if (!batch->entries.empty()) {
+      st->key = std::move(batch->entries[st->pick % batch->entries.size()].first);
+    } else if (!st->wrapped && !st->start.empty()) {
+      st->wrapped = true;
+      RandomKeyFrom(st);
+      return;
+    }
+    st->done();
+  });
+  if (!s.ok()) {
+    st->error = s;
+    st->done();
+  }
+}
+
+}  // namespace
+
+void CommandProcessor::RandomKey(SessionState* session, AsyncStep* step) {
+  auto st = std::make_shared<RandomKeyState>();
+  // A random starting point: eight random bytes, the first a printable
+  // character, where most keys start.
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  st->start.push_back(static_cast<char>(0x20 + rng() % 0x5f));
+  for (int i = 0; i < 7; i++) st->start.push_back(static_cast<char>(rng() & 0xff));
+  st->pick = rng();
+  step->start = [core = core_, st, name = session->db](std::function<void()> done) {
+    st->done = std::move(done);
+    auto db = core->registry().Find(name);
+    if (!db.ok()) {
+      st->error = db.status();
+      st->done();
+      return;
+    }
+    if (!*db) {
+      st->done();
+      return;
+    }
+    st->db = *db;
+    st->snapshot = st->db->GetSnapshot();
+    RandomKeyFrom(st);
+  };
+  step->finish = [core = core_, st](std::string* out) {
+    st->done = nullptr;
+    st->snapshot.reset();
+    if (!st->error.ok() && !st->error.IsNotFound()) {
+      AppendStatusError(core, out, st->error);
+      return;
+    }
+    RespWriter w(out);
+    if (st->key) {
+      w.Bulk(*st->key);
+    } else {
+      w.NullBulk();
+    }
   };
 }
 

@@ -89,6 +89,7 @@ Result<ServerSettings> ServerSettings::FromConfig(const Config& config) {
   s.max_query_buffer_bytes = config.GetInt("server", "max_query_buffer_bytes");
   s.max_bulk_bytes = config.GetInt("server", "max_bulk_bytes");
   s.idle_timeout_s = config.GetInt("server", "idle_timeout_s");
+  s.keys_max = config.GetInt("server", "keys_max");
   s.io_threads = static_cast<int>(config.GetInt("server", "io_threads"));
   s.write_threads = static_cast<int>(config.GetInt("server", "write_threads"));
   if (s.write_threads <= 0) {
@@ -118,6 +119,7 @@ void LiveSettings::Apply(const ServerSettings& s) {
   max_query_buffer_bytes_.store(s.max_query_buffer_bytes, std::memory_order_relaxed);
   max_bulk_bytes_.store(s.max_bulk_bytes, std::memory_order_relaxed);
   idle_timeout_s_.store(s.idle_timeout_s, std::memory_order_relaxed);
+  keys_max_.store(s.keys_max, std::memory_order_relaxed);
   protected_mode_.store(s.protected_mode, std::memory_order_relaxed);
   MutexLock lock(&mu_);
   requirepass_ = s.requirepass;

@@ -1,27 +1,36 @@
-// WriteJob: a run of pipelined write commands (SET, MSET, DEL) from one
+// WriteJob: a run of pipelined write commands (SET, MSET, DEL, INCR, APPEND,
+// RENAME, ... every command of kind kWrite in command_table.cc) from one
 // connection, executed on the write executor as ONE WriteBatch, with one
 // reply per command exactly as if each ran alone and in order:
 //   - the keys' KeyLocks stripes are held for the whole job (exclusive for
-//     commands that read before writing: SET NX/XX/GET and DEL, which counts
-//     what it removes), so those reads and the batch are atomic against
-//     every other write the server makes;
+//     commands that read before writing: SET NX/XX/GET, DEL, which counts
+//     what it removes, INCR and every other read-modify-write), so those
+//     reads and the batch are atomic against every other write the server
+//     makes;
 //   - a read sees the job's own earlier writes (SET k v then SET k w NX in
-//     one pipeline answers nil to the second);
-//   - arguments are validated before the job (key and value sizes), so the
-//     batch can fail only as a whole, for a reason that would have failed
-//     every command (I/O error, read-only store); then every command gets
-//     that error.
+//     one pipeline answers nil to the second; INCR k twice answers 1 and 2);
+//   - arguments are validated before the job (key and value sizes, numbers,
+//     options), so the batch can fail only as a whole, for a reason that
+//     would have failed every command (I/O error, read-only store); then
+//     every command gets that error. Errors that depend on the data (INCR
+//     of a value that is not an integer) are that command's reply and leave
+//     the others alone.
 // The reads a job makes run on the write executor, not the ReadPool: they
 // belong to the write (docs/ARCHITECTURE.md: writes never run on the ReadPool).
 
 #ifndef EBB_SERVER_WRITE_JOB_H_
 #define EBB_SERVER_WRITE_JOB_H_
 
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
+#include "ebb/database.h"
 #include "ebb/status.h"
+#include "ebb/write_batch.h"
 #include "server/command_table.h"
 
 namespace ebb {
@@ -36,9 +45,57 @@ struct WriteCommand {
   bool nx = false;
   bool xx = false;
   bool get = false;
+  // Parsed arguments: INCRBY/DECRBY's increment, SETRANGE's offset.
+  int64_t integer = 0;
+  // INCRBYFLOAT's increment.
+  long double real = 0;
+  // COPY's options: DB (empty: the connection's database) and REPLACE.
+  std::string_view copy_db;
+  bool replace = false;
   // Filled by RunWriteJob: the encoded reply.
   std::string reply;
 };
+
+// What one command of a job sees: every key as of the job's earlier
+// commands, and the batch it adds to. Used on the write executor only.
+class WriteJobContext {
+ public:
+  WriteJobContext(ServerCore* core, Database* db, bool reads) : core_(core), db_(db), reads_(reads) {}
+
+  ServerCore* core() const { return core_; }
+  // The value of `key` now (nullopt when absent), or the read error.
+  Result<std::optional<std::string>> Read(std::string_view key);
+  // `key` and `value` must stay valid until the batch is written (views
+  // into the command's arguments, or strings the job owns: see Keep).
+  void Put(std::string_view key, std::string_view value);
+  void Delete(std::string_view key);
+  // Keeps `value` alive until the job ends; returns a view of it.
+  std::string_view Keep(std::string value);
+  // The connection's database.
+  Database* db() const { return db_; }
+  WriteBatch* batch() { return &batch_; }
+
+ private:
+  ServerCore* const core_;
+  Database* const db_;
+  const bool reads_;  // a job that reads nothing keeps no overlay
+  WriteBatch batch_;
+  // The job's own writes so far: key -> value, or nullopt for deleted.
+  std::unordered_map<std::string_view, std::optional<std::string_view>> overlay_;
+  std::vector<std::unique_ptr<std::string>> kept_;
+};
+
+// Whether `c` reads before it writes (its keys are then locked exclusively).
+bool WriteCommandReads(const WriteCommand& c);
+
+// Computes the reply of one string or key command (INCR, APPEND, RENAME,
+// ...; string_commands.cc) and adds its writes to the job's batch. The
+// plain SET/MSET/DEL are handled by the job itself.
+void RunStringCommand(WriteJobContext* job, WriteCommand* c);
+
+// Why a write command cannot run (argument sizes, numbers, syntax), or ""
+// if it can; fills the parsed arguments of `c` (c->id and c->args set).
+std::string ValidateWriteCommand(const ServerCore& core, WriteCommand* c);
 
 // Runs `commands` against database `database` (created if missing). Every
 // command gets its reply. Blocks for the write (and its sync, per
