@@ -268,6 +268,12 @@ std::string ConfigSchema::ReferenceMarkdown() const {
       << "Settings with runtime = yes change without a restart through `ebb config set`,\n"
       << "`CONFIG SET section.key value` or `Store::SetConfig(section, key, value)`;\n"
       << "the others are read when the store opens.\n\n"
+      << "`ebb serve` re-reads its file on SIGHUP (`systemctl reload ebb`): settings with\n"
+      << "runtime = yes take the file's values at once (a value changed by CONFIG SET since\n"
+      << "returns to the file's), the others keep their running values and are reported as\n"
+      << "needing a restart, and a file with any error changes nothing; see\n"
+      << "[operations.md](operations.md#reloading-the-configuration). `ebb config template`\n"
+      << "prints a file with every setting at its default, commented out.\n\n"
       << "Byte sizes accept plain integers or suffixes (`64MiB`, `1 GiB`); `infinity` means no limit.\n"
       << "Times of day are `HH:MM` in UTC.\n";
   // Sections in the order they first appear; a section registered in two
