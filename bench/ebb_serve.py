@@ -31,6 +31,22 @@ def thread_switches(pid):
     return out
 
 
+def involuntary_switches(pid):
+    """Involuntary switches (the thread was preempted while it could run),
+    summed over every thread of pid."""
+    total = 0
+    task_dir = f"/proc/{pid}/task"
+    for tid in os.listdir(task_dir):
+        try:
+            with open(f"{task_dir}/{tid}/status") as f:
+                for line in f:
+                    if line.startswith("nonvoluntary_ctxt_switches:"):
+                        total += int(line.split()[1])
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
 def switch_delta(before, after):
     """Per thread name: switches between two snapshots (threads that started count from 0)."""
     per_name = {}

@@ -17,6 +17,7 @@
 // syncs and opens. Ebb only: the peers have no comparable many-database mode
 // (RocksDB column families and LevelDB instances each cost far more).
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <thread>
@@ -83,6 +84,9 @@ Result<nlohmann::json> RunManyDbs(BenchContext* ctx, uint64_t n) {
   Options o;
   o.data_dir = dir;
   o.Set("journal.sync", f.sync);
+  // The workload creates n databases; the store's guard against runaway
+  // creation (store.max_databases, 10000 by default) must allow them.
+  o.Set("store.max_databases", std::to_string(std::max<uint64_t>(n, 10000)));
   for (const auto& kv : ctx->MakeEngineConfig().ebb_overrides) o.Set(kv.first, kv.second);
   EngineEnv env;
   env.fs = &fs;

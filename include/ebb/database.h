@@ -135,7 +135,8 @@ class EBB_EXPORT Database {
   virtual Status Flush() = 0;
   // Merges all segments into one, dropping overwritten versions and
   // tombstones no snapshot needs, and waits for it. Reads and writes continue
-  // meanwhile.
+  // meanwhile. A background compaction of the database in progress is
+  // waited for first.
   virtual Status Compact() = 0;
 
   // Asynchronous reads on the store's ReadPool (docs/configuration.md,

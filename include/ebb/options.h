@@ -45,6 +45,19 @@ struct WriteOptions {
   // Force this write to be synced to disk before it is acknowledged, whatever
   // journal.sync says.
   bool sync = false;
+  // journal.sync = batch, for a caller that answers and then has nothing to
+  // do (a server's I/O thread): when this write would wake the journal's
+  // syncer to sync at once (the first unsynced write since a sync older
+  // than sync_interval_ms), the syncer is left asleep and the sync is owed
+  // to the caller, who must call Store::SyncOwedJournal() promptly after
+  // answering. One thread makes the write and its sync: under a trickle
+  // that spares the syncer's wakeup. Ignored in the other modes.
+  bool caller_syncs = false;
+  // Instead of waiting for room (the memtable limit), pausing under
+  // writeback's backpressure or waiting for a sync (this write's `sync`, or
+  // journal.sync = always), fail at once with Busy and write nothing, so
+  // the caller can retry where waiting is harmless.
+  bool no_slowdown = false;
 };
 
 // Read priorities of the ReadPool: high for latency-critical and admin work,

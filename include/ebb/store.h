@@ -72,6 +72,10 @@ class EBB_EXPORT Store {
   // Every setting's effective value, secrets shown as by GetConfig.
   virtual std::vector<ConfigValue> ListConfig() = 0;
 
+  // Makes the journal sync a WriteOptions::caller_syncs write left to its
+  // caller, if one is owed (OK at once otherwise). Returns the sync's error.
+  virtual Status SyncOwedJournal() = 0;
+
   // Stops background work, completes or aborts in-flight writes (every caller
   // gets a result), syncs the journal and releases the directory lock.
   // Further calls on the store or its databases fail with Aborted.

@@ -149,6 +149,11 @@ class DatabaseImpl final : public Database, public std::enable_shared_from_this<
     return Write(options, batch);
   }
   Status Write(const WriteOptions& options, const WriteBatch& batch) override {
+    if (options.no_slowdown) {
+      if (auto* bg = engine_->background(); bg != nullptr && bg->ThrottlePauseMicros() > 0) {
+        return Status::Busy(fmt::format("database {}: writes are paused under writeback's backpressure", name()));
+      }
+    }
     Status s = core_->Write(options, batch);
     // Foreground backpressure: past writeback's band a writer pauses, at
     // most work.max_pause_ms per write, instead of memory growing.
@@ -282,7 +287,9 @@ class DatabaseImpl final : public Database, public std::enable_shared_from_this<
     return engine_->storage()->ReclaimJournal().status();
   }
   Status Compact() override {
-    auto r = core_->Compact(CompactionOptions());
+    CompactionOptions options;
+    options.wait_for_running = true;  // behind smoosh's compaction, not Busy
+    auto r = core_->Compact(options);
     return r.status();
   }
 
@@ -308,7 +315,7 @@ class StoreImpl final : public Store {
     }
     // Creating: one at a time, so two creations cannot both pass the limit.
     MutexLock lock(&engine_->create_mu());
-    const size_t count = storage->ListDatabases().size();
+    const size_t count = storage->DatabaseCount();
     const int64_t max = engine_->config()->GetInt("store", "max_databases");
     if (static_cast<int64_t>(count) >= max && !storage->OpenDatabase(name, false).ok()) {
       return Status::InvalidArgument(fmt::format(
@@ -365,6 +372,11 @@ class StoreImpl final : public Store {
     std::vector<ConfigValue> out;
     for (const auto& e : engine_->config()->Effective()) out.push_back({e.section, e.key, e.value, e.runtime});
     return out;
+  }
+
+  Status SyncOwedJournal() override {
+    Journal* journal = engine_->storage()->journal();
+    return journal != nullptr ? journal->SyncOwed() : Status::OK();
   }
 
   Status Close() override { return engine_->Close(); }

@@ -113,6 +113,15 @@ void RegisterServerSettings(ConfigSchema* schema) {
                               "one group commit) and max(1, cores - 1) otherwise (a write thread uses a core the "
                               "whole time; one is left for reads).",
                .min = 0, .max = 256});
+  schema->Add({.section = "server", .key = "inline_writes", .type = SettingType::kBool, .default_value = "true",
+               .runtime = false,
+               .description = "Let a connection's thread apply a lone small write (one plain SET or MSET, up to "
+                              "64 KiB, arriving while nothing else of that connection is queued) itself when "
+                              "nothing would make it wait, and make the journal sync it leaves due after sending "
+                              "the reply, instead of handing it to a write thread and the journal's syncer: under "
+                              "a trickle of writes that spares two thread wakeups per write. Never with "
+                              "journal.sync = always (those writes wait on the disk). false sends every write "
+                              "to the write threads."});
   schema->Add({.section = "server", .key = "write_nice", .type = SettingType::kInt, .default_value = "0",
                .unit = "nice", .runtime = true,
                .description = "Linux nice value (CPU weight under contention) of the write threads. Level with "

@@ -1,6 +1,7 @@
 #include "server/admin_http.h"
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 #include <fmt/format.h>
@@ -57,6 +58,7 @@ struct AdminHttp::Impl {
   std::thread thread;
   int port = 0;
   std::atomic<bool> stopped{false};
+  std::atomic<bool> listener_returned{false};
 };
 
 AdminHttp::AdminHttp(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -119,13 +121,24 @@ Result<std::unique_ptr<AdminHttp>> AdminHttp::Start(ServerCore* core) {
     if (!raw->http.listen_after_bind() && !raw->stopped.load()) {
       EBB_LOG(kError, "ebb serve: the admin HTTP listener stopped unexpectedly");
     }
+    raw->listener_returned.store(true);
   });
   return std::unique_ptr<AdminHttp>(new AdminHttp(std::move(impl)));
 }
 
 void AdminHttp::Stop() {
   if (impl_->stopped.exchange(true)) return;
-  impl_->http.stop();
+  // httplib's stop() does nothing until the listener thread has entered its
+  // accept loop, and that thread may not have run yet (a server stopped
+  // right after it started, on a busy machine): wait for it to be running,
+  // or to have returned, before stopping it.
+  while (!impl_->listener_returned.load()) {
+    if (impl_->http.is_running()) {
+      impl_->http.stop();
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 

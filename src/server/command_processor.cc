@@ -103,10 +103,9 @@ bool CommandProcessor::Dispatch(SessionState* session, const std::vector<Command
     }
     if (spec->kind == CommandKind::kRead) {
       ReadRun(session, commands, count, next, step);
-    } else {
-      WriteRun(session, commands, count, next, step);
+      return true;
     }
-    return true;
+    return WriteRun(session, commands, count, next, out, step);
   }
   (*next)++;
   switch (spec->id) {
@@ -363,8 +362,8 @@ void CommandProcessor::ReadRun(SessionState* session, const std::vector<CommandA
   };
 }
 
-void CommandProcessor::WriteRun(SessionState* session, const std::vector<CommandArgs>& commands, size_t count,
-                                size_t* next, AsyncStep* step) {
+bool CommandProcessor::WriteRun(SessionState* session, const std::vector<CommandArgs>& commands, size_t count,
+                                size_t* next, std::string* out, AsyncStep* step) {
   struct WriteState {
     std::string db;
     std::vector<WriteCommand> commands;
@@ -394,6 +393,27 @@ void CommandProcessor::WriteRun(SessionState* session, const std::vector<Command
     st->commands.push_back(std::move(c));
     *next = i + 1;
   }
+  auto finish = [core = core_, st](std::string* out) {
+    for (const WriteCommand& c : st->commands) {
+      if (!st->error.ok()) {
+        AppendStatusError(core, out, st->error);
+      } else {
+        if (!c.reply.empty() && c.reply[0] == '-') core->stats().error_replies.fetch_add(1, std::memory_order_relaxed);
+        out->append(c.reply);
+      }
+    }
+  };
+  // A lone write runs here when it cannot wait: handing it to the write
+  // executor and back would wake two more threads for a few microseconds
+  // of work. Its journal sync, if one is due, is made by the connection
+  // once the reply is out (SessionState::journal_sync_owed).
+  if (core_->settings().inline_lone_writes && IsLoneWrite(st->commands) &&
+      RunLoneWrite(core_, st->db, &st->commands)) {
+    core_->stats().inline_writes.fetch_add(1, std::memory_order_relaxed);
+    session->journal_sync_owed = true;
+    finish(out);
+    return false;
+  }
   step->start = [core = core_, st](std::function<void()> done) {
     Status s = core->write_pool()->Spawn(
         [core, st, done](TaskContext&) {
@@ -409,16 +429,8 @@ void CommandProcessor::WriteRun(SessionState* session, const std::vector<Command
       done();
     }
   };
-  step->finish = [core = core_, st](std::string* out) {
-    for (const WriteCommand& c : st->commands) {
-      if (!st->error.ok()) {
-        AppendStatusError(core, out, st->error);
-      } else {
-        if (!c.reply.empty() && c.reply[0] == '-') core->stats().error_replies.fetch_add(1, std::memory_order_relaxed);
-        out->append(c.reply);
-      }
-    }
-  };
+  step->finish = std::move(finish);
+  return true;
 }
 
 void CommandProcessor::AdminStep(std::function<std::string()> work, AsyncStep* step) {

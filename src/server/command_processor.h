@@ -59,6 +59,10 @@ struct SessionState {
   int64_t connected_micros = 0;
   // Where point reads go; null: straight to Database::MultiGetAsync.
   PointReader* reader = nullptr;
+  // A write ran on the connection's thread and may have left the journal's
+  // sync to it: the connection calls Store::SyncOwedJournal() once its
+  // replies are sent, then clears this.
+  bool journal_sync_owed = false;
 };
 
 // Work a command has to wait for. The connection calls start(done) on its
@@ -93,8 +97,9 @@ class CommandProcessor {
                 std::string* out, AsyncStep* step);
   void ReadRun(SessionState* session, const std::vector<CommandArgs>& commands, size_t count, size_t* next,
                AsyncStep* step);
-  void WriteRun(SessionState* session, const std::vector<CommandArgs>& commands, size_t count, size_t* next,
-                AsyncStep* step);
+  // False when the write ran at once (a lone write) and its replies are in *out.
+  bool WriteRun(SessionState* session, const std::vector<CommandArgs>& commands, size_t count, size_t* next,
+                std::string* out, AsyncStep* step);
   bool Scan(SessionState* session, const CommandArgs& args, std::string* out, AsyncStep* step);
   void Keys(SessionState* session, const CommandArgs& args, AsyncStep* step);
   void RandomKey(SessionState* session, AsyncStep* step);

@@ -192,7 +192,8 @@ bool CommandProcessor::Config(const CommandArgs& args, std::string* out, AsyncSt
                     &st.error_replies, &st.keyspace_hits, &st.keyspace_misses, &st.busy_rejections,
                     &st.protocol_errors, &st.limit_disconnects, &st.idle_disconnects, &st.auth_failures,
                     &st.protected_mode_denials, &st.tls_handshake_failures,
-                    &st.net_input_bytes, &st.net_output_bytes, &st.write_batches, &st.write_batch_commands}) {
+                    &st.net_input_bytes, &st.net_output_bytes, &st.write_batches, &st.write_batch_commands,
+                    &st.inline_writes}) {
       c->store(0, std::memory_order_relaxed);
     }
     for (auto& c : st.calls) c.store(0, std::memory_order_relaxed);

@@ -44,6 +44,14 @@ void DatabaseRegistry::EraseLocked(Map::iterator it) {
 
 Result<std::shared_ptr<Database>> DatabaseRegistry::Find(std::string_view name) { return Lookup(name, false); }
 
+std::shared_ptr<Database> DatabaseRegistry::FindCached(std::string_view name) {
+  MutexLock lock(&mu_);
+  auto it = databases_.find(name);
+  if (it == databases_.end()) return nullptr;
+  uses_.splice(uses_.begin(), uses_, it->second.use);
+  return it->second.db;
+}
+
 Result<std::shared_ptr<Database>> DatabaseRegistry::GetOrCreate(std::string_view name) { return Lookup(name, true); }
 
 void DatabaseRegistry::Forget(std::string_view name, const Database* handle) {

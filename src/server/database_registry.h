@@ -43,6 +43,9 @@ class DatabaseRegistry {
   Result<std::shared_ptr<Database>> Find(std::string_view name);
   // The database, created if missing.
   Result<std::shared_ptr<Database>> GetOrCreate(std::string_view name);
+  // The database's handle if it is cached, else nullptr: never touches the
+  // store (for callers that must not wait).
+  std::shared_ptr<Database> FindCached(std::string_view name);
   // Looks up (or creates) without the cache; caches the result unless a
   // flush began meanwhile.
   // Forgets a handle that reported its database dropped, unless the entry

@@ -21,10 +21,8 @@ KeyLocks::Guard::~Guard() {
   locks_->global_.unlock_shared();
 }
 
-KeyLocks::Guard KeyLocks::Lock(const std::vector<std::pair<std::string_view, bool>>& keys) {
-  Guard guard;
-  guard.locks_ = this;
-  auto& held = guard.held_;
+std::vector<std::pair<size_t, bool>> KeyLocks::Stripes(const std::vector<std::pair<std::string_view, bool>>& keys) {
+  std::vector<std::pair<size_t, bool>> held;
   held.reserve(keys.size());
   for (const auto& [key, exclusive] : keys) held.emplace_back(std::hash<std::string_view>()(key) % kStripes, exclusive);
   // Exclusive sorts after shared for the same stripe; keep the last of each.
@@ -38,20 +36,51 @@ KeyLocks::Guard KeyLocks::Lock(const std::vector<std::pair<std::string_view, boo
       unique.push_back(h);
     }
   }
-  held = std::move(unique);
-  if (held.size() > kMaxStripesPerJob) {
-    held.clear();
+  return unique;
+}
+
+KeyLocks::Guard KeyLocks::Plan(const std::vector<std::pair<std::string_view, bool>>& keys) {
+  Guard guard;
+  guard.locks_ = this;
+  guard.held_ = Stripes(keys);
+  if (guard.held_.size() > kMaxStripesPerJob) {
+    guard.held_.clear();
     guard.global_exclusive_ = true;
+  }
+  return guard;
+}
+
+KeyLocks::Guard KeyLocks::Lock(const std::vector<std::pair<std::string_view, bool>>& keys) {
+  Guard guard = Plan(keys);
+  if (guard.global_exclusive_) {
     global_.lock();
     return guard;
   }
   global_.lock_shared();
-  for (const auto& [stripe, exclusive] : held) {
+  for (const auto& [stripe, exclusive] : guard.held_) {
     if (exclusive) {
       stripes_[stripe].lock();
     } else {
       stripes_[stripe].lock_shared();
     }
+  }
+  return guard;
+}
+
+std::optional<KeyLocks::Guard> KeyLocks::TryLock(const std::vector<std::pair<std::string_view, bool>>& keys) {
+  Guard guard = Plan(keys);
+  const bool taken = guard.global_exclusive_ ? global_.try_lock() : global_.try_lock_shared();
+  if (!taken) {
+    guard.locks_ = nullptr;  // holds nothing
+    return std::nullopt;
+  }
+  if (guard.global_exclusive_) return guard;
+  // The guard releases exactly the stripes taken so far.
+  std::vector<std::pair<size_t, bool>> wanted = std::move(guard.held_);
+  guard.held_.clear();
+  for (const auto& [stripe, exclusive] : wanted) {
+    if (!(exclusive ? stripes_[stripe].try_lock() : stripes_[stripe].try_lock_shared())) return std::nullopt;
+    guard.held_.emplace_back(stripe, exclusive);
   }
   return guard;
 }

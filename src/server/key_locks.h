@@ -15,6 +15,7 @@
 
 #include <array>
 #include <cstddef>
+#include <optional>
 #include <shared_mutex>
 #include <string_view>
 #include <utility>
@@ -48,8 +49,18 @@ class KeyLocks {
 
   // Locks the stripes of `keys`; exclusive where any of its keys asks for it.
   Guard Lock(const std::vector<std::pair<std::string_view, bool>>& keys);
+  // The same without waiting: nullopt, holding nothing, when a stripe (or
+  // the global lock) is taken in a conflicting mode.
+  std::optional<Guard> TryLock(const std::vector<std::pair<std::string_view, bool>>& keys);
 
  private:
+  // The job's stripes, ascending and unique, exclusive where any key asks.
+  static std::vector<std::pair<size_t, bool>> Stripes(const std::vector<std::pair<std::string_view, bool>>& keys);
+
+  // A guard holding nothing yet, with the stripes Lock/TryLock take (or
+  // global_exclusive_ for a job over too many).
+  Guard Plan(const std::vector<std::pair<std::string_view, bool>>& keys);
+
   std::shared_mutex global_;
   std::array<std::shared_mutex, kStripes> stripes_;
 };

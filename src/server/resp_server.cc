@@ -296,7 +296,9 @@ class Session final : public SessionBase {
       end_ += n;
       last_activity_micros_ = core_->clock()->NowMicros();
       core_->stats().net_input_bytes.fetch_add(n, std::memory_order_relaxed);
-      if (!co_await HandleInput()) co_return;
+      const bool open = co_await HandleInput();
+      SyncOwedJournal();
+      if (!open) co_return;
       last_activity_micros_ = core_->clock()->NowMicros();
     }
   }
@@ -348,6 +350,17 @@ class Session final : public SessionBase {
       if (round.exhausted()) break;  // everything complete was run
     }
     co_return co_await Flush();
+  }
+
+  // After a write ran on this thread (server.inline_writes) and its reply
+  // was sent (or the connection failed): makes the journal sync it may have
+  // left due. A failed sync leaves the journal's error sticky, so later
+  // writes fail with it; it is logged here.
+  void SyncOwedJournal() {
+    if (!state_.journal_sync_owed) return;
+    state_.journal_sync_owed = false;
+    Status s = core_->store()->SyncOwedJournal();
+    if (!s.ok()) EBB_LOG(kError, "ebb serve: journal sync after a write failed: {}", s.ToString());
   }
 
   asio::awaitable<bool> Flush() {

@@ -173,6 +173,10 @@ void RunSession(World& world, bool password, std::string_view input) {
     }
     begin += round.consumed;
     inline_args.clear();
+    if (state.journal_sync_owed) {  // as the connection does once its replies are out
+      state.journal_sync_owed = false;
+      if (Status s = core->store()->SyncOwedJournal(); !s.ok()) Fail("the journal sync a write left failed");
+    }
     if (state.close_after_reply) break;
     if (round.protocol_error) {
       out += "-ERR " + *round.protocol_error + "\r\n";

@@ -96,6 +96,7 @@ Result<ServerSettings> ServerSettings::FromConfig(const Config& config) {
     s.write_threads = DefaultWriteThreads(config.GetString("journal", "sync"), HardwareConcurrency());
   }
   s.write_nice = static_cast<int>(config.GetInt("server", "write_nice"));
+  s.inline_lone_writes = config.GetBool("server", "inline_writes") && config.GetString("journal", "sync") != "always";
   s.max_key_bytes = config.GetInt("store", "max_key_bytes");
   s.max_value_bytes = config.GetInt("store", "max_value_bytes");
   return s;

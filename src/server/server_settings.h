@@ -41,6 +41,9 @@ struct ServerSettings {
   int io_threads = 1;
   int write_threads = 1;  // FromConfig derives it when unset (DefaultWriteThreads)
   int write_nice = 0;
+  // server.inline_writes, off with journal.sync = always (write_job.h
+  // RunLoneWrite).
+  bool inline_lone_writes = true;
   // From [store]: arguments larger than these are refused before they reach
   // a write batch, so one bad SET in a pipeline cannot fail its neighbours.
   int64_t max_key_bytes = 64 << 10;

@@ -2,7 +2,11 @@
 // input that must get an error and a closed connection while the server
 // keeps serving everyone else.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <filesystem>
@@ -292,6 +296,35 @@ TEST_F(ServerSocketTest, WriteNiceSetsTheWriteThreadsCpuWeightAtStartAndAtRunTim
   EXPECT_NE(bad.str.find("server.write_nice"), std::string::npos) << bad.str;
   EXPECT_EQ(NiceOfThreads("ebb-write-"), std::vector<int>({7, 7}));
   EXPECT_EQ(Call(c.get(), {"GET", "k"}).str, "v");
+}
+
+// A loopback port free at the time of the call (the admin listener takes 0
+// as "disabled", so a test that wants it needs a number).
+int FreeLoopbackPort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  EXPECT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  socklen_t len = sizeof(addr);
+  EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// The admin listener runs on a thread of its own; a server stopped before
+// that thread reached its accept loop used to wait for it forever.
+TEST_F(ServerSocketTest, AServerStoppedRightAfterItStartsStops) {
+  for (int round = 0; round < 20; ++round) {
+    Start({{"server.admin_port", std::to_string(FreeLoopbackPort())}});
+    ASSERT_TRUE(server_);
+    EXPECT_NE(server_->admin_port(), 0);
+    server_->Stop();
+    server_.reset();
+    ASSERT_TRUE(store_->Close().ok());
+    store_.reset();
+  }
 }
 
 }  // namespace

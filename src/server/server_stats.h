@@ -31,7 +31,8 @@ struct ServerStats {
   std::atomic<uint64_t> tls_handshake_failures{0};  // TLS clients closed before or in the handshake
   std::atomic<uint64_t> net_input_bytes{0};
   std::atomic<uint64_t> net_output_bytes{0};
-  std::atomic<uint64_t> write_batches{0};        // WriteBatches written by the write executor
+  std::atomic<uint64_t> write_batches{0};        // WriteBatches written for clients
+  std::atomic<uint64_t> inline_writes{0};        // of those, on a connection's thread (server.inline_writes)
   std::atomic<uint64_t> write_batch_commands{0}; // commands those batches carried
   std::array<std::atomic<uint64_t>, kNumCommands> calls{};
 };

@@ -62,6 +62,7 @@ json ServerSection(ServerCore* core) {
       {"net_output_bytes", load(st.net_output_bytes)},
       {"write_batches", load(st.write_batches)},
       {"write_batch_commands", load(st.write_batch_commands)},
+      {"inline_writes", load(st.inline_writes)},
       {"scan_cursors", core->cursors().size()},
       {"database_handles", core->registry().cached()},
       {"commands", commands},
@@ -80,7 +81,8 @@ const std::set<std::string, std::less<>>& CounterFields() {
       "commands_processed", "unknown_commands", "error_replies", "keyspace_hits", "keyspace_misses",
       "busy_rejections", "protocol_errors", "limit_disconnects", "idle_disconnects", "auth_failures",
       "protected_mode_denials", "tls_handshake_failures",
-      "net_input_bytes", "net_output_bytes", "write_batches", "write_batch_commands", "reloads", "reload_failures"};
+      "net_input_bytes", "net_output_bytes", "write_batches", "write_batch_commands", "inline_writes", "reloads",
+      "reload_failures"};
   return fields;
 }
 
@@ -377,6 +379,7 @@ std::string RenderInfo(ServerCore* core, const nlohmann::json& doc, const std::v
         {"tls_handshake_failures", "tls_handshake_failures"},
         {"write_batches", "write_batches"},
         {"write_batch_commands", "write_batch_commands"},
+        {"inline_writes", "inline_writes"},
     };
     for (const auto& [info_name, field] : stats) InfoLine(&out, info_name, Field(server, field));
     out += "\r\n";

@@ -95,8 +95,9 @@ void RunDel(WriteJobContext* job, WriteCommand* c) {
   RespWriter(&c->reply).Integer(removed);
 }
 
-// Runs the commands once against `db`. Returns the Write status.
-Status RunOnce(ServerCore* core, Database* db, std::vector<WriteCommand>* commands) {
+// Runs the commands once against `db` with `options`. Returns the Write
+// status (with options.no_slowdown, Busy means nothing was written).
+Status RunOnce(ServerCore* core, Database* db, std::vector<WriteCommand>* commands, const WriteOptions& options) {
   const bool reads = std::any_of(commands->begin(), commands->end(), WriteCommandReads);
   WriteJobContext job(core, db, reads);
   for (WriteCommand& c : *commands) {
@@ -119,9 +120,22 @@ Status RunOnce(ServerCore* core, Database* db, std::vector<WriteCommand>* comman
     }
   }
   if (job.batch()->Empty()) return Status::OK();
+  Status s = db->Write(options, *job.batch());
+  if (options.no_slowdown && s.IsBusy()) return s;  // not written: run again where waiting is harmless
   core->stats().write_batches.fetch_add(1, std::memory_order_relaxed);
   core->stats().write_batch_commands.fetch_add(commands->size(), std::memory_order_relaxed);
-  return db->Write(WriteOptions(), *job.batch());
+  return s;
+}
+
+// Every key the commands write, with whether its stripe is taken
+// exclusively (commands that read before writing).
+std::vector<std::pair<std::string_view, bool>> LockedKeys(const std::vector<WriteCommand>& commands) {
+  std::vector<std::pair<std::string_view, bool>> keys;
+  for (const WriteCommand& c : commands) {
+    const bool exclusive = WriteCommandReads(c);
+    for (size_t i : KeyPositions(GetCommandSpec(c.id), c.args.size())) keys.emplace_back(c.args[i], exclusive);
+  }
+  return keys;
 }
 
 }  // namespace
@@ -131,13 +145,37 @@ std::string StatusErrorReply(const Status& status) {
   return EncodeError("ERR " + status.ToString());
 }
 
-void RunWriteJob(ServerCore* core, std::string_view database, std::vector<WriteCommand>* commands) {
-  std::vector<std::pair<std::string_view, bool>> keys;
-  for (const WriteCommand& c : *commands) {
-    const bool exclusive = WriteCommandReads(c);
-    for (size_t i : KeyPositions(GetCommandSpec(c.id), c.args.size())) keys.emplace_back(c.args[i], exclusive);
+bool IsLoneWrite(const std::vector<WriteCommand>& commands) {
+  if (commands.size() != 1) return false;
+  const WriteCommand& c = commands.front();
+  if (c.id != CommandId::kSet && c.id != CommandId::kMSet) return false;
+  if (WriteCommandReads(c)) return false;
+  size_t bytes = 0;
+  for (std::string_view a : c.args) bytes += a.size();
+  return bytes <= kLoneWriteMaxBytes;
+}
+
+bool RunLoneWrite(ServerCore* core, std::string_view database, std::vector<WriteCommand>* commands) {
+  std::optional<KeyLocks::Guard> guard = core->key_locks().TryLock(LockedKeys(*commands));
+  if (!guard) return false;  // a job on the write executor holds a key
+  std::shared_ptr<Database> db = core->registry().FindCached(database);
+  if (db == nullptr) return false;  // opening or creating a database reads and writes the disk
+  WriteOptions options;
+  options.caller_syncs = true;
+  options.no_slowdown = true;
+  Status s = RunOnce(core, db.get(), commands, options);
+  // Busy: it would wait (for room, a pause or a sync); NotFound: dropped by
+  // a FLUSHDB meanwhile. Either way nothing was written.
+  if (s.IsBusy() || s.IsNotFound()) return false;
+  if (!s.ok()) {
+    std::string reply = StatusErrorReply(s);
+    for (WriteCommand& c : *commands) c.reply = reply;
   }
-  KeyLocks::Guard guard = core->key_locks().Lock(keys);
+  return true;
+}
+
+void RunWriteJob(ServerCore* core, std::string_view database, std::vector<WriteCommand>* commands) {
+  KeyLocks::Guard guard = core->key_locks().Lock(LockedKeys(*commands));
   // A FLUSHDB may drop the database between lookup and write; the write then
   // fails with NotFound and the job runs again on the new database.
   constexpr int kAttempts = 2;
@@ -148,7 +186,7 @@ void RunWriteJob(ServerCore* core, std::string_view database, std::vector<WriteC
       s = db.status();
       break;
     }
-    s = RunOnce(core, db->get(), commands);
+    s = RunOnce(core, db->get(), commands, WriteOptions());
     if (!s.IsNotFound()) break;
     core->registry().Forget(database, db->get());
   }

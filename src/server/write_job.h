@@ -102,6 +102,24 @@ std::string ValidateWriteCommand(const ServerCore& core, WriteCommand* c);
 // journal.sync); call it from the write executor.
 void RunWriteJob(ServerCore* core, std::string_view database, std::vector<WriteCommand>* commands);
 
+// A lone write: one plain SET or MSET (no NX/XX/GET: nothing read), of at
+// most kLoneWriteMaxBytes of arguments. The I/O thread may run it itself
+// (RunLoneWrite) instead of handing it to the write executor and back:
+// under a trickle that spares two threads a wakeup per write.
+inline constexpr size_t kLoneWriteMaxBytes = 64 << 10;
+bool IsLoneWrite(const std::vector<WriteCommand>& commands);
+
+// Runs a lone write on the calling thread (an I/O thread) if that cannot
+// wait: its key stripes are free, the database's handle is cached (opening
+// or creating one touches the disk), and the write needs no room made, is
+// not under writeback's backpressure and does not wait for a sync
+// (WriteOptions::no_slowdown; journal.sync = always always waits). It is
+// written with WriteOptions::caller_syncs: the caller must call
+// Store::SyncOwedJournal() once the reply is out. Returns false, having
+// written nothing, when the write must go to the write executor
+// (RunWriteJob) instead.
+bool RunLoneWrite(ServerCore* core, std::string_view database, std::vector<WriteCommand>* commands);
+
 // The RESP error reply for a failed Status: "-BUSY ..." for Busy, else
 // "-ERR <Code>: <message>".
 std::string StatusErrorReply(const Status& status);

@@ -30,6 +30,11 @@ Result<CompactionResult> DatabaseCore::Compact(const CompactionOptions& options)
     MutexLock lock(&mu_);
     if (!closed_.ok()) return closed_;
     if (has_error_.load()) return error();
+    if (options.wait_for_running) {
+      while (compacting_ && closed_.ok() && !has_error_.load()) cv_.Wait();
+      if (!closed_.ok()) return closed_;
+      if (has_error_.load()) return error();
+    }
     if (compacting_) return Status::Busy(fmt::format("database {} is already being compacted", name_));
     const SegmentSet& set = *segments_;
     // Compaction works on local segments only: an evicted (tiered) segment is

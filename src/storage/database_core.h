@@ -66,6 +66,10 @@ struct CompactionOptions {
   // Polled as the compaction goes; when it returns true the compaction stops,
   // leaves the database unchanged and returns Aborted.
   std::function<bool()> should_stop;
+  // A compaction already running: wait for it to end, then compact (a
+  // user's request) instead of failing with Busy (the background's choice:
+  // it has other work to pick).
+  bool wait_for_running = false;
 };
 
 struct CompactionResult {
@@ -205,7 +209,8 @@ class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
                       std::shared_ptr<MemTable>* mem, bool* switched) REQUIRES(mu_);
   // REQUIRES mu_. Switches the memtable if full; waits while too many are
   // waiting for flush.
-  Status MakeRoomForWrite() REQUIRES(mu_);
+  // no_slowdown: Busy instead of waiting for a flush to make room.
+  Status MakeRoomForWrite(bool no_slowdown) REQUIRES(mu_);
   void SwitchMemtableLocked() REQUIRES(mu_);
   void ApplyToMemtable(MemTable* mem, SequenceNumber first_seq, const WriteBatch& batch);
   void RequestCompletion();

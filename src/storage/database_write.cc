@@ -67,7 +67,7 @@ Status DatabaseCore::ValidateBatch(const WriteBatch& batch) const {
   return Status::OK();
 }
 
-Status DatabaseCore::MakeRoomForWrite() {
+Status DatabaseCore::MakeRoomForWrite(bool no_slowdown) {
   EBB_RETURN_IF_ERROR(ctx_->errors->CheckWritable());
   while (true) {
     if (!closed_.ok()) return closed_;
@@ -79,6 +79,10 @@ Status DatabaseCore::MakeRoomForWrite() {
     if (static_cast<int>(imms_.size()) >= ctx_->options.max_immutable_memtables) {
       // Memory bound: wait for a flush. The background runtime throttles
       // writers long before this point; reaching it means flushes cannot keep up.
+      if (no_slowdown) {
+        return Status::Busy(fmt::format("database {} waits for a flush to make room ({} immutable memtables)", name_,
+                                        imms_.size()));
+      }
       if (ctx_->listener) {
         MutexUnlock unlock(&mu_);
         ctx_->listener->OnMemtableSwitched(this);
@@ -128,8 +132,11 @@ Status DatabaseCore::Write(const WriteOptions& options, const WriteBatch& batch)
 Status DatabaseCore::SubmitLocked(const WriteOptions& options, const WriteBatch& batch, WriteItem* item,
                                   std::shared_ptr<MemTable>* mem, bool* switched) {
   mu_.AssertHeld();
+  if (options.no_slowdown && (options.sync || ctx_->journal->sync_mode() == SyncMode::kAlways)) {
+    return Status::Busy(fmt::format("database {}: the write would wait for the journal's sync", name_));
+  }
   const size_t imms_before = imms_.size();
-  EBB_RETURN_IF_ERROR(MakeRoomForWrite());
+  EBB_RETURN_IF_ERROR(MakeRoomForWrite(options.no_slowdown));
   if (mem_ == nullptr) {
     // Created before the record is queued, so the memtable's oldest journal
     // file is never newer than the file the record lands in.
@@ -143,6 +150,7 @@ Status DatabaseCore::SubmitLocked(const WriteOptions& options, const WriteBatch&
   item->request.first_seq = item->first_seq;
   item->request.batch_rep = batch.rep();
   item->request.sync = options.sync;
+  item->request.caller_syncs = options.caller_syncs;
   item->request.listener = item;
   EBB_RETURN_IF_ERROR(ctx_->journal->Submit(&item->request));
   *switched = imms_.size() > imms_before;

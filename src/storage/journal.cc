@@ -253,9 +253,20 @@ Status Journal::WriteGroup(const std::vector<JournalRequest*>& group, bool sync,
       unsynced_bytes_ = 0;
       durable_offset_ = file->Size();
     } else {
-      // Only the first unsynced group wakes the syncer: the sync it makes (or
-      // schedules) covers every group written before it.
-      wake_syncer = unsynced_bytes_ == 0;
+      // Only the first unsynced group starts a sync: the sync covers every
+      // group written before it. The syncer makes it, unless every writer
+      // of the group will sync itself when done and the sync is due at
+      // once: then the syncer is spared a wakeup (SyncOwed).
+      if (unsynced_bytes_ == 0) {
+        const bool due_now = clock_->NowMicros() >= last_sync_micros_ + options_.sync_interval_ms * 1000;
+        const bool callers_sync =
+            std::all_of(group.begin(), group.end(), [](const JournalRequest* r) { return r->caller_syncs; });
+        if (options_.sync == SyncMode::kBatch && due_now && callers_sync) {
+          sync_owed_ = true;
+        } else {
+          wake_syncer = true;
+        }
+      }
       unsynced_bytes_ += group_buffer_.size();
     }
   }
@@ -274,8 +285,9 @@ void Journal::SetError(const Status& s) {
 void Journal::SyncerLoop() {
   MutexLock lock(&mu_);
   while (true) {
-    // Asleep (no deadline, no wakeups) while nothing is unsynced.
-    while (!stop_syncer_ && (unsynced_bytes_ == 0 || !error_.ok())) syncer_cv_.Wait();
+    // Asleep (no deadline, no wakeups) while nothing is unsynced, or while a
+    // writer owes the sync.
+    while (!stop_syncer_ && (unsynced_bytes_ == 0 || sync_owed_ || !error_.ok())) syncer_cv_.Wait();
     if (stop_syncer_) return;
     // At most one sync per interval: at once when the last one is older
     // than that (a lone write costs the syncer one wakeup, not a wakeup to
@@ -285,26 +297,45 @@ void Journal::SyncerLoop() {
     const int64_t deadline = last_sync_micros_ + options_.sync_interval_ms * 1000;
     while (!stop_syncer_ && clock_->NowMicros() < deadline) clock_->WaitUntil(&syncer_cv_, deadline);
     if (stop_syncer_) return;
-    std::shared_ptr<WritableFile> file = file_;
-    uint64_t covered = unsynced_bytes_;
-    // Every byte counted here was handed to the OS before this sync starts.
-    const uint64_t covered_offset = files_.empty() ? 0 : files_.back().bytes;
-    last_sync_micros_ = clock_->NowMicros();
-    Status s;
-    {
-      MutexUnlock unlock(&mu_);
-      s = file->SyncFlushed();
-    }
-    if (!s.ok()) {
-      SetError(Status(s.code(), fmt::format("journal sync of {} failed: {}", file_path_, s.message())));
-      continue;
-    }
-    stats_.syncs++;
-    if (file == file_) {
-      unsynced_bytes_ -= std::min(covered, unsynced_bytes_);
-      durable_offset_ = std::max(durable_offset_, covered_offset);
-    }
+    (void)SyncUnsyncedLocked();
   }
+}
+
+Status Journal::SyncUnsyncedLocked() {
+  std::shared_ptr<WritableFile> file = file_;
+  const uint64_t covered = unsynced_bytes_;
+  // Every byte counted here was handed to the OS before this sync starts.
+  const uint64_t covered_offset = files_.empty() ? 0 : files_.back().bytes;
+  last_sync_micros_ = clock_->NowMicros();
+  Status s;
+  {
+    MutexUnlock unlock(&mu_);
+    s = file->SyncFlushed();
+  }
+  if (!s.ok()) {
+    SetError(Status(s.code(), fmt::format("journal sync of {} failed: {}", file_path_, s.message())));
+    return error_;
+  }
+  stats_.syncs++;
+  if (file == file_) {
+    unsynced_bytes_ -= std::min(covered, unsynced_bytes_);
+    durable_offset_ = std::max(durable_offset_, covered_offset);
+  }
+  return Status::OK();
+}
+
+Status Journal::SyncOwed() {
+  MutexLock lock(&mu_);
+  if (!sync_owed_ || closed_) return Status::OK();
+  sync_owed_ = false;
+  if (!error_.ok()) return error_;
+  Status s;
+  if (clock_->NowMicros() >= last_sync_micros_ + options_.sync_interval_ms * 1000) s = SyncUnsyncedLocked();
+  // Written after this sync started (a write that found bytes unsynced
+  // started nothing), or a sync made meanwhile: the syncer keeps the
+  // interval for the rest.
+  if (s.ok() && unsynced_bytes_ > 0 && !sync_owed_) syncer_cv_.Signal();
+  return s;
 }
 
 Status Journal::SyncNow() {
@@ -335,6 +366,7 @@ Status Journal::SyncNow() {
   stats_.syncs++;
   if (file == file_) {
     unsynced_bytes_ = 0;
+    sync_owed_ = false;
     durable_offset_ = std::max(durable_offset_, files_.empty() ? 0 : files_.back().bytes);
   }
   return Status::OK();
@@ -445,6 +477,7 @@ Status Journal::Close() {
     MutexLock lock(&mu_);
     if (closed_ && !syncer_.joinable()) return error_;
     closed_ = true;
+    sync_owed_ = false;  // Finish below syncs everything
     // Requests already queued are written: their callers get a real result.
     while (!queue_.empty() || leader_active_) {
       if (!leader_active_) {

@@ -76,6 +76,9 @@ struct JournalRequest {
   SequenceNumber first_seq = 0;
   std::string_view batch_rep;
   bool sync = false;
+  // Batch mode: the writer will call Journal::SyncOwed once it has answered
+  // (see WriteOptions::caller_syncs).
+  bool caller_syncs = false;
   JournalCommitListener* listener = nullptr;
 
   // Set by the journal: status and file_number under its mutex, then done
@@ -138,6 +141,17 @@ class Journal {
   // Writes everything queued and fdatasyncs the current file.
   Status SyncNow();
 
+  // Batch mode: takes the sync a caller_syncs write left to its writer. A
+  // write that would have woken the syncer to sync at once (the first
+  // unsynced one, the last sync older than sync_interval_ms) and whose
+  // group holds only caller_syncs requests does not wake it: the sync is
+  // owed, and this call makes it on the caller's thread, covering every
+  // byte written before it. If someone synced meanwhile, the syncer is
+  // woken to sync one interval after that instead. Nothing to do when
+  // nothing is owed. The caller must call it promptly after such a write
+  // (the batch promise: synced within sync_interval_ms).
+  Status SyncOwed();
+
   // Starts a new file (syncing the old one) if the current one holds any
   // record, so that a file whose data is all flushed can be reclaimed.
   Status Rotate();
@@ -184,6 +198,9 @@ class Journal {
   void BuildGroupRecord(const std::vector<JournalRequest*>& group, uint64_t durable_through) REQUIRES(write_mu_);
   uint64_t DurableOffset() const EXCLUDES(mu_);
   void SyncerLoop();
+  // Syncs the current file, covering every byte written before it, and
+  // settles unsynced_bytes_/durable_offset_. Releases mu_ while syncing.
+  Status SyncUnsyncedLocked() REQUIRES(mu_);
   void SetError(const Status& s) REQUIRES(mu_);
 
   FileSystem* const fs_;
@@ -215,6 +232,8 @@ class Journal {
   uint64_t current_number_ GUARDED_BY(mu_) = 0;
   std::vector<JournalFileInfo> files_ GUARDED_BY(mu_);
   uint64_t unsynced_bytes_ GUARDED_BY(mu_) = 0;
+  // A caller_syncs writer will sync (SyncOwed); the syncer stays asleep.
+  bool sync_owed_ GUARDED_BY(mu_) = false;
   // Offset of the current file known durable (synced), written into every
   // record so recovery can tell a power loss's hole from damage.
   uint64_t durable_offset_ GUARDED_BY(mu_) = 0;

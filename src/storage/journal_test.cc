@@ -10,6 +10,7 @@
 
 #include "env/clock.h"
 #include "env/mem_file_system.h"
+#include "env/power_loss_file_system.h"
 
 namespace ebb {
 namespace {
@@ -29,11 +30,12 @@ class JournalSyncerTest : public ::testing::Test {
     base_syncs_ = journal_->stats().syncs;  // creating the first file synced it
   }
 
-  void Write() {
+  void Write(bool caller_syncs = false) {
     JournalRequest r;
     r.db_id = 1;
     r.first_seq = ++seq_;
     r.batch_rep = "a write batch";
+    r.caller_syncs = caller_syncs;
     ASSERT_TRUE(journal_->Submit(&r).ok());
     ASSERT_TRUE(journal_->AwaitCommit(&r).ok());
   }
@@ -50,7 +52,7 @@ class JournalSyncerTest : public ::testing::Test {
     return true;
   }
 
-  MemFileSystem fs_;
+  PowerLossFileSystem fs_;  // UnsyncedBytes: what a power cut would lose
   ManualClock clock_{10'000'000};
   std::unique_ptr<Journal> journal_;
   uint64_t next_file_ = 2;
@@ -92,6 +94,98 @@ TEST_F(JournalSyncerTest, WritesWithinAnIntervalOfTheLastSyncShareTheNextOne) {
   clock_.AdvanceSeconds(60);
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   EXPECT_EQ(Syncs(), 2u);
+}
+
+// A writer that syncs itself (a server's I/O thread): the write that would
+// have woken the syncer to sync at once leaves the sync to its writer, and
+// one thread makes both.
+TEST_F(JournalSyncerTest, ACallerSyncsWriteLeavesTheDueSyncToItsWriter) {
+  Write(/*caller_syncs=*/true);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(Syncs(), 0u) << "the syncer was woken for a sync its writer owes";
+  EXPECT_GT(fs_.UnsyncedBytes(), 0u);
+  ASSERT_TRUE(journal_->SyncOwed().ok());
+  EXPECT_EQ(Syncs(), 1u) << "SyncOwed syncs on the caller's thread before it returns";
+  EXPECT_EQ(fs_.UnsyncedBytes(), 0u);
+  // Nothing owed any more: a second call does nothing.
+  ASSERT_TRUE(journal_->SyncOwed().ok());
+  EXPECT_EQ(Syncs(), 1u);
+  // The next lone write, an interval later, is owed the same way.
+  clock_.AdvanceSeconds(2);
+  Write(true);
+  ASSERT_TRUE(journal_->SyncOwed().ok());
+  EXPECT_EQ(Syncs(), 2u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(Syncs(), 2u) << "the syncer synced a second time";
+}
+
+TEST_F(JournalSyncerTest, WritesBeforeTheOwedSyncAreCoveredByIt) {
+  Write(true);
+  Write(false);  // finds bytes unsynced: starts nothing, rides on the owed sync
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(Syncs(), 0u);
+  ASSERT_TRUE(journal_->SyncOwed().ok());
+  EXPECT_EQ(Syncs(), 1u);
+  EXPECT_EQ(fs_.UnsyncedBytes(), 0u) << "one sync covered both writes";
+  clock_.AdvanceSeconds(60);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(Syncs(), 1u);
+}
+
+TEST_F(JournalSyncerTest, ACallerSyncsWriteWithinTheIntervalStaysWithTheSyncer) {
+  Write(true);
+  ASSERT_TRUE(journal_->SyncOwed().ok());
+  ASSERT_EQ(Syncs(), 1u);
+  // Right after a sync the next one is not due: the syncer keeps the
+  // interval (the writer is owed nothing and its call does nothing).
+  Write(true);
+  ASSERT_TRUE(journal_->SyncOwed().ok());
+  EXPECT_EQ(Syncs(), 1u);
+  EXPECT_GT(fs_.UnsyncedBytes(), 0u);
+  clock_.Advance(kIntervalMicros);
+  ASSERT_TRUE(WaitForSyncs(2));
+}
+
+TEST_F(JournalSyncerTest, AGroupWithAWriterThatDoesNotSyncWakesTheSyncer) {
+  Write(false);
+  ASSERT_TRUE(WaitForSyncs(1));
+  ASSERT_TRUE(journal_->SyncOwed().ok());  // nothing owed
+  EXPECT_EQ(Syncs(), 1u);
+}
+
+TEST_F(JournalSyncerTest, CloseSyncsWhatAWriterOwed) {
+  Write(true);
+  EXPECT_GT(fs_.UnsyncedBytes(), 0u);
+  ASSERT_TRUE(journal_->Close().ok());
+  EXPECT_EQ(fs_.UnsyncedBytes(), 0u);
+  EXPECT_TRUE(journal_->SyncOwed().ok()) << "after close there is nothing to owe";
+}
+
+// Only batch mode has a due sync to hand over: with none there is no sync,
+// with always the write itself syncs.
+TEST(JournalCallerSyncsTest, OtherModesOweNothing) {
+  for (SyncMode mode : {SyncMode::kNone, SyncMode::kAlways}) {
+    MemFileSystem fs;
+    ManualClock clock{10'000'000};
+    JournalOptions o;
+    o.sync = mode;
+    o.mmap_writes = false;
+    uint64_t next_file = 2;
+    auto j = Journal::Open(&fs, &clock, "/j", o, 1, [&] { return next_file++; });
+    ASSERT_TRUE(j.ok()) << j.status().ToString();
+    const uint64_t base = (*j)->stats().syncs;
+    JournalRequest r;
+    r.db_id = 1;
+    r.first_seq = 1;
+    r.batch_rep = "a write batch";
+    r.caller_syncs = true;
+    ASSERT_TRUE((*j)->Submit(&r).ok());
+    ASSERT_TRUE((*j)->AwaitCommit(&r).ok());
+    const uint64_t after_write = (*j)->stats().syncs - base;
+    EXPECT_EQ(after_write, mode == SyncMode::kAlways ? 1u : 0u);
+    ASSERT_TRUE((*j)->SyncOwed().ok());
+    EXPECT_EQ((*j)->stats().syncs - base, after_write) << "SyncOwed synced in a mode that owes nothing";
+  }
 }
 
 }  // namespace

@@ -296,6 +296,11 @@ std::vector<std::string> Storage::ListDatabases() const {
   return names;
 }
 
+size_t Storage::DatabaseCount() const {
+  MutexLock lock(&mu_);
+  return databases_.size();
+}
+
 std::vector<std::shared_ptr<DatabaseCore>> Storage::Databases() const {
   MutexLock lock(&mu_);
   std::vector<std::shared_ptr<DatabaseCore>> out;

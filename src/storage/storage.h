@@ -57,6 +57,9 @@ class Storage {
   Result<std::shared_ptr<DatabaseCore>> OpenDatabase(std::string_view name, bool create_if_missing);
   Status DropDatabase(std::string_view name);
   std::vector<std::string> ListDatabases() const;
+  // How many databases the store holds, without copying their names
+  // (store.max_databases is checked on every creation).
+  size_t DatabaseCount() const;
   std::vector<std::shared_ptr<DatabaseCore>> Databases() const;
   std::shared_ptr<DatabaseCore> FindDatabase(std::string_view name) const;
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <thread>
 
@@ -178,6 +179,49 @@ TEST_F(StorageTest, IteratorSeekAndUpperBound) {
   std::string keys;
   for (it->Seek("c"); it->Valid(); it->Next()) keys += std::string(it->key());
   EXPECT_EQ(keys, "cef");
+}
+
+// A user's full compaction that meets one already running (the compaction
+// daemon's) waits for it and then runs, where the daemon's own second try
+// is refused with Busy.
+TEST_F(StorageTest, AFullCompactionWaitsForTheOneRunning) {
+  Open();
+  auto db = Db("d");
+  for (int round = 0; round < 3; round++) {
+    for (int i = 0; i < 500; i++) ASSERT_TRUE(Put(db.get(), "key" + std::to_string(i), std::string(200, 'a' + round)).ok());
+    ASSERT_TRUE(db->Flush().ok());
+  }
+  std::atomic<bool> started{false}, release{false};
+  // should_stop is polled every 1,024 entries: 1,500 here.
+  CompactionOptions held;
+  held.should_stop = [&] {
+    started = true;
+    while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return false;
+  };
+  std::thread first([&] { EXPECT_TRUE(db->Compact(held).ok()); });
+  while (!started) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  auto refused = db->Compact(CompactionOptions());
+  EXPECT_TRUE(refused.status().IsBusy()) << refused.status().ToString();
+  for (int i = 0; i < 500; i++) ASSERT_TRUE(Put(db.get(), "key" + std::to_string(i), "new").ok());
+  ASSERT_TRUE(db->Flush().ok());
+  std::atomic<bool> second_done{false};
+  std::thread second([&] {
+    CompactionOptions wait;
+    wait.wait_for_running = true;
+    auto r = db->Compact(wait);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    second_done = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_FALSE(second_done) << "the waiting compaction did not wait";
+  release = true;
+  first.join();
+  second.join();
+  DatabaseStats stats = db->GetStats();
+  EXPECT_EQ(stats.segments, 1u) << "the second compaction merged what the first left and the newer flush";
+  EXPECT_EQ(stats.compactions, 2u);
+  for (int i = 0; i < 500; i++) EXPECT_EQ(Get(db.get(), "key" + std::to_string(i)), "new");
 }
 
 TEST_F(StorageTest, CompactionDropsShadowedVersionsAndTombstones) {

@@ -27,6 +27,19 @@ def free_port():
         return s.getsockname()[1]
 
 
+def thread_stacks(pid):
+    """Every thread's stack of a process that hangs, through gdb when the
+    machine has it: what a test prints before it kills the process."""
+    if shutil.which("gdb") is None:
+        return "(gdb is not installed)"
+    try:
+        out = subprocess.run(["gdb", "-p", str(pid), "-batch", "-nx", "-ex", "thread apply all bt"],
+                             capture_output=True, text=True, timeout=60)
+        return out.stdout[-30000:]
+    except (OSError, subprocess.SubprocessError) as e:
+        return f"(gdb failed: {e})"
+
+
 class EbbServer:
     def __init__(self, *settings, requirepass=None, admin=True, config=None, env=None):
         """`config`: a configuration file for --config; `env`: variables added
@@ -95,9 +108,12 @@ class EbbServer:
         try:
             self.proc.communicate(timeout=STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
+            stacks = thread_stacks(self.proc.pid)
             self.proc.kill()
             self.proc.communicate()
-            raise AssertionError("ebb serve did not stop within %d s after SIGTERM" % STOP_TIMEOUT_S)
+            self.log.close()
+            raise AssertionError("ebb serve did not stop within %d s after SIGTERM; its stderr:\n%s\n"
+                                 "its threads:\n%s" % (STOP_TIMEOUT_S, self.stderr_text()[-5000:], stacks))
         code = self.proc.returncode
         self.proc = None
         self.log.close()

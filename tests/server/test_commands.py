@@ -439,6 +439,47 @@ class AuthAndLimitsTest(unittest.TestCase):
             self.assertTrue(r.set("k", "d"))
             r.close()
 
+    def test_lone_writes_run_inline_and_survive_a_kill(self):
+        """A lone SET or MSET (nothing else of the connection queued) runs on
+        the connection's thread under journal.sync = batch; pipelined
+        writes, NX and creating a database go to the write threads; with
+        journal.sync = always or server.inline_writes = false none runs
+        inline. Every acknowledged write is there after SIGKILL."""
+        for settings, inline in ((["journal.sync=batch"], True), (["journal.sync=always"], False),
+                                 (["journal.sync=batch", "server.inline_writes=false"], False)):
+            with self.subTest(settings=settings):
+                server = EbbServer(*settings).start()
+                try:
+                    r = redis_client(server)
+                    self.assertTrue(r.set("first", "creates the database"))  # never inline
+                    for i in range(20):
+                        self.assertTrue(r.set(f"k{i}", f"v{i}"))
+                    self.assertTrue(r.mset({"m1": "a", "m2": "b"}))
+                    self.assertTrue(r.set("nx", "1", nx=True))  # reads first: the write threads
+                    stats = r.info("stats")
+                    self.assertEqual(stats["inline_writes"], 21 if inline else 0, stats)
+                    # A pipeline's writes go to the write threads together
+                    # (unless TCP splits it: not counted).
+                    pipe = r.pipeline(transaction=False)
+                    for i in range(10):
+                        pipe.set(f"p{i}", i)
+                    pipe.execute()
+                    r.close()
+                    server.proc.kill()
+                    server.proc.wait()
+                    server.proc = None
+                    server.log.close()
+                    server.start()  # the same data directory
+                    r = redis_client(server)
+                    self.assertEqual(r.get("first"), b"creates the database")
+                    self.assertEqual(r.mget([f"k{i}" for i in range(20)]), [f"v{i}".encode() for i in range(20)])
+                    self.assertEqual(r.mget(["m1", "m2", "nx", "p9"]), [b"a", b"b", b"1", b"9"])
+                    r.close()
+                finally:
+                    code = server.stop()
+                    server.cleanup()
+                self.assertEqual(code, 0)
+
     def test_idle_timeout_and_max_clients(self):
         with EbbServer("server.idle_timeout_s=1") as server:
             with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:

@@ -1,0 +1,63 @@
+#include "server/key_locks.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <thread>
+
+namespace ebb {
+namespace {
+
+using Keys = std::vector<std::pair<std::string_view, bool>>;
+
+// Whether another thread could take `keys` now (released at once): a thread
+// must not lock a mutex it already holds.
+bool Free(KeyLocks* locks, const Keys& keys) {
+  bool taken = false;
+  std::thread([&] { taken = locks->TryLock(keys).has_value(); }).join();
+  return taken;
+}
+
+TEST(KeyLocksTest, TryLockTakesFreeStripesAndGivesThemBack) {
+  KeyLocks locks;
+  {
+    auto shared = locks.TryLock({{"a", false}, {"b", false}});
+    ASSERT_TRUE(shared.has_value());
+    // Plain writes share their stripes.
+    EXPECT_TRUE(Free(&locks, {{"a", false}}));
+    // A read-modify-write of the same key must wait: TryLock refuses.
+    EXPECT_FALSE(Free(&locks, {{"a", true}}));
+  }
+  // Released with the guard, including after a refusal part way through.
+  EXPECT_TRUE(locks.TryLock({{"a", true}, {"b", true}}).has_value());
+}
+
+TEST(KeyLocksTest, ARefusedTryLockHoldsNothing) {
+  KeyLocks locks;
+  std::optional<KeyLocks::Guard> held = locks.TryLock({{"b", true}});
+  ASSERT_TRUE(held.has_value());
+  // "a", "c" and "b" together: some stripes are taken before "b" is refused.
+  EXPECT_FALSE(Free(&locks, {{"a", true}, {"b", false}, {"c", true}}));
+  held.reset();
+  // Nothing of the refused attempt stayed locked.
+  EXPECT_TRUE(locks.TryLock({{"a", true}, {"c", true}}).has_value());
+}
+
+TEST(KeyLocksTest, TryLockOfManyKeysTakesTheGlobalLock) {
+  KeyLocks locks;
+  std::vector<std::string> names;
+  for (int i = 0; i < 200; i++) names.push_back("key" + std::to_string(i));
+  Keys many;
+  for (const auto& n : names) many.emplace_back(n, false);
+  {
+    auto one = locks.TryLock({{"x", false}});
+    ASSERT_TRUE(one.has_value());
+    EXPECT_FALSE(Free(&locks, many)) << "a big job must exclude every other job";
+  }
+  auto big = locks.TryLock(many);
+  ASSERT_TRUE(big.has_value());
+  EXPECT_FALSE(Free(&locks, {{"x", false}}));
+}
+
+}  // namespace
+}  // namespace ebb
