@@ -44,7 +44,9 @@ expect=(
 for f in "${expect[@]}"; do
   [ -e "$prefix/$f" ] || fail "$f is not installed under $prefix"
 done
-ls "$prefix/$libdir"/libebb.a "$prefix/$libdir"/libebb.so.* >/dev/null 2>&1 || fail "no libebb in $prefix/$libdir"
+# libebb.a for a static build, libebb.so.<version> for a shared one.
+compgen -G "$prefix/$libdir/libebb.a" >/dev/null || compgen -G "$prefix/$libdir/libebb.so.*" >/dev/null ||
+  fail "no libebb in $prefix/$libdir"
 # The public headers stand alone: they include only each other and the
 # standard library, never src/.
 if grep -n '#include "' "$prefix"/include/ebb/*.h | grep -v '#include "ebb/'; then
