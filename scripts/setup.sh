@@ -7,7 +7,8 @@
 #                            # redis-server, the Prometheus client's parser,
 #                            # chromium, openssl for test certificates,
 #                            # clang and libFuzzer for scripts/fuzz.sh,
-#                            # node/npm for s3rver)
+#                            # node/npm for s3rver, systemd-analyze to
+#                            # check the service unit)
 #   scripts/setup.sh bench   # test + what bench/run_all.sh also runs
 #                            # (RocksDB's own db_bench, from rocksdb-tools)
 set -euo pipefail
@@ -24,7 +25,7 @@ build_packages=(
 )
 test_packages=(
   redis-tools redis-server python3 python3-redis python3-prometheus-client chromium openssl
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev systemd
 )
 bench_packages=(
   rocksdb-tools

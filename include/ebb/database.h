@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ebb/export.h"
 #include "ebb/iterator.h"
 #include "ebb/options.h"
 #include "ebb/status.h"
@@ -34,7 +35,7 @@ namespace ebb {
 // A consistent point-in-time view of one database. Reads with it see exactly
 // the writes acknowledged before it was taken. Holding one keeps the versions
 // it sees from being compacted away; release it when done.
-class Snapshot {
+class EBB_EXPORT Snapshot {
  public:
   virtual ~Snapshot() = default;
   virtual uint64_t sequence() const = 0;
@@ -98,7 +99,7 @@ struct ScanBatch {
   std::string next_start;
 };
 
-class Database {
+class EBB_EXPORT Database {
  public:
   virtual ~Database() = default;
 

@@ -8,6 +8,7 @@
 #include "ebb/status.h"
 #include "ebb/store.h"
 #include "ebb/store_status.h"
+#include "ebb/version.h"
 #include "ebb/write_batch.h"
 
 #endif  // EBB_EBB_H_

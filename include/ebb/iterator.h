@@ -12,11 +12,12 @@
 
 #include <string_view>
 
+#include "ebb/export.h"
 #include "ebb/status.h"
 
 namespace ebb {
 
-class Iterator {
+class EBB_EXPORT Iterator {
  public:
   virtual ~Iterator() = default;
 

@@ -21,6 +21,8 @@
 #include <utility>
 #include <variant>
 
+#include "ebb/export.h"
+
 namespace ebb {
 
 enum class StatusCode : uint8_t {
@@ -43,9 +45,9 @@ enum class StatusCode : uint8_t {
 };
 
 // Returns the stable name of a code ("NotFound", "IOError", ...).
-std::string_view StatusCodeName(StatusCode code);
+EBB_EXPORT std::string_view StatusCodeName(StatusCode code);
 
-class [[nodiscard]] Status {
+class [[nodiscard]] EBB_EXPORT Status {
  public:
   // An OK status. Cheap: no allocation.
   Status() = default;

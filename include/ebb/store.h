@@ -24,13 +24,14 @@
 #include <vector>
 
 #include "ebb/database.h"
+#include "ebb/export.h"
 #include "ebb/options.h"
 #include "ebb/status.h"
 #include "ebb/store_status.h"
 
 namespace ebb {
 
-class Store {
+class EBB_EXPORT Store {
  public:
   // Opens (creating if allowed) the store in options.data_dir, replays the
   // journal and starts background work. Errors name the file and offset of

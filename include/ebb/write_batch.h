@@ -14,9 +14,11 @@
 #include <string>
 #include <string_view>
 
+#include "ebb/export.h"
+
 namespace ebb {
 
-class WriteBatch {
+class EBB_EXPORT WriteBatch {
  public:
   WriteBatch() = default;
 
@@ -35,7 +37,7 @@ class WriteBatch {
   size_t MaxValueBytes() const { return max_value_bytes_; }
 
   // Calls handler for each operation in insertion order.
-  class Handler {
+  class EBB_EXPORT Handler {
    public:
     virtual ~Handler() = default;
     virtual void Put(std::string_view key, std::string_view value) = 0;

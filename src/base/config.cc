@@ -101,6 +101,14 @@ Result<int64_t> ParseBytes(std::string_view text) {
   size_t digits = 0;
   while (digits < t.size() && (std::isdigit(static_cast<unsigned char>(t[digits])) || t[digits] == '.')) digits++;
   if (digits == 0) return Status::InvalidArgument(fmt::format("'{}' is not a byte count", text));
+  // A plain integer is read exactly: as a double, 9223372036854775807 (how
+  // "infinity" is stored) rounds up to 2^63 and would overflow.
+  if (digits == t.size() && t.find('.') == std::string::npos) {
+    int64_t exact = 0;
+    auto [end, error] = std::from_chars(t.data(), t.data() + t.size(), exact);
+    if (error == std::errc::result_out_of_range) return Status::InvalidArgument(fmt::format("'{}' is too large", text));
+    if (error == std::errc() && end == t.data() + t.size()) return exact;
+  }
   double number = 0;
   auto [ptr, ec] = std::from_chars(t.data(), t.data() + digits, number);
   if (ec != std::errc() || ptr != t.data() + digits) {
@@ -115,7 +123,7 @@ Result<int64_t> ParseBytes(std::string_view text) {
   else if (suffix == "t" || suffix == "tb" || suffix == "tib") multiplier = 1024.0 * 1024 * 1024 * 1024;
   else return Status::InvalidArgument(fmt::format("'{}': unknown size suffix '{}' (use B, KiB, MiB, GiB, TiB)", text, suffix));
   double bytes = number * multiplier;
-  if (bytes > static_cast<double>(std::numeric_limits<int64_t>::max())) {
+  if (bytes >= static_cast<double>(std::numeric_limits<int64_t>::max())) {
     return Status::InvalidArgument(fmt::format("'{}' is too large", text));
   }
   return static_cast<int64_t>(std::llround(bytes));
@@ -260,6 +268,12 @@ std::string ConfigSchema::ReferenceMarkdown() const {
       << "Settings with runtime = yes change without a restart through `ebb config set`,\n"
       << "`CONFIG SET section.key value` or `Store::SetConfig(section, key, value)`;\n"
       << "the others are read when the store opens.\n\n"
+      << "`ebb serve` re-reads its file on SIGHUP (`systemctl reload ebb`): settings with\n"
+      << "runtime = yes take the file's values at once (a value changed by CONFIG SET since\n"
+      << "returns to the file's), the others keep their running values and are reported as\n"
+      << "needing a restart, and a file with any error changes nothing; see\n"
+      << "[operations.md](operations.md#reloading-the-configuration). `ebb config template`\n"
+      << "prints a file with every setting at its default, commented out.\n\n"
       << "Byte sizes accept plain integers or suffixes (`64MiB`, `1 GiB`); `infinity` means no limit.\n"
       << "Times of day are `HH:MM` in UTC.\n";
   // Sections in the order they first appear; a section registered in two
@@ -500,6 +514,120 @@ std::vector<Config::Entry> Config::Effective() const {
     }
   }
   return out;
+}
+
+namespace {
+
+// Words of `text` as "# " comment lines of at most `width` columns.
+void AppendWrappedComment(std::string_view text, size_t width, std::string* out) {
+  std::string line = "#";
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find(' ', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view word = text.substr(start, end - start);
+    if (!word.empty()) {
+      if (line.size() > 1 && line.size() + 1 + word.size() > width) {
+        *out += line + "\n";
+        line = "#";
+      }
+      line += ' ';
+      line += word;
+    }
+    start = end + 1;
+  }
+  if (line.size() > 1) *out += line + "\n";
+}
+
+std::string TomlString(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      out += fmt::format("\\u{:04X}", static_cast<unsigned char>(c));
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+// A normalized value as a TOML value that reads back as the same setting.
+std::string TomlValue(const SettingSpec& spec, const std::string& value) {
+  switch (spec.type) {
+    case SettingType::kBool:
+    case SettingType::kInt:
+      return value;
+    case SettingType::kBytes:
+      // No limit reads better, and reads back exactly, as "infinity".
+      if (value == std::to_string(std::numeric_limits<int64_t>::max())) return "\"infinity\"";
+      return value;
+    case SettingType::kDouble:
+      if (value == "infinity") return "inf";
+      if (value == "-infinity") return "-inf";
+      return value;
+    case SettingType::kList: {
+      std::string out = "[";
+      for (const auto& item : SplitList(value)) out += (out.size() > 1 ? ", " : "") + TomlString(item);
+      return out + "]";
+    }
+    case SettingType::kString:
+    case SettingType::kEnum:
+    case SettingType::kTimeOfDay:
+      return TomlString(value);
+  }
+  return TomlString(value);
+}
+
+}  // namespace
+
+std::string Config::TemplateToml(std::string_view preamble) const {
+  std::string out(preamble);
+  if (!out.empty() && out.back() != '\n') out += '\n';
+  // Effective() follows the schema, where a section's settings need not be
+  // adjacent; TOML defines each table once, so group them by section, in the
+  // order sections first appear.
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<Entry>> by_section;
+  for (auto& e : Effective()) {
+    auto [it, inserted] = by_section.try_emplace(e.section);
+    if (inserted) order.push_back(e.section);
+    it->second.push_back(std::move(e));
+  }
+  for (const auto& section : order) {
+    out += "\n[" + section + "]\n";
+    for (const auto& e : by_section[section]) AppendTemplateSetting(e, &out);
+  }
+  return out;
+}
+
+void Config::AppendTemplateSetting(const Entry& e, std::string* out_ptr) const {
+  constexpr size_t kWidth = 79;
+  std::string& out = *out_ptr;
+  const SettingSpec& spec = SpecOrDie(e.section, e.key);
+  out += '\n';
+  AppendWrappedComment(spec.description, kWidth, &out);
+  std::string type(SettingTypeName(spec.type));
+  if (spec.type == SettingType::kEnum) type += ": " + Join(spec.choices, ", ");
+  if (spec.type == SettingType::kBytes && !e.value.empty()) {
+    auto bytes = ParseBytes(e.value);
+    if (bytes.ok()) type += ", " + FormatBytes(static_cast<uint64_t>(*bytes));
+  }
+  std::string facts = "(" + type;
+  if (!spec.unit.empty() && spec.unit != "bytes") facts += "; " + spec.unit;
+  if (spec.min || spec.max) {
+    facts += fmt::format("; {} to {}", spec.min ? fmt::format("{}", *spec.min) : "-inf",
+                         spec.max ? fmt::format("{}", *spec.max) : "inf");
+  }
+  facts += spec.runtime ? "; changes at run time)" : "; needs a restart)";
+  AppendWrappedComment(facts, kWidth, &out);
+  if (e.value.empty() && spec.type != SettingType::kString) {
+    out += "# " + e.key + ": no fixed default; unset, it is derived as described above\n";
+  } else {
+    out += "#" + e.key + " = " + TomlValue(spec, e.value) + "\n";
+  }
 }
 
 int Config::Subscribe(std::string section_prefix, Listener listener) {

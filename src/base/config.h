@@ -176,6 +176,14 @@ class Config {
   };
   std::vector<Entry> Effective() const;
 
+  // A commented configuration file holding every setting at its effective
+  // value here (for a fresh Config: the defaults), each line commented out
+  // under its description, type, range and whether it changes at run time;
+  // uncommenting a line sets the value it shows. Pattern sections ("smoosh.*")
+  // appear as the concrete sections this Config knows. `preamble` (comment
+  // lines) goes first. Settings without a fixed default are listed as such.
+  std::string TemplateToml(std::string_view preamble) const;
+
   using Listener = std::function<void(const std::string& section, const std::string& key)>;
   // Calls `listener` after every successful Set whose section equals
   // `section_prefix` or starts with `section_prefix` + ".". Returns an id for
@@ -190,6 +198,9 @@ class Config {
     bool operator<(const Key& o) const { return section != o.section ? section < o.section : key < o.key; }
   };
   static bool PrefixMatches(std::string_view prefix, std::string_view section);
+  // One setting of TemplateToml: its description and facts as comments,
+  // then the commented-out assignment.
+  void AppendTemplateSetting(const Entry& e, std::string* out) const;
   const SettingSpec& SpecOrDie(std::string_view section, std::string_view key) const;
 
   const std::shared_ptr<const ConfigSchema> schema_;

@@ -171,6 +171,9 @@ TEST(ConfigTest, ParseHelpers) {
   EXPECT_EQ(*ParseBytes("1048576"), 1048576);
   EXPECT_EQ(*ParseBytes("1.5 KiB"), 1536);
   EXPECT_FALSE(ParseBytes("12 parsecs").ok());
+  // The stored form of "infinity" reads back exactly; one more is too large.
+  EXPECT_EQ(*ParseBytes("9223372036854775807"), std::numeric_limits<int64_t>::max());
+  EXPECT_FALSE(ParseBytes("9223372036854775808").ok());
   EXPECT_EQ(*ParseTimeOfDay("23:30"), 23 * 60 + 30);
   EXPECT_EQ(*ParseTimeOfDay("24:00"), 24 * 60);
   EXPECT_FALSE(ParseTimeOfDay("3:5").ok());

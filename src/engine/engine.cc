@@ -31,7 +31,6 @@ class Engine final : public StorageListener {
                          StorageOptionsFromConfig(*config_, options.data_dir, options.create_if_missing));
     so.remember_dropped_databases = config_->GetBool("tiering", "enabled");
     EBB_ASSIGN_OR_RETURN(storage_, Storage::Open(env_.fs, env_.clock, so, this));
-    InstallWorkClassDefaults(config_.get());
     EBB_ASSIGN_OR_RETURN(background_,
                          EngineBackground::Start(storage_.get(), config_.get(), env_.clock, env_.fs, options.data_dir,
                                                  env_.tier_store));
@@ -623,12 +622,7 @@ Status ResumeCompactionChannel(Store* store, std::string_view channel) {
 Result<std::unique_ptr<Store>> OpenStore(const Options& options, EngineEnv env) {
   if (env.fs == nullptr) env.fs = DefaultFileSystem();
   if (env.clock == nullptr) env.clock = SystemClock();
-  auto config = NewEbbConfig();
-  if (!options.config_file.empty()) EBB_RETURN_IF_ERROR(config->LoadTomlFile(options.config_file));
-  for (const auto& [key, value] : options.config) {
-    Status s = config->SetDotted(key, value, /*at_runtime=*/false);
-    if (!s.ok()) return s.WithContext("option override");
-  }
+  EBB_ASSIGN_OR_RETURN(std::unique_ptr<Config> config, LoadEbbConfig(options));
   auto engine = std::make_shared<Engine>(env, std::move(config));
   Status s = engine->Open(options);
   if (!s.ok()) return s.WithContext(fmt::format("open store {}", options.data_dir));

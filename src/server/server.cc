@@ -31,7 +31,9 @@ Result<std::unique_ptr<Server>> Server::Start(Store* store, ServerOptions option
     }
     return Status::OK();
   });
+  server->store_options_ = std::move(options.store_options);
   EBB_ASSIGN_OR_RETURN(server->core_, ServerCore::Create(store, settings, std::move(options.admin_ops), clock));
+  server->core_->config_reload().SetFile(server->store_options_.config_file);
   Server* raw = server.get();
   server->core_->set_settings_listener([raw] {
     if (RespServer* resp = raw->resp_for_listener_.load()) resp->NotifySettingsChanged();

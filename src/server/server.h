@@ -17,8 +17,10 @@
 #include <atomic>
 #include <memory>
 
+#include "ebb/options.h"
 #include "ebb/status.h"
 #include "ebb/store.h"
+#include "engine/config_reload.h"
 #include "env/clock.h"
 #include "server/admin_ops.h"
 
@@ -35,6 +37,9 @@ struct ServerOptions {
   std::unique_ptr<AdminOps> admin_ops;
   // Not owned; null: SystemClock().
   Clock* clock = nullptr;
+  // What the store was opened with: ReloadConfig re-reads its config_file
+  // and re-applies its overrides (config), and /status names the file.
+  Options store_options;
 };
 
 class Server {
@@ -53,12 +58,19 @@ class Server {
   // The TLS listener's port; 0 when server.tls_port is 0.
   int tls_port() const;
 
+  // Re-reads the configuration file (SIGHUP; engine/config_reload.h):
+  // runtime settings change, [server] ones for every connection; the others
+  // are reported as needing a restart. A bad file changes nothing. The
+  // outcome is logged and shown in the status document ("config").
+  Result<ConfigReloadReport> ReloadConfig();
+
   // Stops accepting, lets every connection finish its current command,
   // closes them, stops the admin listener and the executors. Idempotent.
   void Stop();
 
  private:
   Server() = default;
+  Options store_options_;
   std::unique_ptr<ServerCore> core_;
   std::unique_ptr<RespServer> resp_;
   // For the settings listener, which may run before Start returns.

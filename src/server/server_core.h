@@ -22,6 +22,7 @@
 #include <string>
 
 #include "ebb/store.h"
+#include "engine/config_reload.h"
 #include "env/clock.h"
 #include "runtime/future_pool.h"
 #include "server/admin_ops.h"
@@ -70,6 +71,7 @@ class ServerCore {
   FuturePool* write_pool() { return write_pool_.get(); }
   FuturePool* admin_pool() { return admin_pool_.get(); }
   AdminOps* admin_ops() { return admin_ops_.get(); }
+  ConfigReloadLog& config_reload() { return config_reload_; }
   Clock* clock() const { return clock_; }
   int64_t started_micros() const { return started_micros_; }
   uint64_t NextClientId() { return next_client_id_.fetch_add(1, std::memory_order_relaxed); }
@@ -103,6 +105,7 @@ class ServerCore {
   DatabaseRegistry registry_;
   ScanCursors cursors_;
   KeyLocks key_locks_;
+  ConfigReloadLog config_reload_;
   std::atomic<uint64_t> next_client_id_{1};
   std::atomic<int> bound_port_{0};
   std::atomic<int> bound_admin_port_{0};

@@ -81,7 +81,8 @@ const std::set<std::string, std::less<>>& CounterFields() {
       "commands_processed", "unknown_commands", "error_replies", "keyspace_hits", "keyspace_misses",
       "busy_rejections", "protocol_errors", "limit_disconnects", "idle_disconnects", "auth_failures",
       "protected_mode_denials", "tls_handshake_failures",
-      "net_input_bytes", "net_output_bytes", "write_batches", "write_batch_commands", "inline_writes"};
+      "net_input_bytes", "net_output_bytes", "write_batches", "write_batch_commands", "inline_writes", "reloads",
+      "reload_failures"};
   return fields;
 }
 
@@ -312,6 +313,7 @@ std::string DumpJson(const nlohmann::json& doc, int indent) {
 nlohmann::json StatusDocument(ServerCore* core) {
   json doc = StoreStatusToJson(core->store()->GetStatus());
   doc["server"] = ServerSection(core);
+  doc["config"] = core->config_reload().ToJson();
   return doc;
 }
 

@@ -13,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ebb/version.h"
+
 namespace ebb {
 
 class ServerCore;
@@ -39,7 +41,7 @@ std::string EscapeLabelValue(std::string_view value);
 // The version Ebb reports as redis_version: the Redis release whose RESP2
 // command forms it follows.
 inline constexpr std::string_view kRedisCompatVersion = "7.0.0";
-inline constexpr std::string_view kEbbVersion = "0.1.0";
+inline constexpr std::string_view kEbbVersion = EBB_VERSION_STRING;
 
 }  // namespace ebb
 

@@ -41,11 +41,15 @@ def thread_stacks(pid):
 
 
 class EbbServer:
-    def __init__(self, *settings, requirepass=None, admin=True):
+    def __init__(self, *settings, requirepass=None, admin=True, config=None, env=None):
+        """`config`: a configuration file for --config; `env`: variables added
+        to the server's environment."""
         self.data_dir = tempfile.mkdtemp(prefix="ebb-server-test-")
         self.settings = list(settings)
         self.requirepass = requirepass
         self.admin = admin
+        self.config = config
+        self.env = env
         self.proc = None
         self.port = None
         self.admin_port = None
@@ -60,10 +64,13 @@ class EbbServer:
                     "--port", str(self.port), "--admin-port", str(self.admin_port)]
             if self.requirepass is not None:
                 args += ["--requirepass", self.requirepass]
+            if self.config is not None:
+                args += ["--config", self.config]
             for s in self.settings:
                 args += ["--set", s]
+            env = None if self.env is None else {**os.environ, **self.env}
             self.log = open(self.log_path, "w")
-            self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, text=True)
+            self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, text=True, env=env)
             line = self._read_ready_line()
             if line is not None and "ready" in line:
                 return self
@@ -74,7 +81,12 @@ class EbbServer:
         raise RuntimeError(f"ebb serve did not start: {self.stderr_text()}")
 
     def _read_ready_line(self):
-        deadline = time.monotonic() + START_TIMEOUT_S
+        return self.read_stdout_line(START_TIMEOUT_S)
+
+    def read_stdout_line(self, timeout_s):
+        """The next line the server prints on stdout, or None if it prints
+        none within `timeout_s` or exits."""
+        deadline = time.monotonic() + timeout_s
         import selectors
         sel = selectors.DefaultSelector()
         sel.register(self.proc.stdout, selectors.EVENT_READ)

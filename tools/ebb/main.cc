@@ -4,7 +4,17 @@
 
 #include <cstdio>
 
+#include <fmt/format.h>
+
+#include "ebb/version.h"
+#include "tools/ebb/build_info.h"
 #include "tools/ebb/commands.h"
+
+namespace ebb::tool {
+
+std::string VersionLine() { return fmt::format("ebb {} (commit {})", EBB_VERSION_STRING, BuildCommit()); }
+
+}  // namespace ebb::tool
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -12,7 +22,7 @@ int main(int argc, char** argv) {
       "Offline commands (put, get, del, scan, stats, dbs, demo) open the data directory directly and need it\n"
       "not to be in use by a server. `ebb serve` runs the server; status and config get|set talk to it."};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "ebb 0.1.0");
+  app.set_version_flag("--version", ebb::tool::VersionLine());
   ebb::tool::Handler handler;
   ebb::tool::AddOfflineCommands(&app, &handler);
   ebb::tool::AddConfigCommands(&app, &handler);

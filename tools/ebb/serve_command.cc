@@ -1,8 +1,5 @@
 // `ebb serve`: the Redis-protocol server and admin HTTP over a store.
 
-#include <pthread.h>
-#include <signal.h>
-
 #include <cstdio>
 
 #include <fmt/format.h>
@@ -10,6 +7,7 @@
 #include "ebb/ebb.h"
 #include "server/server.h"
 #include "tools/ebb/commands.h"
+#include "tools/ebb/serve_service.h"
 
 namespace ebb::tool {
 namespace {
@@ -28,11 +26,7 @@ struct ServeArgs {
 int RunServe(const ServeArgs& args) {
   // Signals go to the thread that waits for them below, not to a worker:
   // block them before any thread starts (threads inherit the mask).
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const sigset_t signals = BlockServeSignals();
 
   Options options;
   options.data_dir = args.data_dir;
@@ -55,27 +49,34 @@ int RunServe(const ServeArgs& args) {
     std::fprintf(stderr, "ebb serve: %s\n", store.status().ToString().c_str());
     return 1;
   }
-  auto server = Server::Start(store->get());
+  ServerOptions server_options;
+  server_options.store_options = options;
+  auto server = Server::Start(store->get(), std::move(server_options));
   if (!server.ok()) {
     std::fprintf(stderr, "ebb serve: %s\n", server.status().ToString().c_str());
     (void)(*store)->Close();
     return 1;
   }
-  std::string bind = (*store)->GetConfig("server", "bind").value_or("127.0.0.1");
+  ServeAddresses where;
+  where.bind = (*store)->GetConfig("server", "bind").value_or("127.0.0.1");
+  where.port = (*server)->port();
+  where.tls_port = (*server)->tls_port();
+  where.admin_bind = (*store)->GetConfig("server", "admin_bind").value_or("127.0.0.1");
+  where.admin_port = (*server)->admin_port();
+  const std::string& bind = where.bind;
   std::printf("ebb serve: ready: RESP on %s:%d (try: redis-cli -p %d), ", bind.c_str(), (*server)->port(),
               (*server)->port());
   if ((*server)->tls_port() != 0) std::printf("TLS on %s:%d, ", bind.c_str(), (*server)->tls_port());
   if ((*server)->admin_port() != 0) {
-    std::string admin_bind = (*store)->GetConfig("server", "admin_bind").value_or("127.0.0.1");
-    std::printf("admin http://%s:%d/, ", admin_bind.c_str(), (*server)->admin_port());
+    std::printf("admin http://%s:%d/, ", where.admin_bind.c_str(), (*server)->admin_port());
   } else {
     std::printf("admin HTTP off, ");
   }
   std::printf("data in %s; Ctrl-C stops\n", args.data_dir.c_str());
   std::fflush(stdout);
+  NotifyReady(where);
 
-  int received = 0;
-  sigwait(&signals, &received);
+  const int received = ServeUntilStopped(server->get(), signals);
   std::printf("ebb serve: %s received, stopping\n", received == SIGINT ? "SIGINT" : "SIGTERM");
   std::fflush(stdout);
   (*server)->Stop();
@@ -95,7 +96,9 @@ void AddServeCommand(CLI::App* app, Handler* handler) {
   auto* serve = app->add_subcommand(
       "serve",
       "Serve the store over the Redis protocol (RESP2: redis-cli, redis-benchmark and Redis clients work) and an "
-      "admin HTTP listener (/status, /metrics, dashboard at /). Flags override the configuration file.");
+      "admin HTTP listener (/status, /metrics, dashboard at /). Flags override the configuration file. SIGTERM or "
+      "SIGINT stops it; SIGHUP reloads the configuration file (runtime settings change, the others are reported as "
+      "needing a restart). Under systemd (Type=notify) it reports readiness once both listeners are bound.");
   serve->add_option("--data", args->data_dir, "Data directory")->capture_default_str();
   serve->add_option("--config", args->config_file, "Configuration file (TOML; docs/configuration.md)");
   serve->add_option("--bind", args->bind, "Address to listen on (server.bind; default 127.0.0.1)");
