@@ -189,9 +189,9 @@ class TieringAgent {
 
  private:
   TieringAgent(FileSystem* fs, ObjectStore* store, TieringHost* host, const Clock* clock, TieringOptions options);
-  // One attempt to reach the object store (see the top). REQUIRES work_mu_.
-  Status Connect();
-  void NoteConnectFailure(const Status& s, bool refused);
+  // One attempt to reach the object store (see the top).
+  Status Connect() REQUIRES(work_mu_);
+  void NoteConnectFailure(const Status& s, bool refused) REQUIRES(work_mu_);
   // Local signs that this store archived before ("" if none).
   std::string LocalEvidenceOfArchives() const;
   // Chooses and starts a snapshot; false if there was nothing to persist.
