@@ -141,7 +141,11 @@ Report Verify(Store* store, ExpectedState* st, const Config& cfg, const History*
     }
     const bool drop_in_flight = db == scratch && st->header().scratch_drop_pending.load() != 0;
     // Per in-flight batch: how many of its keys show the new value, and how many do not.
-    std::map<uint32_t, std::pair<int, int>> batches;
+    struct BatchOutcome {
+      int first = 0, second = 0;
+      std::string keys;  // per key: what was acknowledged, written and read back
+    };
+    std::map<uint32_t, BatchOutcome> batches;
     for (uint32_t key = 0; key < st->keys(); key++) {
       Slot& s = st->slot(db, key);
       uint32_t got = 0;
@@ -166,14 +170,20 @@ Report Verify(Store* store, ExpectedState* st, const Config& cfg, const History*
       r.keys_verified++;
       const uint32_t acked = s.value.load();
       const uint32_t pending = s.pending.load();
+      const uint32_t in_flight = pending & ~kPending;
       std::set<uint32_t> allowed = {acked};
-      if (pending & kPending) allowed.insert(pending & ~kPending);
+      if (pending & kPending) allowed.insert(in_flight);
       if (drop_in_flight) allowed.insert(0);
+      // How often each value was written since the last barrier (the
+      // in-flight write is the last of them).
+      std::map<uint32_t, int> written;
       if (history != nullptr) {
         allowed.insert(s.durable.load());
         for (const auto& per_thread : *history) {
           auto it = per_thread.find(static_cast<size_t>(db) * st->keys() + key);
-          if (it != per_thread.end()) allowed.insert(it->second.begin(), it->second.end());
+          if (it == per_thread.end()) continue;
+          allowed.insert(it->second.begin(), it->second.end());
+          for (uint32_t v : it->second) written[v]++;
         }
       }
       if (!allowed.count(got)) {
@@ -183,9 +193,18 @@ Report Verify(Store* store, ExpectedState* st, const Config& cfg, const History*
                            Describe(got), expected),
                got == 0);
       }
-      if ((pending & kPending) && s.batch.load() != 0 && acked != (pending & ~kPending)) {
+      // A key of an in-flight batch tells which way the batch went only if
+      // what it reads is not also an older state recovery may return: a
+      // delete in flight reads "absent" both when it landed and when the
+      // recovered point in time is before the key was first written.
+      const bool ambiguous =
+          got == in_flight && history != nullptr && (got == s.durable.load() || written[got] > 1);
+      if ((pending & kPending) && s.batch.load() != 0 && acked != in_flight && !ambiguous) {
         auto& b = batches[s.batch.load()];
-        (got == (pending & ~kPending) ? b.first : b.second)++;
+        (got == in_flight ? b.first : b.second)++;
+        b.keys += fmt::format("{}{}: acknowledged {}, in flight {}, durable {}, read {}", b.keys.empty() ? "" : "; ",
+                              ExpectedState::KeyName(key), Describe(acked), Describe(in_flight),
+                              Describe(s.durable.load()), Describe(got));
       }
       // Recovery decided: this is the key's state from now on.
       s.value.store(got);
@@ -197,8 +216,8 @@ Report Verify(Store* store, ExpectedState* st, const Config& cfg, const History*
       if (counts.first > 0 && counts.second > 0) {
         r.batches_half_applied++;
         if (r.failures.size() < 10) {
-          r.failures.push_back(fmt::format("{}: batch {} recovered half: {} keys new, {} old", DbName(cfg, db), batch,
-                                           counts.first, counts.second));
+          r.failures.push_back(fmt::format("{}: batch {} recovered half: {} keys new, {} old ({})", DbName(cfg, db),
+                                           batch, counts.first, counts.second, counts.keys));
         }
       }
     }
