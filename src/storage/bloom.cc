@@ -53,4 +53,39 @@ bool BloomMayContain(std::string_view filter, std::string_view user_key) {
   return BloomMayContainHash(filter, BloomHash(user_key));
 }
 
+ConcurrentBloom::ConcurrentBloom(size_t bytes)
+    : lines_(std::max<size_t>(1, bytes / (kLineWords * sizeof(uint64_t)))),
+      words_(new std::atomic<uint64_t>[lines_ * kLineWords]) {
+  for (size_t i = 0; i < lines_ * kLineWords; i++) words_[i].store(0, std::memory_order_relaxed);
+}
+
+size_t ConcurrentBloom::Line(uint64_t hash) const {
+  // The high half picks the line (multiply-shift, no division); the low
+  // half, remixed per probe, the bits within it.
+  return static_cast<size_t>(((hash >> 32) * static_cast<uint64_t>(lines_)) >> 32);
+}
+
+void ConcurrentBloom::Add(uint64_t hash) {
+  std::atomic<uint64_t>* line = &words_[Line(hash) * kLineWords];
+  uint32_t h = static_cast<uint32_t>(hash);
+  for (int i = 0; i < kProbes; i++) {
+    const uint32_t bit = h >> 23;  // 0..511
+    const uint64_t mask = uint64_t{1} << (bit & 63);
+    std::atomic<uint64_t>& word = line[bit >> 6];
+    if ((word.load(std::memory_order_relaxed) & mask) == 0) word.fetch_or(mask, std::memory_order_relaxed);
+    h *= 0x9e3779b9u;
+  }
+}
+
+bool ConcurrentBloom::MayContain(uint64_t hash) const {
+  const std::atomic<uint64_t>* line = &words_[Line(hash) * kLineWords];
+  uint32_t h = static_cast<uint32_t>(hash);
+  for (int i = 0; i < kProbes; i++) {
+    const uint32_t bit = h >> 23;
+    if ((line[bit >> 6].load(std::memory_order_relaxed) & (uint64_t{1} << (bit & 63))) == 0) return false;
+    h *= 0x9e3779b9u;
+  }
+  return true;
+}
+
 }  // namespace ebb

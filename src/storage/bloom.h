@@ -5,7 +5,9 @@
 #ifndef EBB_STORAGE_BLOOM_H_
 #define EBB_STORAGE_BLOOM_H_
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +31,30 @@ class BloomBuilder {
 bool BloomMayContain(std::string_view filter, std::string_view user_key);
 uint64_t BloomHash(std::string_view user_key);
 bool BloomMayContainHash(std::string_view filter, uint64_t hash);
+
+// A Bloom filter that keys are added to while it is being read: the active
+// memtable's. Each key's bits lie in one 64-byte line, so a probe costs one
+// cache miss. Adds are relaxed atomic ORs: a reader sees every key whose Add
+// happened before its probe (for a memtable, before the write that added it
+// became visible). Never serialized; its size is fixed when made, so more
+// keys than planned raise the false-positive rate, never lose a key.
+class ConcurrentBloom {
+ public:
+  explicit ConcurrentBloom(size_t bytes);
+  ConcurrentBloom(const ConcurrentBloom&) = delete;
+  ConcurrentBloom& operator=(const ConcurrentBloom&) = delete;
+
+  void Add(uint64_t hash);  // BloomHash of the user key
+  bool MayContain(uint64_t hash) const;
+  size_t bytes() const { return lines_ * kLineWords * sizeof(uint64_t); }
+
+ private:
+  static constexpr size_t kLineWords = 8;  // 512 bits
+  static constexpr int kProbes = 6;
+  size_t Line(uint64_t hash) const;
+  size_t lines_;
+  std::unique_ptr<std::atomic<uint64_t>[]> words_;
+};
 
 }  // namespace ebb
 

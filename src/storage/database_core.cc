@@ -84,13 +84,12 @@ Status DatabaseCore::Get(const ReadOptions& options, std::string_view key, std::
   std::shared_ptr<const ReadView> view = CurrentView();
   if (!options.snapshot) seq = std::max(seq, view->min_read_seq);
   ValueType type;
-  if (view->mem && view->mem->Get(key, seq, value, &type)) {
+  const uint64_t bloom_hash = BloomHash(key);  // for every filter
+  if (view->mem && view->mem->MayContain(bloom_hash) && view->mem->Get(key, seq, value, &type)) {
     return type == ValueType::kValue ? Status::OK() : Status::NotFound(std::string());
   }
-  std::optional<uint64_t> bloom_hash;  // computed once, for every filter
   for (const auto& imm : view->imms) {
-    if (!bloom_hash) bloom_hash = BloomHash(key);
-    if (!imm->MayContain(*bloom_hash)) continue;
+    if (!imm->MayContain(bloom_hash)) continue;
     if (imm->Get(key, seq, value, &type)) {
       return type == ValueType::kValue ? Status::OK() : Status::NotFound(std::string());
     }
@@ -99,10 +98,9 @@ Status DatabaseCore::Get(const ReadOptions& options, std::string_view key, std::
     const SegmentMeta& meta = file->meta();
     if (meta.smallest_seq > seq) continue;
     if (key < std::string_view(meta.smallest_key) || key > std::string_view(meta.largest_key)) continue;
-    if (!bloom_hash) bloom_hash = BloomHash(key);
-    if (!file->MayContain(*bloom_hash)) continue;  // resident filter: no open
+    if (!file->MayContain(bloom_hash)) continue;  // resident filter: no open
     EBB_ASSIGN_OR_RETURN(std::shared_ptr<Segment> seg, file->Open());
-    EBB_ASSIGN_OR_RETURN(bool found, seg->Get(key, *bloom_hash, seq, value, &type));
+    EBB_ASSIGN_OR_RETURN(bool found, seg->Get(key, bloom_hash, seq, value, &type));
     if (found) return type == ValueType::kValue ? Status::OK() : Status::NotFound(std::string());
   }
   return Status::NotFound(std::string());
@@ -181,10 +179,10 @@ Status DatabaseCore::ReplayBatch(SequenceNumber first_seq, std::string_view batc
         "database {}: journal file {:06}.log continues at sequence {} but the database is at {}; a journal file "
         "is missing", name_, journal_file, first_seq, last_seq_));
   }
-  if (mem_ == nullptr) mem_ = std::make_shared<MemTable>(journal_file);
+  if (mem_ == nullptr) mem_ = NewMemTable(journal_file);
   if (mem_->payload_bytes() >= ctx_->options.memtable_bytes) {
     imms_.insert(imms_.begin(), {mem_, last_seq_});
-    mem_ = std::make_shared<MemTable>(journal_file);
+    mem_ = NewMemTable(journal_file);
   }
   ApplyToMemtable(mem_.get(), first_seq, batch);
   last_seq_ = first_seq + batch.Count() - 1;

@@ -223,6 +223,8 @@ class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
   Status MakeRoomForWrite(bool no_slowdown) REQUIRES(mu_);
   void SwitchMemtableLocked() REQUIRES(mu_);
   void ApplyToMemtable(MemTable* mem, SequenceNumber first_seq, const WriteBatch& batch);
+  // A new active memtable, its live filter sized from store.memtable_bytes.
+  std::shared_ptr<MemTable> NewMemTable(uint64_t journal_file) const;
   void RequestCompletion();
   // One pass of the ordered completion step (OrderedCompletionQueue::DrainPass).
   bool DrainPass(bool may_hand_off) EXCLUDES(mu_);

@@ -102,7 +102,7 @@ Status DatabaseCore::MakeRoomForWrite(bool no_slowdown) {
 void DatabaseCore::SwitchMemtableLocked() {
   if (mem_ == nullptr || mem_->empty()) return;
   imms_.insert(imms_.begin(), {mem_, last_seq_});
-  mem_ = std::make_shared<MemTable>(ctx_->journal->CurrentFileNumber());
+  mem_ = NewMemTable(ctx_->journal->CurrentFileNumber());
   InstallViewLocked();
 }
 
@@ -115,6 +115,13 @@ bool DatabaseCore::SwitchMemtable() {
     switched = imms_.size() > before;
   }
   return switched;
+}
+
+std::shared_ptr<MemTable> DatabaseCore::NewMemTable(uint64_t journal_file) const {
+  // 1/64 of the memtable budget (128 KiB of 8 MiB: about 16 bits per key
+  // at 130-byte entries), made once the table holds four times that.
+  const uint64_t filter_bytes = std::clamp<uint64_t>(ctx_->options.memtable_bytes / 64, 4 << 10, 4 << 20);
+  return std::make_shared<MemTable>(journal_file, static_cast<size_t>(filter_bytes));
 }
 
 void DatabaseCore::ApplyToMemtable(MemTable* mem, SequenceNumber first_seq, const WriteBatch& batch) {
@@ -140,7 +147,7 @@ Status DatabaseCore::SubmitLocked(const WriteOptions& options, const WriteBatch&
   if (mem_ == nullptr) {
     // Created before the record is queued, so the memtable's oldest journal
     // file is never newer than the file the record lands in.
-    mem_ = std::make_shared<MemTable>(ctx_->journal->CurrentFileNumber());
+    mem_ = NewMemTable(ctx_->journal->CurrentFileNumber());
     InstallViewLocked();
   }
   item->first_seq = last_seq_ + 1;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <atomic>
 #include <cstring>
 
 #include "base/coding.h"
@@ -46,12 +47,12 @@ int MemTable::KeyComparator::operator()(const char* a, const char* b) const {
   return r;
 }
 
-MemTable::MemTable(uint64_t min_journal_file)
-    : min_journal_file_(min_journal_file), list_(KeyComparator(), &arena_) {}
+MemTable::MemTable(uint64_t min_journal_file, size_t live_filter_bytes)
+    : min_journal_file_(min_journal_file), list_(KeyComparator(), &arena_), live_filter_bytes_(live_filter_bytes) {}
 
 void MemTable::Add(SequenceNumber seq, ValueType type, std::string_view key, std::string_view value) {
   Insert(seq, type, key, value);
-  payload_bytes_.fetch_add(key.size() + value.size(), std::memory_order_relaxed);
+  CountPayload(key.size() + value.size());
   entries_.fetch_add(1, std::memory_order_relaxed);
   if (type == ValueType::kDeletion) tombstones_.fetch_add(1, std::memory_order_relaxed);
 }
@@ -75,7 +76,7 @@ uint64_t MemTable::AddBatch(SequenceNumber first_seq, const WriteBatch& batch) {
   inserter.mem = this;
   inserter.seq = first_seq;
   batch.Iterate(&inserter);
-  payload_bytes_.fetch_add(inserter.bytes, std::memory_order_relaxed);
+  CountPayload(inserter.bytes);
   entries_.fetch_add(inserter.seq - first_seq, std::memory_order_relaxed);
   if (inserter.tombstones) tombstones_.fetch_add(inserter.tombstones, std::memory_order_relaxed);
   return inserter.bytes;
@@ -95,6 +96,30 @@ void MemTable::Insert(SequenceNumber seq, ValueType type, std::string_view key, 
   p += 4;
   if (!value.empty()) std::memcpy(p, value.data(), value.size());
   list_.Insert(buf);
+  if (live_filter_bytes_ == 0) return;
+  // After the list, with a fence: either this load sees the filter, and the
+  // key is added here, or the filter was published after it and
+  // MakeLiveFilter's scan of the list finds the key.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (ConcurrentBloom* live = live_.load(std::memory_order_relaxed)) live->Add(BloomHash(key));
+}
+
+void MemTable::CountPayload(uint64_t bytes) {
+  const uint64_t total = payload_bytes_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+  if (live_filter_bytes_ == 0 || total < 4 * live_filter_bytes_) return;
+  if (live_claimed_.load(std::memory_order_relaxed) || live_claimed_.exchange(true, std::memory_order_acq_rel)) return;
+  MakeLiveFilter();
+}
+
+void MemTable::MakeLiveFilter() {
+  live_storage_ = std::make_unique<ConcurrentBloom>(live_filter_bytes_);
+  live_.store(live_storage_.get(), std::memory_order_release);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  SkipList<KeyComparator>::Iterator it(&list_);
+  for (it.SeekToFirst(); it.Valid(); it.Next()) {
+    live_storage_->Add(BloomHash(ExtractUserKey(DecodeLengthPrefixed(it.key()))));
+  }
+  live_complete_.store(true, std::memory_order_release);
 }
 
 bool MemTable::Get(std::string_view key, SequenceNumber seq, std::string* value, ValueType* type) const {
@@ -134,8 +159,11 @@ void MemTable::BuildFilter(int bits_per_key) {
 }
 
 bool MemTable::MayContain(uint64_t bloom_hash) const {
-  const std::string* filter = filter_.load(std::memory_order_acquire);
-  return filter == nullptr || BloomMayContainHash(*filter, bloom_hash);
+  if (const std::string* filter = filter_.load(std::memory_order_acquire)) {
+    return BloomMayContainHash(*filter, bloom_hash);
+  }
+  if (!live_complete_.load(std::memory_order_acquire)) return true;
+  return live_.load(std::memory_order_relaxed)->MayContain(bloom_hash);
 }
 
 class MemTableIterator final : public InternalIterator {

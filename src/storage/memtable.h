@@ -17,6 +17,7 @@
 
 #include "ebb/write_batch.h"
 #include "storage/arena.h"
+#include "storage/bloom.h"
 #include "storage/format.h"
 #include "storage/internal_iterator.h"
 #include "storage/skiplist.h"
@@ -27,7 +28,12 @@ class MemTable {
  public:
   // `min_journal_file`: the journal file that was current when the table was
   // created; every record in the table is in that file or a later one.
-  explicit MemTable(uint64_t min_journal_file);
+  // `live_filter_bytes` (0: none): once the table holds four times that in
+  // keys and values, it gets a filter of that size that every later write
+  // adds to, so reads of absent keys skip the active table too (a small
+  // table is searched faster than a filter pays for, and a store of many
+  // small databases spends nothing on them).
+  explicit MemTable(uint64_t min_journal_file, size_t live_filter_bytes = 0);
   MemTable(const MemTable&) = delete;
   MemTable& operator=(const MemTable&) = delete;
 
@@ -51,6 +57,8 @@ class MemTable {
   // installs it; the first caller does the work, later calls return at
   // once. Until installed, MayContain answers true.
   void BuildFilter(int bits_per_key);
+  // False only if the key is certainly absent: by the filter above, or by
+  // the live filter once it is complete.
   bool MayContain(uint64_t bloom_hash) const;  // BloomHash of the user key
   bool has_filter() const { return filter_.load(std::memory_order_acquire) != nullptr; }
 
@@ -67,6 +75,12 @@ class MemTable {
  private:
   // Inserts one entry; the caller updates the counters.
   void Insert(SequenceNumber seq, ValueType type, std::string_view key, std::string_view value);
+  // Adds `bytes` to payload_bytes_, making the live filter when the table
+  // has grown to its threshold.
+  void CountPayload(uint64_t bytes);
+  // Makes the live filter: published first (writes from then on add their
+  // keys), then every key already in the list added, then marked complete.
+  void MakeLiveFilter();
 
   struct KeyComparator {
     int operator()(const char* a, const char* b) const;
@@ -82,6 +96,11 @@ class MemTable {
   std::atomic<bool> filter_claimed_{false};
   std::unique_ptr<const std::string> filter_storage_;  // written once, before filter_
   std::atomic<const std::string*> filter_{nullptr};
+  const size_t live_filter_bytes_;
+  std::atomic<bool> live_claimed_{false};
+  std::unique_ptr<ConcurrentBloom> live_storage_;  // written once, before live_
+  std::atomic<ConcurrentBloom*> live_{nullptr};
+  std::atomic<bool> live_complete_{false};
 };
 
 }  // namespace ebb

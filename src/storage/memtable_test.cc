@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <set>
 #include <string>
@@ -133,6 +134,64 @@ TEST(MemTableTest, ConcurrentInsertsAllLandInOrder) {
   std::set<SequenceNumber> seqs;
   for (const auto& e : entries) seqs.insert(e.second);
   EXPECT_EQ(seqs.size(), entries.size());
+}
+
+TEST(MemTableTest, LiveFilterIsMadeAtItsThresholdAndKeepsEveryLaterKey) {
+  // 4 KiB filter: made once keys and values reach 16 KiB.
+  MemTable mem(1, 4096);
+  SequenceNumber seq = 1;
+  int i = 0;
+  for (; mem.payload_bytes() < 4 * 4096 - 64; i++) mem.Add(seq++, ValueType::kValue, KeyOf(i, 12), "value-value");
+  EXPECT_TRUE(mem.MayContain(BloomHash("absent"))) << "below the threshold there is no filter";
+  for (int j = 0; j < 200; j++, i++) mem.Add(seq++, ValueType::kValue, KeyOf(i, 12), "value-value");
+  mem.Add(seq++, ValueType::kDeletion, "deleted", "");
+  EXPECT_FALSE(mem.has_filter()) << "the complete filter is not built by the live one";
+  for (int j = 0; j < i; j++) ASSERT_TRUE(mem.MayContain(BloomHash(KeyOf(j, 12)))) << j;
+  EXPECT_TRUE(mem.MayContain(BloomHash("deleted"))) << "tombstones must be found";
+  int false_positives = 0;
+  for (int j = 100000; j < 110000; j++) false_positives += mem.MayContain(BloomHash(KeyOf(j, 12))) ? 1 : 0;
+  EXPECT_LT(false_positives, 1000) << "about 32 bits per key here";
+}
+
+TEST(MemTableTest, LiveFilterMadeDuringConcurrentInsertsMissesNoKey) {
+  // Writers insert while one of them crosses the threshold and scans the
+  // list: a key inserted at that moment is either added by its writer or
+  // found by the scan. Readers probe meanwhile: once the filter is
+  // complete, no key whose insert finished before the probe may be missing.
+  constexpr int kThreads = 3;
+  constexpr int kPerThread = 20000;
+  for (int round = 0; round < 5; round++) {
+    MemTable mem(1, 8192);
+    std::vector<std::atomic<int>> done(kThreads);
+    for (auto& d : done) d.store(0);
+    std::atomic<bool> stop{false};
+    std::atomic<int> misses{0};
+    std::thread reader([&] {
+      Random rnd(7 + round);
+      while (!stop.load()) {
+        int t = static_cast<int>(rnd.Uniform(kThreads));
+        int n = done[t].load(std::memory_order_acquire);
+        if (n == 0) continue;
+        int i = static_cast<int>(rnd.Uniform(n));
+        if (!mem.MayContain(BloomHash(KeyOf(i * kThreads + t, 12)))) misses.fetch_add(1);
+      }
+    });
+    std::vector<std::thread> writers;
+    for (int t = 0; t < kThreads; t++) {
+      writers.emplace_back([&, t] {
+        for (int i = 0; i < kPerThread; i++) {
+          mem.Add(static_cast<SequenceNumber>(i) * kThreads + t + 1, ValueType::kValue, KeyOf(i * kThreads + t, 12),
+                  "v");
+          done[t].store(i + 1, std::memory_order_release);
+        }
+      });
+    }
+    for (auto& th : writers) th.join();
+    stop.store(true);
+    reader.join();
+    EXPECT_EQ(misses.load(), 0);
+    for (int k = 0; k < kThreads * kPerThread; k++) ASSERT_TRUE(mem.MayContain(BloomHash(KeyOf(k, 12)))) << k;
+  }
 }
 
 }  // namespace
