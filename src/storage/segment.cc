@@ -203,6 +203,11 @@ Result<std::shared_ptr<Segment>> Segment::Open(FileSystem* fs, const std::string
     }
   }
   std::shared_ptr<Segment> seg(new Segment(path, number, std::move(file), size));
+  if (seg->file_->ZeroCopy()) {
+    const size_t words = static_cast<size_t>(size / 512 / 64 + 1);
+    seg->verified_.reset(new std::atomic<uint64_t>[words]);
+    for (size_t i = 0; i < words; i++) seg->verified_[i].store(0, std::memory_order_relaxed);
+  }
   EBB_ASSIGN_OR_RETURN(Contents filter, seg->ReadBlockContents(handles[0], "filter block"));
   seg->filter_.assign(filter.view());
   EBB_ASSIGN_OR_RETURN(seg->index_, seg->ReadBlock(handles[1], "index block"));
@@ -219,6 +224,30 @@ Result<Block> Segment::ReadBlock(const BlockHandle& handle, std::string_view wha
   if (!block.ok()) {
     return block.status().WithContext(fmt::format("segment {} {} at offset {}", BaseName(path_), what, handle.offset));
   }
+  return block;
+}
+
+Result<Block> Segment::ReadDataBlock(const BlockHandle& handle) const {
+  constexpr uint64_t kBitBytes = 512;
+  const bool tracked = verified_ != nullptr && handle.size + kBlockTrailerBytes >= kBitBytes &&
+                       handle.offset + handle.size + kBlockTrailerBytes <= file_size_;
+  const uint64_t bit = handle.offset / kBitBytes;
+  const uint64_t mask = uint64_t{1} << (bit % 64);
+  if (tracked && (verified_[bit / 64].load(std::memory_order_acquire) & mask) != 0) {
+    auto data = file_->Read(handle.offset, handle.size + kBlockTrailerBytes, nullptr);
+    if (data.ok() && data->size() == handle.size + kBlockTrailerBytes &&
+        static_cast<uint8_t>((*data)[handle.size]) == kNoCompression) {
+      auto block = Block::ParseBorrowed(data->substr(0, handle.size));
+      if (block.ok()) return block;
+    }
+    // Anything unexpected takes the verifying path, which reports it.
+  }
+  EBB_ASSIGN_OR_RETURN(Contents c, ReadBlockContents(handle, "data block"));
+  auto block = c.is_owned ? Block::ParseOwned(std::move(c.owned)) : Block::ParseBorrowed(c.borrowed);
+  if (!block.ok()) {
+    return block.status().WithContext(fmt::format("segment {} data block at offset {}", BaseName(path_), handle.offset));
+  }
+  if (tracked && !c.is_owned) verified_[bit / 64].fetch_or(mask, std::memory_order_release);
   return block;
 }
 
@@ -295,7 +324,7 @@ Result<bool> Segment::Get(std::string_view user_key, uint64_t bloom_hash, Sequen
   if (!DecodeBlockHandle(&handle_enc, &handle)) {
     return Status::Corruption(fmt::format("segment {}: malformed block handle in the index", BaseName(path_)));
   }
-  EBB_ASSIGN_OR_RETURN(Block block, ReadBlock(handle, "data block"));
+  EBB_ASSIGN_OR_RETURN(Block block, ReadDataBlock(handle));
   Block::Cursor cursor(&block, InternalKeyCmp);
   cursor.Seek(target);
   if (!cursor.Valid()) {
@@ -359,7 +388,7 @@ class SegmentIterator final : public InternalIterator {
       status_ = Status::Corruption(fmt::format("segment {}: malformed block handle in the index", seg_->path()));
       return;
     }
-    auto block = seg_->ReadBlock(handle, "data block");
+    auto block = seg_->ReadDataBlock(handle);
     if (!block.ok()) {
       status_ = block.status();
       return;

@@ -14,6 +14,7 @@
 #ifndef EBB_STORAGE_SEGMENT_H_
 #define EBB_STORAGE_SEGMENT_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -144,6 +145,12 @@ class Segment : public std::enable_shared_from_this<Segment> {
   Result<Contents> ReadBlockContents(const BlockHandle& handle, std::string_view what) const;
   // ReadBlockContents, parsed as a sorted block (data and index blocks).
   Result<Block> ReadBlock(const BlockHandle& handle, std::string_view what) const;
+  // A data block for a lookup or a scan. From a memory-mapped file, an
+  // uncompressed block's checksum is verified on its first read after the
+  // segment is opened, not on every read (as a block cache verifies a block
+  // once, when it loads it): a lookup then touches the few cache lines it
+  // searches, not the whole block.
+  Result<Block> ReadDataBlock(const BlockHandle& handle) const;
 
  private:
   Segment(std::string path, uint64_t number, std::unique_ptr<RandomAccessFile> file, uint64_t file_size);
@@ -156,6 +163,10 @@ class Segment : public std::enable_shared_from_this<Segment> {
   std::string filter_;
   SegmentProperties props_;
   std::shared_ptr<void> pin_;
+  // Memory-mapped files only: one bit per 512 bytes of file, set once the
+  // data block starting there has been verified. Only blocks of at least
+  // 512 bytes with their trailer use it, so no two share a bit.
+  std::unique_ptr<std::atomic<uint64_t>[]> verified_;
 };
 
 bool DecodeBlockHandle(std::string_view* input, BlockHandle* handle);

@@ -145,6 +145,51 @@ TEST_P(SegmentTest, DamagedFooterFailsOpen) {
       << reopened.status().ToString();
 }
 
+// From a memory-mapped file, a data block's checksum is checked on its
+// first read only (Segment::ReadDataBlock): a block that fails must fail on
+// every read, and verified blocks keep returning the right values.
+TEST(MappedSegmentTest, DamagedBlockFailsEveryReadAndVerifiedBlocksStayRight) {
+  ebb::testing::TempDir dir;
+  FileSystem* fs = DefaultFileSystem();
+  const std::string path = dir.Sub("000001.seg");
+  {
+    auto file = fs->NewWritableFile(path);
+    ASSERT_TRUE(file.ok());
+    SegmentWriter w(std::move(*file), path, SegmentOptions(), 9, 12345);
+    for (int i = 0; i < 3000; i++) {
+      ASSERT_TRUE(w.Add(MakeInternalKey(Key(i), 100 + i, ValueType::kValue), "value-" + Key(i)).ok());
+    }
+    ASSERT_TRUE(w.Finish().ok());
+  }
+  {
+    // One flipped byte early in the file: inside the first data block.
+    auto read = ReadFileToString(fs, path);
+    ASSERT_TRUE(read.ok());
+    std::string bytes = *read;
+    bytes[100] = static_cast<char>(bytes[100] ^ 0x20);
+    ASSERT_TRUE(WriteStringToFile(fs, bytes, path, /*sync=*/false).ok());
+  }
+  auto seg = Segment::Open(fs, path, 1);
+  ASSERT_TRUE(seg.ok()) << seg.status().ToString();
+  std::string value;
+  ValueType type;
+  for (int round = 0; round < 3; round++) {
+    int damaged = 0;
+    for (int i = 0; i < 3000; i++) {
+      auto r = (*seg)->Get(Key(i), kMaxSequenceNumber, &value, &type);
+      if (!r.ok()) {
+        ASSERT_TRUE(r.status().IsCorruption()) << r.status().ToString();
+        damaged++;
+        continue;
+      }
+      ASSERT_TRUE(*r) << Key(i);
+      ASSERT_EQ(value, "value-" + Key(i));
+    }
+    EXPECT_GT(damaged, 0) << "round " << round << ": the damaged block must be reported on every read";
+    EXPECT_LT(damaged, 3000);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Compression, SegmentTest, ::testing::Values(false, true),
                          [](const auto& info) { return info.param ? "zstd" : "none"; });
 
