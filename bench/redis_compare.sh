@@ -2,8 +2,8 @@
 # ebb serve against redis-server, side by side in one script run
 # (docs/BENCHMARKS.md, "Server against redis-server").
 #
-# For each value size (-d, default 100 and 1000 bytes) the script starts, on
-# loopback, free ports and temporary directories, three fresh servers:
+# For each value size (-d, default 100 and 1000 bytes) the script runs, on
+# loopback, free ports and temporary directories, three servers:
 #   ebb         ebb serve on embedded defaults (journal.sync=batch: a write
 #               is acknowledged in the page cache and fdatasync'ed at most
 #               100 ms later; EBB_SYNC=always|none overrides),
@@ -12,7 +12,9 @@
 #               writes lost on power failure),
 #   plain       redis-server --save '' --appendonly no (no persistence: the
 #               ceiling),
-# then, REPEATS rounds, round-robin between the servers, runs
+# then, REPEATS rounds, round-robin between the servers, each on a fresh
+# server started for the run and stopped after it (so one server's
+# background work never runs during another's measurement), runs
 #   redis-benchmark -t TESTS -r 1000000 -d SIZE -c 50 -P 16 -n N_PIPELINED
 #   redis-benchmark -t TESTS -r 1000000 -d SIZE -c 50 -P 1  -n N_SINGLE
 # (random keys over a key space of a million, larger than Ebb's memtables;
@@ -85,37 +87,41 @@ wait_ready() {  # port log
   exit 1
 }
 
-# start_servers SIZE: fresh servers for one value size; sets *_port.
-start_servers() {
-  local dir="$work/d$1"
-  mkdir -p "$dir/ebb" "$dir/plain" "$dir/aof"
-  ebb_port=$(free_port)
-  "$ebb" serve --data "$dir/ebb" --port "$ebb_port" --admin-port 0 --set "journal.sync=$sync" >"$dir/ebb.log" 2>&1 &
+# start_server SERVER DIR: a fresh server on an empty DIR; sets port.
+start_server() {
+  local server=$1 dir=$2
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  port=$(free_port)
+  case "$server" in
+    ebb)
+      "$ebb" serve --data "$dir/data" --port "$port" --admin-port 0 --set "journal.sync=$sync" >"$dir/log" 2>&1 &
+      ;;
+    aof)
+      redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly yes \
+        --appendfsync everysec --logfile "$dir/log" &
+      ;;
+    plain)
+      redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly no --logfile "$dir/log" &
+      ;;
+  esac
   pids+=($!)
-  wait_ready "$ebb_port" "$dir/ebb.log"
-  aof_port=$(free_port)
-  redis-server --port "$aof_port" --bind 127.0.0.1 --dir "$dir/aof" --save '' --appendonly yes \
-    --appendfsync everysec --logfile "$dir/aof.log" &
-  pids+=($!)
-  wait_ready "$aof_port" "$dir/aof.log"
-  plain_port=$(free_port)
-  redis-server --port "$plain_port" --bind 127.0.0.1 --dir "$dir/plain" --save '' --appendonly no \
-    --logfile "$dir/plain.log" &
-  pids+=($!)
-  wait_ready "$plain_port" "$dir/plain.log"
+  wait_ready "$port" "$dir/log"
 }
 
 declare -A results  # "<size> <pipeline> <server> <test>" -> space-separated rps of each round
 servers=(ebb aof plain)
 IFS=, read -r -a size_list <<< "$sizes"
 for size in "${size_list[@]}"; do
-  start_servers "$size"
   for r in $(seq 1 "$repeats"); do
     # Round-robin, starting with a different server each round.
     for i in 0 1 2; do
       server="${servers[$(( (i + r - 1) % 3 ))]}"
-      port_var="${server}_port"
       for pipeline in 16 1; do
+        # Each run has the machine to itself: a fresh server, stopped
+        # afterwards, so no server's background work (Ebb's flushes and
+        # compactions, redis' AOF rewrite) runs during another's run.
+        start_server "$server" "$work/$server"
         n=$requests_pipelined
         [ "$pipeline" -gt 1 ] || n=$requests_single
         while IFS=, read -r test rps _; do
@@ -131,12 +137,12 @@ for size in "${size_list[@]}"; do
             printf '{"workload":"redis","server":"%s","test":"%s","value_size":%s,"pipeline":%s,"clients":50,"keyspace":%s,"requests":%s,"round":%s,"ops_per_sec":%s,"ebb_sync":"%s"}\n' \
               "$server" "$test" "$size" "$pipeline" "$keyspace" "$n" "$r" "$rps" "$sync" >> "$jsonl"
           fi
-        done < <(redis-benchmark -p "${!port_var}" -t "$tests" -r "$keyspace" -d "$size" -c 50 -P "$pipeline" \
+        done < <(redis-benchmark -p "$port" -t "$tests" -r "$keyspace" -d "$size" -c 50 -P "$pipeline" \
                    -n "$n" --csv 2>/dev/null)
+        stop_servers
       done
     done
   done
-  stop_servers
 done
 
 # median [min-max] of space-separated numbers
