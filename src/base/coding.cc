@@ -76,12 +76,7 @@ const char* DecodeVarint64(const char* p, const char* limit, uint64_t* value) {
   return nullptr;
 }
 
-const char* DecodeVarint32(const char* p, const char* limit, uint32_t* value) {
-  // Fast path: one byte.
-  if (p < limit && (static_cast<unsigned char>(*p) & 0x80) == 0) {
-    *value = static_cast<unsigned char>(*p);
-    return p + 1;
-  }
+const char* DecodeVarint32Slow(const char* p, const char* limit, uint32_t* value) {
   uint64_t v;
   const char* q = DecodeVarint64(p, limit, &v);
   if (q == nullptr || v > UINT32_MAX) return nullptr;

@@ -53,8 +53,16 @@ bool GetLengthPrefixed(std::string_view* input, std::string_view* value);
 bool GetBytes(std::string_view* input, size_t n, std::string_view* value);
 
 // Pointer-based varint decode used by hot block parsing; returns nullptr on
-// malformed or truncated input.
-const char* DecodeVarint32(const char* p, const char* limit, uint32_t* value);
+// malformed or truncated input. The one-byte case, nearly every length in a
+// block, is inline: a lookup decodes dozens per segment it searches.
+const char* DecodeVarint32Slow(const char* p, const char* limit, uint32_t* value);
+inline const char* DecodeVarint32(const char* p, const char* limit, uint32_t* value) {
+  if (p < limit && (static_cast<unsigned char>(*p) & 0x80) == 0) {
+    *value = static_cast<unsigned char>(*p);
+    return p + 1;
+  }
+  return DecodeVarint32Slow(p, limit, value);
+}
 const char* DecodeVarint64(const char* p, const char* limit, uint64_t* value);
 
 }  // namespace ebb
