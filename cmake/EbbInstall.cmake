@@ -14,14 +14,36 @@ install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/docs/operati
               ${PROJECT_SOURCE_DIR}/docs/configuration.md ${PROJECT_SOURCE_DIR}/docs/server.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT server)
 
-# packaging/ebb.service names the paths of a system install (/usr/bin/ebb,
-# /usr/share/doc/ebb). Under another prefix, chosen when `cmake --install
-# --prefix` runs, the installed unit names that prefix's instead. systemd
-# reads units from <prefix>/lib/systemd/system for /usr and /usr/local.
+# The manual page and the configuration file are what the installed `ebb`
+# prints (tools/ebb/CMakeLists.txt).
+install(FILES ${EBB_GENERATED_INSTALL_DIR}/ebb.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1 COMPONENT server)
+
+# The configuration file and the systemd unit. packaging/ebb.service names
+# the paths of a system install (/usr/bin/ebb, /etc/ebb/ebb.toml,
+# /usr/share/doc/ebb); the prefix is chosen when `cmake --install --prefix`
+# runs, so the installed unit is written then, naming that prefix's program,
+# configuration and docs. The configuration goes to /etc/ebb for the prefix
+# /usr (where GNUInstallDirs puts /usr's sysconfdir), else to
+# <prefix>/etc/ebb, so an install under a test prefix writes nothing outside
+# it; an existing file is the operator's and is kept. In the Debian package
+# it is a conffile (cmake/EbbPackage.cmake). systemd reads units from
+# <prefix>/lib/systemd/system for /usr and /usr/local.
 install(CODE "
+  if(\"\${CMAKE_INSTALL_PREFIX}\" STREQUAL \"/usr\")
+    set(_ebb_etc /etc/ebb)
+  else()
+    set(_ebb_etc \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_SYSCONFDIR}/ebb\")
+  endif()
+  if(EXISTS \"\$ENV{DESTDIR}\${_ebb_etc}/ebb.toml\")
+    message(STATUS \"Keeping: \$ENV{DESTDIR}\${_ebb_etc}/ebb.toml\")
+  else()
+    file(INSTALL \"${EBB_GENERATED_INSTALL_DIR}/ebb.toml\" DESTINATION \"\${_ebb_etc}\")
+  endif()
+
   set(_ebb_unit_dir \"\${CMAKE_INSTALL_PREFIX}/lib/systemd/system\")
   file(READ \"${PROJECT_SOURCE_DIR}/packaging/ebb.service\" _ebb_unit)
-  string(REPLACE \"ExecStart=/usr/bin/ebb \" \"ExecStart=\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}/ebb \"
+  string(REPLACE \"ExecStart=/usr/bin/ebb serve --config /etc/ebb/ebb.toml \"
+         \"ExecStart=\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}/ebb serve --config \${_ebb_etc}/ebb.toml \"
          _ebb_unit \"\${_ebb_unit}\")
   string(REPLACE \"file:/usr/share/doc/ebb/\" \"file:\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_DOCDIR}/\"
          _ebb_unit \"\${_ebb_unit}\")

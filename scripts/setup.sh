@@ -8,7 +8,8 @@
 #                            # chromium, openssl for test certificates,
 #                            # clang and libFuzzer for scripts/fuzz.sh,
 #                            # node/npm for s3rver, systemd-analyze to
-#                            # check the service unit)
+#                            # check the service unit, dpkg-dev, groff and
+#                            # col for the Debian package test)
 #   scripts/setup.sh bench   # test + what bench/run_all.sh also runs
 #                            # (RocksDB's own db_bench, from rocksdb-tools)
 set -euo pipefail
@@ -25,7 +26,7 @@ build_packages=(
 )
 test_packages=(
   redis-tools redis-server python3 python3-redis python3-prometheus-client chromium openssl
-  clang libclang-rt-14-dev systemd
+  clang libclang-rt-14-dev systemd dpkg-dev groff-base bsdextrautils
 )
 bench_packages=(
   rocksdb-tools

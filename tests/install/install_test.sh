@@ -37,7 +37,7 @@ expect=(
   include/ebb/ebb.h include/ebb/version.h include/ebb/store.h include/ebb/export.h
   "$libdir/cmake/Ebb/EbbConfig.cmake" "$libdir/cmake/Ebb/EbbConfigVersion.cmake" "$libdir/cmake/Ebb/EbbTargets.cmake"
   "$libdir/pkgconfig/ebb.pc"
-  lib/systemd/system/ebb.service
+  lib/systemd/system/ebb.service etc/ebb/ebb.toml share/man/man1/ebb.1
   share/doc/ebb/operations.md share/doc/ebb/configuration.md share/doc/ebb/server.md share/doc/ebb/README.md
 )
 [ "$with_bench" = 1 ] && expect+=(bin/ebb-bench)
@@ -61,14 +61,24 @@ echo "$version"
 
 step "the systemd unit"
 unit=$prefix/lib/systemd/system/ebb.service
-grep -qx "ExecStart=$prefix/bin/ebb serve --config /etc/ebb/ebb.toml --data /var/lib/ebb" "$unit" ||
-  fail "the installed unit does not start $prefix/bin/ebb: $(grep ExecStart "$unit")"
+grep -qx "ExecStart=$prefix/bin/ebb serve --config $prefix/etc/ebb/ebb.toml --data /var/lib/ebb" "$unit" ||
+  fail "the installed unit does not start $prefix/bin/ebb with $prefix/etc/ebb/ebb.toml: $(grep ExecStart "$unit")"
 grep -qx "Type=notify" "$unit" || fail "the unit is not Type=notify"
 command -v systemd-analyze >/dev/null || fail "systemd-analyze is missing: run scripts/setup.sh test"
 # verify exits 0 on most problems it reports (an unknown Type=, a bad
 # directive): any output is a failure.
 out=$(systemd-analyze verify "$unit" 2>&1) || fail "systemd-analyze verify: $out"
 [ -z "$out" ] || fail "systemd-analyze verify reported: $out"
+
+step "the configuration file"
+cmp -s "$prefix/etc/ebb/ebb.toml" <("$prefix/bin/ebb" config template) ||
+  fail "$prefix/etc/ebb/ebb.toml is not what ebb config template prints"
+# An operator's file survives a reinstall.
+echo "# edited by the operator" >>"$prefix/etc/ebb/ebb.toml"
+cmake --install "$build_dir" --prefix "$prefix" --component server >"$work/reinstall.log" ||
+  { cat "$work/reinstall.log"; fail "reinstall"; }
+tail -n 1 "$prefix/etc/ebb/ebb.toml" | grep -qx "# edited by the operator" || fail "a reinstall replaced the edited configuration"
+grep -q "Keeping: $prefix/etc/ebb/ebb.toml" "$work/reinstall.log" || fail "the reinstall did not say it kept the configuration"
 
 check_run() {  # check_run PROGRAM DATA_DIR
   local out
