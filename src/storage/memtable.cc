@@ -101,7 +101,8 @@ void MemTable::Insert(SequenceNumber seq, ValueType type, std::string_view key, 
   // key is added here, or the filter was published after it and
   // MakeLiveFilter's scan of the list finds the key.
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (ConcurrentBloom* live = live_.load(std::memory_order_relaxed)) live->Add(BloomHash(key));
+  // Acquire: the filter's construction happens before its use here.
+  if (ConcurrentBloom* live = live_.load(std::memory_order_acquire)) live->Add(BloomHash(key));
 }
 
 void MemTable::CountPayload(uint64_t bytes) {

@@ -9,7 +9,9 @@
 //
 // Every block is followed by a 5-byte trailer: u8 compression (0 none,
 // 1 zstd) and fixed32 checksum of contents + compression byte. Checksums are
-// verified on every read.
+// verified when a block is read: a memory-mapped, uncompressed data block on
+// its first read after the open (ReadDataBlock), every other block on every
+// read; VerifyChecksums reads every block afresh.
 
 #ifndef EBB_STORAGE_SEGMENT_H_
 #define EBB_STORAGE_SEGMENT_H_
