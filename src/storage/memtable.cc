@@ -97,12 +97,18 @@ void MemTable::Insert(SequenceNumber seq, ValueType type, std::string_view key, 
   if (!value.empty()) std::memcpy(p, value.data(), value.size());
   list_.Insert(buf);
   if (live_filter_bytes_ == 0) return;
-  // After the list, with a fence: either this load sees the filter, and the
-  // key is added here, or the filter was published after it and
-  // MakeLiveFilter's scan of the list finds the key.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
   // Acquire: the filter's construction happens before its use here.
-  if (ConcurrentBloom* live = live_.load(std::memory_order_acquire)) live->Add(BloomHash(key));
+  ConcurrentBloom* live = live_.load(std::memory_order_acquire);
+  if (live == nullptr) {
+    // Not published yet, as far as this thread has seen. MakeLiveFilter
+    // does the same read-modify-write after publishing; the two are
+    // ordered, so either this insert's list link happens before its scan
+    // (which then finds the key) or the publication happens before the
+    // load below (which then sees the filter).
+    publish_order_.fetch_add(0, std::memory_order_acq_rel);
+    live = live_.load(std::memory_order_acquire);
+  }
+  if (live != nullptr) live->Add(BloomHash(key));
 }
 
 void MemTable::CountPayload(uint64_t bytes) {
@@ -115,7 +121,7 @@ void MemTable::CountPayload(uint64_t bytes) {
 void MemTable::MakeLiveFilter() {
   live_storage_ = std::make_unique<ConcurrentBloom>(live_filter_bytes_);
   live_.store(live_storage_.get(), std::memory_order_release);
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  publish_order_.fetch_add(1, std::memory_order_acq_rel);  // see Insert
   SkipList<KeyComparator>::Iterator it(&list_);
   for (it.SeekToFirst(); it.Valid(); it.Next()) {
     live_storage_->Add(BloomHash(ExtractUserKey(DecodeLengthPrefixed(it.key()))));

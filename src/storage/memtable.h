@@ -80,6 +80,7 @@ class MemTable {
   void CountPayload(uint64_t bytes);
   // Makes the live filter: published first (writes from then on add their
   // keys), then every key already in the list added, then marked complete.
+  // An insert that raced the publication is in one or the other (Insert).
   void MakeLiveFilter();
 
   struct KeyComparator {
@@ -101,6 +102,8 @@ class MemTable {
   std::unique_ptr<ConcurrentBloom> live_storage_;  // written once, before live_
   std::atomic<ConcurrentBloom*> live_{nullptr};
   std::atomic<bool> live_complete_{false};
+  // Orders an insert that saw no live filter against its publication.
+  std::atomic<uint64_t> publish_order_{0};
 };
 
 }  // namespace ebb
