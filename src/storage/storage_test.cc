@@ -531,10 +531,13 @@ TEST_F(StorageTest, EvictedSegmentsKeepTheirFilterLocallySoAbsentKeysFetchNothin
   for (int i = 0; i < 400; i++) ASSERT_TRUE(Put(db.get(), fmt::format("k{:04}", 2 * i), fmt::format("v{}", i)).ok());
   ASSERT_TRUE(db->Flush().ok());
   std::vector<uint64_t> numbers;
-  const auto set = db->segment_set();
-  for (const auto& f : *set) {
-    numbers.push_back(f->meta().number);
-    remote.Keep(f->meta().number, f->path());
+  {
+    // Not held past the Reopen below: its files refer to the store.
+    const auto set = db->segment_set();
+    for (const auto& f : *set) {
+      numbers.push_back(f->meta().number);
+      remote.Keep(f->meta().number, f->path());
+    }
   }
   ASSERT_FALSE(numbers.empty());
   for (uint64_t n : numbers) ASSERT_TRUE(storage_->EvictSegment(n).ok());
