@@ -146,14 +146,11 @@ TEST_P(SegmentTest, DamagedFooterFailsOpen) {
       << reopened.status().ToString();
 }
 
-// From a memory-mapped file, a data block's checksum is checked on its
-// first read only (Segment::ReadDataBlock): a block that fails must fail on
-// every read, and verified blocks keep returning the right values.
-TEST(MappedSegmentTest, DamagedBlockFailsEveryReadAndVerifiedBlocksStayRight) {
-  ebb::testing::TempDir dir;
-  FileSystem* fs = DefaultFileSystem();
-  const std::string path = dir.Sub("000001.seg");
-  {
+// Segments on the POSIX file system, read through a memory mapping: keys
+// 0..2999, uncompressed, written in SetUp.
+class MappedSegmentTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
     auto file = fs->NewWritableFile(path);
     ASSERT_TRUE(file.ok());
     SegmentWriter w(std::move(*file), path, SegmentOptions(), 9, 12345);
@@ -162,6 +159,16 @@ TEST(MappedSegmentTest, DamagedBlockFailsEveryReadAndVerifiedBlocksStayRight) {
     }
     ASSERT_TRUE(w.Finish().ok());
   }
+
+  ebb::testing::TempDir dir;
+  FileSystem* const fs = DefaultFileSystem();
+  const std::string path = dir.Sub("000001.seg");
+};
+
+// From a memory-mapped file, a data block's checksum is checked on its
+// first read only (Segment::ReadDataBlock): a block that fails must fail on
+// every read, and verified blocks keep returning the right values.
+TEST_F(MappedSegmentTest, DamagedBlockFailsEveryReadAndVerifiedBlocksStayRight) {
   {
     // One flipped byte early in the file: inside the first data block.
     auto read = ReadFileToString(fs, path);
@@ -192,19 +199,7 @@ TEST(MappedSegmentTest, DamagedBlockFailsEveryReadAndVerifiedBlocksStayRight) {
 }
 
 // A whole-file check verifies every block again, whatever reads marked.
-TEST(MappedSegmentTest, VerifyChecksumsRereadsBlocksThatReadsMarkedVerified) {
-  ebb::testing::TempDir dir;
-  FileSystem* fs = DefaultFileSystem();
-  const std::string path = dir.Sub("000001.seg");
-  {
-    auto file = fs->NewWritableFile(path);
-    ASSERT_TRUE(file.ok());
-    SegmentWriter w(std::move(*file), path, SegmentOptions(), 9, 12345);
-    for (int i = 0; i < 3000; i++) {
-      ASSERT_TRUE(w.Add(MakeInternalKey(Key(i), 100 + i, ValueType::kValue), "value-" + Key(i)).ok());
-    }
-    ASSERT_TRUE(w.Finish().ok());
-  }
+TEST_F(MappedSegmentTest, VerifyChecksumsRereadsBlocksThatReadsMarkedVerified) {
   auto seg = Segment::Open(fs, path, 1);
   ASSERT_TRUE(seg.ok()) << seg.status().ToString();
   std::string value;
