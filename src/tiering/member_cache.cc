@@ -146,8 +146,16 @@ Result<std::unique_ptr<MemberCache::Handle>> MemberCache::Acquire(const SegmentK
   }
   auto plain = Fetch(*entry);
   if (!plain.ok()) return fail(plain.status());
-  Status s = WriteFileAtomically(fs_, *plain, PathOf(key));
-  if (!s.ok()) return fail(s.WithContext(fmt::format("member cache: write segment {}", key.ToString())));
+  // The cache starts empty at every open (files left from a previous run are
+  // deleted), so its files are written without a sync: a crash loses
+  // nothing a refetch cannot bring back, and a cold read does not wait for
+  // the disk. A failed write leaves no file behind.
+  const std::string path = PathOf(key);
+  Status s = WriteStringToFile(fs_, *plain, path, /*sync=*/false);
+  if (!s.ok()) {
+    if (fs_->FileExists(path)) (void)fs_->DeleteFile(path);
+    return fail(s.WithContext(fmt::format("member cache: write segment {} to {}", key.ToString(), path)));
+  }
   MutexLock lock(&mu_);
   reserved_bytes_ -= reserved;
   Slot& slot = slots_[key];
@@ -159,7 +167,7 @@ Result<std::unique_ptr<MemberCache::Handle>> MemberCache::Acquire(const SegmentK
   stats_.cached_bytes += slot.size_bytes;
   stats_.cached_members++;
   fetched_cv_.SignalAll();
-  return std::unique_ptr<Handle>(new Handle(this, key, PathOf(key), slot.size_bytes));
+  return std::unique_ptr<Handle>(new Handle(this, key, path, slot.size_bytes));
 }
 
 void MemberCache::Release(const SegmentKey& key) {

@@ -2,7 +2,8 @@
 // that needs an evicted segment calls Acquire(key): the cache looks the
 // segment up in the tier index (by SegmentKey: database, number, checksum),
 // fetches just its archive member with one ranged get, checks the
-// ciphertext and plaintext checksums, and writes the plain segment file to
+// ciphertext and plaintext checksums, and writes the plain segment file
+// (without a sync: the cache does not outlive the process's use of it) to
 // <dir>/<number>-<checksum>.seg, which the engine opens through the
 // FileSystem like any segment file. TryAcquire never fetches: the engine's
 // asynchronous reads use it to hand a fetch to the fetch pool instead of

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "env/clock.h"
+#include "env/fault_injection_file_system.h"
 #include "env/mem_file_system.h"
 #include "env/mem_object_store.h"
 #include "env/object_store.h"
@@ -155,6 +156,34 @@ TEST_F(MemberCacheTest, CorruptionIsRefetchedThenReportedClearly) {
   // Repaired remotely: the next read succeeds.
   ASSERT_TRUE(store_.CorruptObject(key, m.payload_offset + 10, 1).ok());
   EXPECT_TRUE(cache->Acquire(Key(1)).ok());
+}
+
+// A full disk or a failing write while a fetched member is written: the read
+// gets the error with the segment and the path, no partial file stays, the
+// reservation is returned, and the next read fetches again and succeeds.
+// Cache files are never synced (the cache starts empty at every open).
+TEST_F(MemberCacheTest, AFailedWriteLeavesNoFileAndTheNextReadSucceeds) {
+  FaultInjectionFileSystem faulty(&fs_);
+  auto opened = MemberCache::Open(&faulty, &store_, ring_.get(), &index_, {.dir = "/cache", .capacity_bytes = 1 << 20});
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  auto cache = std::move(opened).value();
+  for (FaultTiming timing : {FaultTiming::kBefore, FaultTiming::kAfter}) {
+    SCOPED_TRACE(timing == FaultTiming::kBefore ? "before" : "after");
+    faulty.Fail({.op = FaultOp::kAppend, .nth = 1, .error = Status::NoSpace("injected: disk full"), .timing = timing,
+                 .path_contains = "/cache/"});
+    auto h = cache->Acquire(Key(2));
+    ASSERT_TRUE(h.status().IsNoSpace()) << h.status().ToString();
+    EXPECT_NE(h.status().message().find("member cache: write segment"), std::string::npos) << h.status().ToString();
+    EXPECT_NE(h.status().message().find(CachePath(2)), std::string::npos) << h.status().ToString();
+    EXPECT_FALSE(fs_.FileExists(CachePath(2))) << "a failed write leaves no file";
+    EXPECT_EQ(cache->stats().cached_bytes, 0u);
+    faulty.ClearFaults();
+  }
+  auto h = cache->Acquire(Key(2));
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  EXPECT_TRUE(*ReadFileToString(&fs_, (*h)->path()) == SegmentContents(2, kSegmentBytes));
+  EXPECT_EQ(faulty.calls(FaultOp::kSync, "/cache/"), 0u);
+  EXPECT_EQ(faulty.calls(FaultOp::kSyncDir, "/cache"), 0u);
 }
 
 }  // namespace
