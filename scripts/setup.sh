@@ -9,7 +9,9 @@
 #                            # clang and libFuzzer for scripts/fuzz.sh,
 #                            # node/npm for s3rver, systemd-analyze to
 #                            # check the service unit, dpkg-dev, groff and
-#                            # col for the Debian package test)
+#                            # col for the Debian package test, Ceph's
+#                            # monitor, OSD and RADOS Gateway for the S3
+#                            # tests against a real object store)
 #   scripts/setup.sh bench   # test + what bench/run_all.sh also runs
 #                            # (RocksDB's own db_bench, from rocksdb-tools)
 set -euo pipefail
@@ -27,6 +29,7 @@ build_packages=(
 test_packages=(
   redis-tools redis-server python3 python3-redis python3-prometheus-client chromium openssl
   clang libclang-rt-14-dev systemd dpkg-dev groff-base bsdextrautils
+  ceph-mon ceph-osd radosgw ceph-common
 )
 bench_packages=(
   rocksdb-tools
