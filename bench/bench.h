@@ -55,7 +55,7 @@ struct Flags {
   std::string out_dir;     // where CSV/plots go (idle, smoosh, tiering); see OutDir()
   std::vector<uint64_t> manydbs;  // manydbs: database counts (default 10,000 and 100,000)
   int keys_per_db = 4;            // manydbs: keys written into each database
-  std::string tier_store;  // tiering: local | s3rver (empty: both)
+  std::string tier_store;  // tiering: local | s3 (empty: both)
 };
 
 // Everything a workload needs.

@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
   app.add_option("--keys-per-db", f.keys_per_db, "manydbs: keys written into each database")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
-  app.add_option("--tier-store", f.tier_store, "tiering: local|s3rver (default: both)");
+  app.add_option("--tier-store", f.tier_store, "tiering: local|s3 (s3: s3rver, or the service EBB_TEST_S3_ENDPOINT names; default: both)");
   CLI11_PARSE(app, argc, argv);
   f.threads_given = app.get_option("--threads")->count() > 0;
   f.sync_given = app.get_option("--sync")->count() > 0;

@@ -18,6 +18,8 @@
 #   core-sync      fillrandom with sync always (all) and batch (Ebb, RocksDB)
 #   dbbench        RocksDB's own db_bench beside ebb-bench --engine rocksdb
 #   writers readisolation idle smoosh tiering manydbs redis
+#   tiering-ceph   the tiering workload against a one-node Ceph RADOS
+#                  Gateway (tests/s3/ceph_rgw.sh; needs scripts/setup.sh test)
 #   trickle        what a lone write costs at one write every 0.1-10 s,
 #                  embedded per policy and through ebb serve (context
 #                  switches, which load barely moves: run once)
@@ -35,7 +37,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 out="bench/results/$(date +%Y-%m-%d)"
-only="core,core-more,core-sync,dbbench,writers,readisolation,idle,trickle,soak,smoosh,tiering,manydbs,redis"
+only="core,core-more,core-sync,dbbench,writers,readisolation,idle,trickle,soak,smoosh,tiering,tiering-ceph,manydbs,redis"
 repeats=3
 plots=""
 smoke=""
@@ -46,7 +48,7 @@ while [ $# -gt 0 ]; do
     --only) only="$2"; only_given=1; shift 2 ;;
     --repeats) repeats="$2"; shift 2 ;;
     --plots-to-docs) plots=docs; shift ;;
-    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
     -*) echo "usage: $0 [OUT] [--only NAME,...] [--repeats N] [--plots-to-docs] [--smoke]" >&2; exit 2 ;;
     *) out="$1"; shift ;;
   esac
@@ -209,8 +211,19 @@ if wanted smoosh; then
 fi
 
 if wanted tiering; then
-  run tiering "$bench" tiering --json --out "$plots" --data "$data/tiering"
-  rm -rf "$data/tiering"
+  for r in $(seq 1 "$repeats"); do
+    run tiering "$bench" tiering --json --out "$plots" --data "$data/tiering"
+    rm -rf "$data/tiering"
+  done
+fi
+
+if wanted tiering-ceph; then
+  # The same, against a one-node Ceph RADOS Gateway on loopback.
+  for r in $(seq 1 "$repeats"); do
+    run tiering tests/s3/ceph_rgw.sh run -- "$bench" tiering --tier-store s3 --json --out "$plots/ceph" \
+      --data "$data/tiering"
+    rm -rf "$data/tiering"
+  done
 fi
 
 if wanted manydbs; then

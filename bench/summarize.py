@@ -514,14 +514,35 @@ def tiering(directory):
     rows = load(directory, "tiering")
     if not rows:
         return ""
-    body = [[r.get("store"), num(r.get("local_target_bytes", 0) / 2**20, 1), num(r.get("local_bytes_max", 0) / 2**20, 2),
-             num(r.get("local_bytes_max_over_target"), 3), num(r.get("cold_read_p50_us") / 1000, 2),
-             num(r.get("cold_read_p99_us") / 1000, 2), num(r.get("warm_read_p50_us"), 1),
-             num(r.get("compression_ratio"), 2), r.get("archives"), num(r.get("rebuild_s_per_1000"), 3),
-             "yes" if r.get("rebuild_equals_index") else "NO"] for r in rows]
-    return table(["store", "target MiB", "local max MiB", "max / target", "cold read p50 ms", "cold read p99 ms",
+    stores = []
+    for r in rows:
+        if r.get("store") not in stores:
+            stores.append(r.get("store"))
+    one_way, both_ways = [], []
+    for store in stores:
+        rs = [r for r in rows if r.get("store") == store]
+        f = lambda k, d=0, s=1.0: spread([r.get(k) for r in rs], d, s)
+        one_way.append([store, f("local_target_bytes", 1, 2**-20), f("local_bytes_max", 2, 2**-20),
+                        f("local_bytes_max_over_target", 3), f("cold_read_p50_us", 2, 1e-3),
+                        f("cold_read_p99_us", 2, 1e-3), f("warm_read_p50_us", 1), f("compression_ratio", 2),
+                        f("archives"), f("rebuild_s_per_1000", 3),
+                        "yes" if all(r.get("rebuild_equals_index") for r in rs) else "NO", len(rs)])
+        if any("restore_s_per_gb" in r for r in rs):
+            both_ways.append([store, f("outage_open_seconds", 2), f("warm_read_p99_us", 0),
+                              f("outage_hot_read_p99_us", 0), f("outage_failed_read_p99_us", 0),
+                              f("gc_garbage_bytes_before", 1, 2**-20), f("gc_bytes_reclaimed", 1, 2**-20),
+                              f("gc_archives_deleted"), f("gc_garbage_bytes_after", 1, 2**-20),
+                              f("recall_mib_per_s", 0), f("restore_s_per_gb", 1), f("restore_keys_verified"),
+                              len(rs)])
+    text = table(["store", "target MiB", "local max MiB", "max / target", "cold read p50 ms", "cold read p99 ms",
                   "warm read p50 us", "compression", "archives", "rebuild s per 1000 archives",
-                  "rebuilt index equal"], body)
+                  "rebuilt index equal", "runs"], one_way)
+    if both_ways:
+        text += "\n" + table(["store", "outage: open s", "hot read p99 us before", "outage: hot read p99 us",
+                              "outage: evicted read fails in p99 us", "garbage MiB before GC", "GC reclaimed MiB",
+                              "archives deleted", "garbage MiB after", "recall MiB/s", "restore s per GB",
+                              "keys checked after restore", "runs"], both_ways)
+    return text
 
 
 def main():
