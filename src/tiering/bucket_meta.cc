@@ -25,8 +25,10 @@ std::vector<uint64_t> ParseKeyRegistry(const std::string& text) {
   std::string line;
   while (std::getline(in, line)) {
     if (line.size() < 16) continue;
+    // `end` points into `hex`, which must outlive the check of *end.
+    const std::string hex = line.substr(0, 16);
     char* end = nullptr;
-    uint64_t id = std::strtoull(line.substr(0, 16).c_str(), &end, 16);
+    uint64_t id = std::strtoull(hex.c_str(), &end, 16);
     if (end != nullptr && *end == '\0' && std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
   }
   return ids;
