@@ -113,8 +113,13 @@ class EBB_EXPORT Database {
   // Applies every operation of batch atomically.
   virtual Status Write(const WriteOptions& options, const WriteBatch& batch) = 0;
 
-  // Reads key into *value. NotFound if absent.
+  // Reads key into *value. NotFound if absent (a key whose expiry has come
+  // is absent: WriteBatch::PutWithExpiry).
   virtual Status Get(const ReadOptions& options, std::string_view key, std::string* value) = 0;
+  // Get, and the key's expiry into *expire_at_ms: Unix time in
+  // milliseconds, 0 when the key does not expire.
+  virtual Status GetWithExpiry(const ReadOptions& options, std::string_view key, std::string* value,
+                               int64_t* expire_at_ms) = 0;
 
   // An iterator over a consistent snapshot. It may outlive this handle and
   // the Store: it keeps alive what it reads (memtables, segment files, the

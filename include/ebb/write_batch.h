@@ -23,6 +23,11 @@ class EBB_EXPORT WriteBatch {
   WriteBatch() = default;
 
   void Put(std::string_view key, std::string_view value);
+  // A put whose value expires at `expire_at_ms` (Unix time in milliseconds,
+  // UTC): from that moment reads find the key absent, iterators skip it,
+  // and compaction drops it with its older versions. A later Put without an
+  // expiry replaces it with a value that does not expire.
+  void PutWithExpiry(std::string_view key, std::string_view value, int64_t expire_at_ms);
   void Delete(std::string_view key);
   void Clear();
 
@@ -42,6 +47,11 @@ class EBB_EXPORT WriteBatch {
     virtual ~Handler() = default;
     virtual void Put(std::string_view key, std::string_view value) = 0;
     virtual void Delete(std::string_view key) = 0;
+    // A put with an expiry; handlers that do not override it see a Put.
+    virtual void PutWithExpiry(std::string_view key, std::string_view value, int64_t expire_at_ms) {
+      (void)expire_at_ms;
+      Put(key, value);
+    }
   };
   void Iterate(Handler* handler) const;
 

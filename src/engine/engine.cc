@@ -291,6 +291,10 @@ class DatabaseImpl final : public Database, public std::enable_shared_from_this<
   Status Get(const ReadOptions& options, std::string_view key, std::string* value) override {
     return core_->Get(options, key, value);
   }
+  Status GetWithExpiry(const ReadOptions& options, std::string_view key, std::string* value,
+                       int64_t* expire_at_ms) override {
+    return core_->Get(options, key, value, expire_at_ms);
+  }
   std::unique_ptr<Iterator> NewIterator(const ReadOptions& options) override {
     return std::make_unique<EngineIterator>(engine_, core_->NewIterator(options));
   }

@@ -54,6 +54,21 @@ std::vector<CommandSpec> BuildTable() {
       {CommandId::kTouch, "touch", -2, {"readonly", "fast"}, 1, -1, 1, K::kRead, false},
       {CommandId::kRandomKey, "randomkey", 1, {"readonly"}, 0, 0, 0, K::kOther, false},
       {CommandId::kKeys, "keys", 2, {"readonly"}, 0, 0, 0, K::kOther, false},
+      // The expiry commands run on the write executor, the TTL family too:
+      // they need a key's expiry, which the ReadPool's point reads do not
+      // return.
+      {CommandId::kSetEx, "setex", 4, {"write", "denyoom"}, 1, 1, 1, K::kWrite, false},
+      {CommandId::kPSetEx, "psetex", 4, {"write", "denyoom"}, 1, 1, 1, K::kWrite, false},
+      {CommandId::kExpire, "expire", -3, {"write", "fast"}, 1, 1, 1, K::kWrite, false},
+      {CommandId::kPExpire, "pexpire", -3, {"write", "fast"}, 1, 1, 1, K::kWrite, false},
+      {CommandId::kExpireAt, "expireat", -3, {"write", "fast"}, 1, 1, 1, K::kWrite, false},
+      {CommandId::kPExpireAt, "pexpireat", -3, {"write", "fast"}, 1, 1, 1, K::kWrite, false},
+      {CommandId::kTtl, "ttl", 2, {"readonly", "fast"}, 1, 1, 1, K::kWrite, false},
+      {CommandId::kPTtl, "pttl", 2, {"readonly", "fast"}, 1, 1, 1, K::kWrite, false},
+      {CommandId::kExpireTime, "expiretime", 2, {"readonly", "fast"}, 1, 1, 1, K::kWrite, false},
+      {CommandId::kPExpireTime, "pexpiretime", 2, {"readonly", "fast"}, 1, 1, 1, K::kWrite, false},
+      {CommandId::kPersist, "persist", 2, {"write", "fast"}, 1, 1, 1, K::kWrite, false},
+      {CommandId::kGetEx, "getex", -2, {"write", "fast"}, 1, 1, 1, K::kWrite, false},
   };
   // clang-format on
 }

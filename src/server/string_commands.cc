@@ -1,7 +1,13 @@
 // The string and key commands that read before they write (INCR family,
-// APPEND, SETRANGE, GETDEL, SETNX, MSETNX, GETSET, RENAME, RENAMENX, COPY),
-// run inside a WriteJob (write_job.h), with Redis's replies and error texts.
+// APPEND, SETRANGE, GETDEL, SETNX, MSETNX, GETSET, RENAME, RENAMENX, COPY)
+// and the expiry commands (EXPIRE family, TTL family, PERSIST, GETEX; SET's
+// and SETEX's options are parsed here too), run inside a WriteJob
+// (write_job.h), with Redis's replies and error texts. Commands that
+// rewrite a value keep its expiry (INCR, APPEND, SETRANGE; RENAME and COPY
+// carry it), as in Redis; SET without KEEPTTL and GETSET clear it.
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -62,6 +68,48 @@ std::string TooLargeError(const ServerCore& core, uint64_t bytes) {
                      core.settings().max_value_bytes);
 }
 
+// How an expiry argument counts: milliseconds per unit, and whether it is a
+// Unix time (EXAT, PXAT, EXPIREAT, PEXPIREAT) or a time to live.
+struct ExpiryKind {
+  int64_t unit_ms;
+  bool absolute;
+};
+constexpr ExpiryKind kEx{1000, false}, kPx{1, false}, kExAt{1000, true}, kPxAt{1, true};
+
+// SET's and GETEX's EX, PX, EXAT and PXAT; nullptr for anything else.
+const ExpiryKind* ExpiryOption(std::string_view option) {
+  if (EqualsIgnoreCase(option, "ex")) return &kEx;
+  if (EqualsIgnoreCase(option, "px")) return &kPx;
+  if (EqualsIgnoreCase(option, "exat")) return &kExAt;
+  if (EqualsIgnoreCase(option, "pxat")) return &kPxAt;
+  return nullptr;
+}
+
+int64_t NowUnixMs(const ServerCore& core) { return core.clock()->WallMicros() / 1000; }
+
+// Turns *value (in the kind's unit) into a Unix time in milliseconds; false
+// when that overflows.
+bool ExpiryDeadline(const ServerCore& core, const ExpiryKind& kind, int64_t* value) {
+  int64_t ms = 0;
+  if (__builtin_mul_overflow(*value, kind.unit_ms, &ms)) return false;
+  if (!kind.absolute && __builtin_add_overflow(ms, NowUnixMs(core), &ms)) return false;
+  *value = ms;
+  return true;
+}
+
+// The expiry of SET, SETEX, PSETEX and GETEX: a positive number of the
+// kind's unit, as a Unix time in *expire_at_ms; "" or Redis's error.
+std::string ParseExpiry(const ServerCore& core, const ExpiryKind& kind, std::string_view text,
+                        std::string_view command, int64_t* expire_at_ms) {
+  int64_t value = 0;
+  if (!ParseRedisInt64(text, &value)) return std::string(kNotInteger);
+  if (value <= 0 || !ExpiryDeadline(core, kind, &value)) {
+    return fmt::format("ERR invalid expire time in '{}' command", command);
+  }
+  *expire_at_ms = value;
+  return "";
+}
+
 // Reads `key` into *value; on a read error writes the reply and returns false.
 bool ReadOrReply(WriteJobContext* job, WriteCommand* c, std::string_view key, std::optional<std::string>* value) {
   auto current = job->Read(key);
@@ -73,11 +121,23 @@ bool ReadOrReply(WriteJobContext* job, WriteCommand* c, std::string_view key, st
   return true;
 }
 
+// ReadOrReply with the key's expiry.
+bool ReadEntryOrReply(WriteJobContext* job, WriteCommand* c, std::string_view key,
+                      std::optional<WriteJobContext::Entry>* entry) {
+  auto current = job->ReadEntry(key);
+  if (!current.ok()) {
+    c->reply = StatusErrorReply(current.status());
+    return false;
+  }
+  *entry = std::move(*current);
+  return true;
+}
+
 void IncrBy(WriteJobContext* job, WriteCommand* c, int64_t increment) {
-  std::optional<std::string> current;
-  if (!ReadOrReply(job, c, c->args[1], &current)) return;
+  std::optional<WriteJobContext::Entry> current;
+  if (!ReadEntryOrReply(job, c, c->args[1], &current)) return;
   int64_t value = 0;
-  if (current && !ParseRedisInt64(*current, &value)) {
+  if (current && !ParseRedisInt64(current->value, &value)) {
     c->reply = EncodeError(kNotInteger);
     return;
   }
@@ -86,15 +146,15 @@ void IncrBy(WriteJobContext* job, WriteCommand* c, int64_t increment) {
     c->reply = EncodeError("ERR increment or decrement would overflow");
     return;
   }
-  job->Put(c->args[1], job->Keep(std::to_string(result)));
+  job->Put(c->args[1], job->Keep(std::to_string(result)), current ? current->expire_at_ms : 0);
   RespWriter(&c->reply).Integer(result);
 }
 
 void IncrByFloat(WriteJobContext* job, WriteCommand* c) {
-  std::optional<std::string> current;
-  if (!ReadOrReply(job, c, c->args[1], &current)) return;
+  std::optional<WriteJobContext::Entry> current;
+  if (!ReadEntryOrReply(job, c, c->args[1], &current)) return;
   long double value = 0;
-  if (current && !ParseLongDouble(*current, &value)) {
+  if (current && !ParseLongDouble(current->value, &value)) {
     c->reply = EncodeError(kNotFloat);
     return;
   }
@@ -109,30 +169,31 @@ void IncrByFloat(WriteJobContext* job, WriteCommand* c) {
     return;
   }
   std::string_view kept = job->Keep(std::move(text));
-  job->Put(c->args[1], kept);
+  job->Put(c->args[1], kept, current ? current->expire_at_ms : 0);
   RespWriter(&c->reply).Bulk(kept);
 }
 
 void Append(WriteJobContext* job, WriteCommand* c) {
-  std::optional<std::string> current;
-  if (!ReadOrReply(job, c, c->args[1], &current)) return;
-  std::string value = current ? std::move(*current) : std::string();
+  std::optional<WriteJobContext::Entry> current;
+  if (!ReadEntryOrReply(job, c, c->args[1], &current)) return;
+  std::string value = current ? std::move(current->value) : std::string();
   const uint64_t size = value.size() + c->args[2].size();
   if (size > static_cast<uint64_t>(job->core()->settings().max_value_bytes)) {
     c->reply = EncodeError(TooLargeError(*job->core(), size));
     return;
   }
   value.append(c->args[2]);
-  job->Put(c->args[1], job->Keep(std::move(value)));
+  job->Put(c->args[1], job->Keep(std::move(value)), current ? current->expire_at_ms : 0);
   RespWriter(&c->reply).Integer(static_cast<int64_t>(size));
 }
 
 void SetRange(WriteJobContext* job, WriteCommand* c) {
-  std::optional<std::string> current;
-  if (!ReadOrReply(job, c, c->args[1], &current)) return;
+  std::optional<WriteJobContext::Entry> current;
+  if (!ReadEntryOrReply(job, c, c->args[1], &current)) return;
   std::string_view patch = c->args[3];
   const uint64_t offset = static_cast<uint64_t>(c->integer);
-  std::string value = current ? std::move(*current) : std::string();
+  const int64_t expire_at_ms = current ? current->expire_at_ms : 0;
+  std::string value = current ? std::move(current->value) : std::string();
   // Nothing to write: the length, and no key created.
   if (patch.empty()) {
     RespWriter(&c->reply).Integer(static_cast<int64_t>(value.size()));
@@ -145,7 +206,7 @@ void SetRange(WriteJobContext* job, WriteCommand* c) {
   }
   if (value.size() < size) value.resize(size, '\0');
   value.replace(offset, patch.size(), patch);
-  job->Put(c->args[1], job->Keep(std::move(value)));
+  job->Put(c->args[1], job->Keep(std::move(value)), expire_at_ms);
   RespWriter(&c->reply).Integer(static_cast<int64_t>(size));
 }
 
@@ -197,8 +258,8 @@ void Rename(WriteJobContext* job, WriteCommand* c) {
   const bool nx = c->id == CommandId::kRenameNx;
   std::string_view from = c->args[1];
   std::string_view to = c->args[2];
-  std::optional<std::string> value;
-  if (!ReadOrReply(job, c, from, &value)) return;
+  std::optional<WriteJobContext::Entry> value;
+  if (!ReadEntryOrReply(job, c, from, &value)) return;
   if (!value) {
     c->reply = EncodeError("ERR no such key");
     return;
@@ -220,7 +281,7 @@ void Rename(WriteJobContext* job, WriteCommand* c) {
       return;
     }
   }
-  job->Put(to, job->Keep(std::move(*value)));
+  job->Put(to, job->Keep(std::move(value->value)), value->expire_at_ms);  // the expiry moves with the value
   job->Delete(from);
   if (nx) {
     w.Integer(1);
@@ -240,8 +301,8 @@ void Copy(WriteJobContext* job, WriteCommand* c) {
     c->reply = EncodeError("ERR source and destination objects are the same");
     return;
   }
-  std::optional<std::string> value;
-  if (!ReadOrReply(job, c, from, &value)) return;
+  std::optional<WriteJobContext::Entry> value;
+  if (!ReadEntryOrReply(job, c, from, &value)) return;
   RespWriter w(&c->reply);
   if (!value) {
     w.Integer(0);
@@ -256,7 +317,7 @@ void Copy(WriteJobContext* job, WriteCommand* c) {
         return;
       }
     }
-    job->Put(to, job->Keep(std::move(*value)));
+    job->Put(to, job->Keep(std::move(value->value)), value->expire_at_ms);  // the copy keeps the expiry
     w.Integer(1);
     return;
   }
@@ -277,12 +338,121 @@ void Copy(WriteJobContext* job, WriteCommand* c) {
       return;
     }
   }
-  Status s = (*target_db)->Put(WriteOptions(), to, *value);
+  WriteBatch copy;
+  if (value->expire_at_ms != 0) {
+    copy.PutWithExpiry(to, value->value, value->expire_at_ms);
+  } else {
+    copy.Put(to, value->value);
+  }
+  Status s = (*target_db)->Write(WriteOptions(), copy);
   if (!s.ok()) {
     c->reply = StatusErrorReply(s);
     return;
   }
   w.Integer(1);
+}
+
+// EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT: 1 when the expiry was set (or the
+// key deleted, for a time already past), 0 when the key is absent or the
+// condition (NX, XX, GT, LT; no expiry counts as forever) says no.
+void Expire(WriteJobContext* job, WriteCommand* c) {
+  std::optional<WriteJobContext::Entry> current;
+  if (!ReadEntryOrReply(job, c, c->args[1], &current)) return;
+  RespWriter w(&c->reply);
+  if (!current) {
+    w.Integer(0);
+    return;
+  }
+  const int64_t now = current->expire_at_ms;  // 0: none
+  const int64_t wanted = c->expire_at_ms;
+  bool apply = true;
+  switch (c->expire_condition) {
+    case 'N':
+      apply = now == 0;
+      break;
+    case 'X':
+      apply = now != 0;
+      break;
+    case 'G':
+      apply = now != 0 && wanted > now;
+      break;
+    case 'L':
+      apply = now == 0 || wanted < now;
+      break;
+    default:
+      break;
+  }
+  if (!apply) {
+    w.Integer(0);
+    return;
+  }
+  if (wanted <= NowUnixMs(*job->core())) {
+    job->Delete(c->args[1]);  // a time already past deletes the key, as in Redis
+  } else {
+    job->Put(c->args[1], job->Keep(std::move(current->value)), wanted);
+  }
+  w.Integer(1);
+}
+
+// TTL, PTTL, EXPIRETIME, PEXPIRETIME: -2 for an absent key, -1 for one
+// without an expiry.
+void Ttl(WriteJobContext* job, WriteCommand* c) {
+  std::optional<WriteJobContext::Entry> current;
+  if (!ReadEntryOrReply(job, c, c->args[1], &current)) return;
+  RespWriter w(&c->reply);
+  if (!current) {
+    w.Integer(-2);
+    return;
+  }
+  const int64_t at = current->expire_at_ms;
+  if (at == 0) {
+    w.Integer(-1);
+    return;
+  }
+  const int64_t left = std::max<int64_t>(0, at - NowUnixMs(*job->core()));
+  switch (c->id) {
+    case CommandId::kTtl:
+      w.Integer((left + 500) / 1000);
+      break;
+    case CommandId::kPTtl:
+      w.Integer(left);
+      break;
+    case CommandId::kExpireTime:
+      w.Integer(at / 1000);
+      break;
+    default:
+      w.Integer(at);
+      break;
+  }
+}
+
+// PERSIST: 1 when an expiry was removed.
+void Persist(WriteJobContext* job, WriteCommand* c) {
+  std::optional<WriteJobContext::Entry> current;
+  if (!ReadEntryOrReply(job, c, c->args[1], &current)) return;
+  if (!current || current->expire_at_ms == 0) {
+    RespWriter(&c->reply).Integer(0);
+    return;
+  }
+  job->Put(c->args[1], job->Keep(std::move(current->value)));
+  RespWriter(&c->reply).Integer(1);
+}
+
+// GETEX key [EX|PX|EXAT|PXAT time | PERSIST]: the value, its expiry changed.
+void GetEx(WriteJobContext* job, WriteCommand* c) {
+  std::optional<WriteJobContext::Entry> current;
+  if (!ReadEntryOrReply(job, c, c->args[1], &current)) return;
+  RespWriter w(&c->reply);
+  if (!current) {
+    w.NullBulk();
+    return;
+  }
+  w.Bulk(current->value);
+  if (c->expire_at_ms != 0) {
+    job->Put(c->args[1], job->Keep(std::move(current->value)), c->expire_at_ms);
+  } else if (c->persist && current->expire_at_ms != 0) {
+    job->Put(c->args[1], job->Keep(std::move(current->value)));
+  }
 }
 
 }  // namespace
@@ -316,6 +486,20 @@ void RunStringCommand(WriteJobContext* job, WriteCommand* c) {
       return Rename(job, c);
     case CommandId::kCopy:
       return Copy(job, c);
+    case CommandId::kExpire:
+    case CommandId::kPExpire:
+    case CommandId::kExpireAt:
+    case CommandId::kPExpireAt:
+      return Expire(job, c);
+    case CommandId::kTtl:
+    case CommandId::kPTtl:
+    case CommandId::kExpireTime:
+    case CommandId::kPExpireTime:
+      return Ttl(job, c);
+    case CommandId::kPersist:
+      return Persist(job, c);
+    case CommandId::kGetEx:
+      return GetEx(job, c);
     default:
       c->reply = EncodeError("ERR internal: not a write command");
       return;
@@ -325,12 +509,15 @@ void RunStringCommand(WriteJobContext* job, WriteCommand* c) {
 std::string ValidateWriteCommand(const ServerCore& core, WriteCommand* c) {
   const ServerSettings& s = core.settings();
   const auto& args = c->args;
-  c->nx = c->xx = c->get = c->replace = false;
+  c->nx = c->xx = c->get = c->replace = c->keep_ttl = c->persist = false;
+  c->expire_at_ms = 0;
+  c->expire_condition = 0;
   c->integer = 0;
   c->real = 0;
   c->copy_db = {};
   // Options first (syntax), then sizes: as Redis reports a syntax error
   // before anything else.
+  bool expiry_given = false;
   switch (c->id) {
     case CommandId::kSet:
       for (size_t i = 3; i < args.size(); i++) {
@@ -341,17 +528,71 @@ std::string ValidateWriteCommand(const ServerCore& core, WriteCommand* c) {
         } else if (EqualsIgnoreCase(args[i], "get")) {
           c->get = true;
         } else if (EqualsIgnoreCase(args[i], "keepttl")) {
-          // No key expires in Ebb: keeping "the TTL" is what always happens.
-        } else if (EqualsIgnoreCase(args[i], "ex") || EqualsIgnoreCase(args[i], "px") ||
-                   EqualsIgnoreCase(args[i], "exat") || EqualsIgnoreCase(args[i], "pxat")) {
-          return fmt::format("ERR SET {}: Ebb keys do not expire; set without a time to live",
-                             Lower(Quote(args[i])));
+          if (expiry_given) return "ERR syntax error";
+          c->keep_ttl = true;
+        } else if (ExpiryOption(args[i]) != nullptr && i + 1 < args.size()) {
+          if (expiry_given || c->keep_ttl) return "ERR syntax error";
+          expiry_given = true;
+          std::string error = ParseExpiry(core, *ExpiryOption(args[i]), args[i + 1], "set", &c->expire_at_ms);
+          if (!error.empty()) return error;
+          i++;
         } else {
           return "ERR syntax error";
         }
       }
       if (c->nx && c->xx) return "ERR syntax error";
       break;
+    case CommandId::kSetEx:
+    case CommandId::kPSetEx: {
+      const bool seconds = c->id == CommandId::kSetEx;
+      std::string error = ParseExpiry(core, seconds ? kEx : kPx, args[2], seconds ? "setex" : "psetex",
+                                      &c->expire_at_ms);
+      if (!error.empty()) return error;
+      break;
+    }
+    case CommandId::kGetEx:
+      for (size_t i = 2; i < args.size(); i++) {
+        if (EqualsIgnoreCase(args[i], "persist") && !expiry_given) {
+          expiry_given = c->persist = true;
+        } else if (ExpiryOption(args[i]) != nullptr && i + 1 < args.size() && !expiry_given) {
+          expiry_given = true;
+          std::string error = ParseExpiry(core, *ExpiryOption(args[i]), args[i + 1], "getex", &c->expire_at_ms);
+          if (!error.empty()) return error;
+          i++;
+        } else {
+          return "ERR syntax error";
+        }
+      }
+      break;
+    case CommandId::kExpire:
+    case CommandId::kPExpire:
+    case CommandId::kExpireAt:
+    case CommandId::kPExpireAt: {
+      const ExpiryKind& kind = c->id == CommandId::kExpire    ? kEx
+                               : c->id == CommandId::kPExpire  ? kPx
+                               : c->id == CommandId::kExpireAt ? kExAt
+                                                               : kPxAt;
+      if (!ParseRedisInt64(args[2], &c->expire_at_ms)) return std::string(kNotInteger);
+      if (!ExpiryDeadline(core, kind, &c->expire_at_ms)) {
+        return fmt::format("ERR invalid expire time in '{}' command", Lower(args[0]));
+      }
+      for (size_t i = 3; i < args.size(); i++) {
+        char condition = 0;
+        for (const char* name : {"nx", "xx", "gt", "lt"}) {
+          if (EqualsIgnoreCase(args[i], name)) condition = static_cast<char>(std::toupper(name[0]));
+        }
+        if (condition == 0) return fmt::format("ERR Unsupported option {}", args[i]);
+        const char before = c->expire_condition;
+        if (before != 0 && before != condition) {
+          if ((before == 'G' && condition == 'L') || (before == 'L' && condition == 'G')) {
+            return "ERR GT and LT options at the same time are not compatible";
+          }
+          return "ERR NX and XX, GT or LT options at the same time are not compatible";
+        }
+        c->expire_condition = condition;
+      }
+      break;
+    }
     case CommandId::kMSet:
     case CommandId::kMSetNx:
       if (args.size() % 2 != 1) return ArityError(args[0]);
@@ -405,6 +646,11 @@ std::string ValidateWriteCommand(const ServerCore& core, WriteCommand* c) {
     case CommandId::kSetNx:
     case CommandId::kGetSet:
       first_value = 2;
+      value_step = args.size();
+      break;
+    case CommandId::kSetEx:
+    case CommandId::kPSetEx:
+      first_value = 3;
       value_step = args.size();
       break;
     case CommandId::kMSet:

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "base/status_macros.h"
 #include "server/resp_writer.h"
 #include "server/server_core.h"
 
@@ -10,7 +11,10 @@ namespace ebb {
 bool WriteCommandReads(const WriteCommand& c) {
   switch (c.id) {
     case CommandId::kSet:
-      return c.nx || c.xx || c.get;
+      return c.nx || c.xx || c.get || c.keep_ttl;
+    case CommandId::kSetEx:
+    case CommandId::kPSetEx:
+      return false;
     case CommandId::kMSet:
       return false;
     default:  // DEL counts what it removes; the string commands read-modify-write
@@ -19,23 +23,36 @@ bool WriteCommandReads(const WriteCommand& c) {
 }
 
 Result<std::optional<std::string>> WriteJobContext::Read(std::string_view key) {
-  auto it = overlay_.find(key);
-  if (it != overlay_.end()) {
-    if (!it->second) return std::optional<std::string>();
-    return std::optional<std::string>(std::string(*it->second));
-  }
-  std::string value;
-  Status s = db_->Get(ReadOptions(), key, &value);
-  // A dropped database (FLUSHDB racing) reads as empty; its write below
-  // fails and the job is retried on the new database.
-  if (s.IsNotFound()) return std::optional<std::string>();
-  if (!s.ok()) return s;
-  return std::optional<std::string>(std::move(value));
+  EBB_ASSIGN_OR_RETURN(std::optional<Entry> entry, ReadEntry(key));
+  if (!entry) return std::optional<std::string>();
+  return std::optional<std::string>(std::move(entry->value));
 }
 
-void WriteJobContext::Put(std::string_view key, std::string_view value) {
-  batch_.Put(key, value);
-  if (reads_) overlay_[key] = value;
+Result<std::optional<WriteJobContext::Entry>> WriteJobContext::ReadEntry(std::string_view key) {
+  auto it = overlay_.find(key);
+  if (it != overlay_.end()) {
+    // Deleted by the job, or written with an expiry already past (SET PXAT).
+    const bool gone = !it->second || (it->second->expire_at_ms != 0 &&
+                                      it->second->expire_at_ms <= core_->clock()->WallMicros() / 1000);
+    if (gone) return std::optional<Entry>();
+    return std::optional<Entry>(Entry{std::string(it->second->value), it->second->expire_at_ms});
+  }
+  Entry entry;
+  Status s = db_->GetWithExpiry(ReadOptions(), key, &entry.value, &entry.expire_at_ms);
+  // A dropped database (FLUSHDB racing) reads as empty; its write below
+  // fails and the job is retried on the new database.
+  if (s.IsNotFound()) return std::optional<Entry>();
+  if (!s.ok()) return s;
+  return std::optional<Entry>(std::move(entry));
+}
+
+void WriteJobContext::Put(std::string_view key, std::string_view value, int64_t expire_at_ms) {
+  if (expire_at_ms != 0) {
+    batch_.PutWithExpiry(key, value, expire_at_ms);
+  } else {
+    batch_.Put(key, value);
+  }
+  if (reads_) overlay_[key] = Written{value, expire_at_ms};
 }
 
 void WriteJobContext::Delete(std::string_view key) {
@@ -53,23 +70,23 @@ namespace {
 void RunSet(WriteJobContext* job, WriteCommand* c) {
   RespWriter w(&c->reply);
   std::string_view key = c->args[1];
-  std::string_view value = c->args[2];
+  std::string_view value = c->args[c->id == CommandId::kSet ? 2 : 3];  // SETEX/PSETEX key ttl value
   if (!WriteCommandReads(*c)) {
-    job->Put(key, value);
+    job->Put(key, value, c->expire_at_ms);
     w.SimpleString("OK");
     return;
   }
-  auto current = job->Read(key);
+  auto current = job->ReadEntry(key);
   if (!current.ok()) {
     c->reply = StatusErrorReply(current.status());
     return;
   }
   const bool exists = current->has_value();
   const bool write = !(c->nx && exists) && !(c->xx && !exists);
-  if (write) job->Put(key, value);
+  if (write) job->Put(key, value, c->keep_ttl && exists ? (*current)->expire_at_ms : c->expire_at_ms);
   if (c->get) {
     if (exists) {
-      w.Bulk(**current);
+      w.Bulk((*current)->value);
     } else {
       w.NullBulk();
     }
@@ -104,6 +121,8 @@ Status RunOnce(ServerCore* core, Database* db, std::vector<WriteCommand>* comman
     c.reply.clear();
     switch (c.id) {
       case CommandId::kSet:
+      case CommandId::kSetEx:
+      case CommandId::kPSetEx:
         RunSet(&job, &c);
         break;
       case CommandId::kMSet:

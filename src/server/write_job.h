@@ -45,6 +45,14 @@ struct WriteCommand {
   bool nx = false;
   bool xx = false;
   bool get = false;
+  // SET KEEPTTL.
+  bool keep_ttl = false;
+  // The expiry a command sets (SET EX/PX/EXAT/PXAT, SETEX, PSETEX, EXPIRE
+  // and friends, GETEX): Unix milliseconds, 0 for none; GETEX PERSIST.
+  int64_t expire_at_ms = 0;
+  bool persist = false;
+  // EXPIRE's condition: NX, XX, GT or LT (0 for none).
+  char expire_condition = 0;
   // Parsed arguments: INCRBY/DECRBY's increment, SETRANGE's offset.
   int64_t integer = 0;
   // INCRBYFLOAT's increment.
@@ -63,11 +71,19 @@ class WriteJobContext {
   WriteJobContext(ServerCore* core, Database* db, bool reads) : core_(core), db_(db), reads_(reads) {}
 
   ServerCore* core() const { return core_; }
+  // A key's value and its expiry (Unix milliseconds, 0 for none).
+  struct Entry {
+    std::string value;
+    int64_t expire_at_ms = 0;
+  };
   // The value of `key` now (nullopt when absent), or the read error.
   Result<std::optional<std::string>> Read(std::string_view key);
+  // The same with the key's expiry.
+  Result<std::optional<Entry>> ReadEntry(std::string_view key);
   // `key` and `value` must stay valid until the batch is written (views
-  // into the command's arguments, or strings the job owns: see Keep).
-  void Put(std::string_view key, std::string_view value);
+  // into the command's arguments, or strings the job owns: see Keep). With
+  // `expire_at_ms` (Unix milliseconds) the value expires then; 0 for never.
+  void Put(std::string_view key, std::string_view value, int64_t expire_at_ms = 0);
   void Delete(std::string_view key);
   // Keeps `value` alive until the job ends; returns a view of it.
   std::string_view Keep(std::string value);
@@ -80,8 +96,13 @@ class WriteJobContext {
   Database* const db_;
   const bool reads_;  // a job that reads nothing keeps no overlay
   WriteBatch batch_;
-  // The job's own writes so far: key -> value, or nullopt for deleted.
-  std::unordered_map<std::string_view, std::optional<std::string_view>> overlay_;
+  // The job's own writes so far: key -> value and expiry, or nullopt for
+  // deleted.
+  struct Written {
+    std::string_view value;
+    int64_t expire_at_ms;
+  };
+  std::unordered_map<std::string_view, std::optional<Written>> overlay_;
   std::vector<std::unique_ptr<std::string>> kept_;
 };
 

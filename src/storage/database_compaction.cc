@@ -46,7 +46,9 @@ Result<CompactionResult> DatabaseCore::Compact(const CompactionOptions& options)
     size_t n = options.full ? local_run : std::min(options.newest_segments, local_run);
     if (n == 0) return CompactionResult{};
     if (!options.full && n < 2) return CompactionResult{};
-    if (options.full && n == 1 && set[0]->meta().tombstones == 0 && set[0]->dead_bytes() == 0) {
+    const SegmentMeta& only = set[0]->meta();
+    const bool expired_inside = only.expiring != 0 && only.earliest_expiry_ms <= ctx_->clock->WallMicros() / 1000;
+    if (options.full && n == 1 && only.tombstones == 0 && set[0]->dead_bytes() == 0 && !expired_inside) {
       return CompactionResult{};  // already one clean segment
     }
     inputs.assign(set.begin(), set.begin() + static_cast<long>(n));
@@ -90,6 +92,8 @@ Result<CompactionResult> DatabaseCore::Compact(const CompactionOptions& options)
     m.checksum = writer->FileChecksum();
     m.entries = props.entries;
     m.tombstones = props.tombstones;
+    m.expiring = props.expiring;
+    m.earliest_expiry_ms = props.earliest_expiry_ms;
     m.key_bytes = props.key_bytes;
     m.value_bytes = props.value_bytes;
     m.smallest_key = props.smallest_key;
@@ -118,6 +122,7 @@ Result<CompactionResult> DatabaseCore::Compact(const CompactionOptions& options)
   bool has_current = false;
   SequenceNumber last_seq_for_key = kMaxSequenceNumber;
   uint64_t since_stop_check = 0;
+  const int64_t now_ms = ctx_->clock->WallMicros() / 1000;
   Status s;
   for (merged->SeekToFirst(); merged->Valid(); merged->Next()) {
     if (++since_stop_check >= 1024) {
@@ -142,15 +147,20 @@ Result<CompactionResult> DatabaseCore::Compact(const CompactionOptions& options)
       has_current = true;
       last_seq_for_key = kMaxSequenceNumber;
     }
+    // A value past its expiry reads as absent for every reader that sees
+    // it, whatever their snapshot: it is a tombstone from now on.
+    const bool expired =
+        parsed.type == ValueType::kValueWithDeadline && ReadsAsAbsent(parsed.type, merged->value(), now_ms);
     bool drop = false;
     if (last_seq_for_key <= oldest_snapshot) {
       drop = true;  // shadowed for every reader
-    } else if (parsed.type == ValueType::kDeletion && bottommost && parsed.sequence <= oldest_snapshot) {
+    } else if ((parsed.type == ValueType::kDeletion || expired) && bottommost && parsed.sequence <= oldest_snapshot) {
       drop = true;  // nothing older remains for the tombstone to hide
     }
     last_seq_for_key = parsed.sequence;
     if (drop) {
       result.dropped_entries++;
+      if (expired) result.expired_entries++;
       continue;
     }
     if (!writer) {
@@ -161,8 +171,17 @@ Result<CompactionResult> DatabaseCore::Compact(const CompactionOptions& options)
       writer = std::make_unique<SegmentWriter>(std::move(*file), path, opts.segment, id_, ctx_->clock->WallMicros());
       outputs.reserve(outputs.size() + 1);
     }
-    if (parsed.type == ValueType::kDeletion) tombstone_bytes += merged->key().size() + 8;
-    s = writer->Add(merged->key(), merged->value());
+    if (expired) {
+      // Kept as a tombstone without its value: older versions in segments
+      // outside this compaction may still need hiding.
+      const std::string tombstone = MakeInternalKey(parsed.user_key, parsed.sequence, ValueType::kDeletion);
+      tombstone_bytes += tombstone.size() + 8;
+      result.expired_entries++;
+      s = writer->Add(tombstone, {});
+    } else {
+      if (parsed.type == ValueType::kDeletion) tombstone_bytes += merged->key().size() + 8;
+      s = writer->Add(merged->key(), merged->value());
+    }
     if (!s.ok()) return abandon(s);
   }
   if (!merged->status().ok()) return abandon(merged->status().WithContext(fmt::format("compaction of database {}", name_)));

@@ -73,7 +73,26 @@ std::shared_ptr<const ReadView> DatabaseCore::CurrentView() const {
   return view_;
 }
 
-Status DatabaseCore::Get(const ReadOptions& options, std::string_view key, std::string* value) {
+namespace {
+
+// What a read returns for the newest visible entry of a key: a tombstone or
+// an expired value is absent; a value with an expiry loses its deadline
+// prefix (into *expire_at_ms).
+Status ResolveFound(ValueType type, int64_t now_ms, std::string* value, int64_t* expire_at_ms) {
+  if (ReadsAsAbsent(type, *value, now_ms)) return Status::NotFound(std::string());
+  int64_t deadline = 0;
+  if (type == ValueType::kValueWithDeadline) {
+    std::string_view rest;
+    DecodeValueWithDeadline(*value, &deadline, &rest);
+    value->erase(0, kDeadlineBytes);
+  }
+  if (expire_at_ms != nullptr) *expire_at_ms = deadline;
+  return Status::OK();
+}
+
+}  // namespace
+
+Status DatabaseCore::Get(const ReadOptions& options, std::string_view key, std::string* value, int64_t* expire_at_ms) {
   if (!open_.load(std::memory_order_acquire)) {
     MutexLock lock(&mu_);
     return closed_;
@@ -83,16 +102,15 @@ Status DatabaseCore::Get(const ReadOptions& options, std::string_view key, std::
   SequenceNumber seq = options.snapshot ? options.snapshot->sequence() : visible_seq_.load(std::memory_order_acquire);
   std::shared_ptr<const ReadView> view = CurrentView();
   if (!options.snapshot) seq = std::max(seq, view->min_read_seq);
+  const int64_t now_ms = ctx_->clock->WallMicros() / 1000;
   ValueType type;
   const uint64_t bloom_hash = BloomHash(key);  // for every filter
   if (view->mem && view->mem->MayContain(bloom_hash) && view->mem->Get(key, seq, value, &type)) {
-    return type == ValueType::kValue ? Status::OK() : Status::NotFound(std::string());
+    return ResolveFound(type, now_ms, value, expire_at_ms);
   }
   for (const auto& imm : view->imms) {
     if (!imm->MayContain(bloom_hash)) continue;
-    if (imm->Get(key, seq, value, &type)) {
-      return type == ValueType::kValue ? Status::OK() : Status::NotFound(std::string());
-    }
+    if (imm->Get(key, seq, value, &type)) return ResolveFound(type, now_ms, value, expire_at_ms);
   }
   for (const auto& file : *view->segments) {
     const SegmentMeta& meta = file->meta();
@@ -101,7 +119,7 @@ Status DatabaseCore::Get(const ReadOptions& options, std::string_view key, std::
     if (!file->MayContain(bloom_hash)) continue;  // resident filter: no open
     EBB_ASSIGN_OR_RETURN(std::shared_ptr<Segment> seg, file->Open());
     EBB_ASSIGN_OR_RETURN(bool found, seg->Get(key, bloom_hash, seq, value, &type));
-    if (found) return type == ValueType::kValue ? Status::OK() : Status::NotFound(std::string());
+    if (found) return ResolveFound(type, now_ms, value, expire_at_ms);
   }
   return Status::NotFound(std::string());
 }
@@ -130,7 +148,7 @@ SequenceNumber DatabaseCore::OldestSnapshotLocked() const {
 std::unique_ptr<Iterator> DatabaseCore::NewIterator(const ReadOptions& options) {
   if (!open_.load(std::memory_order_acquire)) {
     MutexLock lock(&mu_);
-    return NewDBIterator(NewErrorIterator(closed_), 0, "", nullptr);
+    return NewDBIterator(NewErrorIterator(closed_), 0, 0, "", nullptr);
   }
   // An iterator pins a snapshot so compaction keeps the versions it reads.
   std::shared_ptr<const Snapshot> snapshot = options.snapshot ? options.snapshot : GetSnapshot();
@@ -164,7 +182,8 @@ std::unique_ptr<Iterator> DatabaseCore::NewIterator(const ReadOptions& options) 
     children.clear();
     children.push_back(NewErrorIterator(open_error));
   }
-  return NewDBIterator(NewMergingIterator(std::move(children)), seq, options.upper_bound, std::move(keepalive));
+  return NewDBIterator(NewMergingIterator(std::move(children)), seq, ctx_->clock->WallMicros() / 1000,
+                       options.upper_bound, std::move(keepalive));
 }
 
 Status DatabaseCore::ReplayBatch(SequenceNumber first_seq, std::string_view batch_rep, uint64_t journal_file) {

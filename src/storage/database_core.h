@@ -78,6 +78,7 @@ struct CompactionResult {
   uint64_t output_segments = 0;
   uint64_t output_bytes = 0;
   uint64_t dropped_entries = 0;
+  uint64_t expired_entries = 0;  // values past their expiry: dropped, or kept as tombstones
 };
 
 class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
@@ -91,7 +92,8 @@ class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
   // ebb::Database semantics (include/ebb/database.h). Runs WriteOpLock or
   // WriteDbLock per store.write.completion.
   Status Write(const WriteOptions& options, const WriteBatch& batch);
-  Status Get(const ReadOptions& options, std::string_view key, std::string* value);
+  // *expire_at_ms (when given) gets the value's expiry, 0 for none.
+  Status Get(const ReadOptions& options, std::string_view key, std::string* value, int64_t* expire_at_ms = nullptr);
   std::unique_ptr<Iterator> NewIterator(const ReadOptions& options);
   std::shared_ptr<const Snapshot> GetSnapshot();
   DatabaseStats GetStats();

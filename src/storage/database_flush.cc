@@ -222,6 +222,7 @@ Result<uint64_t> DatabaseCore::WriteFlushSegment(const std::shared_ptr<MemTable>
   std::string current_key;
   bool has_current = false;
   SequenceNumber last_seq_for_key = kMaxSequenceNumber;
+  const int64_t now_ms = ctx_->clock->WallMicros() / 1000;
   auto it = imm->NewIterator();
   Status s;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -245,16 +246,26 @@ Result<uint64_t> DatabaseCore::WriteFlushSegment(const std::shared_ptr<MemTable>
         }
       }
     }
+    // A value past its expiry is a tombstone from now on (see compaction).
+    const bool expired =
+        parsed.type == ValueType::kValueWithDeadline && ReadsAsAbsent(parsed.type, it->value(), now_ms);
     bool drop = false;
     if (last_seq_for_key <= oldest_snapshot) {
       drop = true;  // a newer version is visible to every snapshot
-    } else if (parsed.type == ValueType::kDeletion && drop_tombstones && parsed.sequence <= oldest_snapshot) {
+    } else if ((parsed.type == ValueType::kDeletion || expired) && drop_tombstones &&
+               parsed.sequence <= oldest_snapshot) {
       drop = true;  // nothing older exists for it to hide
     }
     last_seq_for_key = parsed.sequence;
     if (drop) continue;
-    if (parsed.type == ValueType::kDeletion) tombstone_bytes += it->key().size() + 8;
-    s = writer.Add(it->key(), it->value());
+    if (expired) {
+      const std::string tombstone = MakeInternalKey(parsed.user_key, parsed.sequence, ValueType::kDeletion);
+      tombstone_bytes += tombstone.size() + 8;
+      s = writer.Add(tombstone, {});
+    } else {
+      if (parsed.type == ValueType::kDeletion) tombstone_bytes += it->key().size() + 8;
+      s = writer.Add(it->key(), it->value());
+    }
     if (!s.ok()) break;
   }
   if (s.ok()) s = it->status();
@@ -276,6 +287,8 @@ Result<uint64_t> DatabaseCore::WriteFlushSegment(const std::shared_ptr<MemTable>
   meta->checksum = writer.FileChecksum();
   meta->entries = props.entries;
   meta->tombstones = props.tombstones;
+  meta->expiring = props.expiring;
+  meta->earliest_expiry_ms = props.earliest_expiry_ms;
   meta->key_bytes = props.key_bytes;
   meta->value_bytes = props.value_bytes;
   meta->smallest_key = props.smallest_key;

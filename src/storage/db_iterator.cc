@@ -5,9 +5,13 @@ namespace {
 
 class DBIterator final : public Iterator {
  public:
-  DBIterator(std::unique_ptr<InternalIterator> merged, SequenceNumber seq, std::string upper_bound,
+  DBIterator(std::unique_ptr<InternalIterator> merged, SequenceNumber seq, int64_t now_ms, std::string upper_bound,
              std::shared_ptr<void> keepalive)
-      : keepalive_(std::move(keepalive)), iter_(std::move(merged)), seq_(seq), upper_bound_(std::move(upper_bound)) {}
+      : keepalive_(std::move(keepalive)),
+        iter_(std::move(merged)),
+        seq_(seq),
+        now_ms_(now_ms),
+        upper_bound_(std::move(upper_bound)) {}
 
   bool Valid() const override { return valid_; }
 
@@ -29,7 +33,10 @@ class DBIterator final : public Iterator {
   }
 
   std::string_view key() const override { return ExtractUserKey(iter_->key()); }
-  std::string_view value() const override { return iter_->value(); }
+  std::string_view value() const override {
+    std::string_view v = iter_->value();
+    return has_deadline_ ? v.substr(kDeadlineBytes) : v;
+  }
   Status status() const override {
     if (!status_.ok()) return status_;
     return iter_->status();
@@ -46,12 +53,16 @@ class DBIterator final : public Iterator {
       }
       if (parsed.sequence > seq_) continue;  // written after our snapshot
       if (skipping && parsed.user_key == skip_key_) continue;  // an older version
-      if (parsed.type == ValueType::kDeletion) {
+      // A tombstone, or a value whose expiry has come (as of the
+      // iterator's creation): the key is absent.
+      if (ReadsAsAbsent(parsed.type, parsed.type == ValueType::kValueWithDeadline ? iter_->value() : std::string_view(),
+                        now_ms_)) {
         skip_key_.assign(parsed.user_key);
         skipping = true;
         continue;
       }
       if (!upper_bound_.empty() && parsed.user_key >= upper_bound_) return;
+      has_deadline_ = parsed.type == ValueType::kValueWithDeadline;
       valid_ = true;
       return;
     }
@@ -61,7 +72,9 @@ class DBIterator final : public Iterator {
   std::shared_ptr<void> keepalive_;
   std::unique_ptr<InternalIterator> iter_;
   const SequenceNumber seq_;
+  const int64_t now_ms_;
   const std::string upper_bound_;
+  bool has_deadline_ = false;  // the current entry's value starts with its deadline
   std::string skip_key_;
   bool valid_ = false;
   Status status_;
@@ -70,8 +83,9 @@ class DBIterator final : public Iterator {
 }  // namespace
 
 std::unique_ptr<Iterator> NewDBIterator(std::unique_ptr<InternalIterator> merged, SequenceNumber sequence,
-                                        std::string upper_bound, std::shared_ptr<void> keepalive) {
-  return std::make_unique<DBIterator>(std::move(merged), sequence, std::move(upper_bound), std::move(keepalive));
+                                        int64_t now_ms, std::string upper_bound, std::shared_ptr<void> keepalive) {
+  return std::make_unique<DBIterator>(std::move(merged), sequence, now_ms, std::move(upper_bound),
+                                      std::move(keepalive));
 }
 
 }  // namespace ebb

@@ -17,8 +17,9 @@ namespace ebb {
 
 // `keepalive` holds whatever the internal iterator reads from (memtables,
 // segments, a snapshot registration) and is released with the iterator.
+// Values whose expiry is at or before `now_ms` (Unix ms) read as absent.
 std::unique_ptr<Iterator> NewDBIterator(std::unique_ptr<InternalIterator> merged, SequenceNumber sequence,
-                                        std::string upper_bound, std::shared_ptr<void> keepalive);
+                                        int64_t now_ms, std::string upper_bound, std::shared_ptr<void> keepalive);
 
 }  // namespace ebb
 

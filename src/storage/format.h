@@ -5,6 +5,7 @@
 #define EBB_STORAGE_FORMAT_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -20,9 +21,49 @@ inline constexpr SequenceNumber kMaxSequenceNumber = (uint64_t{1} << 56) - 1;
 enum class ValueType : uint8_t {
   kDeletion = 0,
   kValue = 1,
+  // A value with an expiry: the stored value is the deadline (Unix time in
+  // milliseconds, fixed64) followed by the user's value.
+  kValueWithDeadline = 2,
 };
 // Seeks use the highest type so that (key, seq) finds every entry <= seq.
-inline constexpr ValueType kValueTypeForSeek = ValueType::kValue;
+inline constexpr ValueType kValueTypeForSeek = ValueType::kValueWithDeadline;
+inline constexpr uint8_t kMaxValueType = static_cast<uint8_t>(ValueType::kValueWithDeadline);
+inline constexpr size_t kDeadlineBytes = 8;
+
+// The stored value of a kValueWithDeadline entry.
+inline std::string EncodeValueWithDeadline(int64_t expire_at_ms, std::string_view value) {
+  std::string s;
+  s.reserve(kDeadlineBytes + value.size());
+  PutFixed64(&s, static_cast<uint64_t>(expire_at_ms));
+  s.append(value.data(), value.size());
+  return s;
+}
+
+// Splits a kValueWithDeadline entry's stored value; false if it is too
+// short to hold a deadline.
+inline bool DecodeValueWithDeadline(std::string_view stored, int64_t* expire_at_ms, std::string_view* value) {
+  if (stored.size() < kDeadlineBytes) return false;
+  *expire_at_ms = static_cast<int64_t>(DecodeFixed64(stored.data()));
+  *value = stored.substr(kDeadlineBytes);
+  return true;
+}
+
+// Calls `op` with each operation of an encoded write batch (docs/format.md,
+// "Write batch"): its type, key and stored value (a put with expiry's value
+// starts with its deadline). False if the encoding is malformed.
+bool ForEachBatchOp(std::string_view rep,
+                    const std::function<void(ValueType, std::string_view, std::string_view)>& op);
+
+// Whether an entry reads as absent at `now_ms`: a tombstone, or a value
+// whose deadline has come (a deadline that cannot be decoded counts as
+// come: the entry is damaged, and absent is what it can be read as).
+inline bool ReadsAsAbsent(ValueType type, std::string_view stored, int64_t now_ms) {
+  if (type == ValueType::kDeletion) return true;
+  if (type != ValueType::kValueWithDeadline) return false;
+  int64_t deadline;
+  std::string_view value;
+  return !DecodeValueWithDeadline(stored, &deadline, &value) || deadline <= now_ms;
+}
 
 // An internal key is the user key followed by an 8-byte tag:
 // (sequence << 8) | type, little-endian. Internal keys sort by user key
@@ -60,7 +101,7 @@ inline bool ParseInternalKey(std::string_view internal_key, ParsedInternalKey* o
   if (internal_key.size() < 8) return false;
   uint64_t tag = ExtractTag(internal_key);
   uint8_t type = static_cast<uint8_t>(tag & 0xff);
-  if (type > static_cast<uint8_t>(ValueType::kValue)) return false;
+  if (type > kMaxValueType) return false;
   out->user_key = ExtractUserKey(internal_key);
   out->sequence = tag >> 8;
   out->type = static_cast<ValueType>(type);

@@ -29,6 +29,7 @@ enum Op : uint8_t {
   kOpRememberDropped = 12,
   kOpForgetDropped = 13,
   kOpSetChecksum = 14,
+  kOpSetExpiry = 15,
 };
 
 void EncodeSegment(std::string* dst, const SegmentMeta& m) {
@@ -85,6 +86,8 @@ void ManifestEdit::AddSegment(const SegmentMeta& meta) {
   EncodeSegment(&ops_, meta);
   // The checksum is its own operation, so manifests without it still read.
   if (meta.checksum != 0) SetChecksum(meta.db_id, meta.number, meta.checksum);
+  // So is the expiry summary, written only for segments that have one.
+  if (meta.expiring != 0) SetExpiry(meta.db_id, meta.number, meta.expiring, meta.earliest_expiry_ms);
 }
 
 void ManifestEdit::RemoveSegment(uint64_t db_id, uint64_t number) {
@@ -119,6 +122,14 @@ void ManifestEdit::SetEvicted(uint64_t db_id, uint64_t number, bool evicted) {
   PutVarint64(&ops_, db_id);
   PutVarint64(&ops_, number);
   ops_.push_back(evicted ? 1 : 0);
+}
+
+void ManifestEdit::SetExpiry(uint64_t db_id, uint64_t number, uint64_t expiring, int64_t earliest_expiry_ms) {
+  ops_.push_back(kOpSetExpiry);
+  PutVarint64(&ops_, db_id);
+  PutVarint64(&ops_, number);
+  PutVarint64(&ops_, expiring);
+  PutFixed64(&ops_, static_cast<uint64_t>(earliest_expiry_ms));
 }
 
 void ManifestEdit::SetChecksum(uint64_t db_id, uint64_t number, uint64_t checksum) {
@@ -267,6 +278,21 @@ Status ManifestEdit::ApplyTo(std::string_view in, ManifestState* state) {
         EBB_ASSIGN_OR_RETURN(DatabaseMeta * db, find_db(db_id, "set-checksum"));
         for (auto& seg : db->segments) {
           if (seg.number == number) seg.checksum = checksum;
+        }
+        break;
+      }
+      case kOpSetExpiry: {
+        uint64_t db_id, number, expiring, earliest;
+        if (!GetVarint64(&in, &db_id) || !GetVarint64(&in, &number) || !GetVarint64(&in, &expiring) ||
+            !GetFixed64(&in, &earliest)) {
+          return malformed("set-expiry");
+        }
+        EBB_ASSIGN_OR_RETURN(DatabaseMeta * db, find_db(db_id, "set-expiry"));
+        for (auto& seg : db->segments) {
+          if (seg.number == number) {
+            seg.expiring = expiring;
+            seg.earliest_expiry_ms = static_cast<int64_t>(earliest);
+          }
         }
         break;
       }

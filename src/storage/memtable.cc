@@ -58,28 +58,18 @@ void MemTable::Add(SequenceNumber seq, ValueType type, std::string_view key, std
 }
 
 uint64_t MemTable::AddBatch(SequenceNumber first_seq, const WriteBatch& batch) {
-  struct Inserter : WriteBatch::Handler {
-    MemTable* mem;
-    SequenceNumber seq;
-    uint64_t bytes = 0;
-    uint64_t tombstones = 0;
-    void Put(std::string_view key, std::string_view value) override {
-      mem->Insert(seq++, ValueType::kValue, key, value);
-      bytes += key.size() + value.size();
-    }
-    void Delete(std::string_view key) override {
-      mem->Insert(seq++, ValueType::kDeletion, key, {});
-      bytes += key.size();
-      tombstones++;
-    }
-  } inserter;
-  inserter.mem = this;
-  inserter.seq = first_seq;
-  batch.Iterate(&inserter);
-  CountPayload(inserter.bytes);
-  entries_.fetch_add(inserter.seq - first_seq, std::memory_order_relaxed);
-  if (inserter.tombstones) tombstones_.fetch_add(inserter.tombstones, std::memory_order_relaxed);
-  return inserter.bytes;
+  SequenceNumber seq = first_seq;
+  uint64_t bytes = 0;
+  uint64_t tombstones = 0;
+  ForEachBatchOp(batch.rep(), [&](ValueType type, std::string_view key, std::string_view stored) {
+    Insert(seq++, type, key, stored);
+    bytes += key.size() + stored.size();
+    if (type == ValueType::kDeletion) tombstones++;
+  });
+  CountPayload(bytes);
+  entries_.fetch_add(seq - first_seq, std::memory_order_relaxed);
+  if (tombstones) tombstones_.fetch_add(tombstones, std::memory_order_relaxed);
+  return bytes;
 }
 
 void MemTable::Insert(SequenceNumber seq, ValueType type, std::string_view key, std::string_view value) {
@@ -147,7 +137,7 @@ bool MemTable::Get(std::string_view key, SequenceNumber seq, std::string* value,
   std::string_view ikey = DecodeLengthPrefixed(it.key());
   if (ExtractUserKey(ikey) != key) return false;
   *type = static_cast<ValueType>(ExtractTag(ikey) & 0xff);
-  if (*type == ValueType::kValue) {
+  if (*type != ValueType::kDeletion) {
     std::string_view v = DecodeLengthPrefixed(ikey.data() + ikey.size());
     value->assign(v.data(), v.size());
   }

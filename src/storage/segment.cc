@@ -45,6 +45,11 @@ void SegmentProperties::EncodeTo(std::string* dst) const {
   PutVarint64(dst, largest_seq);
   PutVarint64(dst, data_blocks);
   PutFixed64(dst, static_cast<uint64_t>(created_unix_micros));
+  // Appended later: older segments end before it, and read as none.
+  if (expiring != 0) {
+    PutVarint64(dst, expiring);
+    PutFixed64(dst, static_cast<uint64_t>(earliest_expiry_ms));
+  }
 }
 
 bool SegmentProperties::DecodeFrom(std::string_view in) {
@@ -58,6 +63,13 @@ bool SegmentProperties::DecodeFrom(std::string_view in) {
   smallest_key.assign(smallest);
   largest_key.assign(largest);
   created_unix_micros = static_cast<int64_t>(created);
+  expiring = 0;
+  earliest_expiry_ms = 0;
+  if (!in.empty()) {
+    uint64_t earliest = 0;
+    if (!GetVarint64(&in, &expiring) || !GetFixed64(&in, &earliest)) return false;
+    earliest_expiry_ms = static_cast<int64_t>(earliest);
+  }
   return true;
 }
 
@@ -82,6 +94,11 @@ Status SegmentWriter::Add(std::string_view ikey, std::string_view value) {
   props_.largest_key.assign(parsed.user_key);
   props_.entries++;
   if (parsed.type == ValueType::kDeletion) props_.tombstones++;
+  if (parsed.type == ValueType::kValueWithDeadline && value.size() >= kDeadlineBytes) {
+    const auto deadline = static_cast<int64_t>(DecodeFixed64(value.data()));
+    props_.earliest_expiry_ms = props_.expiring == 0 ? deadline : std::min(props_.earliest_expiry_ms, deadline);
+    props_.expiring++;
+  }
   props_.key_bytes += parsed.user_key.size();
   props_.value_bytes += value.size();
   props_.smallest_seq = std::min(props_.smallest_seq, parsed.sequence);
@@ -342,7 +359,7 @@ Result<bool> Segment::Get(std::string_view user_key, uint64_t bloom_hash, Sequen
   }
   if (parsed.user_key != user_key) return false;
   *type = parsed.type;
-  if (parsed.type == ValueType::kValue) value->assign(cursor.value());
+  if (parsed.type != ValueType::kDeletion) value->assign(cursor.value());
   return true;
 }
 

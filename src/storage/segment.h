@@ -56,6 +56,10 @@ struct SegmentProperties {
   SequenceNumber largest_seq = 0;
   uint64_t data_blocks = 0;
   int64_t created_unix_micros = 0;
+  // Values with an expiry, and the earliest of their deadlines (Unix ms; 0
+  // when none). Absent from segments written before Ebb stored expiries.
+  uint64_t expiring = 0;
+  int64_t earliest_expiry_ms = 0;
 
   void EncodeTo(std::string* dst) const;
   bool DecodeFrom(std::string_view input);

@@ -1,9 +1,12 @@
 // WriteBatch encoding (docs/format.md, "Write batch"): a run of operations
-//   u8 type (1 = put, 0 = delete) | varint key_len | key | [varint value_len | value]
+//   u8 type (1 = put, 2 = put with expiry, 0 = delete) | varint key_len | key
+//   | [varint value_len | value]
+// where a put with expiry's value starts with its deadline (fixed64 Unix ms).
 
 #include "ebb/write_batch.h"
 
 #include <algorithm>
+#include <functional>
 
 #include "base/coding.h"
 #include "storage/format.h"
@@ -15,6 +18,18 @@ void WriteBatch::Put(std::string_view key, std::string_view value) {
   rep_.push_back(static_cast<char>(ValueType::kValue));
   PutLengthPrefixed(&rep_, key);
   PutLengthPrefixed(&rep_, value);
+  count_++;
+  max_key_bytes_ = std::max(max_key_bytes_, key.size());
+  max_value_bytes_ = std::max(max_value_bytes_, value.size());
+}
+
+void WriteBatch::PutWithExpiry(std::string_view key, std::string_view value, int64_t expire_at_ms) {
+  rep_.reserve(rep_.size() + key.size() + value.size() + kDeadlineBytes + 2 * kMaxVarint32Bytes + 1);
+  rep_.push_back(static_cast<char>(ValueType::kValueWithDeadline));
+  PutLengthPrefixed(&rep_, key);
+  PutVarint32(&rep_, static_cast<uint32_t>(kDeadlineBytes + value.size()));
+  PutFixed64(&rep_, static_cast<uint64_t>(expire_at_ms));
+  rep_.append(value.data(), value.size());
   count_++;
   max_key_bytes_ = std::max(max_key_bytes_, key.size());
   max_value_bytes_ = std::max(max_value_bytes_, value.size());
@@ -34,21 +49,19 @@ void WriteBatch::Clear() {
   max_value_bytes_ = 0;
 }
 
-namespace {
-
-// Calls put/del per operation; false if the encoding is malformed.
-template <typename PutFn, typename DelFn>
-bool ParseBatch(std::string_view input, PutFn put, DelFn del) {
+bool ForEachBatchOp(std::string_view input,
+                    const std::function<void(ValueType, std::string_view, std::string_view)>& op) {
   while (!input.empty()) {
     auto type = static_cast<ValueType>(input[0]);
     input.remove_prefix(1);
     std::string_view key, value;
     if (!GetLengthPrefixed(&input, &key)) return false;
-    if (type == ValueType::kValue) {
+    if (type == ValueType::kValue || type == ValueType::kValueWithDeadline) {
       if (!GetLengthPrefixed(&input, &value)) return false;
-      put(key, value);
+      if (type == ValueType::kValueWithDeadline && value.size() < kDeadlineBytes) return false;
+      op(type, key, value);
     } else if (type == ValueType::kDeletion) {
-      del(key);
+      op(type, key, {});
     } else {
       return false;
     }
@@ -56,28 +69,35 @@ bool ParseBatch(std::string_view input, PutFn put, DelFn del) {
   return true;
 }
 
-}  // namespace
-
 void WriteBatch::Iterate(Handler* handler) const {
-  ParseBatch(
-      rep_, [&](std::string_view k, std::string_view v) { handler->Put(k, v); },
-      [&](std::string_view k) { handler->Delete(k); });
+  ForEachBatchOp(rep_, [&](ValueType type, std::string_view k, std::string_view stored) {
+    int64_t deadline = 0;
+    std::string_view v;
+    switch (type) {
+      case ValueType::kValue:
+        handler->Put(k, stored);
+        break;
+      case ValueType::kValueWithDeadline:
+        DecodeValueWithDeadline(stored, &deadline, &v);
+        handler->PutWithExpiry(k, v, deadline);
+        break;
+      case ValueType::kDeletion:
+        handler->Delete(k);
+        break;
+    }
+  });
 }
 
 bool WriteBatch::SetRep(std::string rep) {
   uint32_t count = 0;
   size_t max_key = 0, max_value = 0;
-  bool ok = ParseBatch(
-      rep,
-      [&](std::string_view k, std::string_view v) {
-        count++;
-        max_key = std::max(max_key, k.size());
-        max_value = std::max(max_value, v.size());
-      },
-      [&](std::string_view k) {
-        count++;
-        max_key = std::max(max_key, k.size());
-      });
+  bool ok = ForEachBatchOp(rep, [&](ValueType type, std::string_view k, std::string_view stored) {
+    count++;
+    max_key = std::max(max_key, k.size());
+    if (type != ValueType::kDeletion) {
+      max_value = std::max(max_value, stored.size() - (type == ValueType::kValueWithDeadline ? kDeadlineBytes : 0));
+    }
+  });
   if (!ok) return false;
   rep_ = std::move(rep);
   count_ = count;
