@@ -21,9 +21,11 @@
 # redis-benchmark 7.0 seeds its generator from the clock, so each run draws
 # other keys from the same space), and stops the servers. TESTS are the
 # redis-benchmark tests whose commands Ebb serves: ping_inline, ping_mbulk,
-# set, get, mset (10 keys per request). redis-benchmark runs them in that
-# order, so GET reads the keys the SET test just wrote (about 63% of the key
-# space).
+# set, get, incr, mset (10 keys per request). redis-benchmark runs them in
+# that order, so GET reads the keys the SET test just wrote (about 63% of the
+# key space). INCR increments random `counter:N` keys of the same key
+# space: in Ebb a read-modify-write on the write executor, under the key's
+# lock.
 #
 # Prints a markdown table of medians with min-max, and the ratios Ebb /
 # redis-server; --jsonl FILE also writes every single run as a JSON line
@@ -39,7 +41,7 @@ requests_pipelined=1000000
 requests_single=200000
 sizes="100,1000"
 keyspace=1000000
-tests="ping_inline,ping_mbulk,set,get,mset"
+tests="ping_inline,ping_mbulk,set,get,incr,mset"
 ebb=build/release/bin/ebb
 sync="${EBB_SYNC:-batch}"
 jsonl=""
@@ -128,7 +130,7 @@ for size in "${size_list[@]}"; do
           test="${test//\"/}"
           rps="${rps//\"/}"
           case "$test" in
-            PING_INLINE|PING_MBULK|SET|GET|MSET*) ;;
+            PING_INLINE|PING_MBULK|SET|GET|INCR|MSET*) ;;
             *) continue ;;
           esac
           test="${test%% *}"
@@ -164,7 +166,7 @@ echo "| value bytes | pipeline | test | ebb serve | redis AOF everysec | Ebb / A
 echo "|---:|---:|---|---:|---:|---:|---:|---:|"
 for size in "${size_list[@]}"; do
   for pipeline in 16 1; do
-    for test in SET GET MSET PING_INLINE PING_MBULK; do
+    for test in SET GET INCR MSET PING_INLINE PING_MBULK; do
       e=$(echo "${results["$size $pipeline ebb $test"]:-}" | stats)
       a=$(echo "${results["$size $pipeline aof $test"]:-}" | stats)
       p=$(echo "${results["$size $pipeline plain $test"]:-}" | stats)

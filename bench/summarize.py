@@ -320,7 +320,7 @@ def redis(directory):
     body = []
     for size in sorted({r["value_size"] for r in rows}):
         for pipeline in sorted({r["pipeline"] for r in rows}, reverse=True):
-            for test in ("SET", "GET", "MSET", "PING_INLINE", "PING_MBULK"):
+            for test in ("SET", "GET", "INCR", "MSET", "PING_INLINE", "PING_MBULK"):
                 e, a, p = (g.get((size, pipeline, test, s), []) for s in ("ebb", "aof", "plain"))
                 if not e:
                     continue
