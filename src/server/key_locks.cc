@@ -67,6 +67,14 @@ KeyLocks::Guard KeyLocks::Lock(const std::vector<std::pair<std::string_view, boo
   return guard;
 }
 
+KeyLocks::Guard KeyLocks::LockAll() {
+  Guard guard;
+  guard.locks_ = this;
+  guard.global_exclusive_ = true;
+  global_.lock();
+  return guard;
+}
+
 std::optional<KeyLocks::Guard> KeyLocks::TryLock(const std::vector<std::pair<std::string_view, bool>>& keys) {
   Guard guard = Plan(keys);
   const bool taken = guard.global_exclusive_ ? global_.try_lock() : global_.try_lock_shared();

@@ -6,7 +6,9 @@
 // A job spanning more than kMaxStripesPerJob stripes (a big MSET) takes one
 // global lock exclusively instead, so no thread ever holds more than
 // kMaxStripesPerJob + 1 locks (ThreadSanitizer tracks at most 64 per thread);
-// every other job holds the global lock shared.
+// every other job holds the global lock shared. LockAll takes the global
+// lock exclusively too: FLUSHDB holds it across the drop, so no job (a
+// MULTI/EXEC transaction above all) sees a database half flushed.
 //
 // Thread safety: thread-safe.
 
@@ -52,6 +54,8 @@ class KeyLocks {
   // The same without waiting: nullopt, holding nothing, when a stripe (or
   // the global lock) is taken in a conflicting mode.
   std::optional<Guard> TryLock(const std::vector<std::pair<std::string_view, bool>>& keys);
+  // Every key: waits for every job holding stripes to finish.
+  Guard LockAll();
 
  private:
   // The job's stripes, ascending and unique, exclusive where any key asks.

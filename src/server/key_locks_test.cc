@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
 #include <thread>
 
@@ -57,6 +58,31 @@ TEST(KeyLocksTest, TryLockOfManyKeysTakesTheGlobalLock) {
   auto big = locks.TryLock(many);
   ASSERT_TRUE(big.has_value());
   EXPECT_FALSE(Free(&locks, {{"x", false}}));
+}
+
+TEST(KeyLocksTest, LockAllExcludesEveryJobAndWaitsForThem) {
+  KeyLocks locks;
+  {
+    KeyLocks::Guard all = locks.LockAll();
+    EXPECT_FALSE(Free(&locks, {{"x", false}}));
+    EXPECT_FALSE(Free(&locks, {{"y", true}}));
+  }
+  EXPECT_TRUE(Free(&locks, {{"x", false}}));
+  // LockAll waits for a job holding a stripe.
+  std::optional<KeyLocks::Guard> job = locks.TryLock({{"x", false}});
+  ASSERT_TRUE(job.has_value());
+  std::atomic<bool> taken{false};
+  std::thread flusher([&] {
+    KeyLocks::Guard all = locks.LockAll();
+    taken = true;
+  });
+  // Not a timing assertion: whatever the scheduling, the flusher cannot
+  // hold the lock while the job does.
+  for (int i = 0; i < 100 && !taken; i++) std::this_thread::yield();
+  EXPECT_FALSE(taken.load());
+  job.reset();
+  flusher.join();
+  EXPECT_TRUE(taken.load());
 }
 
 }  // namespace
