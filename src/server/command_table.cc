@@ -54,6 +54,11 @@ std::vector<CommandSpec> BuildTable() {
       {CommandId::kTouch, "touch", -2, {"readonly", "fast"}, 1, -1, 1, K::kRead, false},
       {CommandId::kRandomKey, "randomkey", 1, {"readonly"}, 0, 0, 0, K::kOther, false},
       {CommandId::kKeys, "keys", 2, {"readonly"}, 0, 0, 0, K::kOther, false},
+      {CommandId::kMulti, "multi", 1, {"noscript", "loading", "stale", "fast"}, 0, 0, 0, K::kInline, false},
+      {CommandId::kExec, "exec", 1, {"noscript", "loading", "stale", "skip_slowlog"}, 0, 0, 0, K::kOther, false},
+      {CommandId::kDiscard, "discard", 1, {"noscript", "loading", "stale", "fast"}, 0, 0, 0, K::kInline, false},
+      {CommandId::kWatch, "watch", -2, {"noscript", "loading", "stale", "fast"}, 1, -1, 1, K::kOther, false},
+      {CommandId::kUnwatch, "unwatch", 1, {"noscript", "loading", "stale", "fast"}, 0, 0, 0, K::kInline, false},
   };
   // clang-format on
 }

@@ -21,6 +21,8 @@ enum class CommandId : uint8_t {
   kIncr, kDecr, kIncrBy, kDecrBy, kIncrByFloat, kAppend, kStrLen, kGetRange, kSetRange,
   kGetDel, kSetNx, kMSetNx, kGetSet, kType, kRename, kRenameNx, kCopy, kUnlink, kTouch,
   kRandomKey, kKeys,
+  // Transactions (transaction_commands.cc).
+  kMulti, kExec, kDiscard, kWatch, kUnwatch,
   kCount  // number of commands; also "unknown"
 };
 constexpr size_t kNumCommands = static_cast<size_t>(CommandId::kCount);

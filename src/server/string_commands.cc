@@ -278,6 +278,8 @@ void Copy(WriteJobContext* job, WriteCommand* c) {
     }
   }
   Status s = (*target_db)->Put(WriteOptions(), to, *value);
+  // The job holds `to`'s stripe (by name, whatever the database) until it ends.
+  if (!s.IsNotFound()) job->core()->watches().Touch(c->copy_db, {to});
   if (!s.ok()) {
     c->reply = StatusErrorReply(s);
     return;
