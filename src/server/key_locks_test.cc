@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <string>
 #include <thread>
 
@@ -83,6 +84,32 @@ TEST(KeyLocksTest, LockAllExcludesEveryJobAndWaitsForThem) {
   job.reset();
   flusher.join();
   EXPECT_TRUE(taken.load());
+}
+
+TEST(KeyLocksTest, AWaitingLockAllIsNotOvertakenByNewJobs) {
+  KeyLocks locks;
+  std::optional<KeyLocks::Guard> job = locks.TryLock({{"x", false}});
+  ASSERT_TRUE(job.has_value());
+  std::atomic<bool> flushed{false};
+  std::thread flusher([&] {
+    KeyLocks::Guard all = locks.LockAll();
+    flushed = true;
+  });
+  // Once the flusher waits, a new job (of another key too) waits behind it;
+  // the global lock alone prefers readers, so a stream of jobs could starve
+  // FLUSHDB. The loop ends when the flusher is waiting; the deadline only
+  // turns a hang into a failure.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  bool overtaken = false;
+  while (!overtaken && Free(&locks, {{"y", false}})) {
+    overtaken = std::chrono::steady_clock::now() > deadline;
+    std::this_thread::yield();
+  }
+  EXPECT_FALSE(overtaken) << "new jobs overtake a waiting LockAll";
+  EXPECT_FALSE(flushed.load());
+  job.reset();
+  flusher.join();
+  EXPECT_TRUE(flushed.load());
 }
 
 }  // namespace
