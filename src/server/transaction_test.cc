@@ -5,6 +5,9 @@
 
 #include "base/test_util.h"
 #include "ebb/store.h"
+#include "engine/engine.h"
+#include "env/fault_injection_file_system.h"
+#include "env/mem_file_system.h"
 #include "server/admin_ops.h"
 #include "server/resp_client.h"
 #include "server/resp_server.h"
@@ -16,10 +19,14 @@ namespace {
 
 class TransactionTest : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void SetUp() override { Start(nullptr); }
+
+  // Restarts on `fs` (null: the real file system in a temporary directory).
+  void Start(FileSystem* fs) {
+    TearDown();
     Options o;
-    o.data_dir = dir_.Sub("data");
-    auto store = Store::Open(o);
+    o.data_dir = fs != nullptr ? "/store" : dir_.Sub("data");
+    auto store = OpenStore(o, EngineEnv{fs, nullptr});
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(*store);
     ServerSettings settings;
@@ -35,8 +42,10 @@ class TransactionTest : public ::testing::Test {
 
   void TearDown() override {
     if (resp_) resp_->Stop();
+    resp_.reset();
     core_.reset();
-    if (store_) EXPECT_TRUE(store_->Close().ok());
+    if (store_) (void)store_->Close();  // a store made read-only reports it again here
+    store_.reset();
   }
 
   std::unique_ptr<RespClient> Connect() {
@@ -52,6 +61,9 @@ class TransactionTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
+  // For the tests that fail the disk (declared before the store: outlive it).
+  MemFileSystem mem_;
+  FaultInjectionFileSystem fs_{&mem_};
   std::unique_ptr<Store> store_;
   std::unique_ptr<ServerCore> core_;
   std::unique_ptr<RespServer> resp_;
@@ -105,6 +117,32 @@ TEST_F(TransactionTest, ExecWaitsForAWriteHoldingAWatchedKeyAndSeesIt) {
   ASSERT_TRUE(exec.ok()) << exec.status().ToString();
   EXPECT_EQ(exec->type, RespValue::Type::kNullArray);
   EXPECT_EQ(Call(c.get(), {"EXISTS", "other"}).integer, 0);
+}
+
+// A transaction whose batch cannot be written (the disk is full) answers
+// the store's error, and none of its writes is visible.
+TEST_F(TransactionTest, ExecThatCannotWriteAnswersTheErrorAndWritesNothing) {
+  Start(&fs_);
+  auto c = Connect();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(Call(c.get(), {"SET", "a", "1"}).str, "OK");
+  EXPECT_EQ(Call(c.get(), {"MULTI"}).str, "OK");
+  EXPECT_EQ(Call(c.get(), {"INCR", "a"}).str, "QUEUED");
+  EXPECT_EQ(Call(c.get(), {"SET", "b", "x"}).str, "QUEUED");
+  fs_.SetSpaceBudget(0);
+  RespValue exec = Call(c.get(), {"EXEC"});
+  ASSERT_EQ(exec.type, RespValue::Type::kError);
+  EXPECT_TRUE(exec.str.rfind("ERR NoSpace", 0) == 0 || exec.str.rfind("ERR IOError", 0) == 0) << exec.str;
+  EXPECT_EQ(Call(c.get(), {"GET", "a"}).str, "1");
+  EXPECT_EQ(Call(c.get(), {"GET", "b"}).type, RespValue::Type::kNullBulk);
+  // The store is read-only now: the next transaction says so, and reads go on.
+  fs_.ClearSpaceBudget();
+  EXPECT_EQ(Call(c.get(), {"MULTI"}).str, "OK");
+  EXPECT_EQ(Call(c.get(), {"SET", "b", "y"}).str, "QUEUED");
+  RespValue again = Call(c.get(), {"EXEC"});
+  ASSERT_EQ(again.type, RespValue::Type::kError);
+  EXPECT_NE(again.str.find("read-only"), std::string::npos) << again.str;
+  EXPECT_EQ(Call(c.get(), {"MGET", "a", "b"}).elements[0].str, "1");
 }
 
 }  // namespace
