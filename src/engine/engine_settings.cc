@@ -100,6 +100,19 @@ void RegisterServerSettings(ConfigSchema* schema) {
                .description = "Most keys one KEYS reply may hold (also at most 64 MiB of keys); a KEYS matching more "
                               "gets an error pointing to SCAN, which walks any number of keys in steps.",
                .min = 1, .max = 100000000});
+  schema->Add({.section = "server", .key = "multi_max_commands", .type = SettingType::kInt,
+               .default_value = "100000", .unit = "count", .runtime = true,
+               .description = "Most commands one connection may queue between MULTI and EXEC; the command past it "
+                              "gets an error and the transaction is discarded (EXEC answers EXECABORT).",
+               .min = 1, .max = 100000000});
+  schema->Add({.section = "server", .key = "multi_max_bytes", .type = SettingType::kBytes,
+               .default_value = "64MiB", .unit = "bytes", .runtime = true,
+               .description = "Most memory one connection's transaction may hold: its queued commands (arguments "
+                              "plus 32 bytes each) and watched keys; past it the command gets an error and the "
+                              "transaction is discarded. EXEC's writes and replies are held to it too: past it "
+                              "EXEC answers an error and writes nothing. Bounds what MULTI lets a client make the "
+                              "server allocate.",
+               .min = 1024});
   schema->Add({.section = "server", .key = "io_threads", .type = SettingType::kInt, .default_value = "1",
                .unit = "count", .runtime = false,
                .description = "Threads running client connections (parsing, replies). One handles hundreds of "

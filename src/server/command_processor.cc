@@ -7,6 +7,7 @@
 #include "ebb/store.h"
 #include "server/command_table.h"
 #include "server/command_util.h"
+#include "server/read_reply.h"
 #include "server/resp_writer.h"
 #include "server/server_core.h"
 #include "server/status_report.h"
@@ -33,24 +34,6 @@ void ReadPoint(ServerCore* core, const std::string& database, std::vector<std::s
   if (!s.ok()) (*shared_done)(s, {});
 }
 
-namespace {
-
-// GETRANGE's slice of `value`, with Redis 7's rules for negative and
-// out-of-range indices.
-std::string_view StringRange(std::string_view value, int64_t start, int64_t end) {
-  const int64_t size = static_cast<int64_t>(value.size());
-  if (start < 0 && end < 0 && start > end) return {};
-  if (start < 0) start = size + start;
-  if (end < 0) end = size + end;
-  if (start < 0) start = 0;
-  if (end < 0) end = 0;
-  if (end >= size) end = size - 1;
-  if (size == 0 || start > end) return {};
-  return value.substr(static_cast<size_t>(start), static_cast<size_t>(end - start + 1));
-}
-
-}  // namespace
-
 bool CommandProcessor::Process(SessionState* session, const std::vector<CommandArgs>& commands, size_t count,
                                size_t* next, std::string* out, AsyncStep* step) {
   while (*next < count) {
@@ -71,25 +54,33 @@ bool CommandProcessor::Dispatch(SessionState* session, const std::vector<Command
     std::string text = fmt::format("ERR unknown command '{}', with args beginning with: ", Quote(args[0]));
     for (size_t i = 1; i < args.size() && text.size() < 512; i++) text += fmt::format("'{}' ", Quote(args[i]));
     AppendError(core_, out, text);
+    if (session->tx.active()) session->tx.Fail();
     (*next)++;
     return false;
   }
   if (!session->authenticated && !spec->allowed_before_auth && core_->live().password_required()) {
     AppendError(core_, out, "NOAUTH Authentication required.");
+    if (session->tx.active()) session->tx.Fail();
     (*next)++;
     return false;
   }
   if (!ArityOk(*spec, args.size())) {
     AppendError(core_, out, ArityError(args[0]));
+    if (session->tx.active()) session->tx.Fail();
     (*next)++;
     return false;
   }
   stats.calls[static_cast<size_t>(spec->id)].fetch_add(1, std::memory_order_relaxed);
+  if (session->tx.active() && Queue(session, *spec, args, out)) {
+    (*next)++;
+    return false;
+  }
   RespWriter w(out);
   if (spec->kind == CommandKind::kRead || spec->kind == CommandKind::kWrite) {
     std::string error;
     if (spec->kind == CommandKind::kRead) {
-      error = ValidateRead(*spec, args);
+      PointRead read;
+      error = ParsePointRead(*spec, args, &read);
     } else {
       WriteCommand c;
       c.id = spec->id;
@@ -145,6 +136,19 @@ bool CommandProcessor::Dispatch(SessionState* session, const std::vector<Command
     case CommandId::kCommand:
       Command(args, out);
       return false;
+    case CommandId::kMulti:
+      Multi(session, out);
+      return false;
+    case CommandId::kExec:
+      return Exec(session, out, step);
+    case CommandId::kDiscard:
+      Discard(session, out);
+      return false;
+    case CommandId::kWatch:
+      return Watch(session, args, out, step);
+    case CommandId::kUnwatch:
+      Unwatch(session, out);
+      return false;
     case CommandId::kClient:
       Client(session, args, out);
       return false;
@@ -169,7 +173,11 @@ bool CommandProcessor::Dispatch(SessionState* session, const std::vector<Command
       }
       AdminStep(
           [core = core_, db = session->db] {
+            // No write job or transaction runs across the drop; the keys of
+            // the database under WATCH count as modified.
+            KeyLocks::Guard all = core->key_locks().LockAll();
             Status s = core->registry().Flush(db);
+            core->watches().TouchDatabase(db);
             return s.ok() ? EncodeSimpleString("OK") : StatusErrorReply(s);
           },
           step);
@@ -224,27 +232,12 @@ bool CommandProcessor::Dispatch(SessionState* session, const std::vector<Command
   }
 }
 
-std::string CommandProcessor::ValidateRead(const CommandSpec& spec, const CommandArgs& args) {
-  if (spec.id == CommandId::kGetRange) {
-    int64_t n = 0;
-    if (!ParseRedisInt64(args[2], &n) || !ParseRedisInt64(args[3], &n)) {
-      return "ERR value is not an integer or out of range";
-    }
-  }
-  return "";
-}
-
 void CommandProcessor::ReadRun(SessionState* session, const std::vector<CommandArgs>& commands, size_t count,
                                size_t* next, AsyncStep* step) {
-  struct Item {
-    CommandId id;
-    size_t keys;
-    int64_t start, end;  // GETRANGE's
-  };
   struct ReadState {
     std::string db;
     std::vector<std::string> keys;
-    std::vector<Item> items;
+    std::vector<PointRead> items;
     std::vector<Result<std::string>> results;
     Status error;
   };
@@ -257,21 +250,18 @@ void CommandProcessor::ReadRun(SessionState* session, const std::vector<CommandA
   for (size_t i = first; i < count; i++) {
     const CommandArgs& args = commands[i];
     const CommandSpec* spec = FindCommand(args[0]);
+    PointRead item;
     if (i != first) {
       if (spec == nullptr || spec->kind != CommandKind::kRead || !ArityOk(*spec, args.size())) break;
       // A command with bad arguments is answered on its own, after the run.
-      if (!ValidateRead(*spec, args).empty()) break;
+      if (!ParsePointRead(*spec, args, &item).empty()) break;
       stats.commands_processed.fetch_add(1, std::memory_order_relaxed);
       stats.calls[static_cast<size_t>(spec->id)].fetch_add(1, std::memory_order_relaxed);
-    }
-    const std::vector<size_t> positions = KeyPositions(*spec, args.size());
-    Item item{spec->id, positions.size(), 0, 0};
-    if (spec->id == CommandId::kGetRange) {
-      (void)ParseRedisInt64(args[2], &item.start);
-      (void)ParseRedisInt64(args[3], &item.end);
+    } else {
+      (void)ParsePointRead(*spec, args, &item);
     }
     st->items.push_back(item);
-    for (size_t k : positions) st->keys.emplace_back(args[k]);
+    for (size_t k : KeyPositions(*spec, args.size())) st->keys.emplace_back(args[k]);
     *next = i + 1;
   }
   step->start = [core = core_, st, reader = session->reader](std::function<void()> done) {
@@ -299,63 +289,16 @@ void CommandProcessor::ReadRun(SessionState* session, const std::vector<CommandA
     }
     size_t at = 0;
     uint64_t hits = 0, misses = 0;
-    for (const Item& item : st->items) {
-      const size_t first = at;
+    for (const PointRead& item : st->items) {
+      const Result<std::string>* results = st->results.data() + at;
       at += item.keys;
-      // A read error other than "absent" fails the command. (Result::status()
-      // returns a copy: keep it by value, not a pointer into the loop.)
-      std::optional<Status> failure;
-      for (size_t k = first; k < at; k++) {
-        if (st->results[k].ok()) continue;
-        Status s = st->results[k].status();
-        if (!s.IsNotFound()) {
-          failure = std::move(s);
-          break;
-        }
-      }
-      if (failure) {
-        AppendStatusError(core, out, *failure);
+      // A read error other than "absent" fails the command.
+      Status failure = FirstReadError(results, item.keys);
+      if (!failure.ok()) {
+        AppendStatusError(core, out, failure);
         continue;
       }
-      switch (item.id) {
-        case CommandId::kGet:
-          if (st->results[first].ok()) {
-            hits++;
-            w.Bulk(*st->results[first]);
-          } else {
-            misses++;
-            w.NullBulk();
-          }
-          break;
-        case CommandId::kMGet:
-          w.ArrayHeader(item.keys);
-          for (size_t k = first; k < at; k++) {
-            if (st->results[k].ok()) {
-              hits++;
-              w.Bulk(*st->results[k]);
-            } else {
-              misses++;
-              w.NullBulk();
-            }
-          }
-          break;
-        case CommandId::kStrLen:
-          w.Integer(st->results[first].ok() ? static_cast<int64_t>(st->results[first]->size()) : 0);
-          break;
-        case CommandId::kType:
-          w.SimpleString(st->results[first].ok() ? "string" : "none");
-          break;
-        case CommandId::kGetRange:
-          w.Bulk(st->results[first].ok() ? StringRange(*st->results[first], item.start, item.end)
-                                         : std::string_view());
-          break;
-        default: {  // EXISTS and TOUCH count every argument, repeats included
-          int64_t n = 0;
-          for (size_t k = first; k < at; k++) n += st->results[k].ok() ? 1 : 0;
-          w.Integer(n);
-          break;
-        }
-      }
+      AppendPointReadReply(&w, item, results, &hits, &misses);
     }
     stats.keyspace_hits.fetch_add(hits, std::memory_order_relaxed);
     stats.keyspace_misses.fetch_add(misses, std::memory_order_relaxed);
@@ -415,8 +358,9 @@ bool CommandProcessor::WriteRun(SessionState* session, const std::vector<Command
     return false;
   }
   step->start = [core = core_, st](std::function<void()> done) {
-    Status s = core->write_pool()->Spawn(
-        [core, st, done](TaskContext&) {
+    RunOnWriteExecutor(
+        core,
+        [core, st, done] {
           RunWriteJob(core, st->db, &st->commands);
           done();
         },
@@ -424,10 +368,6 @@ bool CommandProcessor::WriteRun(SessionState* session, const std::vector<Command
           st->error = status;
           done();
         });
-    if (!s.ok()) {
-      st->error = s;
-      done();
-    }
   };
   step->finish = std::move(finish);
   return true;

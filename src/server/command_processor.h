@@ -10,7 +10,9 @@
 //     on the write executor;
 //   - SCAN, KEYS and RANDOMKEY read on the ReadPool at low priority, DBSIZE
 //     at high (admin);
-//   - FLUSHDB, INFO, CONFIG SET, EBB.* run on the admin executor.
+//   - FLUSHDB, INFO, CONFIG SET, EBB.* run on the admin executor;
+//   - between MULTI and EXEC commands are queued; EXEC runs them on the
+//     write executor as one WriteJob (transaction.h).
 // The connection runs one step at a time and appends its replies before
 // going on, so replies come back in command order and a read after a write
 // in the same pipeline sees the write.
@@ -26,6 +28,7 @@
 
 #include "ebb/status.h"
 #include "server/command_table.h"
+#include "server/transaction.h"
 
 namespace ebb {
 
@@ -59,6 +62,8 @@ struct SessionState {
   int64_t connected_micros = 0;
   // Where point reads go; null: straight to Database::MultiGetAsync.
   PointReader* reader = nullptr;
+  // MULTI's queue and the keys under WATCH (transaction.h).
+  TransactionState tx;
   // A write ran on the connection's thread and may have left the journal's
   // sync to it: the connection calls Store::SyncOwedJournal() once its
   // replies are sent, then clears this.
@@ -109,10 +114,17 @@ class CommandProcessor {
   void Auth(SessionState* session, const CommandArgs& args, std::string* out);
   void Command(const CommandArgs& args, std::string* out);
   void Client(SessionState* session, const CommandArgs& args, std::string* out);
+  // Transactions (transaction_commands.cc). Queue: inside MULTI, queues
+  // the command or refuses it (failing the transaction); false for the
+  // commands that run at once (EXEC, DISCARD, MULTI, WATCH, QUIT).
+  bool Queue(SessionState* session, const CommandSpec& spec, const CommandArgs& args, std::string* out);
+  void Multi(SessionState* session, std::string* out);
+  bool Exec(SessionState* session, std::string* out, AsyncStep* step);
+  void Discard(SessionState* session, std::string* out);
+  bool Watch(SessionState* session, const CommandArgs& args, std::string* out, AsyncStep* step);
+  void Unwatch(SessionState* session, std::string* out);
   // Runs `work` on the admin executor; its return value is the encoded reply.
   void AdminStep(std::function<std::string()> work, AsyncStep* step);
-  // Why a point read cannot run (GETRANGE's numbers), or "" if it can.
-  static std::string ValidateRead(const CommandSpec& spec, const CommandArgs& args);
 
   ServerCore* const core_;
 };

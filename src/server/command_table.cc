@@ -69,6 +69,11 @@ std::vector<CommandSpec> BuildTable() {
       {CommandId::kPExpireTime, "pexpiretime", 2, {"readonly", "fast"}, 1, 1, 1, K::kWrite, false},
       {CommandId::kPersist, "persist", 2, {"write", "fast"}, 1, 1, 1, K::kWrite, false},
       {CommandId::kGetEx, "getex", -2, {"write", "fast"}, 1, 1, 1, K::kWrite, false},
+      {CommandId::kMulti, "multi", 1, {"noscript", "loading", "stale", "fast"}, 0, 0, 0, K::kInline, false},
+      {CommandId::kExec, "exec", 1, {"noscript", "loading", "stale", "skip_slowlog"}, 0, 0, 0, K::kOther, false},
+      {CommandId::kDiscard, "discard", 1, {"noscript", "loading", "stale", "fast"}, 0, 0, 0, K::kInline, false},
+      {CommandId::kWatch, "watch", -2, {"noscript", "loading", "stale", "fast"}, 1, -1, 1, K::kOther, false},
+      {CommandId::kUnwatch, "unwatch", 1, {"noscript", "loading", "stale", "fast"}, 0, 0, 0, K::kInline, false},
   };
   // clang-format on
 }

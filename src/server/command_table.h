@@ -23,6 +23,8 @@ enum class CommandId : uint8_t {
   kRandomKey, kKeys,
   kSetEx, kPSetEx, kExpire, kPExpire, kExpireAt, kPExpireAt, kTtl, kPTtl, kExpireTime, kPExpireTime, kPersist,
   kGetEx,
+  // Transactions (transaction_commands.cc).
+  kMulti, kExec, kDiscard, kWatch, kUnwatch,
   kCount  // number of commands; also "unknown"
 };
 constexpr size_t kNumCommands = static_cast<size_t>(CommandId::kCount);

@@ -28,5 +28,15 @@ TEST(CommandTableTest, RejectsWhatIsNotACommandName) {
   EXPECT_EQ(FindCommand("GET "), nullptr);
 }
 
+TEST(CommandTableTest, EveryCommandIsFoundByItsIdAndItsName) {
+  ASSERT_EQ(AllCommands().size(), kNumCommands);
+  for (const CommandSpec& spec : AllCommands()) {
+    EXPECT_EQ(&GetCommandSpec(spec.id), &spec) << spec.name;
+    EXPECT_EQ(FindCommand(spec.name), &spec) << spec.name;
+  }
+  EXPECT_EQ(FindCommand("multi")->id, CommandId::kMulti);
+  EXPECT_EQ(FindCommand("UNWATCH")->id, CommandId::kUnwatch);
+}
+
 }  // namespace
 }  // namespace ebb

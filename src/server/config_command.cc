@@ -193,7 +193,8 @@ bool CommandProcessor::Config(const CommandArgs& args, std::string* out, AsyncSt
                     &st.protocol_errors, &st.limit_disconnects, &st.idle_disconnects, &st.auth_failures,
                     &st.protected_mode_denials, &st.tls_handshake_failures,
                     &st.net_input_bytes, &st.net_output_bytes, &st.write_batches, &st.write_batch_commands,
-                    &st.inline_writes}) {
+                    &st.inline_writes, &st.transactions_executed, &st.transactions_watch_aborted,
+                    &st.transactions_error_aborted}) {
       c->store(0, std::memory_order_relaxed);
     }
     for (auto& c : st.calls) c.store(0, std::memory_order_relaxed);

@@ -166,8 +166,10 @@ void CommandProcessor::Client(SessionState* session, const CommandArgs& args, st
     w.SimpleString("OK");
   } else if (EqualsIgnoreCase(args[1], "info") && args.size() == 2) {
     int64_t age_s = (core_->clock()->NowMicros() - session->connected_micros) / 1000000;
-    w.Bulk(fmt::format("id={} addr={} name={} age={} db={}\n", session->id, session->peer, session->name, age_s,
-                       session->db));
+    // multi: commands queued, -1 outside MULTI; watch: keys watched (as Redis).
+    const int64_t multi = session->tx.active() ? static_cast<int64_t>(session->tx.queued()) : -1;
+    w.Bulk(fmt::format("id={} addr={} name={} age={} db={} multi={} watch={}\n", session->id, session->peer,
+                       session->name, age_s, session->db, multi, session->tx.watches().size()));
   } else {
     AppendError(core_, out,
                 fmt::format("ERR unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",

@@ -53,8 +53,11 @@ KeyLocks::Guard KeyLocks::Plan(const std::vector<std::pair<std::string_view, boo
 KeyLocks::Guard KeyLocks::Lock(const std::vector<std::pair<std::string_view, bool>>& keys) {
   Guard guard = Plan(keys);
   if (guard.global_exclusive_) {
-    global_.lock();
+    LockGlobalExclusive();
     return guard;
+  }
+  {
+    std::lock_guard<std::mutex> pass(turnstile_);  // behind any exclusive waiter
   }
   global_.lock_shared();
   for (const auto& [stripe, exclusive] : guard.held_) {
@@ -67,8 +70,27 @@ KeyLocks::Guard KeyLocks::Lock(const std::vector<std::pair<std::string_view, boo
   return guard;
 }
 
+KeyLocks::Guard KeyLocks::LockAll() {
+  Guard guard;
+  guard.locks_ = this;
+  guard.global_exclusive_ = true;
+  LockGlobalExclusive();
+  return guard;
+}
+
+void KeyLocks::LockGlobalExclusive() {
+  std::lock_guard<std::mutex> wait(turnstile_);
+  global_.lock();
+}
+
 std::optional<KeyLocks::Guard> KeyLocks::TryLock(const std::vector<std::pair<std::string_view, bool>>& keys) {
   Guard guard = Plan(keys);
+  // An exclusive waiter holds the turnstile: do not overtake it.
+  if (!turnstile_.try_lock()) {
+    guard.locks_ = nullptr;  // holds nothing
+    return std::nullopt;
+  }
+  turnstile_.unlock();
   const bool taken = guard.global_exclusive_ ? global_.try_lock() : global_.try_lock_shared();
   if (!taken) {
     guard.locks_ = nullptr;  // holds nothing

@@ -6,7 +6,13 @@
 // A job spanning more than kMaxStripesPerJob stripes (a big MSET) takes one
 // global lock exclusively instead, so no thread ever holds more than
 // kMaxStripesPerJob + 1 locks (ThreadSanitizer tracks at most 64 per thread);
-// every other job holds the global lock shared.
+// every other job holds the global lock shared. LockAll takes the global
+// lock exclusively too: FLUSHDB holds it across the drop, so no job (a
+// MULTI/EXEC transaction above all) sees a database half flushed. A job
+// waiting for the global lock exclusively is not starved by a stream of
+// shared ones (the lock prefers readers): it holds a turnstile that every
+// job passes through before it takes the global lock, so new jobs wait
+// behind it.
 //
 // Thread safety: thread-safe.
 
@@ -15,6 +21,7 @@
 
 #include <array>
 #include <cstddef>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <string_view>
@@ -52,15 +59,23 @@ class KeyLocks {
   // The same without waiting: nullopt, holding nothing, when a stripe (or
   // the global lock) is taken in a conflicting mode.
   std::optional<Guard> TryLock(const std::vector<std::pair<std::string_view, bool>>& keys);
+  // Every key: waits for every job holding stripes to finish.
+  Guard LockAll();
 
  private:
   // The job's stripes, ascending and unique, exclusive where any key asks.
   static std::vector<std::pair<size_t, bool>> Stripes(const std::vector<std::pair<std::string_view, bool>>& keys);
 
+  // Takes global_ exclusively through the turnstile.
+  void LockGlobalExclusive();
+
   // A guard holding nothing yet, with the stripes Lock/TryLock take (or
   // global_exclusive_ for a job over too many).
   Guard Plan(const std::vector<std::pair<std::string_view, bool>>& keys);
 
+  // Passed through (locked, unlocked) before taking global_ shared; held
+  // while waiting for global_ exclusively.
+  std::mutex turnstile_;
   std::shared_mutex global_;
   std::array<std::shared_mutex, kStripes> stripes_;
 };

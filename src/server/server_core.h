@@ -1,6 +1,7 @@
 // ServerCore: the state every part of `ebb serve` shares — the store, the
-// settings, counters, the database registry, SCAN cursors, key locks and the
-// two executors that keep slow work off the I/O threads:
+// settings, counters, the database registry, SCAN cursors, key locks, the
+// keys under WATCH, and the two executors that keep slow work off the I/O
+// threads:
 //   write executor  writes (a WriteBatch per pipelined run of SET/MSET/DEL
 //                   from one connection); a connection has at most one job
 //                   queued, so the queue is bounded by server.max_clients;
@@ -31,6 +32,7 @@
 #include "server/scan_cursors.h"
 #include "server/server_settings.h"
 #include "server/server_stats.h"
+#include "server/watch_registry.h"
 #include "base/mutex.h"
 
 namespace ebb {
@@ -68,6 +70,7 @@ class ServerCore {
   DatabaseRegistry& registry() { return registry_; }
   ScanCursors& cursors() { return cursors_; }
   KeyLocks& key_locks() { return key_locks_; }
+  WatchRegistry& watches() { return watches_; }
   FuturePool* write_pool() { return write_pool_.get(); }
   FuturePool* admin_pool() { return admin_pool_.get(); }
   AdminOps* admin_ops() { return admin_ops_.get(); }
@@ -105,6 +108,7 @@ class ServerCore {
   DatabaseRegistry registry_;
   ScanCursors cursors_;
   KeyLocks key_locks_;
+  WatchRegistry watches_;
   ConfigReloadLog config_reload_;
   std::atomic<uint64_t> next_client_id_{1};
   std::atomic<int> bound_port_{0};

@@ -90,6 +90,8 @@ Result<ServerSettings> ServerSettings::FromConfig(const Config& config) {
   s.max_bulk_bytes = config.GetInt("server", "max_bulk_bytes");
   s.idle_timeout_s = config.GetInt("server", "idle_timeout_s");
   s.keys_max = config.GetInt("server", "keys_max");
+  s.multi_max_commands = config.GetInt("server", "multi_max_commands");
+  s.multi_max_bytes = config.GetInt("server", "multi_max_bytes");
   s.io_threads = static_cast<int>(config.GetInt("server", "io_threads"));
   s.write_threads = static_cast<int>(config.GetInt("server", "write_threads"));
   if (s.write_threads <= 0) {
@@ -121,6 +123,8 @@ void LiveSettings::Apply(const ServerSettings& s) {
   max_bulk_bytes_.store(s.max_bulk_bytes, std::memory_order_relaxed);
   idle_timeout_s_.store(s.idle_timeout_s, std::memory_order_relaxed);
   keys_max_.store(s.keys_max, std::memory_order_relaxed);
+  multi_max_commands_.store(s.multi_max_commands, std::memory_order_relaxed);
+  multi_max_bytes_.store(s.multi_max_bytes, std::memory_order_relaxed);
   protected_mode_.store(s.protected_mode, std::memory_order_relaxed);
   MutexLock lock(&mu_);
   requirepass_ = s.requirepass;

@@ -38,6 +38,10 @@ struct ServerSettings {
   int64_t max_bulk_bytes = 16 << 20;
   int64_t idle_timeout_s = 0;
   int64_t keys_max = 100000;
+  // A connection's transaction: commands queued after MULTI, and bytes of
+  // them plus its watched keys (also the bound on EXEC's writes and replies).
+  int64_t multi_max_commands = 100000;
+  int64_t multi_max_bytes = 64 << 20;
   int io_threads = 1;
   int write_threads = 1;  // FromConfig derives it when unset (DefaultWriteThreads)
   int write_nice = 0;
@@ -75,6 +79,8 @@ class LiveSettings {
   int64_t idle_timeout_s() const { return idle_timeout_s_.load(std::memory_order_relaxed); }
   bool protected_mode() const { return protected_mode_.load(std::memory_order_relaxed); }
   int64_t keys_max() const { return keys_max_.load(std::memory_order_relaxed); }
+  int64_t multi_max_commands() const { return multi_max_commands_.load(std::memory_order_relaxed); }
+  int64_t multi_max_bytes() const { return multi_max_bytes_.load(std::memory_order_relaxed); }
   bool password_required() const { return password_required_.load(std::memory_order_acquire); }
   // Compares in time independent of where the first difference is.
   bool CheckPassword(std::string_view candidate) const;
@@ -88,6 +94,8 @@ class LiveSettings {
   std::atomic<int64_t> max_bulk_bytes_{0};
   std::atomic<int64_t> idle_timeout_s_{0};
   std::atomic<int64_t> keys_max_{0};
+  std::atomic<int64_t> multi_max_commands_{0};
+  std::atomic<int64_t> multi_max_bytes_{0};
   std::atomic<bool> protected_mode_{true};
   std::atomic<bool> password_required_{false};
   std::atomic<bool> admin_token_required_{false};

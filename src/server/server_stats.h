@@ -34,6 +34,9 @@ struct ServerStats {
   std::atomic<uint64_t> write_batches{0};        // WriteBatches written for clients
   std::atomic<uint64_t> inline_writes{0};        // of those, on a connection's thread (server.inline_writes)
   std::atomic<uint64_t> write_batch_commands{0}; // commands those batches carried
+  std::atomic<uint64_t> transactions_executed{0};       // EXECs that ran their commands
+  std::atomic<uint64_t> transactions_watch_aborted{0};  // EXECs answered nil: a watched key changed
+  std::atomic<uint64_t> transactions_error_aborted{0};  // EXECs answered EXECABORT: a queued command failed
   std::array<std::atomic<uint64_t>, kNumCommands> calls{};
 };
 

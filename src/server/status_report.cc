@@ -63,6 +63,10 @@ json ServerSection(ServerCore* core) {
       {"write_batches", load(st.write_batches)},
       {"write_batch_commands", load(st.write_batch_commands)},
       {"inline_writes", load(st.inline_writes)},
+      {"transactions_executed", load(st.transactions_executed)},
+      {"transactions_watch_aborted", load(st.transactions_watch_aborted)},
+      {"transactions_error_aborted", load(st.transactions_error_aborted)},
+      {"watched_keys", core->watches().watched_keys()},
       {"scan_cursors", core->cursors().size()},
       {"database_handles", core->registry().cached()},
       {"commands", commands},
@@ -82,7 +86,7 @@ const std::set<std::string, std::less<>>& CounterFields() {
       "busy_rejections", "protocol_errors", "limit_disconnects", "idle_disconnects", "auth_failures",
       "protected_mode_denials", "tls_handshake_failures",
       "net_input_bytes", "net_output_bytes", "write_batches", "write_batch_commands", "inline_writes", "reloads",
-      "reload_failures"};
+      "reload_failures", "transactions_executed", "transactions_watch_aborted", "transactions_error_aborted"};
   return fields;
 }
 
@@ -356,6 +360,7 @@ std::string RenderInfo(ServerCore* core, const nlohmann::json& doc, const std::v
     out += "# Clients\r\n";
     InfoLine(&out, "connected_clients", Field(server, "connected_clients"));
     InfoLine(&out, "maxclients", Field(server, "max_clients"));
+    InfoLine(&out, "total_watched_keys", Field(server, "watched_keys"));
     out += "blocked_clients:0\r\n\r\n";
   }
   if (want("stats")) {
@@ -380,6 +385,9 @@ std::string RenderInfo(ServerCore* core, const nlohmann::json& doc, const std::v
         {"write_batches", "write_batches"},
         {"write_batch_commands", "write_batch_commands"},
         {"inline_writes", "inline_writes"},
+        {"transactions_executed", "transactions_executed"},
+        {"transactions_watch_aborted", "transactions_watch_aborted"},
+        {"transactions_error_aborted", "transactions_error_aborted"},
     };
     for (const auto& [info_name, field] : stats) InfoLine(&out, info_name, Field(server, field));
     out += "\r\n";

@@ -345,6 +345,8 @@ void Copy(WriteJobContext* job, WriteCommand* c) {
     copy.Put(to, value->value);
   }
   Status s = (*target_db)->Write(WriteOptions(), copy);
+  // The job holds `to`'s stripe (by name, whatever the database) until it ends.
+  if (!s.IsNotFound()) job->core()->watches().Touch(c->copy_db, {to});
   if (!s.ok()) {
     c->reply = StatusErrorReply(s);
     return;

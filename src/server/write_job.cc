@@ -22,6 +22,9 @@ bool WriteCommandReads(const WriteCommand& c) {
   }
 }
 
+WriteJobContext::WriteJobContext(ServerCore* core, Database* db, bool reads)
+    : core_(core), db_(db), reads_(reads), track_writes_(!core->watches().Empty()) {}
+
 Result<std::optional<std::string>> WriteJobContext::Read(std::string_view key) {
   EBB_ASSIGN_OR_RETURN(std::optional<Entry> entry, ReadEntry(key));
   if (!entry) return std::optional<std::string>();
@@ -37,6 +40,7 @@ Result<std::optional<WriteJobContext::Entry>> WriteJobContext::ReadEntry(std::st
     if (gone) return std::optional<Entry>();
     return std::optional<Entry>(Entry{std::string(it->second->value), it->second->expire_at_ms});
   }
+  if (db_ == nullptr) return std::optional<Entry>();
   Entry entry;
   Status s = db_->GetWithExpiry(ReadOptions(), key, &entry.value, &entry.expire_at_ms);
   // A dropped database (FLUSHDB racing) reads as empty; its write below
@@ -53,11 +57,23 @@ void WriteJobContext::Put(std::string_view key, std::string_view value, int64_t 
     batch_.Put(key, value);
   }
   if (reads_) overlay_[key] = Written{value, expire_at_ms};
+  if (track_writes_) written_.push_back(key);
 }
 
 void WriteJobContext::Delete(std::string_view key) {
   batch_.Delete(key);
   if (reads_) overlay_[key] = std::nullopt;
+  if (track_writes_) written_.push_back(key);
+}
+
+Status WriteJobContext::Write(const WriteOptions& options) {
+  if (batch_.Empty()) return Status::OK();
+  Status s = db_->Write(options, batch_);
+  if (options.no_slowdown && s.IsBusy()) return s;  // nothing written
+  if (s.IsNotFound()) return s;                     // dropped: nothing written, the caller retries
+  // Written, or failed: a watcher must not trust the keys either way.
+  if (track_writes_) core_->watches().Touch(db_->name(), written_);
+  return s;
 }
 
 std::string_view WriteJobContext::Keep(std::string value) {
@@ -112,6 +128,31 @@ void RunDel(WriteJobContext* job, WriteCommand* c) {
   RespWriter(&c->reply).Integer(removed);
 }
 
+}  // namespace
+
+void RunWriteCommand(WriteJobContext* job, WriteCommand* c) {
+  switch (c->id) {
+    case CommandId::kSet:
+    case CommandId::kSetEx:
+    case CommandId::kPSetEx:
+      RunSet(job, c);
+      break;
+    case CommandId::kMSet:
+      for (size_t i = 1; i + 1 < c->args.size(); i += 2) job->Put(c->args[i], c->args[i + 1]);
+      RespWriter(&c->reply).SimpleString("OK");
+      break;
+    case CommandId::kDel:
+    case CommandId::kUnlink:
+      RunDel(job, c);
+      break;
+    default:
+      RunStringCommand(job, c);
+      break;
+  }
+}
+
+namespace {
+
 // Runs the commands once against `db` with `options`. Returns the Write
 // status (with options.no_slowdown, Busy means nothing was written).
 Status RunOnce(ServerCore* core, Database* db, std::vector<WriteCommand>* commands, const WriteOptions& options) {
@@ -119,27 +160,10 @@ Status RunOnce(ServerCore* core, Database* db, std::vector<WriteCommand>* comman
   WriteJobContext job(core, db, reads);
   for (WriteCommand& c : *commands) {
     c.reply.clear();
-    switch (c.id) {
-      case CommandId::kSet:
-      case CommandId::kSetEx:
-      case CommandId::kPSetEx:
-        RunSet(&job, &c);
-        break;
-      case CommandId::kMSet:
-        for (size_t i = 1; i + 1 < c.args.size(); i += 2) job.Put(c.args[i], c.args[i + 1]);
-        RespWriter(&c.reply).SimpleString("OK");
-        break;
-      case CommandId::kDel:
-      case CommandId::kUnlink:
-        RunDel(&job, &c);
-        break;
-      default:
-        RunStringCommand(&job, &c);
-        break;
-    }
+    RunWriteCommand(&job, &c);
   }
   if (job.batch()->Empty()) return Status::OK();
-  Status s = db->Write(options, *job.batch());
+  Status s = job.Write(options);
   if (options.no_slowdown && s.IsBusy()) return s;  // not written: run again where waiting is harmless
   core->stats().write_batches.fetch_add(1, std::memory_order_relaxed);
   core->stats().write_batch_commands.fetch_add(commands->size(), std::memory_order_relaxed);
@@ -158,6 +182,14 @@ std::vector<std::pair<std::string_view, bool>> LockedKeys(const std::vector<Writ
 }
 
 }  // namespace
+
+void RunOnWriteExecutor(ServerCore* core, std::function<void()> work, std::function<void(const Status&)> failed) {
+  // Shared: when the pool refuses the task it drops its copy of `failed`.
+  auto shared_failed = std::make_shared<std::function<void(const Status&)>>(std::move(failed));
+  Status s = core->write_pool()->Spawn([work = std::move(work)](TaskContext&) { work(); },
+                                       [shared_failed](const Status& status) { (*shared_failed)(status); });
+  if (!s.ok()) (*shared_failed)(s);
+}
 
 std::string StatusErrorReply(const Status& status) {
   if (status.IsBusy()) return EncodeError("BUSY " + status.message());

@@ -15,12 +15,17 @@
 //     every command gets that error. Errors that depend on the data (INCR
 //     of a value that is not an integer) are that command's reply and leave
 //     the others alone.
+//   - once written, the keys the batch wrote count as modified for WATCH
+//     (watch_registry.h), before the stripes are released.
+// A MULTI/EXEC transaction (transaction.h) runs its commands through the
+// same WriteJobContext.
 // The reads a job makes run on the write executor, not the ReadPool: they
 // belong to the write (docs/ARCHITECTURE.md: writes never run on the ReadPool).
 
 #ifndef EBB_SERVER_WRITE_JOB_H_
 #define EBB_SERVER_WRITE_JOB_H_
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -65,10 +70,14 @@ struct WriteCommand {
 };
 
 // What one command of a job sees: every key as of the job's earlier
-// commands, and the batch it adds to. Used on the write executor only.
+// commands, and the batch it adds to. Used on the write executor (or, for a
+// lone write, the I/O thread), with the stripes of every key the job may
+// write held (KeyLocks) from before construction until after Write.
 class WriteJobContext {
  public:
-  WriteJobContext(ServerCore* core, Database* db, bool reads) : core_(core), db_(db), reads_(reads) {}
+  // `db` may be null for a job that only reads (a transaction of reads of a
+  // database that does not exist): every key is then absent.
+  WriteJobContext(ServerCore* core, Database* db, bool reads);
 
   ServerCore* core() const { return core_; }
   // A key's value and its expiry (Unix milliseconds, 0 for none).
@@ -90,11 +99,18 @@ class WriteJobContext {
   // The connection's database.
   Database* db() const { return db_; }
   WriteBatch* batch() { return &batch_; }
+  // Writes the batch (nothing if empty), then marks the keys it wrote
+  // modified for WATCH (watch_registry.h). With options.no_slowdown, Busy
+  // means nothing was written; NotFound means the database was dropped
+  // meanwhile and nothing was written either.
+  Status Write(const WriteOptions& options);
 
  private:
   ServerCore* const core_;
   Database* const db_;
   const bool reads_;  // a job that reads nothing keeps no overlay
+  // Some key is watched: remember the keys written, for Write's Touch.
+  const bool track_writes_;
   WriteBatch batch_;
   // The job's own writes so far: key -> value and expiry, or nullopt for
   // deleted.
@@ -103,11 +119,16 @@ class WriteJobContext {
     int64_t expire_at_ms;
   };
   std::unordered_map<std::string_view, std::optional<Written>> overlay_;
+  std::vector<std::string_view> written_;
   std::vector<std::unique_ptr<std::string>> kept_;
 };
 
 // Whether `c` reads before it writes (its keys are then locked exclusively).
 bool WriteCommandReads(const WriteCommand& c);
+
+// Computes the reply of one write command (c->id of kind kWrite, validated
+// by ValidateWriteCommand) and adds its writes to the job's batch.
+void RunWriteCommand(WriteJobContext* job, WriteCommand* c);
 
 // Computes the reply of one string or key command (INCR, APPEND, RENAME,
 // ...; string_commands.cc) and adds its writes to the job's batch. The
@@ -140,6 +161,11 @@ bool IsLoneWrite(const std::vector<WriteCommand>& commands);
 // written nothing, when the write must go to the write executor
 // (RunWriteJob) instead.
 bool RunLoneWrite(ServerCore* core, std::string_view database, std::vector<WriteCommand>* commands);
+
+// Runs `work` on the write executor. If it cannot run there (the pool is
+// full or stopping), `failed` is called instead, with why, on this thread or
+// the one stopping the pool. Exactly one of the two is called.
+void RunOnWriteExecutor(ServerCore* core, std::function<void()> work, std::function<void(const Status&)> failed);
 
 // The RESP error reply for a failed Status: "-BUSY ..." for Busy, else
 // "-ERR <Code>: <message>".

@@ -239,6 +239,20 @@ class ExpiryCommandsTest(ServerTestCase):
         with self.assertRaisesRegex(redis.ResponseError, "^no such key$"):
             r.rename("short9", "elsewhere")
 
+    def test_expiry_commands_in_a_transaction(self):
+        r = self.r
+        pipe = r.pipeline(transaction=True)
+        pipe.set("tx", "v", ex=HOUR)
+        pipe.ttl("tx")
+        pipe.persist("tx")
+        pipe.pexpire("tx", 5000)
+        pipe.pttl("tx")
+        replies = pipe.execute()
+        self.assertEqual(replies[0], True)
+        self.assertIn(replies[1], (HOUR - 1, HOUR))
+        self.assertEqual(replies[2:4], [True, True])
+        self.assertTrue(0 < replies[4] <= 5000)
+
     def test_a_set_with_a_time_already_past_in_one_pipeline(self):
         """PXAT in the past is accepted (positive) and the key reads as
         absent at once, also to later commands of the same pipeline."""
