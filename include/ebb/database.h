@@ -57,6 +57,14 @@ struct DatabaseStats {
   // Stored entries (all versions, including tombstones) and tombstones.
   uint64_t entries = 0;
   uint64_t tombstones = 0;
+  // Stored values with an expiry (every version, due or not: an estimate of
+  // the keys that expire, as INFO keyspace's expires=), and the earliest
+  // deadline among them (Unix ms; 0 when none).
+  uint64_t expiring = 0;
+  int64_t earliest_expiry_ms = 0;
+  // Of the segment bytes, those estimated to hold values already past their
+  // expiry: what active expiry (the `expiry` work class) reclaims.
+  uint64_t expired_bytes = 0;
   uint64_t segments = 0;
   // Sequence number of the last acknowledged write.
   uint64_t update_seq = 0;

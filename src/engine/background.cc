@@ -18,6 +18,7 @@ constexpr const char* kWriteback = "writeback";
 constexpr const char* kCompaction = "compaction";
 constexpr const char* kJournalReclaim = "journal_reclaim";
 constexpr const char* kTiering = "tiering";
+constexpr const char* kExpiry = "expiry";
 // A manifest whose edits since its last checkpoint exceed this is rewritten
 // by journal reclaim (recovery then replays less).
 constexpr uint64_t kManifestCheckpointMinBytes = 1 << 20;
@@ -236,6 +237,8 @@ Result<std::unique_ptr<EngineBackground>> EngineBackground::Start(Storage* stora
   bg->compaction_ = std::make_unique<CompactionSource>(storage, bg->smoosh_.get(), clock, &bg->stopping_,
                                                        [b = bg.get()] { b->WakeDriver(); });
   bg->journal_reclaim_ = std::make_unique<JournalReclaimSource>(storage);
+  bg->expiry_ = std::make_unique<ExpirySource>(storage, clock);
+  bg->expiry_->Refresh();
   // Tiering turned off on a store with evicted segments runs to recall them.
   const bool tiering_enabled = config->GetBool("tiering", "enabled");
   if (tiering_enabled || HasEvictedSegments(storage)) {
@@ -252,7 +255,10 @@ Result<std::unique_ptr<EngineBackground>> EngineBackground::Start(Storage* stora
   std::vector<Registration> classes = {
       Registration{kWriteback, bg->writeback_.get(), {std::string(kForegroundClassName)}},
       Registration{kCompaction, bg->compaction_.get(), {kWriteback}},
-      Registration{kJournalReclaim, bg->journal_reclaim_.get(), {kCompaction, kTiering}}};
+      Registration{kJournalReclaim, bg->journal_reclaim_.get(), {kCompaction, kTiering}},
+      // Active expiry: below the foreground only; it sleeps until the
+      // earliest deadline it knows.
+      Registration{kExpiry, bg->expiry_.get(), {std::string(kForegroundClassName)}}};
   if (bg->tiering_) classes.push_back(Registration{kTiering, bg->tiering_.get(), {kWriteback}});
   for (const auto& r : classes) {
     EBB_ASSIGN_OR_RETURN(WorkClassSettings cs, WorkClassSettings::FromConfig(*config, r.name));
@@ -369,10 +375,14 @@ void EngineBackground::OnSegmentsChanged(DatabaseCore* db) {
   // With tiering, a new segment may also need a timer for when it comes of
   // age.
   if (smoosh_->OnDatabaseResized(db->name()) || tiering_) WakeDriver();
+  // A value with an earlier expiry than any known: the dispatcher must arm
+  // its deadline (it may be asleep with none).
+  if (expiry_->OnSegmentsChanged(db)) scheduler_->Notify();
 }
 
 void EngineBackground::OnDatabaseDropped(std::string_view name) {
   smoosh_->OnDatabaseDropped(name);
+  expiry_->OnDatabaseDropped(name);
   // Tiering has a tombstone to archive (and a catalog without the
   // database to publish): let the class see it now, not at the next write.
   if (tiering_) scheduler_->Notify();

@@ -35,6 +35,7 @@
 #include "ebb/work_status.h"
 #include "runtime/background_scheduler.h"
 #include "runtime/foreground_throttle.h"
+#include "engine/expiry_source.h"
 #include "engine/tiering_host.h"
 #include "engine/writeback.h"
 #include "storage/storage.h"
@@ -102,6 +103,7 @@ class EngineBackground {
   std::unique_ptr<WritebackSource> writeback_;
   std::unique_ptr<CompactionSource> compaction_;
   std::unique_ptr<JournalReclaimSource> journal_reclaim_;
+  std::unique_ptr<ExpirySource> expiry_;
   std::unique_ptr<EngineTiering> tiering_;  // when [tiering] enabled
   std::unique_ptr<BackgroundScheduler> scheduler_;
   ForegroundThrottle throttle_;

@@ -174,6 +174,61 @@ TEST(BackgroundTest, RushesToIdleThenMakesNoWakeups) {
   EXPECT_EQ(*db->Get("again"), "x");
 }
 
+// Active expiry: a store holding values that expire later arms one
+// deadline for them and makes no wakeup until then; when they come due the
+// `expiry` class compacts them away (within work.max_pending_age_s), and
+// afterwards nothing is armed.
+TEST(BackgroundTest, ExpiryArmsOneDeadlineSleepsUntilItThenReclaimsTheDueValues) {
+  MemFileSystem fs;
+  auto store = OpenStore(FastIdleOptions("ebb"), EngineEnv{&fs, nullptr});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto db = *(*store)->OpenDatabase("d");
+  const int64_t now_ms = SystemClock()->WallMicros() / 1000;
+  const int64_t due_ms = now_ms + 2'500;
+  for (int i = 0; i < 2000; i++) {
+    WriteBatch b;
+    b.Put(fmt::format("keep{:05}", i), std::string(100, 'k'));
+    b.PutWithExpiry(fmt::format("drop{:05}", i), std::string(100, 'd'), due_ms);
+    ASSERT_TRUE(db->Write(WriteOptions(), b).ok());
+  }
+  // Settled: everything flushed, every class asleep, one deadline armed.
+  auto settled = [&] {
+    StoreStatus st = (*store)->GetStatus();
+    bool asleep = st.databases[0].memtable_bytes == 0;
+    for (const auto& c : st.work.classes) asleep = asleep && c.state == "asleep" && c.pending_bytes == 0;
+    return asleep;
+  };
+  auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!settled() && std::chrono::steady_clock::now() < limit) std::this_thread::yield();
+  ASSERT_TRUE(settled()) << "did not settle";
+  StoreStatus st = (*store)->GetStatus();
+  if (SystemClock()->WallMicros() / 1000 >= due_ms - 500) GTEST_SKIP() << "the machine took too long to settle";
+  ASSERT_TRUE(st.work.armed_deadline_micros.has_value()) << "the expiry deadline is armed";
+  EXPECT_EQ(st.databases[0].expiring, 2000u);
+  EXPECT_EQ(st.databases[0].earliest_expiry_ms, due_ms);
+  const uint64_t wakeups = st.work.wakeups;
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ((*store)->GetStatus().work.wakeups, wakeups) << "no wakeup before anything is due";
+
+  // Due: gone to reads at once, and from the files soon after.
+  while (SystemClock()->WallMicros() / 1000 < due_ms) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(db->Get("drop00001").status().IsNotFound());
+  limit = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  auto reclaimed = [&] {
+    StoreStatus s = (*store)->GetStatus();
+    return s.databases[0].entries == 2000 && !s.work.armed_deadline_micros.has_value();
+  };
+  while (!reclaimed() && std::chrono::steady_clock::now() < limit) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  st = (*store)->GetStatus();
+  EXPECT_EQ(st.databases[0].entries, 2000u) << "the expired values were compacted away";
+  EXPECT_EQ(st.databases[0].expiring, 0u);
+  EXPECT_FALSE(st.work.armed_deadline_micros.has_value()) << "nothing left to arm";
+  EXPECT_LE(st.work.wakeups - wakeups, 6u) << "a few wakeups for the batch, not polling";
+  EXPECT_EQ(*db->Get("keep01999"), std::string(100, 'k'));
+}
+
 TEST(BackgroundTest, SuspendedCompactionStopsDropsItsPartialOutputAndRestartsOnResume) {
   HoldingFileSystem fs;
   Options o = FastIdleOptions("ebb");

@@ -359,6 +359,7 @@ void BackgroundScheduler::RoundLocked(bool run_inline) {
     if (went_idle) entry->source->UpstreamsIdle();
     const uint64_t pending = entry->source->PendingBytes();
     const bool holds = entry->source->HoldsWorkForUpstreams();
+    const std::optional<int64_t> next_work = pending == 0 ? entry->source->NextWorkMicros() : std::nullopt;
     mu_.Lock();
     entry->in_use--;
     if (entry->removed) {
@@ -369,6 +370,8 @@ void BackgroundScheduler::RoundLocked(bool run_inline) {
     UpstreamView view = UpstreamsLocked(*entry, now);
     view.wake_when_quiet = holds;
     std::optional<uint64_t> budget = entry->cls.Evaluate(now, pending, view, settings_, kicked);
+    // Work that will come due by itself: one deadline, no polling.
+    if (next_work) entry->cls.EvaluateNoLaterThan(*next_work);
     if (!budget) continue;
     entry->running = true;
     if (run_inline) {

@@ -11,6 +11,8 @@
 #include <memory>
 #include <random>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "base/test_util.h"
 #include "runtime/work_test_util.h"
@@ -319,6 +321,65 @@ TEST_F(TrickleTest, HeldWorkIsReleasedWhenTheClassesAboveGoQuiet) {
   EXPECT_FALSE(journal_.HoldsWorkForUpstreams());
   EXPECT_LE(*asleep_at - stop, 500'000 + 5'000'000 + 5'000'000);
   EXPECT_FALSE(scheduler_.GetStatus().armed_deadline_micros);
+}
+
+// ---- Work that comes due by itself ----------------------------------------------
+
+// Nothing pending until `due_micros`, then `bytes` (active expiry: a stored
+// value's deadline); NextWorkMicros names the time while nothing is pending.
+class ComesDueSource final : public WorkSource {
+ public:
+  ComesDueSource(ManualClock* clock, int64_t due_micros, uint64_t bytes)
+      : clock_(clock), due_micros_(due_micros), bytes_(bytes) {}
+  uint64_t PendingBytes() override { return clock_->NowMicros() >= due_micros_ ? bytes_ : 0; }
+  Result<uint64_t> DoWork(uint64_t) override {
+    pass_micros_.push_back(clock_->NowMicros());
+    return std::exchange(bytes_, 0);
+  }
+  std::optional<int64_t> NextWorkMicros() override {
+    if (bytes_ == 0) return std::nullopt;
+    return due_micros_;
+  }
+  const std::vector<int64_t>& passes() const { return pass_micros_; }
+
+ private:
+  ManualClock* const clock_;
+  const int64_t due_micros_;
+  uint64_t bytes_;
+  std::vector<int64_t> pass_micros_;
+};
+
+TEST(ComesDueTest, OneDeadlineIsArmedAndThePassRunsWhenTheWorkComesDue) {
+  ManualClock clock{1'000'000};
+  BackgroundScheduler scheduler{&clock, TestSettings()};
+  StepDriver driver{&scheduler, &clock};
+  const int64_t due = clock.NowMicros() + 3'600'000'000LL;  // an hour away
+  ComesDueSource expiry(&clock, due, 4096);
+  ASSERT_TRUE(scheduler.RegisterClass("expiry", &expiry, {"foreground"}, Band(1 * kMiB, 4 * kMiB)).ok());
+  // The first round arms the deadline and nothing sooner: no polling.
+  std::optional<int64_t> deadline = scheduler.RunOnce();
+  ASSERT_TRUE(deadline.has_value());
+  EXPECT_EQ(*deadline, due);
+  EXPECT_EQ(scheduler.GetStatus().armed_deadline_micros, due);
+  EXPECT_TRUE(expiry.passes().empty());
+  // Stepping like the dispatcher: it sleeps until the deadline; the work,
+  // small, is then gathered like a trickle's (done by its age limit,
+  // work.max_pending_age_s = 30 s here), and nothing is armed after it.
+  const uint64_t rounds = driver.RunEventDriven(due + 600'000'000LL, {}, [](size_t) {});
+  ASSERT_EQ(expiry.passes().size(), 1u);
+  EXPECT_GE(expiry.passes()[0], due);
+  EXPECT_LE(expiry.passes()[0], due + 30'000'000) << "done within its age limit of coming due";
+  EXPECT_FALSE(scheduler.GetStatus().armed_deadline_micros) << "nothing left: nothing armed";
+  EXPECT_LE(rounds, 4u) << "the start, the deadline, the age limit, the look after the pass";
+}
+
+TEST(ComesDueTest, ASourceWithNothingComingArmsNothing) {
+  ManualClock clock{1'000'000};
+  BackgroundScheduler scheduler{&clock, TestSettings()};
+  ComesDueSource none(&clock, 0, 0);
+  ASSERT_TRUE(scheduler.RegisterClass("expiry", &none, {"foreground"}, Band(1 * kMiB, 4 * kMiB)).ok());
+  EXPECT_FALSE(scheduler.RunOnce().has_value());
+  EXPECT_FALSE(scheduler.GetStatus().armed_deadline_micros);
 }
 
 // ---- Graph --------------------------------------------------------------------

@@ -200,6 +200,11 @@ class WorkClass {
   bool DueAt(int64_t now_micros) const;
   // When the class next needs evaluating; kNoDeadline when nothing is armed.
   int64_t next_eval_micros() const { return kicked_ ? kDueNowMicros : next_eval_micros_; }
+  // Work the source does not count yet becomes due at `micros`
+  // (WorkSource::NextWorkMicros): evaluate the class then at the latest.
+  void EvaluateNoLaterThan(int64_t micros) {
+    if (next_eval_micros_ == kNoDeadline || micros < next_eval_micros_) next_eval_micros_ = micros;
+  }
   // End of the last pass that did at least small_pending_bytes of work.
   int64_t last_real_work_micros() const { return last_real_work_micros_; }
   // The last pass of work past its age limit: when it ended, and since when

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 
 #include "ebb/status.h"
 
@@ -60,6 +61,14 @@ class WorkSource {
   // The classes above went from busy to idle: nothing more is coming from
   // them for now. Called like PendingBytes, just before the gauge is read.
   virtual void UpstreamsIdle() {}
+
+  // When work the gauge does not count yet will become due by itself, with
+  // no write or other event to announce it (Clock::NowMicros time; nullopt:
+  // never, or not known). Active expiry: the earliest deadline of a stored
+  // value. A class with nothing pending is evaluated again then, one
+  // deadline armed, instead of being polled. Called like PendingBytes, when
+  // the gauge reads 0.
+  virtual std::optional<int64_t> NextWorkMicros() { return std::nullopt; }
 };
 
 }  // namespace ebb

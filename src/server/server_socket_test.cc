@@ -94,7 +94,9 @@ TEST_F(ServerSocketTest, CommandsAnswerLikeRedis) {
   EXPECT_EQ(Call(c.get(), {"EXISTS", "k"}).integer, 0);
   EXPECT_EQ(Call(c.get(), {"NOSUCH", "a"}).str, "ERR unknown command 'NOSUCH', with args beginning with: 'a' ");
   EXPECT_EQ(Call(c.get(), {"GET"}).str, "ERR wrong number of arguments for 'get' command");
-  EXPECT_EQ(Call(c.get(), {"SET", "k", "v", "EX", "10"}).str.substr(0, 10), "ERR SET ex");
+  EXPECT_EQ(Call(c.get(), {"SET", "k", "v", "EX", "10"}).str, "OK");
+  EXPECT_EQ(Call(c.get(), {"TTL", "k"}).integer, 10);
+  EXPECT_EQ(Call(c.get(), {"SET", "k", "v", "EX", "0"}).str, "ERR invalid expire time in 'set' command");
 }
 
 TEST_F(ServerSocketTest, PipelinedCommandsReplyInOrderAndSeeEarlierWrites) {

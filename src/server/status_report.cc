@@ -400,7 +400,10 @@ std::string RenderInfo(ServerCore* core, const nlohmann::json& doc, const std::v
       // An estimate: until compaction, entries count overwritten versions too.
       uint64_t keys = entries > tombstones ? entries - tombstones : 0;
       if (entries == 0) continue;
-      out += fmt::format("db{}:keys={},expires=0,avg_ttl=0\r\n", db.value("name", std::string()), keys);
+      // Values stored with an expiry (every version until compaction), as
+      // estimated as keys; Ebb keeps no average TTL.
+      uint64_t expires = std::min(keys, db.value("expiring", uint64_t{0}));
+      out += fmt::format("db{}:keys={},expires={},avg_ttl=0\r\n", db.value("name", std::string()), keys, expires);
     }
     out += "\r\n";
   }

@@ -277,9 +277,36 @@ uint64_t DatabaseCore::MinJournalFileNeeded() const {
   return n;
 }
 
+namespace {
+
+// The bytes a segment's values with an expiry take, estimated from its
+// share of such entries.
+uint64_t ExpiringBytes(const SegmentMeta& m) {
+  if (m.entries == 0) return 0;
+  return static_cast<uint64_t>(static_cast<double>(m.file_size) * static_cast<double>(m.expiring) /
+                               static_cast<double>(m.entries));
+}
+
+}  // namespace
+
+DatabaseCore::ExpirySummary DatabaseCore::Expiry(int64_t now_ms) {
+  ExpirySummary summary;
+  MutexLock lock(&mu_);
+  for (const auto& f : *segments_) {
+    if (f->evicted()) break;  // compaction stops at the first evicted segment
+    const SegmentMeta& m = f->meta();
+    if (m.expiring == 0) continue;
+    summary.earliest_ms = std::min(summary.earliest_ms, m.earliest_expiry_ms);
+    if (m.earliest_expiry_ms <= now_ms) summary.due_bytes += ExpiringBytes(m);
+  }
+  return summary;
+}
+
 DatabaseStats DatabaseCore::GetStats() {
   DatabaseStats st;
   st.name = name_;
+  const int64_t now_ms = ctx_->clock->WallMicros() / 1000;
+  int64_t earliest = INT64_MAX;
   MutexLock lock(&mu_);
   for (const auto& f : *segments_) {
     const SegmentMeta& m = f->meta();
@@ -288,15 +315,23 @@ DatabaseStats DatabaseCore::GetStats() {
     st.live_bytes += m.file_size - std::min(m.file_size, f->dead_bytes());
     st.entries += m.entries;
     st.tombstones += m.tombstones;
+    if (m.expiring != 0) {
+      st.expiring += m.expiring;
+      earliest = std::min(earliest, m.earliest_expiry_ms);
+      if (m.earliest_expiry_ms <= now_ms) st.expired_bytes += ExpiringBytes(m);
+    }
   }
   st.segments = segments_->size();
   auto add_mem = [&](const MemTable& mem) {
     st.memtable_bytes += mem.payload_bytes();
     st.entries += mem.entries();
     st.tombstones += mem.tombstones();
+    st.expiring += mem.expiring();
+    earliest = std::min(earliest, mem.earliest_expiry_ms());
   };
   if (mem_) add_mem(*mem_);
   for (const auto& [imm, seq] : imms_) add_mem(*imm);
+  st.earliest_expiry_ms = earliest == INT64_MAX ? 0 : earliest;
   st.live_bytes_exact = live_exact_ && st.memtable_bytes == 0;
   st.update_seq = visible_seq_.load(std::memory_order_acquire);
   st.compacted_seq = compacted_seq_;

@@ -98,6 +98,18 @@ class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
   std::shared_ptr<const Snapshot> GetSnapshot();
   DatabaseStats GetStats();
 
+  // What active expiry (the engine's `expiry` work class) can reclaim here
+  // by a compaction: over the local segments a compaction reaches (newest
+  // first, up to the first evicted one), the earliest deadline of a stored
+  // value with an expiry (INT64_MAX when none), and the bytes of those
+  // values in segments holding one due at `now_ms` (estimated from each
+  // segment's share of such entries).
+  struct ExpirySummary {
+    int64_t earliest_ms = INT64_MAX;
+    uint64_t due_bytes = 0;
+  };
+  ExpirySummary Expiry(int64_t now_ms);
+
   // Recovery: applies a replayed journal entry (before the database is used).
   Status ReplayBatch(SequenceNumber first_seq, std::string_view batch_rep, uint64_t journal_file);
 

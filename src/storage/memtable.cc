@@ -61,14 +61,26 @@ uint64_t MemTable::AddBatch(SequenceNumber first_seq, const WriteBatch& batch) {
   SequenceNumber seq = first_seq;
   uint64_t bytes = 0;
   uint64_t tombstones = 0;
+  uint64_t expiring = 0;
+  int64_t earliest = INT64_MAX;
   ForEachBatchOp(batch.rep(), [&](ValueType type, std::string_view key, std::string_view stored) {
     Insert(seq++, type, key, stored);
     bytes += key.size() + stored.size();
     if (type == ValueType::kDeletion) tombstones++;
+    if (type == ValueType::kValueWithDeadline) {  // the batch checked the size
+      expiring++;
+      earliest = std::min(earliest, static_cast<int64_t>(DecodeFixed64(stored.data())));
+    }
   });
   CountPayload(bytes);
   entries_.fetch_add(seq - first_seq, std::memory_order_relaxed);
   if (tombstones) tombstones_.fetch_add(tombstones, std::memory_order_relaxed);
+  if (expiring) {
+    expiring_.fetch_add(expiring, std::memory_order_relaxed);
+    int64_t seen = earliest_expiry_ms_.load(std::memory_order_relaxed);
+    while (earliest < seen && !earliest_expiry_ms_.compare_exchange_weak(seen, earliest, std::memory_order_relaxed)) {
+    }
+  }
   return bytes;
 }
 

@@ -69,6 +69,10 @@ class MemTable {
   uint64_t payload_bytes() const { return payload_bytes_.load(std::memory_order_relaxed); }
   uint64_t entries() const { return entries_.load(std::memory_order_relaxed); }
   uint64_t tombstones() const { return tombstones_.load(std::memory_order_relaxed); }
+  // Values with an expiry written here, and the earliest deadline (Unix ms;
+  // INT64_MAX when none).
+  uint64_t expiring() const { return expiring_.load(std::memory_order_relaxed); }
+  int64_t earliest_expiry_ms() const { return earliest_expiry_ms_.load(std::memory_order_relaxed); }
   bool empty() const { return entries() == 0; }
   uint64_t min_journal_file() const { return min_journal_file_; }
 
@@ -94,6 +98,8 @@ class MemTable {
   std::atomic<uint64_t> payload_bytes_{0};
   std::atomic<uint64_t> entries_{0};
   std::atomic<uint64_t> tombstones_{0};
+  std::atomic<uint64_t> expiring_{0};
+  std::atomic<int64_t> earliest_expiry_ms_{INT64_MAX};
   std::atomic<bool> filter_claimed_{false};
   std::unique_ptr<const std::string> filter_storage_;  // written once, before filter_
   std::atomic<const std::string*> filter_{nullptr};

@@ -1,5 +1,6 @@
 """Rest, counted from outside the process: after a burst on a fresh server
-and the rush to idle that follows, no thread of `ebb serve` runs at all.
+and the rush to idle that follows, no thread of `ebb serve` runs at all; and
+keys that expire later cost no wakeup until they are due.
 
 Context switches (voluntary and involuntary) of every thread are read from
 /proc/<pid>/task/*/status before and after a window of silence. The burst
@@ -113,6 +114,84 @@ class RestAfterBurstTest(unittest.TestCase):
             self.assertEqual(r.get(f"key:{keys - 1}"), value.encode())
             r.execute_command("SELECT", 7)
             self.assertEqual(r.get("k49"), value.encode())
+            r.close()
+
+
+def settled(status):
+    """Every class asleep with nothing pending and memtables flushed; a
+    deadline may be armed (active expiry's, for keys due later)."""
+    work = status["work"]
+    return all(c["state"] == "asleep" and c["pending_bytes"] == 0
+               for c in work["classes"]) and all(d["memtable_bytes"] == 0 for d in status["databases"])
+
+
+class RestWithExpiringKeysTest(unittest.TestCase):
+    """Keys that expire later cost no wakeup until they are due (Redis's
+    active expiry wakes ten times a second forever); a due batch costs a few
+    wakeups, and its space is reclaimed within work.max_pending_age_s."""
+
+    def test_no_wakeup_until_keys_are_due_then_one_batch(self):
+        with EbbServer("work.max_pending_age_s=2") as server:
+            def status():
+                url = f"http://127.0.0.1:{server.admin_port}/status"
+                with urllib.request.urlopen(url, timeout=20) as response:
+                    return json.loads(response.read())
+
+            def wait_settled():
+                deadline = time.monotonic() + QUIESCENCE_TIMEOUT_S
+                while not settled(status()):
+                    self.assertLess(time.monotonic(), deadline, "the server did not settle")
+                    time.sleep(0.2)
+                time.sleep(1)  # let the admin request that saw it finish
+
+            def busy_threads(before, after):
+                return {f"{name} ({tid})": after[(tid, name)] - before.get((tid, name), 0)
+                        for (tid, name) in after if after[(tid, name)] != before.get((tid, name), 0)
+                        and not sanitizer_thread(server.proc.pid, tid, name)}
+
+            r = redis_client(server)
+            # 20,000 keys due over the next hour (none within the test).
+            pipe = r.pipeline(transaction=False)
+            for i in range(20000):
+                pipe.set(f"later:{i}", "v" * 100, ex=1800 + i % 1800)
+                if i % 1000 == 999:
+                    pipe.execute()
+            pipe.execute()
+            wait_settled()
+            st = status()
+            self.assertIsNotNone(st["work"]["armed_deadline_micros"], "the earliest deadline is armed")
+            self.assertEqual(st["databases"][0]["expiring"], 20000)
+            before = thread_switches(server.proc.pid)
+            time.sleep(WINDOW_S)
+            after = thread_switches(server.proc.pid)
+            self.assertEqual(busy_threads(before, after), {}, f"threads that ran during {WINDOW_S:g} s")
+
+            # A batch due in a few seconds: nothing runs before it is due,
+            # then it is reclaimed in a few wakeups.
+            due_s = 6
+            pipe = r.pipeline(transaction=False)
+            for i in range(2000):
+                pipe.set(f"soon:{i}", "v" * 100, px=due_s * 1000)
+            pipe.execute()
+            written = time.monotonic()
+            wait_settled()
+            if time.monotonic() - written > due_s - 2:
+                self.skipTest("the machine took too long to settle before the batch was due")
+            wakeups = status()["work"]["wakeups"]
+            before = thread_switches(server.proc.pid)
+            time.sleep(max(0, written + due_s - 0.5 - time.monotonic()))
+            after = thread_switches(server.proc.pid)
+            self.assertEqual(busy_threads(before, after), {}, "threads that ran before the batch was due")
+            deadline = time.monotonic() + 60
+            while status()["databases"][0]["entries"] != 20000:
+                self.assertLess(time.monotonic(), deadline, "the due batch was not reclaimed")
+                time.sleep(0.2)
+            st = status()
+            self.assertEqual(st["databases"][0]["expiring"], 20000)
+            self.assertEqual(st["databases"][0]["expired_bytes"], 0)
+            self.assertLessEqual(st["work"]["wakeups"] - wakeups, 6, "a few wakeups for the batch, not polling")
+            self.assertIsNone(r.get("soon:0"))
+            self.assertEqual(r.get("later:0"), b"v" * 100)
             r.close()
 
 

@@ -1,0 +1,74 @@
+// ExpirySource: the `expiry` background work class (active expiry). A value
+// past its expiry already reads as absent (reads check the time), so what is
+// left is its space: the class compacts the databases whose local segments
+// hold values that are due, and otherwise sleeps until the earliest deadline
+// it knows, one deadline armed in the scheduler (WorkSource::NextWorkMicros)
+// and no polling. Redis's active expiry samples keys ten times a second
+// forever; this class makes no wakeup while nothing is due.
+//
+// What it knows comes from the segments' expiry summaries (count of values
+// with an expiry, earliest deadline; SegmentMeta), kept per database and
+// refreshed when a database's segments change (OnSegmentsChanged). Values
+// still in memtables are not its concern: a flush writes an expired value as
+// a tombstone.
+//
+// Pending bytes: the estimated bytes of values with an expiry in the local
+// segments holding one that is due. A pass compacts such databases, oldest
+// deadline first, until the budget is spent; a database whose compaction is
+// already running is left for the next pass.
+//
+// Thread-safe.
+
+#ifndef EBB_ENGINE_EXPIRY_SOURCE_H_
+#define EBB_ENGINE_EXPIRY_SOURCE_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "base/mutex.h"
+#include "env/clock.h"
+#include "runtime/work_source.h"
+#include "storage/storage.h"
+
+namespace ebb {
+
+class ExpirySource final : public WorkSource {
+ public:
+  ExpirySource(Storage* storage, Clock* clock);
+
+  // Reads every database's summary (at start: recovered segments).
+  void Refresh();
+  // A flush or compaction changed `db`'s segments. Returns whether the
+  // earliest deadline moved earlier (the scheduler must look again to arm
+  // it).
+  bool OnSegmentsChanged(DatabaseCore* db);
+  void OnDatabaseDropped(std::string_view name);
+
+  uint64_t PendingBytes() override;
+  Result<uint64_t> DoWork(uint64_t budget_bytes) override;
+  std::optional<int64_t> NextWorkMicros() override;
+
+  // The earliest deadline known (Unix ms), if any.
+  std::optional<int64_t> EarliestMs();
+  uint64_t compactions() const { return compactions_.load(std::memory_order_relaxed); }
+
+ private:
+  int64_t NowMs() const { return clock_->WallMicros() / 1000; }
+  // Updates the entry of `name` from its summary; returns whether the
+  // earliest deadline of all moved earlier.
+  bool UpdateLocked(const std::string& name, const DatabaseCore::ExpirySummary& summary) REQUIRES(mu_);
+  int64_t EarliestLocked() const REQUIRES(mu_);
+
+  Storage* const storage_;
+  Clock* const clock_;
+  Mutex mu_;
+  // Databases with a stored value that expires: their earliest deadline.
+  std::map<std::string, int64_t, std::less<>> earliest_ GUARDED_BY(mu_);
+  std::atomic<uint64_t> compactions_{0};
+};
+
+}  // namespace ebb
+
+#endif  // EBB_ENGINE_EXPIRY_SOURCE_H_
