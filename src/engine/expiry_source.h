@@ -6,16 +6,19 @@
 // and no polling. Redis's active expiry samples keys ten times a second
 // forever; this class makes no wakeup while nothing is due.
 //
-// What it knows comes from the segments' expiry summaries (count of values
-// with an expiry, earliest deadline; SegmentMeta), kept per database and
-// refreshed when a database's segments change (OnSegmentsChanged). Values
-// still in memtables are not its concern: a flush writes an expired value as
-// a tombstone.
+// What it knows comes from the segments' expiry profiles (how many values
+// expire, and nine points of their deadlines: ExpiryProfile), so it never
+// reads a key: a database is worth compacting once at least an eighth of a
+// segment's values with an expiry are due, not at every single deadline (a
+// store whose keys expire steadily is compacted about eight times per
+// segment lifetime, not once per batch). It keeps, per database, when that
+// estimate next grows, refreshed when the database's segments change
+// (OnSegmentsChanged). Values still in memtables are not its concern: a
+// flush writes an expired value as a tombstone.
 //
-// Pending bytes: the estimated bytes of values with an expiry in the local
-// segments holding one that is due. A pass compacts such databases, oldest
-// deadline first, until the budget is spent; a database whose compaction is
-// already running is left for the next pass.
+// Pending bytes: the estimated bytes of due values in local segments. A pass
+// compacts such databases, most due first, until the budget is spent; a
+// database whose compaction is already running is left for the next pass.
 //
 // Thread-safe.
 
@@ -50,22 +53,27 @@ class ExpirySource final : public WorkSource {
   Result<uint64_t> DoWork(uint64_t budget_bytes) override;
   std::optional<int64_t> NextWorkMicros() override;
 
-  // The earliest deadline known (Unix ms), if any.
-  std::optional<int64_t> EarliestMs();
+  // When the due estimate of some database next grows (Unix ms), if ever.
+  std::optional<int64_t> NextDueMs();
   uint64_t compactions() const { return compactions_.load(std::memory_order_relaxed); }
 
  private:
   int64_t NowMs() const { return clock_->WallMicros() / 1000; }
-  // Updates the entry of `name` from its summary; returns whether the
-  // earliest deadline of all moved earlier.
+  // Updates the entry of `name` from its summary; returns whether the next
+  // due time of all moved earlier.
   bool UpdateLocked(const std::string& name, const DatabaseCore::ExpirySummary& summary) REQUIRES(mu_);
-  int64_t EarliestLocked() const REQUIRES(mu_);
+  int64_t NextDueLocked() const REQUIRES(mu_);
 
   Storage* const storage_;
   Clock* const clock_;
   Mutex mu_;
-  // Databases with a stored value that expires: their earliest deadline.
-  std::map<std::string, int64_t, std::less<>> earliest_ GUARDED_BY(mu_);
+  // Databases with stored values that expire: when their due estimate next
+  // grows (INT64_MAX: it cannot), and whether something is due now.
+  struct Entry {
+    int64_t next_due_ms = INT64_MAX;
+    bool due = false;
+  };
+  std::map<std::string, Entry, std::less<>> dbs_ GUARDED_BY(mu_);
   std::atomic<uint64_t> compactions_{0};
 };
 

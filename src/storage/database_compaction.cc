@@ -47,7 +47,7 @@ Result<CompactionResult> DatabaseCore::Compact(const CompactionOptions& options)
     if (n == 0) return CompactionResult{};
     if (!options.full && n < 2) return CompactionResult{};
     const SegmentMeta& only = set[0]->meta();
-    const bool expired_inside = only.expiring != 0 && only.earliest_expiry_ms <= ctx_->clock->WallMicros() / 1000;
+    const bool expired_inside = !only.expiry.empty() && only.expiry.earliest_ms() <= ctx_->clock->WallMicros() / 1000;
     if (options.full && n == 1 && only.tombstones == 0 && set[0]->dead_bytes() == 0 && !expired_inside) {
       return CompactionResult{};  // already one clean segment
     }
@@ -92,8 +92,7 @@ Result<CompactionResult> DatabaseCore::Compact(const CompactionOptions& options)
     m.checksum = writer->FileChecksum();
     m.entries = props.entries;
     m.tombstones = props.tombstones;
-    m.expiring = props.expiring;
-    m.earliest_expiry_ms = props.earliest_expiry_ms;
+    m.expiry = props.expiry;
     m.key_bytes = props.key_bytes;
     m.value_bytes = props.value_bytes;
     m.smallest_key = props.smallest_key;

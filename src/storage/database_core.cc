@@ -279,12 +279,13 @@ uint64_t DatabaseCore::MinJournalFileNeeded() const {
 
 namespace {
 
-// The bytes a segment's values with an expiry take, estimated from its
-// share of such entries.
-uint64_t ExpiringBytes(const SegmentMeta& m) {
-  if (m.entries == 0) return 0;
-  return static_cast<uint64_t>(static_cast<double>(m.file_size) * static_cast<double>(m.expiring) /
-                               static_cast<double>(m.entries));
+// The bytes of a segment's values with an expiry that are surely due at
+// `now_ms`: its share of such entries, times the eighths of them due.
+uint64_t DueBytes(const SegmentMeta& m, int64_t now_ms) {
+  if (m.entries == 0 || m.expiry.empty()) return 0;
+  const double expiring_bytes =
+      static_cast<double>(m.file_size) * static_cast<double>(m.expiry.count) / static_cast<double>(m.entries);
+  return static_cast<uint64_t>(expiring_bytes * m.expiry.DueEighths(now_ms) / 8);
 }
 
 }  // namespace
@@ -295,9 +296,9 @@ DatabaseCore::ExpirySummary DatabaseCore::Expiry(int64_t now_ms) {
   for (const auto& f : *segments_) {
     if (f->evicted()) break;  // compaction stops at the first evicted segment
     const SegmentMeta& m = f->meta();
-    if (m.expiring == 0) continue;
-    summary.earliest_ms = std::min(summary.earliest_ms, m.earliest_expiry_ms);
-    if (m.earliest_expiry_ms <= now_ms) summary.due_bytes += ExpiringBytes(m);
+    if (m.expiry.empty()) continue;
+    summary.due_bytes += DueBytes(m, now_ms);
+    summary.next_due_ms = std::min(summary.next_due_ms, m.expiry.NextDueMs(now_ms));
   }
   return summary;
 }
@@ -315,10 +316,10 @@ DatabaseStats DatabaseCore::GetStats() {
     st.live_bytes += m.file_size - std::min(m.file_size, f->dead_bytes());
     st.entries += m.entries;
     st.tombstones += m.tombstones;
-    if (m.expiring != 0) {
-      st.expiring += m.expiring;
-      earliest = std::min(earliest, m.earliest_expiry_ms);
-      if (m.earliest_expiry_ms <= now_ms) st.expired_bytes += ExpiringBytes(m);
+    if (!m.expiry.empty()) {
+      st.expiring += m.expiry.count;
+      earliest = std::min(earliest, m.expiry.earliest_ms());
+      st.expired_bytes += DueBytes(m, now_ms);
     }
   }
   st.segments = segments_->size();

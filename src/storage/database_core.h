@@ -99,14 +99,14 @@ class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
   DatabaseStats GetStats();
 
   // What active expiry (the engine's `expiry` work class) can reclaim here
-  // by a compaction: over the local segments a compaction reaches (newest
-  // first, up to the first evicted one), the earliest deadline of a stored
-  // value with an expiry (INT64_MAX when none), and the bytes of those
-  // values in segments holding one due at `now_ms` (estimated from each
-  // segment's share of such entries).
+  // by a compaction, over the local segments a compaction reaches (newest
+  // first, up to the first evicted one): the bytes of stored values surely
+  // past their expiry at `now_ms` (each segment's share of values with an
+  // expiry, in eighths of them: ExpiryProfile), and when that estimate next
+  // grows (Unix ms; INT64_MAX: never).
   struct ExpirySummary {
-    int64_t earliest_ms = INT64_MAX;
     uint64_t due_bytes = 0;
+    int64_t next_due_ms = INT64_MAX;
   };
   ExpirySummary Expiry(int64_t now_ms);
 

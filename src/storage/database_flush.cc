@@ -287,8 +287,7 @@ Result<uint64_t> DatabaseCore::WriteFlushSegment(const std::shared_ptr<MemTable>
   meta->checksum = writer.FileChecksum();
   meta->entries = props.entries;
   meta->tombstones = props.tombstones;
-  meta->expiring = props.expiring;
-  meta->earliest_expiry_ms = props.earliest_expiry_ms;
+  meta->expiry = props.expiry;
   meta->key_bytes = props.key_bytes;
   meta->value_bytes = props.value_bytes;
   meta->smallest_key = props.smallest_key;

@@ -223,6 +223,67 @@ TEST_F(ExpiryTest, AFlushWritesAValueAlreadyExpiredAsATombstone) {
   EXPECT_EQ(Get("k"), "NOT_FOUND");
 }
 
+TEST(ExpiryProfileTest, NinePointsOfTheSortedDeadlinesAndTheirEncoding) {
+  std::vector<int64_t> deadlines;
+  for (int64_t d = 800; d >= 1; d--) deadlines.push_back(1000 + d);  // 1001..1800, unsorted
+  ExpiryProfile p = ExpiryProfile::Of(&deadlines);
+  EXPECT_EQ(p.count, 800u);
+  EXPECT_EQ(p.earliest_ms(), 1001);
+  EXPECT_EQ(p.points[8], 1800);
+  EXPECT_EQ(p.points[1], 1000 + 1 + 799 / 8);  // the 100th deadline
+  EXPECT_EQ(p.DueEighths(1050), 0) << "fewer than an eighth due: nothing surely due";
+  EXPECT_EQ(p.NextDueMs(1050), p.points[1]);
+  EXPECT_EQ(p.DueEighths(p.points[1]), 1);
+  EXPECT_EQ(p.DueEighths(1800), 8);
+  EXPECT_EQ(p.NextDueMs(1800), INT64_MAX);
+  std::string enc;
+  p.EncodeTo(&enc);
+  std::string_view in = enc;
+  ExpiryProfile back;
+  ASSERT_TRUE(back.DecodeFrom(&in));
+  EXPECT_TRUE(in.empty());
+  EXPECT_EQ(back, p);
+  // One value: every point is its deadline; all due at once.
+  std::vector<int64_t> one = {5};
+  ExpiryProfile single = ExpiryProfile::Of(&one);
+  EXPECT_EQ(single.DueEighths(4), 0);
+  EXPECT_EQ(single.DueEighths(5), 8);
+  // Damaged: cut short, or points out of order.
+  std::string_view cut = std::string_view(enc).substr(0, enc.size() - 1);
+  EXPECT_FALSE(back.DecodeFrom(&cut));
+  std::string disordered;
+  PutVarint64(&disordered, 2);
+  for (int j = 0; j < kExpiryPoints; j++) PutFixed64(&disordered, static_cast<uint64_t>(kExpiryPoints - j));
+  in = disordered;
+  EXPECT_FALSE(back.DecodeFrom(&in));
+}
+
+// Deadlines spread over time: the due estimate grows by eighths, so active
+// expiry compacts a database once an eighth of its values with an expiry
+// are due, not at every deadline.
+TEST_F(ExpiryTest, TheDueEstimateGrowsByEighthsOfTheValuesThatExpire) {
+  Open();
+  const int64_t start = NowMs();
+  for (int i = 1; i <= 800; i++) ASSERT_TRUE(PutExpiring(fmt::format("k{:03}", i), "v", start + i * 1000).ok());
+  for (int i = 0; i < 800; i++) ASSERT_TRUE(Put(fmt::format("p{:03}", i), "v").ok());
+  ASSERT_TRUE(db_->Flush().ok());
+  auto summary = db_->Expiry(start + 50'000);
+  EXPECT_EQ(summary.due_bytes, 0u) << "50 of 800 due: under an eighth";
+  EXPECT_EQ(summary.next_due_ms, start + 100 * 1000);
+  summary = db_->Expiry(start + 100'000);
+  EXPECT_GT(summary.due_bytes, 0u);
+  const uint64_t eighth = summary.due_bytes;
+  summary = db_->Expiry(start + 800'000);
+  EXPECT_NEAR(static_cast<double>(summary.due_bytes), 8.0 * static_cast<double>(eighth), 8.0);
+  EXPECT_EQ(summary.next_due_ms, INT64_MAX);
+  // What GetStats shows: every value with an expiry, the earliest, and the
+  // space surely due now (none yet).
+  DatabaseStats st = db_->GetStats();
+  EXPECT_EQ(st.expiring, 800u);
+  EXPECT_EQ(st.earliest_expiry_ms, start + 1000);
+  EXPECT_EQ(st.expired_bytes, 0u);
+}
+
 TEST_F(ExpiryTest, BatchEncodingKeepsTheDeadlineAndRejectsAShortOne) {
   WriteBatch b;
   b.PutWithExpiry("k", "value", 1234);

@@ -1,5 +1,7 @@
 #include "storage/format.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "env/file_system.h"
@@ -62,6 +64,36 @@ bool ParseNumberedName(std::string_view name, std::string_view prefix, std::stri
   }
   *number = v;
   return true;
+}
+
+ExpiryProfile ExpiryProfile::Of(std::vector<int64_t>* deadlines) {
+  ExpiryProfile p;
+  p.count = deadlines->size();
+  if (deadlines->empty()) return p;
+  std::sort(deadlines->begin(), deadlines->end());
+  const size_t last = deadlines->size() - 1;
+  for (int j = 0; j < kExpiryPoints; j++) {
+    p.points[j] = (*deadlines)[last * static_cast<size_t>(j) / (kExpiryPoints - 1)];
+  }
+  return p;
+}
+
+void ExpiryProfile::EncodeTo(std::string* dst) const {
+  PutVarint64(dst, count);
+  if (count == 0) return;
+  for (int64_t point : points) PutFixed64(dst, static_cast<uint64_t>(point));
+}
+
+bool ExpiryProfile::DecodeFrom(std::string_view* in) {
+  *this = ExpiryProfile();
+  if (!GetVarint64(in, &count)) return false;
+  if (count == 0) return true;
+  for (int64_t& point : points) {
+    uint64_t v = 0;
+    if (!GetFixed64(in, &v)) return false;
+    point = static_cast<int64_t>(v);
+  }
+  return std::is_sorted(points.begin(), points.end());
 }
 
 }  // namespace ebb

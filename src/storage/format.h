@@ -4,10 +4,12 @@
 #ifndef EBB_STORAGE_FORMAT_H_
 #define EBB_STORAGE_FORMAT_H_
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/coding.h"
 #include "ebb/status.h"
@@ -47,6 +49,39 @@ inline bool DecodeValueWithDeadline(std::string_view stored, int64_t* expire_at_
   *value = stored.substr(kDeadlineBytes);
   return true;
 }
+
+// The deadlines of a segment's values with an expiry, in summary: how many,
+// and nine points of their sorted order (Unix ms): the earliest, each eighth,
+// the latest. From it, active expiry estimates what share of those values
+// is due (at least j/8 once the j-th point has passed) without reading a
+// key, and when that share next grows.
+inline constexpr int kExpiryPoints = 9;
+struct ExpiryProfile {
+  uint64_t count = 0;
+  std::array<int64_t, kExpiryPoints> points{};  // ascending; meaningless when count == 0
+
+  bool empty() const { return count == 0; }
+  int64_t earliest_ms() const { return points[0]; }
+  // Builds the profile of `deadlines` (sorted in place).
+  static ExpiryProfile Of(std::vector<int64_t>* deadlines);
+  // Eighths of the values surely due at `now_ms` (0..8).
+  int DueEighths(int64_t now_ms) const {
+    int due = 0;
+    for (int j = 1; j < kExpiryPoints; j++) due += count != 0 && points[j] <= now_ms ? 1 : 0;
+    return due;
+  }
+  // When DueEighths next grows (Unix ms), INT64_MAX if it cannot.
+  int64_t NextDueMs(int64_t now_ms) const {
+    for (int j = 1; j < kExpiryPoints; j++) {
+      if (count != 0 && points[j] > now_ms) return points[j];
+    }
+    return INT64_MAX;
+  }
+  // varint count, then (when count > 0) kExpiryPoints fixed64.
+  void EncodeTo(std::string* dst) const;
+  bool DecodeFrom(std::string_view* in);
+  bool operator==(const ExpiryProfile&) const = default;
+};
 
 // Calls `op` with each operation of an encoded write batch (docs/format.md,
 // "Write batch"): its type, key and stored value (a put with expiry's value

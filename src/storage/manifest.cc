@@ -87,7 +87,7 @@ void ManifestEdit::AddSegment(const SegmentMeta& meta) {
   // The checksum is its own operation, so manifests without it still read.
   if (meta.checksum != 0) SetChecksum(meta.db_id, meta.number, meta.checksum);
   // So is the expiry summary, written only for segments that have one.
-  if (meta.expiring != 0) SetExpiry(meta.db_id, meta.number, meta.expiring, meta.earliest_expiry_ms);
+  if (!meta.expiry.empty()) SetExpiry(meta.db_id, meta.number, meta.expiry);
 }
 
 void ManifestEdit::RemoveSegment(uint64_t db_id, uint64_t number) {
@@ -124,12 +124,11 @@ void ManifestEdit::SetEvicted(uint64_t db_id, uint64_t number, bool evicted) {
   ops_.push_back(evicted ? 1 : 0);
 }
 
-void ManifestEdit::SetExpiry(uint64_t db_id, uint64_t number, uint64_t expiring, int64_t earliest_expiry_ms) {
+void ManifestEdit::SetExpiry(uint64_t db_id, uint64_t number, const ExpiryProfile& expiry) {
   ops_.push_back(kOpSetExpiry);
   PutVarint64(&ops_, db_id);
   PutVarint64(&ops_, number);
-  PutVarint64(&ops_, expiring);
-  PutFixed64(&ops_, static_cast<uint64_t>(earliest_expiry_ms));
+  expiry.EncodeTo(&ops_);
 }
 
 void ManifestEdit::SetChecksum(uint64_t db_id, uint64_t number, uint64_t checksum) {
@@ -282,17 +281,14 @@ Status ManifestEdit::ApplyTo(std::string_view in, ManifestState* state) {
         break;
       }
       case kOpSetExpiry: {
-        uint64_t db_id, number, expiring, earliest;
-        if (!GetVarint64(&in, &db_id) || !GetVarint64(&in, &number) || !GetVarint64(&in, &expiring) ||
-            !GetFixed64(&in, &earliest)) {
+        uint64_t db_id, number;
+        ExpiryProfile expiry;
+        if (!GetVarint64(&in, &db_id) || !GetVarint64(&in, &number) || !expiry.DecodeFrom(&in)) {
           return malformed("set-expiry");
         }
         EBB_ASSIGN_OR_RETURN(DatabaseMeta * db, find_db(db_id, "set-expiry"));
         for (auto& seg : db->segments) {
-          if (seg.number == number) {
-            seg.expiring = expiring;
-            seg.earliest_expiry_ms = static_cast<int64_t>(earliest);
-          }
+          if (seg.number == number) seg.expiry = expiry;
         }
         break;
       }

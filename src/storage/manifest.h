@@ -60,10 +60,8 @@ struct SegmentMeta {
   // Hash64 of the whole file (the content checksum tiering names segments
   // by); 0 for segments written before Ebb recorded it.
   uint64_t checksum = 0;
-  // Values with an expiry and the earliest deadline (Unix ms), as in the
-  // segment's properties.
-  uint64_t expiring = 0;
-  int64_t earliest_expiry_ms = 0;
+  // The deadlines of its values with an expiry, as in its properties.
+  ExpiryProfile expiry;
 };
 
 struct DatabaseMeta {
@@ -113,7 +111,7 @@ class ManifestEdit {
   void AddCounters(uint64_t db_id, uint64_t flush_bytes, uint64_t compaction_bytes, uint64_t compactions);
   void SetEvicted(uint64_t db_id, uint64_t number, bool evicted);
   void SetChecksum(uint64_t db_id, uint64_t number, uint64_t checksum);
-  void SetExpiry(uint64_t db_id, uint64_t number, uint64_t expiring, int64_t earliest_expiry_ms);
+  void SetExpiry(uint64_t db_id, uint64_t number, const ExpiryProfile& expiry);
   void RememberDropped(const DroppedDatabase& dropped);
   void ForgetDropped(const DroppedDatabase& dropped);
   bool empty() const { return ops_.empty(); }

@@ -46,10 +46,7 @@ void SegmentProperties::EncodeTo(std::string* dst) const {
   PutVarint64(dst, data_blocks);
   PutFixed64(dst, static_cast<uint64_t>(created_unix_micros));
   // Appended later: older segments end before it, and read as none.
-  if (expiring != 0) {
-    PutVarint64(dst, expiring);
-    PutFixed64(dst, static_cast<uint64_t>(earliest_expiry_ms));
-  }
+  if (!expiry.empty()) expiry.EncodeTo(dst);
 }
 
 bool SegmentProperties::DecodeFrom(std::string_view in) {
@@ -63,13 +60,8 @@ bool SegmentProperties::DecodeFrom(std::string_view in) {
   smallest_key.assign(smallest);
   largest_key.assign(largest);
   created_unix_micros = static_cast<int64_t>(created);
-  expiring = 0;
-  earliest_expiry_ms = 0;
-  if (!in.empty()) {
-    uint64_t earliest = 0;
-    if (!GetVarint64(&in, &expiring) || !GetFixed64(&in, &earliest)) return false;
-    earliest_expiry_ms = static_cast<int64_t>(earliest);
-  }
+  expiry = ExpiryProfile();
+  if (!in.empty() && !expiry.DecodeFrom(&in)) return false;
   return true;
 }
 
@@ -95,9 +87,7 @@ Status SegmentWriter::Add(std::string_view ikey, std::string_view value) {
   props_.entries++;
   if (parsed.type == ValueType::kDeletion) props_.tombstones++;
   if (parsed.type == ValueType::kValueWithDeadline && value.size() >= kDeadlineBytes) {
-    const auto deadline = static_cast<int64_t>(DecodeFixed64(value.data()));
-    props_.earliest_expiry_ms = props_.expiring == 0 ? deadline : std::min(props_.earliest_expiry_ms, deadline);
-    props_.expiring++;
+    deadlines_.push_back(static_cast<int64_t>(DecodeFixed64(value.data())));
   }
   props_.key_bytes += parsed.user_key.size();
   props_.value_bytes += value.size();
@@ -162,6 +152,8 @@ Result<SegmentProperties> SegmentWriter::Finish() {
     index_.Reset();
   }
   EBB_RETURN_IF_ERROR(WriteBlock(index_.Finish(), false, &index_handle));
+  props_.expiry = ExpiryProfile::Of(&deadlines_);
+  deadlines_ = {};
   std::string props;
   props_.EncodeTo(&props);
   EBB_RETURN_IF_ERROR(WriteBlock(props, false, &props_handle));

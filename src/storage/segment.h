@@ -21,6 +21,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/checksum.h"
 #include "env/file_system.h"
@@ -56,10 +57,9 @@ struct SegmentProperties {
   SequenceNumber largest_seq = 0;
   uint64_t data_blocks = 0;
   int64_t created_unix_micros = 0;
-  // Values with an expiry, and the earliest of their deadlines (Unix ms; 0
-  // when none). Absent from segments written before Ebb stored expiries.
-  uint64_t expiring = 0;
-  int64_t earliest_expiry_ms = 0;
+  // The deadlines of the values with an expiry. Absent from segments
+  // written before Ebb stored expiries (read as none).
+  ExpiryProfile expiry;
 
   void EncodeTo(std::string* dst) const;
   bool DecodeFrom(std::string_view input);
@@ -95,6 +95,7 @@ class SegmentWriter {
   const std::string path_;
   const SegmentOptions options_;
   SegmentProperties props_;
+  std::vector<int64_t> deadlines_;  // of the values with an expiry, for props_.expiry
   BlockBuilder data_;
   BlockBuilder index_{1};
   BloomBuilder bloom_;

@@ -45,8 +45,7 @@ SegmentMeta MetaFromSegment(const Segment& seg, uint64_t number) {
   m.file_size = seg.file_size();
   m.entries = p.entries;
   m.tombstones = p.tombstones;
-  m.expiring = p.expiring;
-  m.earliest_expiry_ms = p.earliest_expiry_ms;
+  m.expiry = p.expiry;
   m.key_bytes = p.key_bytes;
   m.value_bytes = p.value_bytes;
   m.smallest_key = p.smallest_key;
