@@ -24,6 +24,8 @@
 #                  embedded per policy and through ebb serve (context
 #                  switches, which load barely moves: run once)
 #   soak           ten minutes of SETs and GETs against ebb serve, per minute
+#   expiry         1,000,000 keys with TTLs over an hour, then ten idle
+#                  minutes: ebb serve's memory and CPU against redis-server's
 # Everything repeated runs N rounds (default 3), round-robin between the
 # engines (the first engine rotates each round), so that the tables are
 # medians with min-max. Takes about three hours on the project's
@@ -37,7 +39,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 out="bench/results/$(date +%Y-%m-%d)"
-only="core,core-more,core-sync,dbbench,writers,readisolation,idle,trickle,soak,smoosh,tiering,tiering-ceph,manydbs,redis"
+only="core,core-more,core-sync,dbbench,writers,readisolation,idle,trickle,soak,expiry,smoosh,tiering,tiering-ceph,manydbs,redis"
 repeats=3
 plots=""
 smoke=""
@@ -48,7 +50,7 @@ while [ $# -gt 0 ]; do
     --only) only="$2"; only_given=1; shift 2 ;;
     --repeats) repeats="$2"; shift 2 ;;
     --plots-to-docs) plots=docs; shift ;;
-    -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
     -*) echo "usage: $0 [OUT] [--only NAME,...] [--repeats N] [--plots-to-docs] [--smoke]" >&2; exit 2 ;;
     *) out="$1"; shift ;;
   esac
@@ -195,6 +197,13 @@ if wanted trickle; then
   rm -rf "$data/trickle"
   echo "+ bench/trickle_server.py --seconds 60 --json" | tee -a "$out/trickle_server.log" >&2
   bench/trickle_server.py --seconds 60 --json 2>>"$out/trickle_server.log" | tee -a "$out/trickle_server.jsonl"
+fi
+
+if wanted expiry; then
+  # 1,000,000 keys with TTLs over an hour in ebb serve and redis-server,
+  # then ten idle minutes: memory, CPU, context switches (run once).
+  echo "+ bench/expiry_idle.py --json" | tee -a "$out/expiry_idle.log" >&2
+  bench/expiry_idle.py --json 2>>"$out/expiry_idle.log" | tee -a "$out/expiry_idle.jsonl"
 fi
 
 if wanted soak; then

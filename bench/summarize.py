@@ -496,6 +496,18 @@ def soak(directory):
     return text
 
 
+def expiry_idle(directory):
+    """bench/expiry_idle.py: keys with TTLs at rest, per server."""
+    rows = load(directory, "expiry_idle")
+    if not rows:
+        return ""
+    body = [[r["server"], num(r["keys_loaded"]), num(r["spread_s"]), num(r["minutes"]), num(r["rss_bytes"] / 2**20, 1),
+             num(r["cpu_s"], 2), num(r["context_switches"]), num(r["keys_start"]), num(r["keys_end"]),
+             num(r.get("compactions")) if "compactions" in r else "-"] for r in rows]
+    return table(["server", "keys", "TTLs over s", "idle minutes", "RSS MiB", "CPU s", "context switches",
+                  "keys at start", "keys at end", "compactions"], body)
+
+
 def smoosh(directory):
     rows = load(directory, "smoosh")
     if not rows:
@@ -555,6 +567,7 @@ def main():
                       ("RocksDB's own db_bench", dbbench), ("writers", writers),
                       ("writers, journal.mmap_writes = false", lambda d: writers(d, "writers-write")),
                       ("readisolation", readisolation), ("idle", idle), ("trickle", trickle), ("soak", soak),
+                      ("keys with TTLs at rest", expiry_idle),
                       ("smoosh", smoosh), ("tiering", tiering), ("manydbs", manydbs), ("redis", redis)):
         text = fn(d)
         if text:
