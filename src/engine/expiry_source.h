@@ -10,8 +10,9 @@
 // expire, and nine points of their deadlines: ExpiryProfile), so it never
 // reads a key: a database is worth compacting once at least an eighth of a
 // segment's values with an expiry are due, not at every single deadline (a
-// store whose keys expire steadily is compacted about eight times per
-// segment lifetime, not once per batch). It keeps, per database, when that
+// store whose keys expire steadily rewrites about eight times its expiring
+// bytes over their lifetime, a geometric series, not the whole database at
+// every batch). It keeps, per database, when that
 // estimate next grows, refreshed when the database's segments change
 // (OnSegmentsChanged). Values still in memtables are not its concern: a
 // flush writes an expired value as a tombstone.
