@@ -213,7 +213,7 @@ Result<uint64_t> DatabaseCore::WriteFlushSegment(const std::shared_ptr<MemTable>
     // Never an evicted one: an estimate is not worth a download from the
     // object store on every flush (nor a flush waiting on an outage).
     if (f->evicted()) continue;
-    auto seg = f->Open();
+    auto seg = f->Open(/*touch=*/false);  // an estimate, not a read: eviction's LRU ignores it
     if (!seg.ok()) continue;  // estimates only; a read error surfaces on the read path
     probes.push_back({f.get(), *seg, std::max<uint64_t>(1, f->meta().file_size / f->meta().entries), f->dead_bytes()});
   }

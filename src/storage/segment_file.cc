@@ -114,9 +114,9 @@ std::set<uint64_t> OpenSegments::Numbers() const {
   return out;
 }
 
-Result<std::shared_ptr<Segment>> SegmentFile::Open() const {
+Result<std::shared_ptr<Segment>> SegmentFile::Open(bool touch) const {
   // Only eviction (tiering) uses the access time: no clock read otherwise.
-  if (ctx_->remote != nullptr && ctx_->remote->load(std::memory_order_relaxed) != nullptr) {
+  if (touch && ctx_->remote != nullptr && ctx_->remote->load(std::memory_order_relaxed) != nullptr) {
     last_access_micros_.store(ctx_->clock->WallMicros(), std::memory_order_relaxed);
   }
   if (!evicted()) {

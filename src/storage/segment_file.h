@@ -36,7 +36,10 @@ class SegmentFile {
   // evicted. Records the access while tiering runs (coldest-first
   // eviction). The first open keeps the segment's Bloom filter in memory
   // with this object (about 1.25 bytes per key), for MayContain.
-  Result<std::shared_ptr<Segment>> Open() const;
+  // `touch`: counts as an access for eviction (reads); internal probes (a
+  // flush's estimate of shadowed bytes) pass false, so they do not make the
+  // oldest segments look hot to the tiering agent's LRU.
+  Result<std::shared_ptr<Segment>> Open(bool touch = true) const;
   void MarkObsolete() { obsolete_.store(true, std::memory_order_release); }
   bool evicted() const { return evicted_.load(std::memory_order_acquire); }
   // The local file is gone; later opens go remote. Returns false if it
