@@ -18,9 +18,11 @@ meanwhile expire, and reports per server:
   disk_bytes           Ebb: segment and journal bytes (from /status)
   wakeups, compactions Ebb: background dispatcher wakeups and compactions
                        during the window (work.wakeups; per database)
+  deadline_wakeups     Ebb: of those wakeups, the ones a timer it armed
+                       caused (work.deadline_wakeups): one per due batch
 
 With a short --spread-s (say 80 s) and a window as long, every eighth of the
-keys comes due inside the window: wakeups per batch is wakeups / 8.
+keys comes due inside the window: each compaction is a batch.
 
     bench/expiry_idle.py [--ebb build/release/bin/ebb] [--keys N] [--spread-s S]
                          [--minutes M] [--json]
@@ -160,6 +162,7 @@ def main():
         st0 = ebb_status(ebb)
         disk_start = sum(d["disk_bytes"] for d in st0["databases"])
         wakeups_start = st0["work"]["wakeups"]
+        timers_start = st0["work"]["deadline_wakeups"]
         compactions_start = sum(d["compactions"] for d in st0["databases"])
         time.sleep(args.minutes * 60)
         rows = []
@@ -174,6 +177,7 @@ def main():
                 row["disk_bytes_start"] = disk_start
                 row["disk_bytes"] = sum(d["disk_bytes"] for d in st["databases"])
                 row["wakeups"] = st["work"]["wakeups"] - wakeups_start
+                row["deadline_wakeups"] = st["work"]["deadline_wakeups"] - timers_start
                 row["compactions"] = sum(d["compactions"] for d in st["databases"]) - compactions_start
             rows.append(row)
         for row in rows:

@@ -62,8 +62,11 @@ struct DatabaseStats {
   // deadline among them (Unix ms; 0 when none).
   uint64_t expiring = 0;
   int64_t earliest_expiry_ms = 0;
-  // Of the segment bytes, those estimated to hold values already past their
-  // expiry: what active expiry (the `expiry` work class) reclaims.
+  // Stored values already past their expiry that still take space (a lower
+  // bound: counted in eighths of each segment's values with an expiry), and
+  // the segment bytes estimated to hold them: what active expiry (the
+  // `expiry` work class) reclaims.
+  uint64_t expired = 0;
   uint64_t expired_bytes = 0;
   uint64_t segments = 0;
   // Sequence number of the last acknowledged write.

@@ -305,6 +305,10 @@ EngineBackground::~EngineBackground() { Stop(); }
 
 Status EngineBackground::ApplyConfig() {
   EBB_RETURN_IF_ERROR(scheduler_->ApplyConfig(*config_));
+  if (expiry_->SetMaxPendingAgeMs(scheduler_->settings().max_pending_age_micros() / 1000)) {
+    expiry_->Refresh();
+    scheduler_->Notify();  // its deadline may have moved
+  }
   throttle_.ApplyConfig(*config_);
   throttle_notify_every_micros_.store(scheduler_->settings().interval_micros());
   EBB_ASSIGN_OR_RETURN(WorkClassSettings wb, WorkClassSettings::FromConfig(*config_, kWriteback));

@@ -12,19 +12,39 @@ namespace ebb {
 
 ExpirySource::ExpirySource(Storage* storage, Clock* clock) : storage_(storage), clock_(clock) {}
 
+ExpirySource::Due ExpirySource::Assess(const DatabaseCore::ExpirySummary& summary, int64_t now_ms) const {
+  Due due{.bytes = summary.due_bytes, .next_ms = summary.next_due_ms};
+  if (summary.first_deadline_ms != INT64_MAX) {
+    // Values due under an eighth of their segment's: reclaimed once they
+    // have waited an age limit per kStragglerBytesPerAge to rewrite.
+    const int64_t ages = 1 + static_cast<int64_t>(summary.local_bytes / kStragglerBytesPerAge);
+    const int64_t wait_ms = max_pending_age_ms_.load(std::memory_order_relaxed);
+    const int64_t at = summary.first_deadline_ms > INT64_MAX / 2 - wait_ms * ages
+                           ? INT64_MAX
+                           : summary.first_deadline_ms + wait_ms * std::min<int64_t>(ages, 1 << 20);
+    if (at <= now_ms) {
+      due.bytes += summary.value_bytes;  // at least one value
+    } else {
+      due.next_ms = std::min(due.next_ms, at);
+    }
+  }
+  return due;
+}
+
 void ExpirySource::Refresh() {
   const int64_t now = NowMs();
-  std::vector<std::pair<std::string, DatabaseCore::ExpirySummary>> summaries;
-  for (const auto& db : storage_->Databases()) summaries.emplace_back(db->name(), db->Expiry(now));
+  std::vector<std::pair<std::string, Due>> dues;
+  for (const auto& db : storage_->Databases()) dues.emplace_back(db->name(), Assess(db->Expiry(now, kBatchWindowMs), now));
   MutexLock lock(&mu_);
   dbs_.clear();
-  for (const auto& [name, summary] : summaries) UpdateLocked(name, summary);
+  for (const auto& [name, due] : dues) UpdateLocked(name, due);
 }
 
 bool ExpirySource::OnSegmentsChanged(DatabaseCore* db) {
-  DatabaseCore::ExpirySummary summary = db->Expiry(NowMs());
+  const int64_t now = NowMs();
+  const Due due = Assess(db->Expiry(now, kBatchWindowMs), now);
   MutexLock lock(&mu_);
-  return UpdateLocked(db->name(), summary);
+  return UpdateLocked(db->name(), due);
 }
 
 void ExpirySource::OnDatabaseDropped(std::string_view name) {
@@ -33,12 +53,12 @@ void ExpirySource::OnDatabaseDropped(std::string_view name) {
   if (it != dbs_.end()) dbs_.erase(it);
 }
 
-bool ExpirySource::UpdateLocked(const std::string& name, const DatabaseCore::ExpirySummary& summary) {
+bool ExpirySource::UpdateLocked(const std::string& name, const Due& due) {
   const int64_t before = NextDueLocked();
-  if (summary.due_bytes == 0 && summary.next_due_ms == INT64_MAX) {
+  if (due.bytes == 0 && due.next_ms == INT64_MAX) {
     dbs_.erase(name);
   } else {
-    dbs_[name] = Entry{summary.next_due_ms, summary.due_bytes > 0};
+    dbs_[name] = Entry{due.next_ms, due.bytes > 0};
   }
   return NextDueLocked() < before;
 }
@@ -71,12 +91,12 @@ uint64_t ExpirySource::PendingBytes() {
   for (const auto& name : candidates) {
     auto db = storage_->FindDatabase(name);
     if (db == nullptr) continue;  // dropped; forgotten by OnDatabaseDropped or the next pass
-    const DatabaseCore::ExpirySummary summary = db->Expiry(now);
+    const Due due = Assess(db->Expiry(now, kBatchWindowMs), now);
     {
       MutexLock lock(&mu_);
-      UpdateLocked(name, summary);
+      UpdateLocked(name, due);
     }
-    bytes += summary.due_bytes;
+    bytes += due.bytes;
   }
   return bytes;
 }
@@ -110,7 +130,7 @@ Result<uint64_t> ExpirySource::DoWork(uint64_t budget_bytes) {
       OnDatabaseDropped(name);
       continue;
     }
-    const uint64_t bytes = db->Expiry(now).due_bytes;
+    const uint64_t bytes = Assess(db->Expiry(now, kBatchWindowMs), now).bytes;
     if (bytes > 0) due.emplace_back(bytes, std::move(db));
   }
   // The most to reclaim first.

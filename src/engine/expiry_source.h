@@ -12,20 +12,30 @@
 // segment's values with an expiry are due, not at every single deadline (a
 // store whose keys expire steadily rewrites about eight times its expiring
 // bytes over their lifetime, a geometric series, not the whole database at
-// every batch). It keeps, per database, when that
-// estimate next grows, refreshed when the database's segments change
+// every batch). A group of values due together that is under an eighth of
+// its segment's is not seen by the eighths: it is reclaimed once its
+// earliest deadline is max_pending_age_s old (the work age limit), times one
+// more for every kStragglerBytesPerAge a full compaction of the database
+// would rewrite, so a small database's stragglers wait about 30 s and a big
+// one's wait for the next eighth. It keeps, per database, when its estimate
+// next grows, refreshed when the database's segments change
 // (OnSegmentsChanged). Values still in memtables are not its concern: a
 // flush writes an expired value as a tombstone.
 //
-// Pending bytes: the estimated bytes of due values in local segments. A pass
-// compacts such databases, most due first, until the budget is spent; a
-// database whose compaction is already running is left for the next pass.
+// Pending bytes: the estimated bytes of due values in local segments. What
+// is pending came due at the deadline the class armed, so it is a batch
+// already (PendingCameDue): the scheduler runs it at once instead of
+// deferring it like a trickle. A pass compacts such databases, most due
+// first, until the budget is spent; a database whose compaction is already
+// running is left for the next pass.
 //
 // Thread-safe.
 
 #ifndef EBB_ENGINE_EXPIRY_SOURCE_H_
 #define EBB_ENGINE_EXPIRY_SOURCE_H_
 
+#include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -40,7 +50,21 @@ namespace ebb {
 
 class ExpirySource final : public WorkSource {
  public:
+  // A full compaction of this many bytes is worth one age limit's wait for
+  // values due under an eighth of their segment's (see above).
+  static constexpr uint64_t kStragglerBytesPerAge = 4ull << 20;
+  // Eighths of a segment's deadlines that come due within this of each
+  // other are one batch (ExpiryProfile::NextDueMs): keys written in a burst
+  // with one TTL cost one compaction, not one per eighth.
+  static constexpr int64_t kBatchWindowMs = 1000;
+
   ExpirySource(Storage* storage, Clock* clock);
+
+  // work.max_pending_age_s, in ms (30 s until set). Returns whether it
+  // changed (Refresh then, for the deadlines that depend on it).
+  bool SetMaxPendingAgeMs(int64_t ms) {
+    return max_pending_age_ms_.exchange(std::max<int64_t>(1, ms), std::memory_order_relaxed) != std::max<int64_t>(1, ms);
+  }
 
   // Reads every database's summary (at start: recovered segments).
   void Refresh();
@@ -53,6 +77,7 @@ class ExpirySource final : public WorkSource {
   uint64_t PendingBytes() override;
   Result<uint64_t> DoWork(uint64_t budget_bytes) override;
   std::optional<int64_t> NextWorkMicros() override;
+  bool PendingCameDue() override { return true; }
 
   // When the due estimate of some database next grows (Unix ms), if ever.
   std::optional<int64_t> NextDueMs();
@@ -60,9 +85,16 @@ class ExpirySource final : public WorkSource {
 
  private:
   int64_t NowMs() const { return clock_->WallMicros() / 1000; }
-  // Updates the entry of `name` from its summary; returns whether the next
-  // due time of all moved earlier.
-  bool UpdateLocked(const std::string& name, const DatabaseCore::ExpirySummary& summary) REQUIRES(mu_);
+  // What a database's summary means at `now_ms`: the bytes due (0: nothing
+  // worth a compaction yet) and when that next changes (INT64_MAX: never).
+  struct Due {
+    uint64_t bytes = 0;
+    int64_t next_ms = INT64_MAX;
+  };
+  Due Assess(const DatabaseCore::ExpirySummary& summary, int64_t now_ms) const;
+  // Updates the entry of `name`; returns whether the next due time of all
+  // moved earlier.
+  bool UpdateLocked(const std::string& name, const Due& due) REQUIRES(mu_);
   int64_t NextDueLocked() const REQUIRES(mu_);
 
   Storage* const storage_;
@@ -76,6 +108,7 @@ class ExpirySource final : public WorkSource {
   };
   std::map<std::string, Entry, std::less<>> dbs_ GUARDED_BY(mu_);
   std::atomic<uint64_t> compactions_{0};
+  std::atomic<int64_t> max_pending_age_ms_{30'000};
 };
 
 }  // namespace ebb

@@ -298,18 +298,25 @@ void BackgroundScheduler::DispatcherLoop() {
     asleep_ = !deadline && queue_.empty() && running_passes_ == 0;
     if (asleep_) change_cv_.SignalAll();
 
+    bool timer = false;
     while (!stopping_ && !notified_) {
       if (!deadline) {
         dispatch_cv_.Wait();
         continue;
       }
       clock_->WaitUntil(&dispatch_cv_, *deadline);
-      if (clock_->NowMicros() >= *deadline) break;
+      if (clock_->NowMicros() >= *deadline) {
+        timer = true;
+        break;
+      }
     }
     wake_on_foreground_.store(false, std::memory_order_seq_cst);
     asleep_ = false;
     armed_deadline_micros_.reset();
-    if (!stopping_) wakeups_++;
+    if (!stopping_) {
+      wakeups_++;
+      if (timer && !notified_) deadline_wakeups_++;
+    }
   }
 }
 
@@ -360,6 +367,7 @@ void BackgroundScheduler::RoundLocked(bool run_inline) {
     const uint64_t pending = entry->source->PendingBytes();
     const bool holds = entry->source->HoldsWorkForUpstreams();
     const std::optional<int64_t> next_work = pending == 0 ? entry->source->NextWorkMicros() : std::nullopt;
+    const bool came_due = pending > 0 && entry->source->PendingCameDue();
     mu_.Lock();
     entry->in_use--;
     if (entry->removed) {
@@ -369,6 +377,7 @@ void BackgroundScheduler::RoundLocked(bool run_inline) {
     const int64_t now = clock_->NowMicros();
     UpstreamView view = UpstreamsLocked(*entry, now);
     view.wake_when_quiet = holds;
+    view.pending_came_due = came_due;
     std::optional<uint64_t> budget = entry->cls.Evaluate(now, pending, view, settings_, kicked);
     // Work that will come due by itself: one deadline, no polling.
     if (next_work) entry->cls.EvaluateNoLaterThan(*next_work);
@@ -525,6 +534,7 @@ BackgroundSchedulerStatus BackgroundScheduler::GetStatus() const {
   status.policy = std::string(WorkPolicyName(settings_.policy));
   status.threads = started_ ? threads_ : 0;
   status.wakeups = wakeups_;
+  status.deadline_wakeups = deadline_wakeups_;
   status.foreground_notifications = foreground_notifications_;
   status.armed_deadline_micros = armed_deadline_micros_;
 

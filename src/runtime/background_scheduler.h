@@ -225,6 +225,7 @@ class BackgroundScheduler {
   uint64_t foreground_seen_bytes_ GUARDED_BY(mu_) = 0;                         // as of the last round
   std::optional<int64_t> armed_deadline_micros_ GUARDED_BY(mu_);
   uint64_t wakeups_ GUARDED_BY(mu_) = 0;
+  uint64_t deadline_wakeups_ GUARDED_BY(mu_) = 0;
   uint64_t foreground_notifications_ GUARDED_BY(mu_) = 0;
   std::vector<std::thread> threads_list_ GUARDED_BY(mu_);
 };

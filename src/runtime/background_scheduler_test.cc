@@ -329,9 +329,11 @@ TEST_F(TrickleTest, HeldWorkIsReleasedWhenTheClassesAboveGoQuiet) {
 // value's deadline); NextWorkMicros names the time while nothing is pending.
 class ComesDueSource final : public WorkSource {
  public:
-  ComesDueSource(ManualClock* clock, int64_t due_micros, uint64_t bytes)
-      : clock_(clock), due_micros_(due_micros), bytes_(bytes) {}
+  // `batch`: the source says its due work is a batch (PendingCameDue).
+  ComesDueSource(ManualClock* clock, int64_t due_micros, uint64_t bytes, bool batch = false)
+      : clock_(clock), due_micros_(due_micros), bytes_(bytes), batch_(batch) {}
   uint64_t PendingBytes() override { return clock_->NowMicros() >= due_micros_ ? bytes_ : 0; }
+  bool PendingCameDue() override { return batch_; }
   Result<uint64_t> DoWork(uint64_t) override {
     pass_micros_.push_back(clock_->NowMicros());
     return std::exchange(bytes_, 0);
@@ -346,6 +348,7 @@ class ComesDueSource final : public WorkSource {
   ManualClock* const clock_;
   const int64_t due_micros_;
   uint64_t bytes_;
+  const bool batch_;
   std::vector<int64_t> pass_micros_;
 };
 
@@ -371,6 +374,25 @@ TEST(ComesDueTest, OneDeadlineIsArmedAndThePassRunsWhenTheWorkComesDue) {
   EXPECT_LE(expiry.passes()[0], due + 30'000'000) << "done within its age limit of coming due";
   EXPECT_FALSE(scheduler.GetStatus().armed_deadline_micros) << "nothing left: nothing armed";
   EXPECT_LE(rounds, 4u) << "the start, the deadline, the age limit, the look after the pass";
+}
+
+TEST(ComesDueTest, WorkThatCameDueAsABatchRunsAtTheDeadline) {
+  ManualClock clock{1'000'000};
+  BackgroundScheduler scheduler{&clock, TestSettings()};
+  StepDriver driver{&scheduler, &clock};
+  const int64_t due = clock.NowMicros() + 3'600'000'000LL;
+  ComesDueSource expiry(&clock, due, 4096, /*batch=*/true);
+  ASSERT_TRUE(scheduler.RegisterClass("expiry", &expiry, {"foreground"}, Band(1 * kMiB, 4 * kMiB)).ok());
+  std::optional<int64_t> deadline = scheduler.RunOnce();
+  ASSERT_TRUE(deadline.has_value());
+  EXPECT_EQ(*deadline, due);
+  // Small as it is, the work is not deferred to its age limit: the deadline
+  // was its batching.
+  const uint64_t rounds = driver.RunEventDriven(due + 600'000'000LL, {}, [](size_t) {});
+  ASSERT_EQ(expiry.passes().size(), 1u);
+  EXPECT_EQ(expiry.passes()[0], due);
+  EXPECT_FALSE(scheduler.GetStatus().armed_deadline_micros);
+  EXPECT_LE(rounds, 3u) << "the start, the deadline (with its pass), the look after the pass";
 }
 
 TEST(ComesDueTest, ASourceWithNothingComingArmsNothing) {

@@ -112,9 +112,11 @@ WorkClass::Decision WorkClass::DecideEbb(int64_t now, uint64_t pending, const Up
   // Pending work past its age limit is done, all of it, at max rate. Within
   // the last eighth of the limit it is done when the scheduler is awake
   // anyway, so that classes whose limits fall close together share a wakeup.
+  // Work that came due as a batch the source chose is done the same way at
+  // once: the deadline that brought it was its batching.
   const int64_t age_limit = settings.max_pending_age_micros();
   const int64_t age = now - pending_since_micros_;
-  if (!kicked && age >= age_limit - age_limit / kAgeSlackDivisor) {
+  if (!kicked && (up.pending_came_due || age >= age_limit - age_limit / kAgeSlackDivisor)) {
     controller_.Hold(now);
     regime_ = up.busy ? Regime::kSustained : Regime::kIdle;
     return {.state = up.busy ? WorkClassState::kSustained : WorkClassState::kIdleFlush,

@@ -12,7 +12,8 @@
 //                                      makes the scheduler look: a write, a
 //                                      finished pass, a kick, a notification)
 //   pending older than max_pending_age_s (or within its last eighth, when
-//   the scheduler is awake anyway, so classes share wakeups):
+//   the scheduler is awake anyway, so classes share wakeups), or pending
+//   that came due by itself as a batch the source chose (active expiry):
 //                                      one pass of all of it at max rate
 //   pending < small_pending_bytes (64 KiB, or band_low if lower): not worth
 //   a pass of its own:
@@ -158,6 +159,9 @@ struct UpstreamView {
   // (WorkSource::HoldsWorkForUpstreams): while they are busy, look at the
   // class again when they go quiet.
   bool wake_when_quiet = false;
+  // The pending work came due by itself and is already a batch
+  // (WorkSource::PendingCameDue): done at once, like work past its age limit.
+  bool pending_came_due = false;
 };
 
 class WorkClass {

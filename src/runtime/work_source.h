@@ -69,6 +69,14 @@ class WorkSource {
   // deadline armed, instead of being polled. Called like PendingBytes, when
   // the gauge reads 0.
   virtual std::optional<int64_t> NextWorkMicros() { return std::nullopt; }
+
+  // Whether the pending work is a batch the source already chose (active
+  // expiry: what came due at the deadline NextWorkMicros announced), so it
+  // has nothing to gain by waiting to grow: it is done at once, all of it,
+  // like work past its age limit, instead of being deferred like a trickle
+  // (which would cost a second wakeup at its age limit). Called like
+  // PendingBytes, when the gauge reads more than 0.
+  virtual bool PendingCameDue() { return false; }
 };
 
 }  // namespace ebb

@@ -281,24 +281,31 @@ namespace {
 
 // The bytes of a segment's values with an expiry that are surely due at
 // `now_ms`: its share of such entries, times the eighths of them due.
-uint64_t DueBytes(const SegmentMeta& m, int64_t now_ms) {
+double ExpiringBytes(const SegmentMeta& m) {
   if (m.entries == 0 || m.expiry.empty()) return 0;
-  const double expiring_bytes =
-      static_cast<double>(m.file_size) * static_cast<double>(m.expiry.count) / static_cast<double>(m.entries);
-  return static_cast<uint64_t>(expiring_bytes * m.expiry.DueEighths(now_ms) / 8);
+  return static_cast<double>(m.file_size) * static_cast<double>(m.expiry.count) / static_cast<double>(m.entries);
+}
+
+uint64_t DueBytes(const SegmentMeta& m, int64_t now_ms) {
+  return static_cast<uint64_t>(ExpiringBytes(m) * m.expiry.DueEighths(now_ms) / 8);
 }
 
 }  // namespace
 
-DatabaseCore::ExpirySummary DatabaseCore::Expiry(int64_t now_ms) {
+DatabaseCore::ExpirySummary DatabaseCore::Expiry(int64_t now_ms, int64_t coalesce_ms) {
   ExpirySummary summary;
   MutexLock lock(&mu_);
   for (const auto& f : *segments_) {
     if (f->evicted()) break;  // compaction stops at the first evicted segment
     const SegmentMeta& m = f->meta();
+    summary.local_bytes += m.file_size;
     if (m.expiry.empty()) continue;
     summary.due_bytes += DueBytes(m, now_ms);
-    summary.next_due_ms = std::min(summary.next_due_ms, m.expiry.NextDueMs(now_ms));
+    summary.next_due_ms = std::min(summary.next_due_ms, m.expiry.NextDueMs(now_ms, coalesce_ms));
+    if (m.expiry.DueEighths(now_ms) == 0 && m.expiry.earliest_ms() < summary.first_deadline_ms) {
+      summary.first_deadline_ms = m.expiry.earliest_ms();
+      summary.value_bytes = std::max<uint64_t>(1, static_cast<uint64_t>(ExpiringBytes(m) / m.expiry.count));
+    }
   }
   return summary;
 }
@@ -319,6 +326,7 @@ DatabaseStats DatabaseCore::GetStats() {
     if (!m.expiry.empty()) {
       st.expiring += m.expiry.count;
       earliest = std::min(earliest, m.expiry.earliest_ms());
+      st.expired += m.expiry.count * m.expiry.DueEighths(now_ms) / 8;
       st.expired_bytes += DueBytes(m, now_ms);
     }
   }

@@ -103,12 +103,20 @@ class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
   // first, up to the first evicted one): the bytes of stored values surely
   // past their expiry at `now_ms` (each segment's share of values with an
   // expiry, in eighths of them: ExpiryProfile), and when that estimate next
-  // grows (Unix ms; INT64_MAX: never).
+  // grows (Unix ms; INT64_MAX: never). The eighths miss a group of values
+  // due together that is under an eighth of its segment's: for the segments
+  // none of whose eighths is due, the summary gives their earliest deadline
+  // (from then on at least one value is due there) and the mean bytes of
+  // one such value; and the bytes a full compaction would rewrite.
   struct ExpirySummary {
     uint64_t due_bytes = 0;
     int64_t next_due_ms = INT64_MAX;
+    int64_t first_deadline_ms = INT64_MAX;
+    uint64_t value_bytes = 0;
+    uint64_t local_bytes = 0;
   };
-  ExpirySummary Expiry(int64_t now_ms);
+  // `coalesce_ms`: see ExpiryProfile::NextDueMs.
+  ExpirySummary Expiry(int64_t now_ms, int64_t coalesce_ms = 0);
 
   // Recovery: applies a replayed journal entry (before the database is used).
   Status ReplayBatch(SequenceNumber first_seq, std::string_view batch_rep, uint64_t journal_file);

@@ -236,6 +236,15 @@ TEST(ExpiryProfileTest, NinePointsOfTheSortedDeadlinesAndTheirEncoding) {
   EXPECT_EQ(p.DueEighths(p.points[1]), 1);
   EXPECT_EQ(p.DueEighths(1800), 8);
   EXPECT_EQ(p.NextDueMs(1800), INT64_MAX);
+  // Eighths close together are one batch: the last of them.
+  ExpiryProfile q;
+  q.count = 80;
+  q.points = {1000, 1010, 1020, 1030, 5000, 5001, 5002, 9000, 9000};
+  EXPECT_EQ(q.NextDueMs(0), 1010);
+  EXPECT_EQ(q.NextDueMs(0, 50), 1030);
+  EXPECT_EQ(q.NextDueMs(1030, 50), 5002);
+  EXPECT_EQ(q.NextDueMs(5002, 50), 9000);
+  EXPECT_EQ(q.NextDueMs(9000, 50), INT64_MAX);
   std::string enc;
   p.EncodeTo(&enc);
   std::string_view in = enc;
@@ -270,8 +279,15 @@ TEST_F(ExpiryTest, TheDueEstimateGrowsByEighthsOfTheValuesThatExpire) {
   auto summary = db_->Expiry(start + 50'000);
   EXPECT_EQ(summary.due_bytes, 0u) << "50 of 800 due: under an eighth";
   EXPECT_EQ(summary.next_due_ms, start + 100 * 1000);
+  // What the eighths miss: from the earliest deadline on, at least one
+  // value is due; the bytes of one, and of the whole database.
+  EXPECT_EQ(summary.first_deadline_ms, start + 1000);
+  EXPECT_GT(summary.value_bytes, 0u);
+  EXPECT_GT(summary.local_bytes, 800u * summary.value_bytes);
+  EXPECT_EQ(db_->GetStats().expired, 0u) << "a lower bound: no eighth is due";
   summary = db_->Expiry(start + 100'000);
   EXPECT_GT(summary.due_bytes, 0u);
+  EXPECT_EQ(summary.first_deadline_ms, INT64_MAX) << "an eighth is due: the eighths see the segment";
   const uint64_t eighth = summary.due_bytes;
   summary = db_->Expiry(start + 800'000);
   EXPECT_NEAR(static_cast<double>(summary.due_bytes), 8.0 * static_cast<double>(eighth), 8.0);
@@ -281,7 +297,13 @@ TEST_F(ExpiryTest, TheDueEstimateGrowsByEighthsOfTheValuesThatExpire) {
   DatabaseStats st = db_->GetStats();
   EXPECT_EQ(st.expiring, 800u);
   EXPECT_EQ(st.earliest_expiry_ms, start + 1000);
+  EXPECT_EQ(st.expired, 0u);
   EXPECT_EQ(st.expired_bytes, 0u);
+  // Three eighths due (300 of 800): counted as 300, with their space.
+  clock_.AdvanceMillis(300'000);
+  st = db_->GetStats();
+  EXPECT_EQ(st.expired, 300u);
+  EXPECT_NEAR(static_cast<double>(st.expired_bytes), 3.0 * static_cast<double>(eighth), 3.0);
 }
 
 TEST_F(ExpiryTest, BatchEncodingKeepsTheDeadlineAndRejectsAShortOne) {

@@ -70,10 +70,15 @@ struct ExpiryProfile {
     for (int j = 1; j < kExpiryPoints; j++) due += count != 0 && points[j] <= now_ms ? 1 : 0;
     return due;
   }
-  // When DueEighths next grows (Unix ms), INT64_MAX if it cannot.
-  int64_t NextDueMs(int64_t now_ms) const {
+  // When DueEighths next grows (Unix ms), INT64_MAX if it cannot. Eighths
+  // that come due within `coalesce_ms` of the one before join it: the time
+  // returned is then the last of them (values written together with one
+  // TTL are one batch, not eight a few milliseconds apart).
+  int64_t NextDueMs(int64_t now_ms, int64_t coalesce_ms = 0) const {
     for (int j = 1; j < kExpiryPoints; j++) {
-      if (count != 0 && points[j] > now_ms) return points[j];
+      if (count == 0 || points[j] <= now_ms) continue;
+      while (j + 1 < kExpiryPoints && points[j + 1] - points[j] <= coalesce_ms) j++;
+      return points[j];
     }
     return INT64_MAX;
   }
