@@ -5,7 +5,9 @@
 //   memory      one budget for every engine's memtables (write buffers), in
 //               bytes of memory: RocksDB write_buffer_size x
 //               max_write_buffer_number (2), LevelDB's two memtables,
-//               Ebb's memtables as MemoryLayout says;
+//               Ebb's memtables as MemoryLayout says; with --dbs N it
+//               is for all N together (RocksDB db_write_buffer_size, LevelDB
+//               instances of B/2N, Ebb's band is the store's);
 //   reads       every engine reads its table files through mmap, no block
 //               cache of data (RocksDB allow_mmap_reads + no_block_cache;
 //               LevelDB and Ebb map files by default and LevelDB does not
@@ -16,6 +18,10 @@
 //               before acknowledging), batch (acknowledged in the page
 //               cache, synced at most 100 ms later beside the writers: Ebb
 //               and RocksDB only, LevelDB cannot), none.
+//
+// The writers workload (many threads writing into one database) also turns
+// on RocksDB's pipelined write path (EngineConfig::rocksdb_pipelined_write),
+// RocksDB's own answer to concurrent writers.
 
 #ifndef EBB_BENCH_BENCH_ENGINE_H_
 #define EBB_BENCH_BENCH_ENGINE_H_
@@ -28,6 +34,10 @@
 #include <vector>
 
 #include "ebb/status.h"
+
+namespace ebb {
+class Store;
+}  // namespace ebb
 
 namespace ebb::bench {
 
@@ -63,6 +73,10 @@ struct EngineConfig {
   // Ebb-only settings passed through ("section.key" -> value); they win over
   // the layout's.
   std::vector<std::pair<std::string, std::string>> ebb_overrides;
+  // RocksDB only: Options::enable_pipelined_write (the WAL write of one
+  // group overlaps the memtable insert of the previous one). Off by default,
+  // RocksDB's own default; the writers workload turns it on.
+  bool rocksdb_pipelined_write = false;
 };
 
 // The Ebb settings `config` stands for (the layout's, then the overrides),
@@ -87,6 +101,10 @@ class BenchEngine {
   virtual Status Close() = 0;
   // The engine's settings as opened, for the results ("name=value" pairs).
   virtual std::vector<std::pair<std::string, std::string>> Settings() const = 0;
+  // The Ebb store behind the engine, for statistics only Ebb keeps (the
+  // database lock's acquisitions, completion passes); nullptr for the peers
+  // and before Open.
+  virtual Store* ebb_store() { return nullptr; }
 };
 
 // "ebb", "rocksdb" or "leveldb"; InvalidArgument (naming what this build

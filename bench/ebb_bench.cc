@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
   app.add_option("--seed", f.seed, "Random seed")->capture_default_str();
   app.add_option("--duration", f.duration_s, "Seconds, for workloads that run for a time");
   app.add_option("--set", f.set, "Ebb configuration override section.key=value (repeatable)");
-  app.add_option("--completion", f.completion, "writers: op_lock|db_lock (default: both)");
+  app.add_option("--completion", f.completion, "writers, Ebb: op_lock|db_lock (default: both)");
   app.add_option("--read-exec", f.read_exec, "readisolation: readpool|shared")->capture_default_str();
   app.add_option("--read-rate", f.read_rate, "readisolation: reads/s offered open-loop in the paced phases")
       ->check(CLI::PositiveNumber)

@@ -83,7 +83,7 @@ class EbbBenchEngine final : public BenchEngine {
   }
   std::vector<std::pair<std::string, std::string>> Settings() const override { return settings_; }
 
-  Store* store() { return store_.get(); }
+  Store* ebb_store() override { return store_.get(); }
 
  private:
   std::unique_ptr<Store> store_;

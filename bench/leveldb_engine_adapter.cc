@@ -44,8 +44,9 @@ class LevelBenchEngine final : public BenchEngine {
     filter_.reset(leveldb::NewBloomFilterPolicy(10));
     leveldb::Options options;
     options.create_if_missing = true;
-    // The budget: one memtable being written and one being flushed.
-    options.write_buffer_size = config.memory_budget_bytes / 2;
+    // The budget: one memtable being written and one being flushed, per
+    // instance; with several instances they share it.
+    options.write_buffer_size = config.memory_budget_bytes / 2 / static_cast<uint64_t>(config.dbs);
     options.compression = leveldb::kNoCompression;
     options.filter_policy = filter_.get();
     options.block_size = 4096;
@@ -60,6 +61,7 @@ class LevelBenchEngine final : public BenchEngine {
     write_options_.sync = config.sync == "always";
     settings_ = {{"write_buffer_size", std::to_string(options.write_buffer_size)},
                  {"memtables", "2 (one written, one flushed)"},
+                 {"instances", std::to_string(config.dbs)},
                  {"compression", "none"},
                  {"reads", "mmap (block cache unused)"},
                  {"block_size", "4096"},

@@ -38,8 +38,14 @@ class RocksBenchEngine final : public BenchEngine {
     // The budget: two write buffers of half of it (RocksDB's default count).
     options.max_write_buffer_number = 2;
     options.write_buffer_size = config.memory_budget_bytes / 2;
+    // Column families each have their own write buffers: with several, the
+    // budget is for all of them together (RocksDB flushes the largest
+    // memtable once their total passes it), as Ebb's is for all its
+    // databases.
+    if (config.dbs > 1) options.db_write_buffer_size = config.memory_budget_bytes;
     options.compression = rocksdb::kNoCompression;
     options.max_background_jobs = 2;  // RocksDB's default, stated: two cores
+    options.enable_pipelined_write = config.rocksdb_pipelined_write;
     // Table files read through mmap like Ebb's and LevelDB's, no block cache.
     options.allow_mmap_reads = true;
     rocksdb::BlockBasedTableOptions table;
@@ -75,7 +81,9 @@ class RocksBenchEngine final : public BenchEngine {
                  {"block_size", "4096"},
                  {"bloom_bits_per_key", "10"},
                  {"max_background_jobs", "2"},
+                 {"enable_pipelined_write", config.rocksdb_pipelined_write ? "true" : "false"},
                  {"sync", config.sync == "batch" ? "SyncWAL every 100 ms" : config.sync}};
+    if (config.dbs > 1) settings_.emplace_back("db_write_buffer_size", std::to_string(options.db_write_buffer_size));
     return Status::OK();
   }
   Status Put(int db, std::string_view key, std::string_view value) override {

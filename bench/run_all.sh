@@ -18,6 +18,10 @@
 #   core-sync      fillrandom with sync always (all) and batch (Ebb, RocksDB)
 #   dbbench        RocksDB's own db_bench beside ebb-bench --engine rocksdb
 #   writers readisolation idle smoosh tiering manydbs redis
+#   writers-peers  8 and 32 threads writing into one database: Ebb
+#                  (op_lock and db_lock), RocksDB (enable_pipelined_write)
+#                  and LevelDB (sync none only), 128 MiB budget, sync batch
+#                  and none
 #   tiering-ceph   the tiering workload against a one-node Ceph RADOS
 #                  Gateway (tests/s3/ceph_rgw.sh; needs scripts/setup.sh test)
 #   trickle        what a lone write costs at one write every 0.1-10 s,
@@ -34,12 +38,12 @@
 #
 # --smoke checks that everything runs, in a few minutes: one round, small
 # sizes (numbers from it mean nothing), and by default only the parts that
-# take a size: core core-more core-sync dbbench manydbs redis.
+# take a size: core core-more core-sync dbbench writers-peers manydbs redis.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 out="bench/results/$(date +%Y-%m-%d)"
-only="core,core-more,core-sync,dbbench,writers,readisolation,idle,trickle,soak,expiry,smoosh,tiering,tiering-ceph,manydbs,redis"
+only="core,core-more,core-sync,dbbench,writers,writers-peers,readisolation,idle,trickle,soak,expiry,smoosh,tiering,tiering-ceph,manydbs,redis"
 repeats=3
 plots=""
 smoke=""
@@ -50,18 +54,18 @@ while [ $# -gt 0 ]; do
     --only) only="$2"; only_given=1; shift 2 ;;
     --repeats) repeats="$2"; shift 2 ;;
     --plots-to-docs) plots=docs; shift ;;
-    -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,41p' "$0"; exit 0 ;;
     -*) echo "usage: $0 [OUT] [--only NAME,...] [--repeats N] [--plots-to-docs] [--smoke]" >&2; exit 2 ;;
     *) out="$1"; shift ;;
   esac
 done
 # Sizes (the published ones, or --smoke's).
 num=1000000 sync_always_num=50000 sync_batch_num=200000 manydbs=(--manydbs 10000 --manydbs 100000)
-redis_sizes=() db_bench_num=1000000
+redis_sizes=() db_bench_num=1000000 writers_peers_num=1000000
 if [ -n "$smoke" ]; then
   num=20000 sync_always_num=500 sync_batch_num=5000 manydbs=(--manydbs 300 --manydbs 1000 --num 5000)
-  redis_sizes=(-n 20000 -N 5000) db_bench_num=20000 repeats=1
-  [ -n "$only_given" ] || only="core,core-more,core-sync,dbbench,manydbs,redis"
+  redis_sizes=(-n 20000 -N 5000) db_bench_num=20000 writers_peers_num=20000 repeats=1
+  [ -n "$only_given" ] || only="core,core-more,core-sync,dbbench,writers-peers,manydbs,redis"
 fi
 bench=build/release/bin/ebb-bench
 [ -x "$bench" ] || { echo "$0: $bench is missing: run scripts/build.sh release" >&2; exit 1; }
@@ -165,6 +169,26 @@ if wanted writers; then
   # mapping: what the op lock gains when the journal write is a system call.
   run writers-write "$bench" writers --num 1000000 --set journal.mmap_writes=false --json --data "$data/writers"
   rm -rf "$data/writers"
+fi
+
+if wanted writers-peers; then
+  # Many writers into one database against the peers: every engine at the
+  # 128 MiB budget of the core tables, sync batch and none (LevelDB cannot
+  # sync beside its writers and runs none only), RocksDB with its pipelined
+  # write path; one process per engine, thread count and round, round-robin.
+  writer_engines=("ebb-op_lock:--engine ebb --completion op_lock" "ebb-db_lock:--engine ebb --completion db_lock"
+                  "rocksdb:--engine rocksdb" "leveldb:--engine leveldb")
+  for r in $(seq 1 "$repeats"); do
+    for threads in 8 32; do
+      while read -r spec; do
+        name="${spec%%:*}"
+        read -r -a flags <<< "${spec#*:}"
+        run writers-peers "$bench" writers "${flags[@]}" --threads "$threads" --dbs 1 --num "$writers_peers_num" \
+          --memory-budget 128MiB --json --data "$data/wp-$name"
+        rm -rf "$data/wp-$name"
+      done < <(rotate $(( r - 1 )) "${writer_engines[@]}")
+    done
+  done
 fi
 
 if wanted readisolation; then

@@ -333,7 +333,9 @@ def redis(directory):
 
 
 def writers(directory, name="writers"):
-    rows = load(directory, name)
+    # Ebb's two completion modes against each other (rows of other engines
+    # belong to writers_peers).
+    rows = [r for r in load(directory, name) if r.get("engine", "ebb") == "ebb"]
     if not rows:
         return ""
     g = grouped(rows, "dbs", "sync", "threads", "completion")
@@ -354,6 +356,62 @@ def writers(directory, name="writers"):
                              f"{num(med(op, 'lock_wait_us_per_op'), 2)} / {num(med(db, 'lock_wait_us_per_op'), 2)}"])
     return table(["dbs", "sync", "threads", "op_lock ops/s", "db_lock ops/s", "op / db", "p99 us (op / db)",
                   "p999 us (op / db)", "mean us (op / db)", "items per completion (op)", "lock wait us/op (op / db)"], body)
+
+
+WRITERS_PEERS = (("ebb", "op_lock", "Ebb op_lock"), ("ebb", "db_lock", "Ebb db_lock"),
+                 ("rocksdb", None, "RocksDB (pipelined)"), ("leveldb", None, "LevelDB"))
+
+
+def writers_peers(directory):
+    """writers-peers: Ebb's two completion modes, RocksDB and LevelDB, per database count."""
+    rows = load(directory, "writers-peers")
+    if not rows:
+        return ""
+    g = grouped(rows, "dbs", "sync", "threads", "engine", "completion")
+    out = []
+    for dbs in sorted({r["dbs"] for r in rows}):
+        body = []
+        rounds = 0
+        for sync in ("batch", "none"):
+            for t in sorted({r["threads"] for r in rows if r["dbs"] == dbs}):
+                sel = {(eng, comp): g.get((dbs, sync, t, eng, comp), []) for eng, comp, _ in WRITERS_PEERS}
+                if not any(sel.values()):
+                    continue
+                rounds = max([rounds] + [len(v) for v in sel.values()])
+                meds = {k: med(v, "ops_per_sec") for k, v in sel.items()}
+                best = max([m for (eng, _), m in meds.items() if eng != "ebb" and m is not None], default=None)
+                cells = [sync, t]
+                for eng, comp, _ in WRITERS_PEERS:
+                    v = sel[(eng, comp)]
+                    missing = "not offered" if eng == "leveldb" and sync == "batch" else "-"
+                    cells.append(spread([r.get("ops_per_sec") for r in v]) if v else missing)
+                cells += [ratio(meds[("ebb", "op_lock")], best), ratio(meds[("ebb", "db_lock")], best)]
+                for field, digits in (("p99_us", 0), ("p999_us", 0)):
+                    cells.append(" / ".join(num(med(sel[(eng, comp)], field), digits) if sel[(eng, comp)] else "-"
+                                            for eng, comp, _ in WRITERS_PEERS))
+                cells.append(" / ".join(spread([r.get("lock_acquisitions_per_write") for r in sel[("ebb", comp)]], 3)
+                                        for comp in ("op_lock", "db_lock")))
+                cells.append(" / ".join(num(med(sel[(eng, comp)], "peak_rss_bytes") / 2**20, 0)
+                                        if sel[(eng, comp)] else "-" for eng, comp, _ in WRITERS_PEERS))
+                body.append(cells)
+        budgets = sorted({r.get("memory_budget_bytes") for r in rows if r["dbs"] == dbs and r.get("memory_budget_bytes")})
+        out.append(f"{dbs} database{'s' if dbs > 1 else ''}, memory budget {', '.join(mib(b) for b in budgets)}; writes/s, median (min-max) "
+                   f"of {rounds} rounds; ratios of medians against the faster of RocksDB and LevelDB.\n\n")
+        out.append(table(["sync", "threads"] + [n for _, _, n in WRITERS_PEERS] +
+                         ["Ebb op_lock / faster peer", "Ebb db_lock / faster peer",
+                          "p99 us (op_lock / db_lock / RocksDB / LevelDB)",
+                          "p999 us (op_lock / db_lock / RocksDB / LevelDB)",
+                          "database-lock acquisitions per write (op_lock / db_lock)",
+                          "peak RSS MiB (op_lock / db_lock / RocksDB / LevelDB)"], body))
+    seen = {}
+    for r in rows:
+        if "settings" in r:
+            seen.setdefault((r["engine"], r.get("completion") or ""), r["settings"])
+    if seen:
+        out.append("\nSettings as run (from the results' `settings`; the sync settings are each row's):\n\n")
+        for (eng, comp), st in sorted(seen.items()):
+            out.append(f"- {eng}{' ' + comp if comp else ''}: " + ", ".join(f"`{k}={v}`" for k, v in st.items()) + "\n")
+    return "".join(out)
 
 
 def readisolation(directory):
@@ -566,6 +624,7 @@ def main():
     for title, fn in (("core", core), ("core-more", core_more), ("core-sync", core_sync),
                       ("RocksDB's own db_bench", dbbench), ("writers", writers),
                       ("writers, journal.mmap_writes = false", lambda d: writers(d, "writers-write")),
+                      ("writers against RocksDB and LevelDB", writers_peers),
                       ("readisolation", readisolation), ("idle", idle), ("trickle", trickle), ("soak", soak),
                       ("keys with TTLs at rest", expiry_idle),
                       ("smoosh", smoosh), ("tiering", tiering), ("manydbs", manydbs), ("redis", redis)):
