@@ -39,6 +39,10 @@ struct ReadOptions {
   std::shared_ptr<const Snapshot> snapshot;
   // Iterators stop before this key (exclusive) when non-empty.
   std::string upper_bound;
+  // Point reads (Get, GetWithExpiry) judge expiry as of this wall-clock
+  // time (Unix ms) instead of now: whether a value that has expired by now
+  // was still alive then (a server's WATCH). 0: now.
+  int64_t expiry_as_of_ms = 0;
 };
 
 struct WriteOptions {

@@ -189,6 +189,29 @@ std::vector<std::pair<std::string_view, bool>> TransactionKeys(const std::vector
   return keys;
 }
 
+// Whether a watched key was alive when it was watched and has expired
+// since (Redis 7 aborts EXEC then): its stored value, unchanged since (no
+// write bumped its version), read with expiry judged as of the watch. A
+// value whose space was already reclaimed reads as absent either way.
+bool WatchedKeyExpired(ServerCore* core, const WatchSet& watches) {
+  const int64_t now_ms = core->clock()->WallMicros() / 1000;
+  bool expired = false;
+  watches.ForEachWithTime([&](std::string_view database, std::string_view key, int64_t since_ms) {
+    if (expired) return;
+    auto db = core->registry().Find(database);
+    if (!db.ok() || *db == nullptr) return;
+    ReadOptions options;
+    options.expiry_as_of_ms = since_ms;
+    std::string value;
+    int64_t expire_at_ms = 0;
+    if ((*db)->GetWithExpiry(options, key, &value, &expire_at_ms).ok() && expire_at_ms != 0 &&
+        expire_at_ms <= now_ms) {
+      expired = true;
+    }
+  });
+  return expired;
+}
+
 std::string OutputLimitError(size_t bytes, int64_t max_bytes) {
   return EncodeError(fmt::format(
       "ERR EXEC aborted, nothing was written: the transaction's writes and replies reached {} bytes, over "
@@ -213,7 +236,7 @@ std::string RunTransaction(ServerCore* core, std::string_view database, const Wa
   Status s;
   uint64_t hits = 0, misses = 0;
   for (int attempt = 0; attempt < kAttempts; attempt++) {
-    if (watches.Changed()) {
+    if (watches.Changed() || (attempt == 0 && !watches.empty() && WatchedKeyExpired(core, watches))) {
       *outcome = ExecOutcome::kWatchAborted;
       stats.transactions_watch_aborted.fetch_add(1, std::memory_order_relaxed);
       return "*-1\r\n";

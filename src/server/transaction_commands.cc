@@ -165,7 +165,8 @@ bool CommandProcessor::Watch(SessionState* session, const CommandArgs& args, std
   std::vector<std::pair<std::string_view, bool>> keys;
   for (std::string_view k : fresh) keys.emplace_back(k, true);
   if (std::optional<KeyLocks::Guard> guard = core_->key_locks().TryLock(keys)) {
-    for (std::string_view k : fresh) watched.Watch(&core_->watches(), session->db, k);
+    const int64_t now_ms = core_->clock()->WallMicros() / 1000;
+    for (std::string_view k : fresh) watched.Watch(&core_->watches(), session->db, k, now_ms);
     RespWriter(out).SimpleString("OK");
     return false;
   }
@@ -187,7 +188,8 @@ bool CommandProcessor::Watch(SessionState* session, const CommandArgs& args, std
             std::vector<std::pair<std::string_view, bool>> keys;
             for (const std::string& k : st->keys) keys.emplace_back(k, true);
             KeyLocks::Guard guard = core->key_locks().Lock(keys);
-            for (const std::string& k : st->keys) st->watched.Watch(&core->watches(), st->db, k);
+            const int64_t now_ms = core->clock()->WallMicros() / 1000;
+            for (const std::string& k : st->keys) st->watched.Watch(&core->watches(), st->db, k, now_ms);
           }
           done();
         },

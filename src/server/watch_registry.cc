@@ -64,11 +64,11 @@ WatchSet& WatchSet::operator=(WatchSet&& other) noexcept {
   return *this;
 }
 
-void WatchSet::Watch(WatchRegistry* registry, std::string_view database, std::string_view key) {
+void WatchSet::Watch(WatchRegistry* registry, std::string_view database, std::string_view key, int64_t now_ms) {
   if (Contains(database, key)) return;  // watched since earlier: that version holds
   registry_ = registry;
   const uint64_t version = registry->Watch(database, key);
-  keys_.emplace(std::make_pair(std::string(database), std::string(key)), version);
+  keys_.emplace(std::make_pair(std::string(database), std::string(key)), Watched{version, now_ms});
   bytes_ += database.size() + key.size();
 }
 
@@ -79,8 +79,8 @@ bool WatchSet::Contains(std::string_view database, std::string_view key) const {
 void WatchSet::Merge(WatchSet&& other) {
   if (other.keys_.empty()) return;
   registry_ = other.registry_;
-  for (auto& [name, version] : other.keys_) {
-    if (keys_.emplace(name, version).second) {
+  for (auto& [name, w] : other.keys_) {
+    if (keys_.emplace(name, w).second) {
       bytes_ += name.first.size() + name.second.size();
     } else {
       registry_->Unwatch(name.first, name.second);  // watched twice: keep ours
@@ -91,14 +91,14 @@ void WatchSet::Merge(WatchSet&& other) {
 }
 
 bool WatchSet::Changed() const {
-  for (const auto& [name, version] : keys_) {
-    if (registry_->Version(name.first, name.second) != version) return true;
+  for (const auto& [name, w] : keys_) {
+    if (registry_->Version(name.first, name.second) != w.version) return true;
   }
   return false;
 }
 
 void WatchSet::Clear() {
-  for (const auto& [name, version] : keys_) registry_->Unwatch(name.first, name.second);
+  for (const auto& [name, w] : keys_) registry_->Unwatch(name.first, name.second);
   keys_.clear();
   bytes_ = 0;
 }

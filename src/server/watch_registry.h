@@ -83,8 +83,9 @@ class WatchSet {
   WatchSet& operator=(WatchSet&& other) noexcept;
   ~WatchSet() { Clear(); }
 
-  // Registers (database, key) unless this set already watches it.
-  void Watch(WatchRegistry* registry, std::string_view database, std::string_view key);
+  // Registers (database, key) unless this set already watches it; `now_ms`
+  // (Unix ms) is when, for ExpiredSinceWatched.
+  void Watch(WatchRegistry* registry, std::string_view database, std::string_view key, int64_t now_ms);
   bool Contains(std::string_view database, std::string_view key) const;
   // Takes over `other`'s keys (registered with the same registry); a key
   // both watch keeps this set's (earlier) version.
@@ -100,12 +101,21 @@ class WatchSet {
   // Each watched key as (database, key).
   template <typename F>
   void ForEach(F f) const {
-    for (const auto& [name, version] : keys_) f(std::string_view(name.first), std::string_view(name.second));
+    for (const auto& [name, w] : keys_) f(std::string_view(name.first), std::string_view(name.second));
+  }
+  // Each watched key as (database, key, when it was watched in Unix ms).
+  template <typename F>
+  void ForEachWithTime(F f) const {
+    for (const auto& [name, w] : keys_) f(std::string_view(name.first), std::string_view(name.second), w.since_ms);
   }
 
  private:
+  struct Watched {
+    uint64_t version = 0;
+    int64_t since_ms = 0;
+  };
   WatchRegistry* registry_ = nullptr;
-  std::map<std::pair<std::string, std::string>, uint64_t> keys_;
+  std::map<std::pair<std::string, std::string>, Watched> keys_;
   size_t bytes_ = 0;
 };
 

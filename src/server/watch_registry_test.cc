@@ -9,9 +9,9 @@ TEST(WatchRegistryTest, ATouchOfAWatchedKeyIsSeenByEveryWatcherOfItOnly) {
   WatchRegistry registry;
   EXPECT_TRUE(registry.Empty());
   WatchSet a, b;
-  a.Watch(&registry, "0", "k");
-  b.Watch(&registry, "0", "k");
-  b.Watch(&registry, "0", "other");
+  a.Watch(&registry, "0", "k", 0);
+  b.Watch(&registry, "0", "k", 0);
+  b.Watch(&registry, "0", "other", 0);
   EXPECT_EQ(registry.watched_keys(), 2u);
   EXPECT_FALSE(a.Changed());
   EXPECT_FALSE(b.Changed());
@@ -25,7 +25,7 @@ TEST(WatchRegistryTest, ATouchOfAWatchedKeyIsSeenByEveryWatcherOfItOnly) {
 TEST(WatchRegistryTest, KeysAreWatchedPerDatabase) {
   WatchRegistry registry;
   WatchSet set;
-  set.Watch(&registry, "1", "k");
+  set.Watch(&registry, "1", "k", 0);
   registry.Touch("0", {"k"});
   EXPECT_FALSE(set.Changed());
   registry.TouchDatabase("0");
@@ -37,10 +37,10 @@ TEST(WatchRegistryTest, KeysAreWatchedPerDatabase) {
 TEST(WatchRegistryTest, WatchingAgainKeepsTheFirstVersion) {
   WatchRegistry registry;
   WatchSet set;
-  set.Watch(&registry, "0", "k");
+  set.Watch(&registry, "0", "k", 0);
   registry.Touch("0", {"k"});
   // Redis: a key watched twice is watched since the first WATCH.
-  set.Watch(&registry, "0", "k");
+  set.Watch(&registry, "0", "k", 0);
   EXPECT_EQ(set.size(), 1u);
   EXPECT_TRUE(set.Changed());
 }
@@ -49,11 +49,11 @@ TEST(WatchRegistryTest, ClearingAndDestroyingUnregister) {
   WatchRegistry registry;
   {
     WatchSet set;
-    set.Watch(&registry, "0", "a");
-    set.Watch(&registry, "0", "b");
+    set.Watch(&registry, "0", "a", 0);
+    set.Watch(&registry, "0", "b", 0);
     EXPECT_EQ(set.bytes(), 4u);
     WatchSet other;
-    other.Watch(&registry, "0", "a");
+    other.Watch(&registry, "0", "a", 0);
     EXPECT_EQ(registry.watched_keys(), 2u);
     set.Clear();
     // "a" is still watched by `other`.
@@ -67,18 +67,18 @@ TEST(WatchRegistryTest, ClearingAndDestroyingUnregister) {
   // Nothing watched: touches are no-ops, and a new watcher starts clean.
   registry.Touch("0", {"a"});
   WatchSet again;
-  again.Watch(&registry, "0", "a");
+  again.Watch(&registry, "0", "a", 0);
   EXPECT_FALSE(again.Changed());
 }
 
 TEST(WatchRegistryTest, MergeKeepsTheEarlierWatch) {
   WatchRegistry registry;
   WatchSet mine;
-  mine.Watch(&registry, "0", "k");
+  mine.Watch(&registry, "0", "k", 0);
   registry.Touch("0", {"k"});
   WatchSet later;
-  later.Watch(&registry, "0", "k");
-  later.Watch(&registry, "0", "j");
+  later.Watch(&registry, "0", "k", 0);
+  later.Watch(&registry, "0", "j", 0);
   EXPECT_FALSE(later.Changed());
   mine.Merge(std::move(later));
   EXPECT_EQ(mine.size(), 2u);

@@ -102,7 +102,7 @@ Status DatabaseCore::Get(const ReadOptions& options, std::string_view key, std::
   SequenceNumber seq = options.snapshot ? options.snapshot->sequence() : visible_seq_.load(std::memory_order_acquire);
   std::shared_ptr<const ReadView> view = CurrentView();
   if (!options.snapshot) seq = std::max(seq, view->min_read_seq);
-  const int64_t now_ms = ctx_->clock->WallMicros() / 1000;
+  const int64_t now_ms = options.expiry_as_of_ms != 0 ? options.expiry_as_of_ms : ctx_->clock->WallMicros() / 1000;
   ValueType type;
   const uint64_t bloom_hash = BloomHash(key);  // for every filter
   if (view->mem && view->mem->MayContain(bloom_hash) && view->mem->Get(key, seq, value, &type)) {

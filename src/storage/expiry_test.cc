@@ -49,11 +49,14 @@ class ExpiryTest : public ::testing::Test {
     b.Put(k, v);
     return db_->Write(WriteOptions(), b);
   }
-  // "value@deadline", "value" when it does not expire, or NOT_FOUND.
-  std::string Get(std::string_view k) {
+  // "value@deadline", "value" when it does not expire, or NOT_FOUND; with
+  // expiry judged as of `as_of_ms` when given.
+  std::string Get(std::string_view k, int64_t as_of_ms = 0) {
     std::string v;
     int64_t expire_at = -1;
-    Status s = db_->Get(ReadOptions(), k, &v, &expire_at);
+    ReadOptions options;
+    options.expiry_as_of_ms = as_of_ms;
+    Status s = db_->Get(options, k, &v, &expire_at);
     if (s.IsNotFound()) return "NOT_FOUND";
     if (!s.ok()) return "ERROR: " + s.ToString();
     return expire_at == 0 ? v : v + "@" + std::to_string(expire_at);
@@ -89,6 +92,9 @@ TEST_F(ExpiryTest, AValueIsReadUntilItsDeadlineThenAbsentOnEveryReadPath) {
   EXPECT_EQ(Get("a"), "1@" + std::to_string(deadline));
   clock_.AdvanceMillis(1);  // at the deadline: gone
   EXPECT_EQ(Get("a"), "NOT_FOUND");
+  // Judged as of an earlier time (a WATCH's question: alive then?).
+  EXPECT_EQ(Get("a", deadline - 1), "1@" + std::to_string(deadline));
+  EXPECT_EQ(Get("a", deadline), "NOT_FOUND");
   EXPECT_EQ(Scan(), (std::map<std::string, std::string>{{"b", "2"}, {"c", ""}}));
 
   // The same from a segment.

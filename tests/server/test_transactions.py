@@ -297,6 +297,30 @@ class TransactionTest(ServerTestCase):
         self.assertIsNone(c.pipeline(("MULTI",), ("SET", "own", "2"), ("EXEC",))[-1])
         self.assertEqual(c.call("GET", "own"), b"1")
 
+    def test_a_watched_key_that_expires_before_exec_aborts_it(self):
+        # As Redis 7: alive when watched, expired by EXEC: aborted.
+        c = self.c
+        c.call("SET", "lease", "mine", "PX", "300")
+        self.assertEqual(c.call("WATCH", "lease"), "OK")
+        time.sleep(0.5)
+        self.assertIsNone(c.pipeline(("MULTI",), ("SET", "ran", "1"), ("EXEC",))[-1])
+        self.assertIsNone(c.call("GET", "ran"))
+        # Already expired (or absent) when watched: nothing changed since.
+        self.assertEqual(c.call("WATCH", "lease"), "OK")
+        self.assertEqual(c.pipeline(("MULTI",), ("SET", "ran", "1"), ("EXEC",))[-1], ["OK"])
+        # A deadline still ahead at EXEC: runs.
+        c.call("SET", "lease", "mine", "EX", "100")
+        self.assertEqual(c.call("WATCH", "lease"), "OK")
+        self.assertEqual(c.pipeline(("MULTI",), ("SET", "ran", "2"), ("EXEC",))[-1], ["OK"])
+        # In another database than the one EXEC runs in.
+        c.call("SELECT", "other")
+        c.call("SET", "lease", "theirs", "PX", "300")
+        self.assertEqual(c.call("WATCH", "lease"), "OK")
+        c.call("SELECT", self.db)
+        time.sleep(0.5)
+        self.assertIsNone(c.pipeline(("MULTI",), ("SET", "ran", "3"), ("EXEC",))[-1])
+        self.assertEqual(c.call("GET", "ran"), b"2")
+
     def test_optimistic_increments_with_watch_never_lose_an_update(self):
         """redis-py's transaction helper: WATCH, GET, MULTI, SET, EXEC, retried
         on a nil EXEC. Concurrent clients incrementing one counter this way
