@@ -240,7 +240,11 @@ Status ScenarioWrites(BenchContext* ctx, Setup* s, double seconds) {
   const bool shared = f.read_exec == "shared";
   FuturePoolOptions po;
   po.name = shared ? "shared" : "writes";
-  po.threads = kSharedPoolThreads;
+  // server.write_threads when set (--set server.write_threads=1: what ebb
+  // serve derives on two cores with journal.sync = batch, one core left for
+  // reads), else kSharedPoolThreads.
+  EBB_ASSIGN_OR_RETURN(std::string write_threads, s->store->GetConfig("server", "write_threads"));
+  po.threads = std::stoi(write_threads) > 0 ? std::stoi(write_threads) : kSharedPoolThreads;
   // The pool's CPU weight is server.write_nice, as for ebb serve's write
   // executor (--set server.write_nice=10). In shared mode the pool runs the
   // reads too, so they get the same weight.
@@ -299,6 +303,7 @@ Status ScenarioWrites(BenchContext* ctx, Setup* s, double seconds) {
   nlohmann::json r = ReadResult("writes", mode, loaded);
   r["writes_per_sec"] = static_cast<double>(writes_closed) / loaded.seconds;
   r["write_nice"] = po.nice;
+  r["write_threads"] = po.threads;
   r["throttled_writes"] = work_after.throttled_writes - work_before.throttled_writes;
   r["throttle_pause_s"] = static_cast<double>(work_after.throttle_pause_us - work_before.throttle_pause_us) / 1e6;
   r["p99_vs_read_only"] = loaded.latency_us.Percentile(99) / std::max(1.0, baseline.latency_us.Percentile(99));
@@ -306,6 +311,7 @@ Status ScenarioWrites(BenchContext* ctx, Setup* s, double seconds) {
   nlohmann::json rp = PacedResult(ReadResult("writes", mode, paced), f.read_rate);
   rp["writes_per_sec"] = writes_paced;
   rp["write_nice"] = po.nice;
+  rp["write_threads"] = po.threads;
   rp["p99_vs_read_only"] = paced.latency_us.Percentile(99) / std::max(1.0, paced_baseline.latency_us.Percentile(99));
   Print(ctx, rp);
   return Status::OK();

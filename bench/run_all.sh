@@ -202,6 +202,10 @@ if wanted readisolation; then
       run readisolation "$bench" readisolation --read-exec readpool --sync "$sync" --duration 5 --read-rate 2000 --json \
         --set server.write_nice=10 --data "$data/ri"
     done
+    # The write pool ebb serve derives on two cores with sync batch
+    # (server.write_threads = cores - 1: one core left for reads).
+    run readisolation "$bench" readisolation --read-exec readpool --sync batch --duration 5 --read-rate 2000 --json \
+      --set server.write_threads=1 --data "$data/ri"
   done
   rm -rf "$data/ri"
 fi

@@ -423,6 +423,10 @@ def readisolation(directory):
         r.setdefault("write_nice", 0)  # results from before server.write_nice
     niced = [r for r in rows if r["scenario"] == "writes" and r["read_exec"] == "readpool" and r["write_nice"] != 0]
     rows = [r for r in rows if r not in niced]
+    # Runs with a write pool other than the default 4 threads (server.write_threads).
+    fewer = [r for r in rows if r["scenario"] == "writes" and r.get("write_threads", 4) != 4]
+    rows = [r for r in rows if r not in fewer]
+    gt = grouped(fewer, "sync", "loop", "write_threads")
     g = grouped(rows, "sync", "scenario", "read_exec", "loop")
     gn = grouped(niced, "sync", "loop", "write_nice")
     syncs = sorted({r.get("sync") for r in rows if r.get("sync")})
@@ -455,6 +459,21 @@ def readisolation(directory):
         out.append("\n" + table(["sync", "loop", "server.write_nice", "read-only p99 us", "ReadPool p99 us (nice 0)",
                                  "ReadPool p99 us (niced writes)", "niced / read-only", "shared / niced",
                                  "writes/s (nice 0 / niced)"], body))
+    body = []
+    for (sync, loop, threads), rs in sorted(gt.items()):
+        ro = g.get((sync, "writes", "read-only baseline", loop), [])
+        rp = g.get((sync, "writes", "readpool", loop), [])
+        ro99, rp99, t99 = med(ro, "read_p99_us"), med(rp, "read_p99_us"), med(rs, "read_p99_us")
+        w4, wt = med(rp, "writes_per_sec"), med(rs, "writes_per_sec")
+        body.append([sync, loop, str(threads), num(ro99, 1), num(rp99, 1), num(t99, 1),
+                     f"{num(min(r['read_p99_us'] for r in rs), 1)}-{num(max(r['read_p99_us'] for r in rs), 1)}",
+                     ratio(rp99, ro99), ratio(t99, ro99), f"{num(w4)} / {num(wt)}",
+                     f"{(wt / w4 - 1) * 100:+.0f}%" if w4 and wt else "-"])
+    if body:
+        out.append("\n" + table(["sync", "loop", "write threads", "read-only p99 us",
+                                 "ReadPool p99 us (4 write threads)", "ReadPool p99 us (fewer)", "min-max (fewer)",
+                                 "4 threads / read-only", "fewer / read-only", "writes/s (4 / fewer)",
+                                 "write change"], body))
     body = []
     for sync in syncs:
         for loop in ("closed", "paced"):
