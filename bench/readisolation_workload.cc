@@ -22,6 +22,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <future>
@@ -244,7 +245,9 @@ Status ScenarioWrites(BenchContext* ctx, Setup* s, double seconds) {
   // serve derives on two cores with journal.sync = batch, one core left for
   // reads), else kSharedPoolThreads.
   EBB_ASSIGN_OR_RETURN(std::string write_threads, s->store->GetConfig("server", "write_threads"));
-  po.threads = std::stoi(write_threads) > 0 ? std::stoi(write_threads) : kSharedPoolThreads;
+  // (unset: empty or 0).
+  const int configured_threads = write_threads.empty() ? 0 : std::atoi(write_threads.c_str());
+  po.threads = configured_threads > 0 ? configured_threads : kSharedPoolThreads;
   // The pool's CPU weight is server.write_nice, as for ebb serve's write
   // executor (--set server.write_nice=10). In shared mode the pool runs the
   // reads too, so they get the same weight.
