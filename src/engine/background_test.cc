@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -195,6 +196,17 @@ TEST(BackgroundTest, RushesToIdleThenMakesNoWakeups) {
   EXPECT_EQ(*db->Get("again"), "x");
 }
 
+// Writes `n` pairs: keepNNNNN (no expiry) and dropNNNNN, expiring at
+// deadline_ms(i); 100-byte values.
+void WriteKeptAndExpiring(Database* db, int n, const std::function<int64_t(int)>& deadline_ms) {
+  for (int i = 0; i < n; i++) {
+    WriteBatch b;
+    b.Put(fmt::format("keep{:05}", i), std::string(100, 'k'));
+    b.PutWithExpiry(fmt::format("drop{:05}", i), std::string(100, 'd'), deadline_ms(i));
+    ASSERT_TRUE(db->Write(WriteOptions(), b).ok());
+  }
+}
+
 // Active expiry: a store holding values that expire later arms one
 // deadline for them and makes no wakeup until then; when they come due the
 // `expiry` class compacts them away (within work.max_pending_age_s), and
@@ -206,12 +218,8 @@ TEST(BackgroundTest, ExpiryArmsOneDeadlineSleepsUntilItThenReclaimsTheDueValues)
   auto db = *(*store)->OpenDatabase("d");
   const int64_t now_ms = SystemClock()->WallMicros() / 1000;
   const int64_t due_ms = now_ms + 2'500;
-  for (int i = 0; i < 2000; i++) {
-    WriteBatch b;
-    b.Put(fmt::format("keep{:05}", i), std::string(100, 'k'));
-    b.PutWithExpiry(fmt::format("drop{:05}", i), std::string(100, 'd'), due_ms);
-    ASSERT_TRUE(db->Write(WriteOptions(), b).ok());
-  }
+  WriteKeptAndExpiring(db.get(), 2000, [&](int) { return due_ms; });
+  ASSERT_FALSE(HasFatalFailure());
   // Settled: everything flushed, every class asleep, one deadline armed.
   ASSERT_TRUE(WaitUntilSettled(store->get(), std::chrono::seconds(60))) << "did not settle";
   StoreStatus st = (*store)->GetStatus();
@@ -254,13 +262,9 @@ TEST(BackgroundTest, ExpiryReclaimsAGroupUnderAnEighthOfItsSegmentAfterTheAgeLim
   const int64_t now_ms = SystemClock()->WallMicros() / 1000;
   const int64_t soon_ms = now_ms + 2'500;
   const int64_t later_ms = now_ms + 3'600'000;
-  for (int i = 0; i < 2000; i++) {
-    WriteBatch b;
-    b.Put(fmt::format("keep{:05}", i), std::string(100, 'k'));
-    // One in twenty (5%) soon, the rest in an hour.
-    b.PutWithExpiry(fmt::format("drop{:05}", i), std::string(100, 'd'), i % 20 == 0 ? soon_ms : later_ms);
-    ASSERT_TRUE(db->Write(WriteOptions(), b).ok());
-  }
+  // One in twenty (5%) soon, the rest in an hour.
+  WriteKeptAndExpiring(db.get(), 2000, [&](int i) { return i % 20 == 0 ? soon_ms : later_ms; });
+  ASSERT_FALSE(HasFatalFailure());
   ASSERT_TRUE(WaitUntilSettled(store->get(), std::chrono::seconds(60))) << "did not settle";
   if (SystemClock()->WallMicros() / 1000 >= soon_ms - 500) GTEST_SKIP() << "the machine took too long to settle";
   StoreStatus st = (*store)->GetStatus();

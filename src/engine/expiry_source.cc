@@ -17,11 +17,12 @@ ExpirySource::Due ExpirySource::Assess(const DatabaseCore::ExpirySummary& summar
   if (summary.first_deadline_ms != INT64_MAX) {
     // Values due under an eighth of their segment's: reclaimed once they
     // have waited an age limit per kStragglerBytesPerAge to rewrite.
-    const int64_t ages = 1 + static_cast<int64_t>(summary.local_bytes / kStragglerBytesPerAge);
-    const int64_t wait_ms = max_pending_age_ms_.load(std::memory_order_relaxed);
-    const int64_t at = summary.first_deadline_ms > INT64_MAX / 2 - wait_ms * ages
-                           ? INT64_MAX
-                           : summary.first_deadline_ms + wait_ms * std::min<int64_t>(ages, 1 << 20);
+    // Ages capped so the product cannot overflow (the age limit is at most
+    // a day: 2^27 ms).
+    const uint64_t ages = std::min<uint64_t>(1 + summary.local_bytes / kStragglerBytesPerAge, 1 << 20);
+    const int64_t wait_ms = max_pending_age_ms_.load(std::memory_order_relaxed) * static_cast<int64_t>(ages);
+    const int64_t at =
+        summary.first_deadline_ms > INT64_MAX / 2 - wait_ms ? INT64_MAX : summary.first_deadline_ms + wait_ms;
     if (at <= now_ms) {
       due.bytes += summary.value_bytes;  // at least one value
     } else {
