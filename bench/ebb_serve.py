@@ -1,6 +1,6 @@
 """Helpers for the benchmark scripts that drive `ebb serve` from outside:
 start and stop a server on free loopback ports, a minimal RESP client, and
-per-thread context switch counts from /proc."""
+what /proc says of a process: per-thread context switches, memory, CPU."""
 
 import json
 import os
@@ -29,6 +29,28 @@ def thread_switches(pid):
             continue  # the thread ended meanwhile
         out[tid] = (name, total)
     return out
+
+
+def total_switches(pid):
+    """Voluntary + involuntary switches, summed over every thread of pid."""
+    return sum(total for _, total in thread_switches(pid).values())
+
+
+def rss_bytes(pid):
+    """Resident memory of pid."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def cpu_seconds(pid):
+    """User + system CPU time pid has used."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
 
 
 def involuntary_switches(pid):

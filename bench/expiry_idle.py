@@ -20,6 +20,9 @@ meanwhile expire, and reports per server:
                        during the window (work.wakeups; per database)
   deadline_wakeups     Ebb: of those wakeups, the ones a timer it armed
                        caused (work.deadline_wakeups): one per due batch
+  dispatcher_passes    Ebb: passes the dispatcher ran itself, waking no
+                       worker (work.dispatcher_passes)
+  thread_switches      Ebb: switches per thread name during the window
 
 With a short --spread-s (say 80 s) and a window as long, every eighth of the
 keys comes due inside the window: each compaction is a batch.
@@ -41,35 +44,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ebb_serve import Server, free_port  # noqa: E402
-
-
-def proc_cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
-
-
-def proc_rss_bytes(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-def proc_switches(pid):
-    total = 0
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{tid}/status") as f:
-                for line in f:
-                    if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")):
-                        total += int(line.split()[1])
-        except FileNotFoundError:
-            continue
-    return total
+from ebb_serve import Server, cpu_seconds, free_port, rss_bytes, switch_delta, thread_switches, total_switches  # noqa: E402,E501
 
 
 def resp(*args):
@@ -157,12 +132,14 @@ def main():
             time.sleep(0.5)
         time.sleep(2)  # redis' AOF fsync of the load, and the last status request
         servers = {"ebb": (ebb.pid, ebb.port), "redis": (redis.pid, redis_port)}
-        start = {n: (proc_cpu_seconds(pid), proc_switches(pid), proc_rss_bytes(pid), dbsize(port))
+        start = {n: (cpu_seconds(pid), total_switches(pid), rss_bytes(pid), dbsize(port))
                  for n, (pid, port) in servers.items()}
         st0 = ebb_status(ebb)
         disk_start = sum(d["disk_bytes"] for d in st0["databases"])
         wakeups_start = st0["work"]["wakeups"]
         timers_start = st0["work"]["deadline_wakeups"]
+        passes_start = st0["work"]["dispatcher_passes"]
+        threads_start = thread_switches(ebb.pid)
         compactions_start = sum(d["compactions"] for d in st0["databases"])
         time.sleep(args.minutes * 60)
         rows = []
@@ -170,14 +147,19 @@ def main():
             cpu0, sw0, rss, keys0 = start[n]
             row = {"workload": "expiry_idle", "server": n, "keys_loaded": args.keys, "spread_s": args.spread_s,
                    "minutes": args.minutes, "load_s": loaded_s, "rss_bytes": rss,
-                   "rss_bytes_end": proc_rss_bytes(pid), "cpu_s": proc_cpu_seconds(pid) - cpu0,
-                   "context_switches": proc_switches(pid) - sw0, "keys_start": keys0, "keys_end": dbsize(port)}
+                   "rss_bytes_end": rss_bytes(pid), "cpu_s": cpu_seconds(pid) - cpu0,
+                   "context_switches": total_switches(pid) - sw0, "keys_start": keys0, "keys_end": dbsize(port)}
             if n == "ebb":
                 st = ebb_status(ebb)
                 row["disk_bytes_start"] = disk_start
                 row["disk_bytes"] = sum(d["disk_bytes"] for d in st["databases"])
                 row["wakeups"] = st["work"]["wakeups"] - wakeups_start
                 row["deadline_wakeups"] = st["work"]["deadline_wakeups"] - timers_start
+                row["dispatcher_passes"] = st["work"]["dispatcher_passes"] - passes_start
+                # Which threads ran in the window (the status request above
+                # runs on the admin threads).
+                row["thread_switches"] = {name: n for name, n in
+                                          switch_delta(threads_start, thread_switches(pid)).items() if n}
                 row["compactions"] = sum(d["compactions"] for d in st["databases"]) - compactions_start
             rows.append(row)
         for row in rows:

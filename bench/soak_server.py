@@ -32,7 +32,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ebb_serve import Resp, Server  # noqa: E402
+from ebb_serve import Resp, Server, rss_bytes  # noqa: E402
 
 
 class Benchmark:
@@ -66,14 +66,6 @@ class Benchmark:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
-
-
-def rss_bytes(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
 
 
 def median(values):

@@ -58,6 +58,9 @@ struct BackgroundSchedulerStatus {
   int threads = 0;          // worker threads (0 in step mode: not started)
   uint64_t wakeups = 0;     // times the dispatcher resumed from a wait (deadline or notification)
   uint64_t deadline_wakeups = 0;  // of those, by a deadline it had armed (timers, not events)
+  // Passes the dispatcher ran itself: the only work at the time, small or a
+  // batch that came due while the store was idle (no worker woken for them).
+  uint64_t dispatcher_passes = 0;
   uint64_t foreground_notifications = 0;  // NoteForegroundWork calls that woke a sleeping scheduler
   // Foreground backpressure (work.max_pause_ms): writes that paused because
   // background work fell behind, and the time they paused in all.

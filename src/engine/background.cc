@@ -375,10 +375,11 @@ void EngineBackground::OnMemtableSwitched(DatabaseCore* db) {
 }
 
 void EngineBackground::OnSegmentsChanged(DatabaseCore* db) {
-  // Disk and live sizes change only here: re-evaluate even if recently seen.
-  // With tiering, a new segment may also need a timer for when it comes of
-  // age.
-  if (smoosh_->OnDatabaseResized(db->name()) || tiering_) WakeDriver();
+  // Disk and live sizes change only here: re-evaluate even if recently seen,
+  // here (see TickSmooshHere). With tiering, a new segment may also need a
+  // timer for when it comes of age.
+  if (smoosh_->OnDatabaseResized(db->name())) TickSmooshHere();
+  if (tiering_) WakeDriver();
   // A value with an earlier expiry than any known: the dispatcher must arm
   // its deadline (it may be asleep with none).
   if (expiry_->OnSegmentsChanged(db)) scheduler_->Notify();
@@ -433,6 +434,19 @@ void EngineBackground::WakeDriver() {
   driver_cv_.Signal();
 }
 
+void EngineBackground::TickSmooshHere() {
+  TickResult r = smoosh_->Tick(clock_->NowMicros());
+  if (r.runnable || smoosh_->ReclaimableBytes() > 0) scheduler_->Notify();
+  const std::optional<int64_t> next = smoosh_->NextDeadline();
+  MutexLock lock(&driver_mu_);
+  // A driver that is not waiting computes its deadline afresh, maybe from
+  // before this tick: make it look again.
+  if (!driver_waiting_ || (next && (!driver_deadline_ || *next < *driver_deadline_))) {
+    driver_wake_ = true;
+    driver_cv_.Signal();
+  }
+}
+
 std::optional<int64_t> EngineBackground::NextTimerDeadline() {
   std::optional<int64_t> deadline = smoosh_->NextDeadline();
   if (tiering_) {
@@ -451,11 +465,14 @@ void EngineBackground::DriverLoop() {
       deadline = NextTimerDeadline();
     }
     if (!driver_wake_) {
+      driver_waiting_ = true;
+      driver_deadline_ = deadline;
       if (!deadline) {
         driver_cv_.Wait();  // no timer: an idle store makes no wakeups
       } else if (clock_->NowMicros() < *deadline) {
         clock_->WaitUntil(&driver_cv_, *deadline);
       }
+      driver_waiting_ = false;
     }
     if (driver_stop_) break;
     bool woken = driver_wake_;

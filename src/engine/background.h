@@ -88,6 +88,11 @@ class EngineBackground {
   // The earliest of smoosh's deadline and the next tiering eligibility.
   std::optional<int64_t> NextTimerDeadline();
   void WakeDriver();
+  // Runs smoosh's evaluation of changed databases on the calling thread (a
+  // flush or compaction, already background work) instead of waking the
+  // driver for it; wakes the driver only if smoosh now needs a timer sooner
+  // than the one the driver waits for.
+  void TickSmooshHere();
   Status ApplyConfig();
   // What ApplyConfig and smoosh's ApplyConfig would refuse, checked on a
   // candidate configuration before a change to work.*, tiering or smoosh
@@ -131,6 +136,9 @@ class EngineBackground {
   CondVar driver_cv_{&driver_mu_};
   bool driver_wake_ GUARDED_BY(driver_mu_) = false;
   bool driver_stop_ GUARDED_BY(driver_mu_) = false;
+  // While the driver waits: for what deadline (nullopt: none).
+  bool driver_waiting_ GUARDED_BY(driver_mu_) = false;
+  std::optional<int64_t> driver_deadline_ GUARDED_BY(driver_mu_);
   std::thread driver_;
 };
 

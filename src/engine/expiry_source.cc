@@ -12,7 +12,7 @@ namespace ebb {
 
 ExpirySource::ExpirySource(Storage* storage, Clock* clock) : storage_(storage), clock_(clock) {}
 
-ExpirySource::Due ExpirySource::Assess(const DatabaseCore::ExpirySummary& summary, int64_t now_ms) const {
+ExpirySource::Due ExpirySource::Assess(const DatabaseCore::ExpirySummary& summary, int64_t now_ms, bool sweep) const {
   Due due{.bytes = summary.due_bytes, .next_ms = summary.next_due_ms};
   if (summary.first_deadline_ms != INT64_MAX) {
     // Values due under an eighth of their segment's: reclaimed once they
@@ -23,10 +23,12 @@ ExpirySource::Due ExpirySource::Assess(const DatabaseCore::ExpirySummary& summar
     const int64_t wait_ms = max_pending_age_ms_.load(std::memory_order_relaxed) * static_cast<int64_t>(ages);
     const int64_t at =
         summary.first_deadline_ms > INT64_MAX / 2 - wait_ms ? INT64_MAX : summary.first_deadline_ms + wait_ms;
-    if (at <= now_ms) {
+    const bool sweepable = summary.local_bytes <= kSweepMaxBytes;
+    if (at <= now_ms || (sweep && sweepable && summary.first_deadline_ms <= now_ms)) {
       due.bytes += summary.value_bytes;  // at least one value
     } else {
       due.next_ms = std::min(due.next_ms, at);
+      if (sweepable) due.sweep_from_ms = summary.first_deadline_ms;
     }
   }
   return due;
@@ -59,7 +61,7 @@ bool ExpirySource::UpdateLocked(const std::string& name, const Due& due) {
   if (due.bytes == 0 && due.next_ms == INT64_MAX) {
     dbs_.erase(name);
   } else {
-    dbs_[name] = Entry{due.next_ms, due.bytes > 0};
+    dbs_[name] = Entry{.next_due_ms = due.next_ms, .due = due.bytes > 0, .sweep_from_ms = due.sweep_from_ms};
   }
   return NextDueLocked() < before;
 }
@@ -77,28 +79,39 @@ std::optional<int64_t> ExpirySource::NextDueMs() {
   return best;
 }
 
+bool ExpirySource::HoldsWorkForUpstreams() {
+  const int64_t now = NowMs();
+  MutexLock lock(&mu_);
+  for (const auto& [name, e] : dbs_) {
+    if (e.sweep_from_ms <= now) return true;
+  }
+  return false;
+}
+
 uint64_t ExpirySource::PendingBytes() {
   const int64_t now = NowMs();
+  const bool sweep = sweep_.load(std::memory_order_relaxed);
   // Databases with something due, or whose estimate has grown since it was
   // last read (a deadline passed): read their segments' profiles again.
   std::vector<std::string> candidates;
   {
     MutexLock lock(&mu_);
     for (const auto& [name, e] : dbs_) {
-      if (e.due || e.next_due_ms <= now) candidates.push_back(name);
+      if (e.Candidate(now, sweep)) candidates.push_back(name);
     }
   }
   uint64_t bytes = 0;
   for (const auto& name : candidates) {
     auto db = storage_->FindDatabase(name);
     if (db == nullptr) continue;  // dropped; forgotten by OnDatabaseDropped or the next pass
-    const Due due = Assess(db->Expiry(now, kBatchWindowMs), now);
+    const Due due = Assess(db->Expiry(now, kBatchWindowMs), now, sweep);
     {
       MutexLock lock(&mu_);
       UpdateLocked(name, due);
     }
     bytes += due.bytes;
   }
+  if (bytes == 0) sweep_.store(false, std::memory_order_relaxed);  // nothing to sweep: the rush is over
   return bytes;
 }
 
@@ -117,11 +130,12 @@ std::optional<int64_t> ExpirySource::NextWorkMicros() {
 
 Result<uint64_t> ExpirySource::DoWork(uint64_t budget_bytes) {
   const int64_t now = NowMs();
+  const bool sweep = sweep_.exchange(false, std::memory_order_relaxed);
   std::vector<std::string> names;
   {
     MutexLock lock(&mu_);
     for (const auto& [name, e] : dbs_) {
-      if (e.due || e.next_due_ms <= now) names.push_back(name);
+      if (e.Candidate(now, sweep)) names.push_back(name);
     }
   }
   std::vector<std::pair<uint64_t, std::shared_ptr<DatabaseCore>>> due;
@@ -131,7 +145,7 @@ Result<uint64_t> ExpirySource::DoWork(uint64_t budget_bytes) {
       OnDatabaseDropped(name);
       continue;
     }
-    const uint64_t bytes = Assess(db->Expiry(now, kBatchWindowMs), now).bytes;
+    const uint64_t bytes = Assess(db->Expiry(now, kBatchWindowMs), now, sweep).bytes;
     if (bytes > 0) due.emplace_back(bytes, std::move(db));
   }
   // The most to reclaim first.

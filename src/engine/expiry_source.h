@@ -17,7 +17,12 @@
 // earliest deadline is max_pending_age_s old (the work age limit), times one
 // more for every kStragglerBytesPerAge a full compaction of the database
 // would rewrite, so a small database's stragglers wait about 30 s and a big
-// one's wait for the next eighth. It keeps, per database, when its estimate
+// one's wait for the next eighth — unless the store goes idle first: while
+// writes come, a database of at most kSweepMaxBytes with stragglers due is
+// held work (HoldsWorkForUpstreams), and when the writes stop its
+// stragglers are reclaimed in the rush to idle with everything else
+// (UpstreamsIdle), instead of costing a wakeup of their own later. It
+// keeps, per database, when its estimate
 // next grows, refreshed when the database's segments change
 // (OnSegmentsChanged). Values still in memtables are not its concern: a
 // flush writes an expired value as a tombstone.
@@ -57,6 +62,10 @@ class ExpirySource final : public WorkSource {
   // other are one batch (ExpiryProfile::NextDueMs): keys written in a burst
   // with one TTL cost one compaction, not one per eighth.
   static constexpr int64_t kBatchWindowMs = 1000;
+  // Databases up to this size have their due stragglers reclaimed in the
+  // rush to idle (a full compaction of them costs about what a flush of a
+  // memtable does).
+  static constexpr uint64_t kSweepMaxBytes = 16ull << 20;
 
   ExpirySource(Storage* storage, Clock* clock);
 
@@ -78,6 +87,8 @@ class ExpirySource final : public WorkSource {
   Result<uint64_t> DoWork(uint64_t budget_bytes) override;
   std::optional<int64_t> NextWorkMicros() override;
   bool PendingCameDue() override { return true; }
+  bool HoldsWorkForUpstreams() override;
+  void UpstreamsIdle() override { sweep_.store(true, std::memory_order_relaxed); }
 
   // When the due estimate of some database next grows (Unix ms), if ever.
   std::optional<int64_t> NextDueMs();
@@ -87,11 +98,15 @@ class ExpirySource final : public WorkSource {
   int64_t NowMs() const { return clock_->WallMicros() / 1000; }
   // What a database's summary means at `now_ms`: the bytes due (0: nothing
   // worth a compaction yet) and when that next changes (INT64_MAX: never).
+  // And from when stragglers are due that the rush to idle would sweep.
   struct Due {
     uint64_t bytes = 0;
     int64_t next_ms = INT64_MAX;
+    int64_t sweep_from_ms = INT64_MAX;
   };
-  Due Assess(const DatabaseCore::ExpirySummary& summary, int64_t now_ms) const;
+  // `sweep`: the rush to idle, which counts the stragglers of small
+  // databases as soon as they are due.
+  Due Assess(const DatabaseCore::ExpirySummary& summary, int64_t now_ms, bool sweep = false) const;
   // Updates the entry of `name`; returns whether the next due time of all
   // moved earlier.
   bool UpdateLocked(const std::string& name, const Due& due) REQUIRES(mu_);
@@ -101,14 +116,23 @@ class ExpirySource final : public WorkSource {
   Clock* const clock_;
   Mutex mu_;
   // Databases with stored values that expire: when their due estimate next
-  // grows (INT64_MAX: it cannot), and whether something is due now.
+  // grows (INT64_MAX: it cannot), whether something is due now, and from
+  // when the rush to idle would sweep stragglers.
   struct Entry {
     int64_t next_due_ms = INT64_MAX;
     bool due = false;
+    int64_t sweep_from_ms = INT64_MAX;
+    // Whether its segments are worth reading again at `now_ms`.
+    bool Candidate(int64_t now_ms, bool sweep) const {
+      return due || next_due_ms <= now_ms || (sweep && sweep_from_ms <= now_ms);
+    }
   };
   std::map<std::string, Entry, std::less<>> dbs_ GUARDED_BY(mu_);
   std::atomic<uint64_t> compactions_{0};
   std::atomic<int64_t> max_pending_age_ms_{30'000};
+  // Set by UpstreamsIdle; the next pass (or a gauge reading with nothing to
+  // sweep) consumes it.
+  std::atomic<bool> sweep_{false};
 };
 
 }  // namespace ebb

@@ -87,6 +87,7 @@ nlohmann::json WorkStatusToJson(const BackgroundSchedulerStatus& w) {
       {"threads", w.threads},
       {"wakeups", w.wakeups},
       {"deadline_wakeups", w.deadline_wakeups},
+      {"dispatcher_passes", w.dispatcher_passes},
       {"foreground_notifications", w.foreground_notifications},
       {"throttled_writes", w.throttled_writes},
       {"throttle_pause_us", w.throttle_pause_us},

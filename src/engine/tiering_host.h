@@ -77,6 +77,7 @@ class EngineTiering final : public TieringHost, public RemoteSegmentSource, publ
   // attempt is due and nothing otherwise.
   uint64_t PendingBytes() override;
   Result<uint64_t> DoWork(uint64_t budget_bytes) override;
+  bool PassesWaitOnNetwork() override { return true; }  // uploads, fetches, reconnects
 
   // When (Clock::NowMicros) the next local segment becomes old enough to
   // persist, or the next attempt to reach the object store is due; the

@@ -355,9 +355,10 @@ void BackgroundScheduler::RoundLocked(bool run_inline) {
     if (stopping_) return;
     if (entry->removed || entry->running || !entry->cls.DueAt(clock_->NowMicros())) continue;
     const bool kicked = entry->cls.TakeKick();
-    // Classes above that were busy when the class was last looked at and
-    // are idle now: tell the source before reading its gauge.
-    const bool busy = UpstreamsLocked(*entry, clock_->NowMicros()).classes_busy;
+    // What the source waits for (the classes above; the foreground for a
+    // class right below it alone) was busy when the class was last looked
+    // at and is idle now: tell the source before reading its gauge.
+    const bool busy = UpstreamsLocked(*entry, clock_->NowMicros()).holders_busy;
     const bool went_idle = !busy && entry->saw_busy_upstreams;
     entry->saw_busy_upstreams = busy;
     entry->in_use++;
@@ -368,6 +369,7 @@ void BackgroundScheduler::RoundLocked(bool run_inline) {
     const bool holds = entry->source->HoldsWorkForUpstreams();
     const std::optional<int64_t> next_work = pending == 0 ? entry->source->NextWorkMicros() : std::nullopt;
     const bool came_due = pending > 0 && entry->source->PendingCameDue();
+    const bool remote = pending > 0 && entry->source->PassesWaitOnNetwork();
     mu_.Lock();
     entry->in_use--;
     if (entry->removed) {
@@ -383,8 +385,17 @@ void BackgroundScheduler::RoundLocked(bool run_inline) {
     if (next_work) entry->cls.EvaluateNoLaterThan(*next_work);
     if (!budget) continue;
     entry->running = true;
+    // A lone pass of little work, or of a batch that came due while the
+    // store is idle, runs on this thread: handed to a worker it would wake
+    // the worker and then this thread again, to look after it.
+    const bool lone = queue_.empty() && running_passes_ == 0 && !remote &&
+                      (pending < entry->cls.settings().small_pending_bytes() || (came_due && !view.busy));
     if (run_inline) {
       RunPassLocked(entry, *budget);
+    } else if (lone) {
+      dispatcher_passes_++;
+      RunPassLocked(entry, *budget);
+      notified_ = true;  // look again at once, as after a worker's pass
     } else {
       queue_.push_back(Pass{entry, *budget});
       work_cv_.Signal();
@@ -463,6 +474,11 @@ UpstreamView BackgroundScheduler::UpstreamsLocked(const Entry& entry, int64_t no
                     .quiet_since_micros = quiet_since,
                     .classes_busy = now < classes_quiet_since,
                     .classes_quiet_since_micros = classes_quiet_since};
+  // A class right below the foreground and nothing else waits for the
+  // foreground; any other for the classes above it.
+  const bool foreground_only = entry.upstream_entries.empty();
+  view.holders_busy = foreground_only ? view.busy : view.classes_busy;
+  view.holders_quiet_since_micros = foreground_only ? view.quiet_since_micros : view.classes_quiet_since_micros;
   // Every class above, through any path.
   std::set<const Entry*> above;
   AboveLocked(entry, &above);
@@ -535,6 +551,7 @@ BackgroundSchedulerStatus BackgroundScheduler::GetStatus() const {
   status.threads = started_ ? threads_ : 0;
   status.wakeups = wakeups_;
   status.deadline_wakeups = deadline_wakeups_;
+  status.dispatcher_passes = dispatcher_passes_;
   status.foreground_notifications = foreground_notifications_;
   status.armed_deadline_micros = armed_deadline_micros_;
 

@@ -20,7 +20,12 @@
 //   - a finished pass, Notify, RegisterClass, UnregisterClass, settings changes.
 // Each round evaluates the classes whose deadline came and every class off
 // the interval cadence (asleep, deferred: cheap, and the event may concern
-// them); see work_class.h.
+// them); see work_class.h. A pass that is the only work (nothing queued or
+// running) and is small (under its class's small_pending_bytes: a trickle
+// at its age limit) or a batch that came due by itself while the store is
+// idle (WorkSource::PendingCameDue) runs on the dispatcher thread: the round
+// that found it also looks after it, so such a pass costs the process one
+// wakeup, not three (dispatcher, worker, dispatcher again).
 //
 // Deterministic use in tests: do not Start(); call RunOnce() with a
 // ManualClock, which evaluates every due class once on the caller's thread,
@@ -171,7 +176,8 @@ class BackgroundScheduler {
   // wake a far or unbounded wait (see the header comment).
   std::optional<int64_t> ArmWaitLocked() REQUIRES(mu_);
   void WorkerLoop();
-  // Evaluates due classes; runs passes inline or queues them for workers.
+  // Evaluates due classes; runs passes inline (all with `run_inline`, else
+  // the lone ones: see the header comment) or queues them for workers.
   void RoundLocked(bool run_inline) REQUIRES(mu_);
   void RunPassLocked(const std::shared_ptr<Entry>& entry, uint64_t budget_bytes) REQUIRES(mu_);
   std::optional<int64_t> NextDeadlineLocked() const REQUIRES(mu_);
@@ -226,6 +232,7 @@ class BackgroundScheduler {
   std::optional<int64_t> armed_deadline_micros_ GUARDED_BY(mu_);
   uint64_t wakeups_ GUARDED_BY(mu_) = 0;
   uint64_t deadline_wakeups_ GUARDED_BY(mu_) = 0;
+  uint64_t dispatcher_passes_ GUARDED_BY(mu_) = 0;
   uint64_t foreground_notifications_ GUARDED_BY(mu_) = 0;
   std::vector<std::thread> threads_list_ GUARDED_BY(mu_);
 };

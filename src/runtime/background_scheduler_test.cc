@@ -578,6 +578,32 @@ TEST_F(ThreadedSchedulerTest, NoWakeupsOnceQuiescent) {
   EXPECT_TRUE(writeback_.WaitFor([&](FakeWorkSource&) { return scheduler_.GetStatus().wakeups > after.wakeups; }));
 }
 
+TEST_F(ThreadedSchedulerTest, ALoneSmallPassRunsOnTheDispatcherAndWakesNoWorker) {
+  ASSERT_TRUE(scheduler_.Start().ok());
+  ASSERT_TRUE(scheduler_.WaitUntilAsleep(kFarFutureMicros));
+  // A trickle's leftovers (under small_pending_bytes), the only work: the
+  // round that finds it runs it, so the process wakes one thread, once.
+  writeback_.Add(4096);
+  ASSERT_TRUE(scheduler_.Kick("writeback").ok());
+  ASSERT_TRUE(WaitForAccountedPasses(&scheduler_, &writeback_, "writeback", 1));
+  EXPECT_EQ(writeback_.passes()[0].thread, "ebb-bg-dispatch");
+  EXPECT_EQ(scheduler_.GetStatus().dispatcher_passes, 1u);
+  // Work worth a pass goes to a worker: the dispatcher stays free to look
+  // after the other classes while it runs.
+  writeback_.Add(10 * kMiB);
+  ASSERT_TRUE(scheduler_.Kick("writeback").ok());
+  ASSERT_TRUE(WaitForAccountedPasses(&scheduler_, &writeback_, "writeback", 2));
+  EXPECT_EQ(writeback_.passes()[1].thread.rfind("ebb-bg-", 0), 0u);
+  EXPECT_NE(writeback_.passes()[1].thread, "ebb-bg-dispatch");
+  // So does any pass that may wait on an object store, however small.
+  compaction_.set_remote(true);
+  compaction_.Add(4096);
+  ASSERT_TRUE(scheduler_.Kick("compaction").ok());
+  ASSERT_TRUE(WaitForAccountedPasses(&scheduler_, &compaction_, "compaction", 1));
+  EXPECT_NE(compaction_.passes()[0].thread, "ebb-bg-dispatch");
+  EXPECT_EQ(scheduler_.GetStatus().dispatcher_passes, 1u);
+}
+
 TEST_F(ThreadedSchedulerTest, LongPassDoesNotBlockAnotherClass) {
   ASSERT_TRUE(scheduler_.Start().ok());
   compaction_.Add(10 * kMiB);  // below its band: only the kick runs it

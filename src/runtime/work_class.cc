@@ -256,7 +256,7 @@ std::optional<uint64_t> WorkClass::Evaluate(int64_t now_micros, uint64_t pending
     // Off the cadence: one deadline at most, and the source may want a look
     // when the upstreams go quiet.
     int64_t deadline = d.deadline_micros;
-    if (up.classes_busy && up.wake_when_quiet) deadline = std::min(deadline, up.classes_quiet_since_micros);
+    if (up.holders_busy && up.wake_when_quiet) deadline = std::min(deadline, up.holders_quiet_since_micros);
     next_eval_micros_ = deadline;
     on_cadence_ = false;
     if (d.state == WorkClassState::kAsleep) {

@@ -155,9 +155,13 @@ struct UpstreamView {
   // its age limit: since when that work was pending. Work it passed down is
   // as old; INT64_MAX / 4 if none.
   int64_t aged_work_since_micros = INT64_MAX / 4;
-  // The source holds work until the classes above are idle
-  // (WorkSource::HoldsWorkForUpstreams): while they are busy, look at the
-  // class again when they go quiet.
+  // What a source that holds work waits for (WorkSource::
+  // HoldsWorkForUpstreams, UpstreamsIdle): the classes above, or the
+  // foreground for a class whose only upstream it is (active expiry).
+  bool holders_busy = false;
+  int64_t holders_quiet_since_micros = 0;
+  // The source holds work until those are idle: while they are busy, look
+  // at the class again when they go quiet.
   bool wake_when_quiet = false;
   // The pending work came due by itself and is already a batch
   // (WorkSource::PendingCameDue): done at once, like work past its age limit.

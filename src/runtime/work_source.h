@@ -44,7 +44,8 @@ class WorkSource {
   //
   // Returns the bytes of work done (the same unit as PendingBytes). 0 means
   // no progress; an error is treated as no progress and shown in the class
-  // status. Called on a scheduler worker thread (or the RunOnce caller's
+  // status. Called on a scheduler thread (a worker, or the dispatcher for
+  // a lone small pass: see BackgroundScheduler; or the RunOnce caller's
   // thread), never concurrently for the same class, without scheduler locks
   // held. It should return within a bounded time: BackgroundScheduler::Stop
   // waits for passes in progress.
@@ -52,14 +53,17 @@ class WorkSource {
 
   // Whether the source holds work back until the classes above it are idle
   // (the compaction daemon's smoosh.wait_secs: it waits to see more
-  // candidates before choosing), work its gauge does not count yet. While
+  // candidates before choosing; active expiry: values due that are not yet
+  // worth a pass of their own), work its gauge does not count yet. While
   // it does and they are busy, the scheduler evaluates the class when they
   // go quiet and calls UpstreamsIdle, so the held work is done in the rush
-  // to idle rather than at a timer of the source's own. Called like
-  // PendingBytes.
+  // to idle rather than at a timer of the source's own. For a class whose
+  // only upstream is the foreground, "the classes above" is the
+  // foreground. Called like PendingBytes.
   virtual bool HoldsWorkForUpstreams() { return false; }
-  // The classes above went from busy to idle: nothing more is coming from
-  // them for now. Called like PendingBytes, just before the gauge is read.
+  // The classes above (see HoldsWorkForUpstreams) went from busy to idle:
+  // nothing more is coming from them for now. Called like PendingBytes, just
+  // before the gauge is read.
   virtual void UpstreamsIdle() {}
 
   // When work the gauge does not count yet will become due by itself, with
@@ -77,6 +81,12 @@ class WorkSource {
   // (which would cost a second wakeup at its age limit). Called like
   // PendingBytes, when the gauge reads more than 0.
   virtual bool PendingCameDue() { return false; }
+
+  // Whether a pass may wait on something remote (an object store, with its
+  // timeouts and retries). Such passes always run on a worker, never on the
+  // dispatcher thread, so a slow or unreachable store cannot hold up the
+  // evaluation of the other classes.
+  virtual bool PassesWaitOnNetwork() { return false; }
 };
 
 }  // namespace ebb

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/mutex.h"
+#include "base/thread_name.h"
 #include "env/clock.h"
 #include "runtime/background_scheduler.h"
 #include "runtime/work_source.h"
@@ -30,6 +31,7 @@ class FakeWorkSource final : public WorkSource {
     int64_t micros;  // clock time when the pass started
     uint64_t budget_bytes;
     uint64_t done_bytes;
+    std::string thread;  // name of the thread that ran it
   };
 
   explicit FakeWorkSource(ManualClock* clock) : clock_(clock) {}
@@ -67,6 +69,15 @@ class FakeWorkSource final : public WorkSource {
     MutexLock lock(&mu_);
     stuck_ = stuck;
     error_ = std::move(error);
+  }
+  // Its passes may wait on an object store (WorkSource::PassesWaitOnNetwork).
+  void set_remote(bool remote) {
+    MutexLock lock(&mu_);
+    remote_ = remote;
+  }
+  bool PassesWaitOnNetwork() override {
+    MutexLock lock(&mu_);
+    return remote_;
   }
   // Passes block while set (threaded tests).
   void set_blocking(bool blocking) {
@@ -177,7 +188,7 @@ class FakeWorkSource final : public WorkSource {
     in_pass_ = false;
     if (pass_micros_ > 0) clock_->Advance(pass_micros_);
     if (stuck_) {
-      passes_.push_back({start, budget_bytes, 0});
+      passes_.push_back({start, budget_bytes, 0, CurrentThreadName()});
       cv_.SignalAll();
       if (!error_.ok()) return error_;
       return uint64_t{0};
@@ -192,7 +203,7 @@ class FakeWorkSource final : public WorkSource {
     if (capacity_per_pass_bytes_ > 0) done = std::min(done, capacity_per_pass_bytes_);
     pending_ -= done;
     if (device_bytes_per_s_ > 0) clock_->Advance(static_cast<int64_t>(static_cast<double>(done) * 1e6 / device_bytes_per_s_));
-    passes_.push_back({start, budget_bytes, done});
+    passes_.push_back({start, budget_bytes, done, CurrentThreadName()});
     for (const auto& [downstream, fraction] : downstreams_) {
       handoff->emplace_back(downstream, static_cast<uint64_t>(static_cast<double>(done) * fraction));
     }
@@ -211,6 +222,7 @@ class FakeWorkSource final : public WorkSource {
   int64_t pass_micros_ GUARDED_BY(mu_) = 0;
   double device_bytes_per_s_ GUARDED_BY(mu_) = 0;
   bool stuck_ GUARDED_BY(mu_) = false;
+  bool remote_ GUARDED_BY(mu_) = false;
   Status error_ GUARDED_BY(mu_);
   bool blocking_ GUARDED_BY(mu_) = false;
   bool in_pass_ GUARDED_BY(mu_) = false;

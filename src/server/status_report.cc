@@ -79,7 +79,7 @@ const std::set<std::string, std::less<>>& CounterFields() {
       "records_written", "batches_written", "syncs", "bytes_written", "admitted", "rejected", "rejected_by_wait",
       "completed", "lock_acquisitions",
       "aborted", "flush_bytes_written", "compaction_bytes_written", "compactions", "passes", "bytes_done",
-      "wakeups", "deadline_wakeups", "stuck_passes", "transitions", "jobs_started", "jobs_succeeded", "jobs_failed", "jobs_dropped",
+      "wakeups", "deadline_wakeups", "dispatcher_passes", "stuck_passes", "transitions", "jobs_started", "jobs_succeeded", "jobs_failed", "jobs_dropped",
       "evicted", "foreground_notifications", "throttled_writes", "throttle_pause_us", "memory_bound_waits", "events_dropped",
       "connections_received", "rejected_connections",
       "commands_processed", "unknown_commands", "error_replies", "keyspace_hits", "keyspace_misses",
