@@ -127,19 +127,33 @@ void Block::Cursor::Next() {
   ParseEntryAt(next_offset_);
 }
 
+bool Block::Cursor::RestartKey(uint32_t index, std::string_view* key) {
+  const uint32_t offset = RestartOffset(index);
+  const char* base = block_->contents_.data();
+  const char* limit = base + block_->restart_offset_;
+  const char* p = offset < block_->restart_offset_ ? base + offset : nullptr;
+  uint32_t shared = 0, non_shared = 0, value_len = 0;
+  if (p) p = DecodeVarint32(p, limit, &shared);
+  if (p) p = DecodeVarint32(p, limit, &non_shared);
+  if (p) p = DecodeVarint32(p, limit, &value_len);
+  if (p == nullptr || shared != 0 || static_cast<uint64_t>(limit - p) < uint64_t{non_shared} + value_len) {
+    valid_ = false;
+    if (status_.ok()) status_ = Status::Corruption(fmt::format("bad restart point {} at block offset {}", index, offset));
+    return false;
+  }
+  *key = std::string_view(p, non_shared);
+  return true;
+}
+
 void Block::Cursor::Seek(std::string_view target) {
-  // Binary search: the last restart point whose key is < target.
+  // Binary search: the last restart point whose key is < target, comparing
+  // the restart keys where they lie (no copy).
   uint32_t left = 0, right = block_->num_restarts_ - 1;
   while (left < right) {
     uint32_t mid = (left + right + 1) / 2;
-    uint32_t off = RestartOffset(mid);
-    key_.clear();
-    if (off >= block_->restart_offset_ || !ParseEntryAt(off)) {
-      if (status_.ok()) status_ = Status::Corruption(fmt::format("bad restart offset {}", off));
-      valid_ = false;
-      return;
-    }
-    if (cmp_(key_, target) < 0) {
+    std::string_view mid_key;
+    if (!RestartKey(mid, &mid_key)) return;
+    if (cmp_(mid_key, target) < 0) {
       left = mid;
     } else {
       right = mid - 1;

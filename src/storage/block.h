@@ -75,6 +75,10 @@ class Block {
 
    private:
     bool ParseEntryAt(uint32_t offset);
+    // The key of the entry at restart point `index`, in place (a restart
+    // entry shares nothing with the previous key); false and status_ set
+    // if it is malformed.
+    bool RestartKey(uint32_t index, std::string_view* key);
     uint32_t RestartOffset(uint32_t index) const;
     const Block* block_;
     KeyCompareFn cmp_;

@@ -15,38 +15,78 @@ void BloomBuilder::AddKey(std::string_view user_key) {
   hashes_.push_back(h);
 }
 
+namespace {
+
+// The cache-local layout (docs/format.md, "Filter block"): 512-bit lines,
+// the high half of the hash picks the line, the low half, remixed per
+// probe, the bits within it; the last byte is kLocalMarker | k.
+constexpr size_t kLineBytes = 64;
+constexpr unsigned kLocalMarker = 0x40;
+
+size_t LineOf(uint64_t h, size_t lines) { return static_cast<size_t>(((h >> 32) * static_cast<uint64_t>(lines)) >> 32); }
+
+// Probe j's bit within a line, j = 0, 1, ...: the top 9 bits of the low
+// half, multiplied by an odd constant between probes.
+uint32_t NextProbe(uint32_t* h) {
+  const uint32_t bit = *h >> 23;
+  *h *= 0x9e3779b9u;
+  return bit;
+}
+
+bool LocalMayContain(std::string_view filter, int k, uint64_t h) {
+  const size_t lines = (filter.size() - 1) / kLineBytes;
+  const unsigned char* line = reinterpret_cast<const unsigned char*>(filter.data()) + LineOf(h, lines) * kLineBytes;
+  uint32_t h1 = static_cast<uint32_t>(h);
+  for (int i = 0; i < k; i++) {
+    const uint32_t bit = NextProbe(&h1);
+    if ((line[bit / 8] & (1u << (bit % 8))) == 0) return false;
+  }
+  return true;
+}
+
+// The first layout: one bit array, k probes spread over all of it by
+// double hashing (a cache miss each). Read for segments written before the
+// cache-local one.
+bool SpreadMayContain(std::string_view filter, int k, uint64_t h) {
+  const size_t bits = (filter.size() - 1) * 8;
+  uint32_t h1 = static_cast<uint32_t>(h);
+  const uint32_t delta = static_cast<uint32_t>(h >> 32) | 1;
+  for (int i = 0; i < k; i++) {
+    const size_t bit = h1 % bits;
+    if ((static_cast<unsigned char>(filter[bit / 8]) & (1 << (bit % 8))) == 0) return false;
+    h1 += delta;
+  }
+  return true;
+}
+
+}  // namespace
+
 std::string BloomBuilder::Finish() const {
-  int k = std::clamp(static_cast<int>(bits_per_key_ * 0.69), 1, 30);
-  size_t bits = std::max<size_t>(64, hashes_.size() * static_cast<size_t>(bits_per_key_));
-  size_t bytes = (bits + 7) / 8;
-  bits = bytes * 8;
-  std::string filter(bytes, '\0');
+  const int k = std::clamp(static_cast<int>(bits_per_key_ * 0.69), 1, 30);
+  const size_t bits = std::max<size_t>(kLineBytes * 8, hashes_.size() * static_cast<size_t>(bits_per_key_));
+  const size_t lines = (bits + kLineBytes * 8 - 1) / (kLineBytes * 8);
+  std::string filter(lines * kLineBytes, '\0');
   for (uint64_t h : hashes_) {
+    char* line = filter.data() + LineOf(h, lines) * kLineBytes;
     uint32_t h1 = static_cast<uint32_t>(h);
-    uint32_t delta = static_cast<uint32_t>(h >> 32) | 1;
     for (int i = 0; i < k; i++) {
-      size_t bit = h1 % bits;
-      filter[bit / 8] = static_cast<char>(filter[bit / 8] | (1 << (bit % 8)));
-      h1 += delta;
+      const uint32_t bit = NextProbe(&h1);
+      line[bit / 8] = static_cast<char>(line[bit / 8] | (1 << (bit % 8)));
     }
   }
-  filter.push_back(static_cast<char>(k));
+  filter.push_back(static_cast<char>(kLocalMarker | static_cast<unsigned>(k)));
   return filter;
 }
 
 bool BloomMayContainHash(std::string_view filter, uint64_t h) {
   if (filter.size() < 2) return true;
-  int k = static_cast<unsigned char>(filter.back());
-  if (k < 1 || k > 30) return true;
-  size_t bits = (filter.size() - 1) * 8;
-  uint32_t h1 = static_cast<uint32_t>(h);
-  uint32_t delta = static_cast<uint32_t>(h >> 32) | 1;
-  for (int i = 0; i < k; i++) {
-    size_t bit = h1 % bits;
-    if ((static_cast<unsigned char>(filter[bit / 8]) & (1 << (bit % 8))) == 0) return false;
-    h1 += delta;
+  const unsigned last = static_cast<unsigned char>(filter.back());
+  if (last >= 1 && last <= 30) return SpreadMayContain(filter, static_cast<int>(last), h);
+  const unsigned k = last & ~kLocalMarker;
+  if ((last & kLocalMarker) != 0 && k >= 1 && k <= 30 && (filter.size() - 1) % kLineBytes == 0) {
+    return LocalMayContain(filter, static_cast<int>(k), h);
   }
-  return true;
+  return true;  // not a layout this version knows: every key may be present
 }
 
 bool BloomMayContain(std::string_view filter, std::string_view user_key) {
@@ -59,21 +99,18 @@ ConcurrentBloom::ConcurrentBloom(size_t bytes)
   for (size_t i = 0; i < lines_ * kLineWords; i++) words_[i].store(0, std::memory_order_relaxed);
 }
 
-size_t ConcurrentBloom::Line(uint64_t hash) const {
-  // The high half picks the line (multiply-shift, no division); the low
-  // half, remixed per probe, the bits within it.
-  return static_cast<size_t>(((hash >> 32) * static_cast<uint64_t>(lines_)) >> 32);
-}
+size_t ConcurrentBloom::Line(uint64_t hash) const { return LineOf(hash, lines_); }
 
+// The same bits as a cache-local filter's line (bit b is bit b % 64 of word
+// b / 64 on a little-endian host, byte b / 8's bit b % 8).
 void ConcurrentBloom::Add(uint64_t hash) {
   std::atomic<uint64_t>* line = &words_[Line(hash) * kLineWords];
   uint32_t h = static_cast<uint32_t>(hash);
   for (int i = 0; i < kProbes; i++) {
-    const uint32_t bit = h >> 23;  // 0..511
+    const uint32_t bit = NextProbe(&h);
     const uint64_t mask = uint64_t{1} << (bit & 63);
     std::atomic<uint64_t>& word = line[bit >> 6];
     if ((word.load(std::memory_order_relaxed) & mask) == 0) word.fetch_or(mask, std::memory_order_relaxed);
-    h *= 0x9e3779b9u;
   }
 }
 
@@ -81,9 +118,8 @@ bool ConcurrentBloom::MayContain(uint64_t hash) const {
   const std::atomic<uint64_t>* line = &words_[Line(hash) * kLineWords];
   uint32_t h = static_cast<uint32_t>(hash);
   for (int i = 0; i < kProbes; i++) {
-    const uint32_t bit = h >> 23;
+    const uint32_t bit = NextProbe(&h);
     if ((line[bit >> 6].load(std::memory_order_relaxed) & (uint64_t{1} << (bit & 63))) == 0) return false;
-    h *= 0x9e3779b9u;
   }
   return true;
 }
