@@ -87,6 +87,7 @@ class ExpirySource final : public WorkSource {
   Result<uint64_t> DoWork(uint64_t budget_bytes) override;
   std::optional<int64_t> NextWorkMicros() override;
   bool PendingCameDue() override { return true; }
+  bool FedByWrites() override { return false; }  // a flush's new deadlines come through OnSegmentsChanged
   bool HoldsWorkForUpstreams() override;
   void UpstreamsIdle() override { sweep_.store(true, std::memory_order_relaxed); }
 

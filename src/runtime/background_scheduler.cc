@@ -48,6 +48,7 @@ Status BackgroundScheduler::RegisterClass(std::string name, WorkSource* source, 
     }
   }
   EBB_RETURN_IF_ERROR(settings.Validate(name));
+  const bool fed_by_writes = source->FedByWrites();  // a callback: before the lock
 
   MutexLock lock(&mu_);
   if (classes_.count(name) != 0) {
@@ -59,6 +60,7 @@ Status BackgroundScheduler::RegisterClass(std::string name, WorkSource* source, 
   }
   auto next = classes_;
   auto entry = std::make_shared<Entry>(name, source, std::move(upstreams), settings, clock_->NowMicros());
+  entry->fed_by_writes = fed_by_writes;
   next.emplace(std::move(name), std::move(entry));
   EBB_RETURN_IF_ERROR(RebuildGraphLocked(std::move(next)));
   NotifyLocked();
@@ -339,7 +341,7 @@ void BackgroundScheduler::WorkerLoop() {
 
 uint64_t BackgroundScheduler::ForegroundWakeThresholdLocked() const {
   for (const auto& entry : order_) {
-    if (entry->upstream_foreground && !entry->removed && !entry->running &&
+    if (entry->upstream_foreground && entry->fed_by_writes && !entry->removed && !entry->running &&
         entry->cls.next_eval_micros() == WorkClass::kNoDeadline) {
       return 0;
     }

@@ -11,8 +11,8 @@
 // the moment busy upstreams go quiet) otherwise — or with no deadline when
 // none did: zero background wakeups until something happens. What wakes it:
 //   - NoteForegroundWork (the write path), before a far or unbounded wait:
-//     the first write if a class the foreground feeds has nothing armed
-//     (asleep), else the write that brings what was written since the last
+//     the first write if a class the foreground feeds with writes
+//     (WorkSource::FedByWrites) has nothing armed (asleep), else the write that brings what was written since the last
 //     round to a pass's worth (kMinPassBudgetBytes), so a trickle of small
 //     writes wakes it once, not once per write; other calls touch three
 //     atomics and take no lock;
@@ -159,6 +159,7 @@ class BackgroundScheduler {
         : source(source), cls(std::move(name), std::move(upstreams), settings, now_micros) {}
     WorkSource* const source;
     WorkClass cls;
+    bool fed_by_writes = true;  // WorkSource::FedByWrites, read at registration
     bool running = false;  // a pass is queued or in progress
     bool removed = false;
     int in_use = 0;  // callbacks in progress without mu_ held
@@ -190,8 +191,8 @@ class BackgroundScheduler {
   // Adds every class above `entry` (through any path) to `above`.
   void AboveLocked(const Entry& entry, std::set<const Entry*>* above) const REQUIRES(mu_);
   // Foreground bytes since the last round that should wake a long wait: 0
-  // (the first write) if a class the foreground feeds has nothing armed,
-  // else a pass's worth.
+  // (the first write) if a class the foreground feeds with writes
+  // (WorkSource::FedByWrites) has nothing armed, else a pass's worth.
   uint64_t ForegroundWakeThresholdLocked() const REQUIRES(mu_);
   // Rebuilds upstream links and the dependency order; InvalidArgument (and
   // no change) on a cycle.

@@ -334,6 +334,7 @@ class ComesDueSource final : public WorkSource {
       : clock_(clock), due_micros_(due_micros), bytes_(bytes), batch_(batch) {}
   uint64_t PendingBytes() override { return clock_->NowMicros() >= due_micros_ ? bytes_ : 0; }
   bool PendingCameDue() override { return batch_; }
+  bool FedByWrites() override { return false; }  // like active expiry
   Result<uint64_t> DoWork(uint64_t) override {
     pass_micros_.push_back(clock_->NowMicros());
     return std::exchange(bytes_, 0);
@@ -393,6 +394,47 @@ TEST(ComesDueTest, WorkThatCameDueAsABatchRunsAtTheDeadline) {
   EXPECT_EQ(expiry.passes()[0], due);
   EXPECT_FALSE(scheduler.GetStatus().armed_deadline_micros);
   EXPECT_LE(rounds, 3u) << "the start, the deadline (with its pass), the look after the pass";
+}
+
+// Under load a batch that came due waits like any other work: it is done
+// when the writes stop (the rush to idle), not at its deadline.
+TEST(ComesDueTest, UnderLoadADueBatchWaitsForTheRushToIdle) {
+  ManualClock clock{1'000'000};
+  BackgroundScheduler scheduler{&clock, TestSettings()};
+  StepDriver driver{&scheduler, &clock};
+  const int64_t due = clock.NowMicros() + 5'000'000;
+  const int64_t writes_end = due + 10'000'000;
+  ComesDueSource expiry(&clock, due, 4096, /*batch=*/true);
+  ASSERT_TRUE(scheduler.RegisterClass("expiry", &expiry, {"foreground"}, Band(1 * kMiB, 4 * kMiB)).ok());
+  driver.RunPeriodic(100'000, writes_end, [&] { scheduler.NoteForegroundWork(1000); }, {});
+  EXPECT_TRUE(expiry.passes().empty()) << "ran at its deadline under load";
+  ASSERT_TRUE(driver.RunUntilAsleep(writes_end + 60'000'000));
+  ASSERT_EQ(expiry.passes().size(), 1u);
+  EXPECT_GE(expiry.passes()[0], writes_end);
+  EXPECT_LE(expiry.passes()[0], writes_end + 1'000'000) << "not in the rush to idle";
+}
+
+// Writes bring a class like active expiry no work: with nothing armed but
+// it, a trickle of writes wakes nobody (before, every write woke the
+// dispatcher, which found nothing to do).
+TEST(ComesDueTest, WritesDoNotWakeTheDispatcherForAClassTheyDoNotFeed) {
+  ManualClock clock{1'000'000};
+  BackgroundScheduler scheduler{&clock, TestSettings()};
+  ComesDueSource expiry(&clock, 0, 0);
+  ASSERT_TRUE(scheduler.RegisterClass("expiry", &expiry, {"foreground"}, Band(1 * kMiB, 4 * kMiB)).ok());
+  EXPECT_FALSE(scheduler.RunOnce().has_value());
+  (void)scheduler.TakeNotification();
+  for (int i = 0; i < 10; i++) {
+    scheduler.NoteForegroundWork(100);
+    EXPECT_FALSE(scheduler.TakeNotification()) << "write " << i << " woke the dispatcher";
+  }
+  // A class the writes do feed, asleep: the first write wakes it.
+  FakeWorkSource writeback(&clock);
+  ASSERT_TRUE(scheduler.RegisterClass("writeback", &writeback, {"foreground"}, Band(1 * kMiB, 4 * kMiB)).ok());
+  EXPECT_FALSE(scheduler.RunOnce().has_value());
+  (void)scheduler.TakeNotification();
+  scheduler.NoteForegroundWork(100);
+  EXPECT_TRUE(scheduler.TakeNotification());
 }
 
 TEST(ComesDueTest, ASourceWithNothingComingArmsNothing) {

@@ -113,16 +113,25 @@ WorkClass::Decision WorkClass::DecideEbb(int64_t now, uint64_t pending, const Up
   // the last eighth of the limit it is done when the scheduler is awake
   // anyway, so that classes whose limits fall close together share a wakeup.
   // Work that came due as a batch the source chose is done the same way at
-  // once: the deadline that brought it was its batching.
+  // once while the upstreams are idle: the deadline that brought it was its
+  // batching. Under load it batches like any other work (band, age limit)
+  // and is done in the rush to idle when the load stops.
   const int64_t age_limit = settings.max_pending_age_micros();
   const int64_t age = now - pending_since_micros_;
-  if (!kicked && (up.pending_came_due || age >= age_limit - age_limit / kAgeSlackDivisor)) {
+  if (!kicked && ((up.pending_came_due && !up.busy) || age >= age_limit - age_limit / kAgeSlackDivisor)) {
     controller_.Hold(now);
     regime_ = up.busy ? Regime::kSustained : Regime::kIdle;
     return {.state = up.busy ? WorkClassState::kSustained : WorkClassState::kIdleFlush,
             .rate_bytes_per_s = s.max_rate_bytes_per_s,
             .forgive_debt = true,
             .all_pending = true};
+  }
+  if (!kicked && up.pending_came_due && up.busy && pending < s.band_low_bytes) {
+    // A batch that came due under load, below the band: it waits for the
+    // load to stop (then it is done at once, above) or for its age limit.
+    controller_.Hold(now);
+    return {.state = WorkClassState::kWaiting,
+            .deadline_micros = std::min(pending_since_micros_ + age_limit, up.quiet_since_micros)};
   }
   if (!kicked && pending < s.small_pending_bytes()) {
     const int64_t age_deadline = pending_since_micros_ + age_limit;

@@ -82,6 +82,13 @@ class WorkSource {
   // PendingBytes, when the gauge reads more than 0.
   virtual bool PendingCameDue() { return false; }
 
+  // Whether foreground writes bring this class work (writeback: they fill
+  // memtables). While such a class has nothing armed, the first write wakes
+  // the dispatcher. A class whose work comes by itself (active expiry:
+  // deadlines passing, announced by NextWorkMicros and Notify) is never a
+  // reason for a write to wake it. Read once, at registration.
+  virtual bool FedByWrites() { return true; }
+
   // Whether a pass may wait on something remote (an object store, with its
   // timeouts and retries). Such passes always run on a worker, never on the
   // dispatcher thread, so a slow or unreachable store cannot hold up the
