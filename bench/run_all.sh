@@ -225,6 +225,11 @@ if wanted trickle; then
   rm -rf "$data/trickle"
   echo "+ bench/trickle_server.py --seconds 60 --json" | tee -a "$out/trickle_server.log" >&2
   bench/trickle_server.py --seconds 60 --json 2>>"$out/trickle_server.log" | tee -a "$out/trickle_server.jsonl"
+  # The same on a fresh ext4 with its default journal (loop device; root only).
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "+ bench/trickle_fs.sh --seconds 60 --json" | tee -a "$out/trickle_server.log" >&2
+    bench/trickle_fs.sh --seconds 60 --json 2>>"$out/trickle_server.log" | tee -a "$out/trickle_server.jsonl"
+  fi
 fi
 
 if wanted expiry; then

@@ -544,13 +544,14 @@ def trickle(directory):
                           "journal syncs", "flushed KB", "unflushed KB at end", "runs"], body))
     server = load(directory, "trickle_server")
     if server:
-        body = [[num(r["interval_s"], 1), r["writes"], r["context_switches"], num(r["per_write"], 2),
+        body = [[r.get("file_system", ""), num(r["interval_s"], 1), r["writes"], r["context_switches"],
+                 num(r["per_write"], 2), num(r.get("involuntary", 0) / max(1, r["writes"]), 2),
                  ", ".join(f"`{n}` {c}" for n, c in list(r["threads"].items())[:4]),
                  "never" if r.get("on_disk_after_s") is None else num(r["on_disk_after_s"], 1), r["lost"]]
                 for r in server]
         out.append("\nThrough `ebb serve`:\n\n" + table(
-            ["one write every s", "writes", "context switches", "per write", "busiest threads",
-             "in segment files after s", "lost"], body))
+            ["file system", "one write every s", "writes", "context switches", "per write", "involuntary per write",
+             "busiest threads", "in segment files after s", "lost"], body))
     return "".join(out)
 
 

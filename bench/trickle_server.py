@@ -15,7 +15,12 @@ It then checks what the user cares about:
     directory, and every acknowledged key is read back with its value.
 
     bench/trickle_server.py [--ebb build/release/bin/ebb] [--intervals 2,0.4]
-                            [--seconds 60] [--settle-s 40] [--set k=v ...] [--json]
+                            [--seconds 60] [--settle-s 40] [--set k=v ...]
+                            [--work-dir DIR] [--json]
+
+--work-dir puts the data directories on another file system (default: the
+system's temporary directory); bench/trickle_fs.sh runs the script on a
+fresh ext4 file system with its default journal, on a loop device.
 
 Prints a table (or one JSON object per interval with --json) of writes,
 context switches, switches per write and the busiest threads.
@@ -36,6 +41,25 @@ from ebb_serve import Resp, Server, involuntary_switches, switch_delta, thread_s
 def unflushed_bytes(status):
     """Bytes in memtables (not yet in segment files), summed over databases."""
     return sum(d.get("memtable_bytes", 0) for d in status.get("databases", []))
+
+
+def file_system(path):
+    """The type and mount options of the file system holding path
+    (/proc/mounts), and for ext4 whether it has a journal (/proc/fs/jbd2)."""
+    path = os.path.realpath(path)
+    best = ("", "", "", "")
+    with open("/proc/mounts") as f:
+        for line in f:
+            device, mount, fstype, options = line.split()[:4]
+            if (path == mount or path.startswith(mount.rstrip("/") + "/")) and len(mount) >= len(best[0]):
+                best = (mount, fstype, options, device)
+    mount, fstype, options, device = best
+    if fstype == "ext4":
+        name = os.path.basename(device)
+        journaled = os.path.isdir("/proc/fs/jbd2") and any(
+            j.startswith(name + "-") for j in os.listdir("/proc/fs/jbd2"))
+        fstype += " with a journal" if journaled else " without a journal"
+    return f"{fstype} ({options}) at {mount}"
 
 
 def run_interval(args, interval, work):
@@ -106,6 +130,7 @@ def run_interval(args, interval, work):
         "max_pending_age_s": age_limit,
         "on_disk_after_s": on_disk_s,
         "lost": lost,
+        "file_system": file_system(work),
     }
 
 
@@ -118,11 +143,12 @@ def main():
                    help="wait after start before counting (smoosh.wait_secs is 30)")
     p.add_argument("--slack-s", type=float, default=5, help="allowed beyond work.max_pending_age_s for on-disk")
     p.add_argument("--set", action="append", default=[], help="section.key=value for ebb serve")
+    p.add_argument("--work-dir", help="directory for the data directories (default: the system's temporary one)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
     if not os.access(args.ebb, os.X_OK):
         sys.exit(f"{args.ebb} is missing: run scripts/build.sh release")
-    work = tempfile.mkdtemp(prefix="ebb-trickle-")
+    work = tempfile.mkdtemp(prefix="ebb-trickle-", dir=args.work_dir)
     results = []
     try:
         for interval in [float(x) for x in args.intervals.split(",")]:
