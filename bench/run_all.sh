@@ -164,9 +164,12 @@ if wanted dbbench; then
 fi
 
 if wanted writers; then
-  run writers "$bench" writers --num 1000000 --json --data "$data/writers"
+  for r in $(seq 1 "$repeats"); do
+    run writers "$bench" writers --num 1000000 --json --data "$data/writers"
+  done
   # The same with one write(2) per group commit instead of the journal's
-  # mapping: what the op lock gains when the journal write is a system call.
+  # mapping: what the op lock gains when the journal write is a system call
+  # (one round).
   run writers-write "$bench" writers --num 1000000 --set journal.mmap_writes=false --json --data "$data/writers"
   rm -rf "$data/writers"
 fi

@@ -346,7 +346,8 @@ def writers(directory, name="writers"):
                 op, db = g.get((dbs, sync, t, "op_lock"), []), g.get((dbs, sync, t, "db_lock"), [])
                 if not op or not db:
                     continue
-                body.append([f"{dbs}", sync, t, num(med(op, "ops_per_sec")), num(med(db, "ops_per_sec")),
+                body.append([f"{dbs}", sync, t, spread([r["ops_per_sec"] for r in op]),
+                             spread([r["ops_per_sec"] for r in db]),
                              ratio(med(op, "ops_per_sec"), med(db, "ops_per_sec")),
                              f"{num(med(op, 'p99_us'), 1)} / {num(med(db, 'p99_us'), 1)}",
                              f"{num(med(op, 'p999_us'), 0)} / {num(med(db, 'p999_us'), 0)}",
