@@ -333,13 +333,15 @@ class DatabaseImpl final : public Database, public std::enable_shared_from_this<
         if (!snapshot) snapshot = core->GetSnapshot();
         ReadOptions ro;
         ro.snapshot = snapshot;
+        std::vector<std::string> values;
+        std::vector<Status> statuses;
+        core->MultiGet(ro, keys, &values, &statuses);
+        if (Stopped()) return false;  // some key needs an evicted segment: run again once it is in
         std::vector<Result<std::string>> out;
         out.reserve(keys.size());
-        for (const auto& key : keys) {
-          std::string value;
-          Status s = core->Get(ro, key, &value);
-          if (!s.ok() && Stopped()) return false;
-          out.push_back(s.ok() ? Result<std::string>(std::move(value)) : Result<std::string>(std::move(s)));
+        for (size_t i = 0; i < keys.size(); i++) {
+          Status& s = statuses[i];
+          out.push_back(s.ok() ? Result<std::string>(std::move(values[i])) : Result<std::string>(std::move(s)));
         }
         done(std::move(out));
         return true;

@@ -8,6 +8,10 @@
 
 namespace ebb {
 
+bool DecodeBlockHandle(std::string_view* input, BlockHandle* handle) {
+  return GetVarint64(input, &handle->offset) && GetVarint64(input, &handle->size);
+}
+
 void BlockBuilder::Add(std::string_view key, std::string_view value) {
   size_t shared = 0;
   if (counter_ < restart_interval_) {

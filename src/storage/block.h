@@ -41,6 +41,15 @@ class BlockBuilder {
   bool finished_ = false;
 };
 
+// Where a block lies in its file.
+struct BlockHandle {
+  uint64_t offset = 0;
+  uint64_t size = 0;  // contents, without the trailer
+};
+// Decodes varint offset | varint size from the front of *input; false if
+// malformed.
+bool DecodeBlockHandle(std::string_view* input, BlockHandle* handle);
+
 // Compares keys of a block: internal keys for data blocks and index blocks.
 using KeyCompareFn = int (*)(std::string_view, std::string_view);
 

@@ -89,6 +89,15 @@ bool BloomMayContainHash(std::string_view filter, uint64_t h) {
   return true;  // not a layout this version knows: every key may be present
 }
 
+void BloomPrefetch(std::string_view filter, uint64_t h) {
+  if (filter.size() < 2 || (static_cast<unsigned char>(filter.back()) & kLocalMarker) == 0 ||
+      (filter.size() - 1) % kLineBytes != 0) {
+    return;
+  }
+  const size_t lines = (filter.size() - 1) / kLineBytes;
+  __builtin_prefetch(filter.data() + LineOf(h, lines) * kLineBytes);
+}
+
 bool BloomMayContain(std::string_view filter, std::string_view user_key) {
   return BloomMayContainHash(filter, BloomHash(user_key));
 }

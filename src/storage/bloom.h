@@ -34,6 +34,10 @@ class BloomBuilder {
 bool BloomMayContain(std::string_view filter, std::string_view user_key);
 uint64_t BloomHash(std::string_view user_key);
 bool BloomMayContainHash(std::string_view filter, uint64_t hash);
+// Starts loading the cache line BloomMayContainHash(filter, hash) will read
+// (cache-local filters; nothing for the first layout). A batch of lookups
+// prefetches every key's line before probing any, so their misses overlap.
+void BloomPrefetch(std::string_view filter, uint64_t hash);
 
 // A Bloom filter that keys are added to while it is being read: the active
 // memtable's. Each key's bits lie in one 64-byte line, so a probe costs one

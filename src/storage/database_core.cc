@@ -92,36 +92,131 @@ Status ResolveFound(ValueType type, int64_t now_ms, std::string* value, int64_t*
 
 }  // namespace
 
+namespace {
+
+// The newest entry of key in the view's memtables; true if one is there.
+bool FindInMemtables(const ReadView& view, std::string_view key, uint64_t bloom_hash, SequenceNumber seq,
+                     std::string* value, ValueType* type) {
+  if (view.mem && view.mem->MayContain(bloom_hash) && view.mem->Get(key, seq, value, type)) return true;
+  for (const auto& imm : view.imms) {
+    if (imm->MayContain(bloom_hash) && imm->Get(key, seq, value, type)) return true;
+  }
+  return false;
+}
+
+// Whether a segment can hold key at seq, by its metadata alone.
+bool InRange(const SegmentMeta& meta, std::string_view key, SequenceNumber seq) {
+  return meta.smallest_seq <= seq && key >= std::string_view(meta.smallest_key) &&
+         key <= std::string_view(meta.largest_key);
+}
+
+// Searches an open segment for a key its file's filter let through;
+// `resident` says that filter was the resident one (so the segment's own
+// copy need not be probed again).
+Result<bool> SearchSegment(const Segment& seg, bool resident, std::string_view key, uint64_t bloom_hash,
+                           SequenceNumber seq, std::string* value, ValueType* type) {
+  return resident ? seg.GetPastFilter(key, seq, value, type) : seg.Get(key, bloom_hash, seq, value, type);
+}
+
+}  // namespace
+
+SequenceNumber DatabaseCore::ReadSequence(const ReadOptions& options, std::shared_ptr<const ReadView>* view) const {
+  // The sequence first, then the view: any view taken after the sequence
+  // holds every write that sequence covers.
+  SequenceNumber seq = options.snapshot ? options.snapshot->sequence() : visible_seq_.load(std::memory_order_acquire);
+  *view = CurrentView();
+  if (!options.snapshot) seq = std::max(seq, (*view)->min_read_seq);
+  return seq;
+}
+
 Status DatabaseCore::Get(const ReadOptions& options, std::string_view key, std::string* value, int64_t* expire_at_ms) {
   if (!open_.load(std::memory_order_acquire)) {
     MutexLock lock(&mu_);
     return closed_;
   }
-  // The sequence first, then the view: any view taken after the sequence
-  // holds every write that sequence covers.
-  SequenceNumber seq = options.snapshot ? options.snapshot->sequence() : visible_seq_.load(std::memory_order_acquire);
-  std::shared_ptr<const ReadView> view = CurrentView();
-  if (!options.snapshot) seq = std::max(seq, view->min_read_seq);
+  std::shared_ptr<const ReadView> view;
+  const SequenceNumber seq = ReadSequence(options, &view);
   const int64_t now_ms = options.expiry_as_of_ms != 0 ? options.expiry_as_of_ms : ctx_->clock->WallMicros() / 1000;
   ValueType type;
   const uint64_t bloom_hash = BloomHash(key);  // for every filter
-  if (view->mem && view->mem->MayContain(bloom_hash) && view->mem->Get(key, seq, value, &type)) {
+  if (FindInMemtables(*view, key, bloom_hash, seq, value, &type)) {
     return ResolveFound(type, now_ms, value, expire_at_ms);
   }
-  for (const auto& imm : view->imms) {
-    if (!imm->MayContain(bloom_hash)) continue;
-    if (imm->Get(key, seq, value, &type)) return ResolveFound(type, now_ms, value, expire_at_ms);
-  }
   for (const auto& file : *view->segments) {
-    const SegmentMeta& meta = file->meta();
-    if (meta.smallest_seq > seq) continue;
-    if (key < std::string_view(meta.smallest_key) || key > std::string_view(meta.largest_key)) continue;
+    if (!InRange(file->meta(), key, seq)) continue;
+    const bool resident = file->HasResidentFilter();
     if (!file->MayContain(bloom_hash)) continue;  // resident filter: no open
     EBB_ASSIGN_OR_RETURN(std::shared_ptr<Segment> seg, file->Open());
-    EBB_ASSIGN_OR_RETURN(bool found, seg->Get(key, bloom_hash, seq, value, &type));
+    EBB_ASSIGN_OR_RETURN(bool found, SearchSegment(*seg, resident, key, bloom_hash, seq, value, &type));
     if (found) return ResolveFound(type, now_ms, value, expire_at_ms);
   }
   return Status::NotFound(std::string());
+}
+
+void DatabaseCore::MultiGet(const ReadOptions& options, const std::vector<std::string>& keys,
+                            std::vector<std::string>* values, std::vector<Status>* statuses) {
+  const size_t n = keys.size();
+  values->assign(n, std::string());
+  if (!open_.load(std::memory_order_acquire)) {
+    MutexLock lock(&mu_);
+    statuses->assign(n, closed_);
+    return;
+  }
+  statuses->assign(n, Status::NotFound(std::string()));
+  std::shared_ptr<const ReadView> view;
+  const SequenceNumber seq = ReadSequence(options, &view);
+  const int64_t now_ms = options.expiry_as_of_ms != 0 ? options.expiry_as_of_ms : ctx_->clock->WallMicros() / 1000;
+  std::vector<uint64_t> hashes(n);
+  std::vector<size_t> missing;  // keys not answered yet, in order
+  missing.reserve(n);
+  for (size_t i = 0; i < n; i++) {
+    hashes[i] = BloomHash(keys[i]);
+    ValueType type;
+    if (FindInMemtables(*view, keys[i], hashes[i], seq, &(*values)[i], &type)) {
+      (*statuses)[i] = ResolveFound(type, now_ms, &(*values)[i], nullptr);
+    } else {
+      missing.push_back(i);
+    }
+  }
+  // Segment by segment, newest first, for every key still missing: each
+  // key's filter line is prefetched before any is probed, so their cache
+  // misses overlap instead of following one another.
+  for (const auto& file : *view->segments) {
+    if (missing.empty()) break;
+    const SegmentMeta& meta = file->meta();
+    for (size_t i : missing) {
+      if (InRange(meta, keys[i], seq)) file->PrefetchFilter(hashes[i]);
+    }
+    const bool resident = file->HasResidentFilter();
+    std::shared_ptr<Segment> seg;
+    Status open_status;
+    size_t kept = 0;
+    for (size_t i : missing) {
+      bool answered = false;
+      if (InRange(meta, keys[i], seq) && file->MayContain(hashes[i])) {
+        if (seg == nullptr && open_status.ok()) {
+          auto opened = file->Open();
+          if (opened.ok()) {
+            seg = std::move(*opened);
+          } else {
+            open_status = opened.status();
+          }
+        }
+        ValueType type;
+        Result<bool> found = seg ? SearchSegment(*seg, resident, keys[i], hashes[i], seq, &(*values)[i], &type)
+                                 : Result<bool>(open_status);
+        if (!found.ok()) {
+          (*statuses)[i] = found.status();
+          answered = true;
+        } else if (*found) {
+          (*statuses)[i] = ResolveFound(type, now_ms, &(*values)[i], nullptr);
+          answered = true;
+        }
+      }
+      if (!answered) missing[kept++] = i;
+    }
+    missing.resize(kept);
+  }
 }
 
 std::shared_ptr<const Snapshot> DatabaseCore::GetSnapshot() {

@@ -94,6 +94,12 @@ class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
   Status Write(const WriteOptions& options, const WriteBatch& batch);
   // *expire_at_ms (when given) gets the value's expiry, 0 for none.
   Status Get(const ReadOptions& options, std::string_view key, std::string* value, int64_t* expire_at_ms = nullptr);
+  // Get for every key, at one sequence and one view: (*statuses)[i] and
+  // (*values)[i] are what Get would give for keys[i] (OK, NotFound, or the
+  // error that key met). Searches each segment once for all the keys still
+  // missing, prefetching their filter lines together.
+  void MultiGet(const ReadOptions& options, const std::vector<std::string>& keys, std::vector<std::string>* values,
+                std::vector<Status>* statuses);
   std::unique_ptr<Iterator> NewIterator(const ReadOptions& options);
   std::shared_ptr<const Snapshot> GetSnapshot();
   DatabaseStats GetStats();
@@ -266,6 +272,8 @@ class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
   static void WakeCompleted(std::vector<Completed>* done);
   void InstallViewLocked() REQUIRES(mu_);
   std::shared_ptr<const ReadView> CurrentView() const;
+  // The sequence a read with `options` reads at, and the view it searches.
+  SequenceNumber ReadSequence(const ReadOptions& options, std::shared_ptr<const ReadView>* view) const;
   SequenceNumber OldestSnapshotLocked() const REQUIRES(mu_);
   void ReleaseSnapshot(SequenceNumber seq);
   // NoSpace if the file system holding the store has less room than a

@@ -106,6 +106,34 @@ TEST_F(ExpiryTest, AValueIsReadUntilItsDeadlineThenAbsentOnEveryReadPath) {
   EXPECT_EQ(Scan(), (std::map<std::string, std::string>{{"b", "2"}}));
 }
 
+TEST_F(ExpiryTest, MultiGetHidesExpiredValuesAndStripsDeadlinesLikeGet) {
+  Open();
+  const int64_t deadline = NowMs() + 10'000;
+  ASSERT_TRUE(PutExpiring("a", "1", deadline).ok());
+  ASSERT_TRUE(Put("b", "2").ok());
+  ASSERT_TRUE(db_->Flush().ok());  // a and b in a segment
+  ASSERT_TRUE(PutExpiring("c", "3", deadline + 5'000).ok());  // c in the memtable
+  const std::vector<std::string> keys = {"a", "b", "c", "absent"};
+  auto multi = [&](int64_t as_of_ms) {
+    std::vector<std::string> values;
+    std::vector<Status> statuses;
+    ReadOptions options;
+    options.expiry_as_of_ms = as_of_ms;
+    db_->MultiGet(options, keys, &values, &statuses);
+    std::string out;
+    for (size_t i = 0; i < keys.size(); i++) {
+      out += keys[i] + "=" + (statuses[i].ok() ? values[i] : statuses[i].IsNotFound() ? "-" : statuses[i].ToString()) + " ";
+    }
+    return out;
+  };
+  EXPECT_EQ(multi(0), "a=1 b=2 c=3 absent=- ");
+  clock_.AdvanceMillis(10'000);
+  EXPECT_EQ(multi(0), "a=- b=2 c=3 absent=- ");
+  EXPECT_EQ(multi(deadline - 1), "a=1 b=2 c=3 absent=- ");
+  clock_.AdvanceMillis(5'000);
+  EXPECT_EQ(multi(0), "a=- b=2 c=- absent=- ");
+}
+
 TEST_F(ExpiryTest, AnExpiredValueHidesOlderVersionsAndAPlainPutClearsTheExpiry) {
   Open();
   ASSERT_TRUE(Put("k", "old").ok());

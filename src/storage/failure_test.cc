@@ -226,6 +226,32 @@ TEST_F(FailureTest, MissingSegmentFileIsCorruptionNotAnAbsentKey) {
   EXPECT_NE(got.find("missing"), std::string::npos) << got;
 }
 
+// A batch read gives each key its own answer: the keys that need the
+// missing segment its error, the others their values or NotFound.
+TEST_F(FailureTest, MultiGetGivesTheMissingSegmentsErrorOnlyToTheKeysThatNeedIt) {
+  Open();
+  auto db = Db("a");
+  Fill(db.get(), 0, 50);
+  ASSERT_TRUE(db->Flush().ok());
+  Fill(db.get(), 100, 101);  // k00100: in the memtable
+  const uint64_t number = (*db->segment_set())[0]->meta().number;
+  const std::string path = SegmentFileName("/store", number);
+  storage_->segment_cache()->Evict(number);
+  ASSERT_TRUE(disk_.DeleteFile(path).ok());  // behind the store's back
+  const std::vector<std::string> keys = {"k00007", "k00100", "zzz", "k00031"};
+  std::vector<std::string> values;
+  std::vector<Status> statuses;
+  db->MultiGet(ReadOptions(), keys, &values, &statuses);
+  ASSERT_EQ(statuses.size(), keys.size());
+  for (size_t i : {size_t{0}, size_t{3}}) {
+    EXPECT_TRUE(statuses[i].IsCorruption()) << keys[i] << ": " << statuses[i].ToString();
+    EXPECT_NE(statuses[i].ToString().find(path), std::string::npos) << statuses[i].ToString();
+  }
+  ASSERT_TRUE(statuses[1].ok()) << statuses[1].ToString();
+  EXPECT_EQ(values[1], Value(100));
+  EXPECT_TRUE(statuses[2].IsNotFound()) << "outside the segment's key range: " << statuses[2].ToString();
+}
+
 // A write and a journal rotation that happen while reclaim works out which
 // files to keep must not lose the file the write went to.
 TEST_F(FailureTest, WriteAndRotationDuringReclaimKeepTheirJournalFile) {

@@ -1,5 +1,7 @@
 #include "storage/segment.h"
 
+#include <cstring>
+
 #include <zstd.h>
 
 #include <fmt/format.h>
@@ -28,10 +30,6 @@ std::string BaseName(const std::string& path) {
 }
 
 }  // namespace
-
-bool DecodeBlockHandle(std::string_view* input, BlockHandle* handle) {
-  return GetVarint64(input, &handle->offset) && GetVarint64(input, &handle->size);
-}
 
 void SegmentProperties::EncodeTo(std::string* dst) const {
   PutVarint64(dst, db_id);
@@ -220,6 +218,7 @@ Result<std::shared_ptr<Segment>> Segment::Open(FileSystem* fs, const std::string
   EBB_ASSIGN_OR_RETURN(Contents filter, seg->ReadBlockContents(handles[0], "filter block"));
   seg->filter_.assign(filter.view());
   EBB_ASSIGN_OR_RETURN(seg->index_, seg->ReadBlock(handles[1], "index block"));
+  seg->fences_ = IndexFences::Build(seg->index_);
   EBB_ASSIGN_OR_RETURN(Contents props, seg->ReadBlockContents(handles[2], "properties block"));
   if (!seg->props_.DecodeFrom(props.view())) {
     return Status::Corruption(fmt::format("segment {}: malformed properties block", name));
@@ -323,17 +322,38 @@ Result<bool> Segment::Get(std::string_view user_key, SequenceNumber seq, std::st
 Result<bool> Segment::Get(std::string_view user_key, uint64_t bloom_hash, SequenceNumber seq, std::string* value,
                           ValueType* type) const {
   if (!MayContainHash(bloom_hash)) return false;
-  std::string target = MakeInternalKey(user_key, seq, kValueTypeForSeek);
-  Block::Cursor index(&index_, InternalKeyCmp);
-  index.Seek(target);
-  if (!index.Valid()) {
-    if (!index.status().ok()) return index.status().WithContext(fmt::format("segment {} index", BaseName(path_)));
-    return false;
+  return GetPastFilter(user_key, seq, value, type);
+}
+
+Result<bool> Segment::GetPastFilter(std::string_view user_key, SequenceNumber seq, std::string* value,
+                                    ValueType* type) const {
+  // The seek target: the internal key, built on the stack when it is short.
+  char stack[64];
+  std::string heap;
+  std::string_view target;
+  if (user_key.size() + 8 <= sizeof(stack)) {
+    std::memcpy(stack, user_key.data(), user_key.size());
+    EncodeFixed64(stack + user_key.size(), PackTag(seq, kValueTypeForSeek));
+    target = std::string_view(stack, user_key.size() + 8);
+  } else {
+    heap = MakeInternalKey(user_key, seq, kValueTypeForSeek);
+    target = heap;
   }
-  std::string_view handle_enc = index.value();
   BlockHandle handle;
-  if (!DecodeBlockHandle(&handle_enc, &handle)) {
-    return Status::Corruption(fmt::format("segment {}: malformed block handle in the index", BaseName(path_)));
+  const IndexFences::Outcome found =
+      fences_ ? fences_->Find(user_key, &handle) : IndexFences::Outcome::kAmbiguous;
+  if (found == IndexFences::Outcome::kPastEnd) return false;
+  if (found == IndexFences::Outcome::kAmbiguous) {
+    Block::Cursor index(&index_, InternalKeyCmp);
+    index.Seek(target);
+    if (!index.Valid()) {
+      if (!index.status().ok()) return index.status().WithContext(fmt::format("segment {} index", BaseName(path_)));
+      return false;
+    }
+    std::string_view handle_enc = index.value();
+    if (!DecodeBlockHandle(&handle_enc, &handle)) {
+      return Status::Corruption(fmt::format("segment {}: malformed block handle in the index", BaseName(path_)));
+    }
   }
   EBB_ASSIGN_OR_RETURN(Block block, ReadDataBlock(handle));
   Block::Cursor cursor(&block, InternalKeyCmp);

@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +29,7 @@
 #include "storage/block.h"
 #include "storage/bloom.h"
 #include "storage/format.h"
+#include "storage/index_fences.h"
 #include "storage/internal_iterator.h"
 
 namespace ebb {
@@ -63,11 +65,6 @@ struct SegmentProperties {
 
   void EncodeTo(std::string* dst) const;
   bool DecodeFrom(std::string_view input);
-};
-
-struct BlockHandle {
-  uint64_t offset = 0;
-  uint64_t size = 0;  // contents, without the trailer
 };
 
 class SegmentWriter {
@@ -117,6 +114,10 @@ class Segment : public std::enable_shared_from_this<Segment> {
   // the segments a read looks at).
   Result<bool> Get(std::string_view user_key, uint64_t bloom_hash, SequenceNumber seq, std::string* value,
                    ValueType* type) const;
+  // The same without consulting the filter, for a caller whose copy of it
+  // (SegmentFile's resident filter) already said the key may be here.
+  Result<bool> GetPastFilter(std::string_view user_key, SequenceNumber seq, std::string* value,
+                             ValueType* type) const;
 
   // False means the key is certainly not in this segment.
   bool MayContain(std::string_view user_key) const { return BloomMayContain(filter_, user_key); }
@@ -167,6 +168,9 @@ class Segment : public std::enable_shared_from_this<Segment> {
   const std::unique_ptr<RandomAccessFile> file_;
   const uint64_t file_size_;
   Block index_;
+  // What point lookups search instead of index_ (nothing if index_ holds a
+  // malformed entry: lookups then search index_ and report it).
+  std::optional<IndexFences> fences_;
   std::string filter_;
   SegmentProperties props_;
   std::shared_ptr<void> pin_;
@@ -176,7 +180,6 @@ class Segment : public std::enable_shared_from_this<Segment> {
   std::unique_ptr<std::atomic<uint64_t>[]> verified_;
 };
 
-bool DecodeBlockHandle(std::string_view* input, BlockHandle* handle);
 
 // Filter files (docs/format.md, "Filter files"): an evicted segment's
 // filter block, kept locally so a point read fetches only the evicted

@@ -77,6 +77,11 @@ bool SegmentFile::MayContain(uint64_t bloom_hash) const {
   return filter == nullptr || BloomMayContainHash(*filter, bloom_hash);
 }
 
+void SegmentFile::PrefetchFilter(uint64_t bloom_hash) const {
+  const std::string* filter = filter_.load(std::memory_order_acquire);
+  if (filter != nullptr) BloomPrefetch(*filter, bloom_hash);
+}
+
 void SegmentFile::KeepFilter(std::string filter) const {
   MutexLock lock(&filter_mu_);
   if (filter_owner_ != nullptr) return;

@@ -56,6 +56,10 @@ class SegmentFile {
   // True when no filter is known yet (the segment is opened and its own
   // filter consulted) or the key may be there.
   bool MayContain(uint64_t bloom_hash) const;
+  // True once a resident filter is known: MayContain then consulted it.
+  bool HasResidentFilter() const { return filter_.load(std::memory_order_acquire) != nullptr; }
+  // Starts loading the resident filter's line for bloom_hash (BloomPrefetch).
+  void PrefetchFilter(uint64_t bloom_hash) const;
   std::string filter_path() const;
   int64_t last_access_micros() const { return last_access_micros_.load(std::memory_order_relaxed); }
   // Shadowed-bytes estimate, updated by flushes.

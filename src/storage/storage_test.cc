@@ -406,9 +406,27 @@ TEST_F(StorageTest, RandomizedModel) {
         }
       }
       ASSERT_TRUE(db->Write(WriteOptions(), b).ok());
-    } else if (op < 95) {
+    } else if (op < 92) {
       auto it = model[d].find(key);
       ASSERT_EQ(Get(db.get(), key), it == model[d].end() ? "NOT_FOUND" : it->second) << "step " << step;
+    } else if (op < 95) {
+      // A batch read, repeated and absent keys included, must agree key by
+      // key with the model (memtables, segments, tombstones alike).
+      std::vector<std::string> keys;
+      for (int j = 0; j < 12; j++) keys.push_back("k" + std::to_string(rnd.Uniform(kKeys + 20)));
+      keys.push_back(keys.front());
+      std::vector<std::string> values;
+      std::vector<Status> statuses;
+      db->MultiGet(ReadOptions(), keys, &values, &statuses);
+      ASSERT_EQ(values.size(), keys.size());
+      ASSERT_EQ(statuses.size(), keys.size());
+      for (size_t j = 0; j < keys.size(); j++) {
+        auto it = model[d].find(keys[j]);
+        const std::string got = statuses[j].IsNotFound() ? "NOT_FOUND"
+                                : statuses[j].ok()      ? values[j]
+                                                        : "ERROR: " + statuses[j].ToString();
+        ASSERT_EQ(got, it == model[d].end() ? "NOT_FOUND" : it->second) << "step " << step << " key " << keys[j];
+      }
     } else if (op < 97) {
       ASSERT_TRUE(db->Flush().ok());
     } else if (op < 98) {
