@@ -61,6 +61,7 @@ Status BackgroundScheduler::RegisterClass(std::string name, WorkSource* source, 
   auto next = classes_;
   auto entry = std::make_shared<Entry>(name, source, std::move(upstreams), settings, clock_->NowMicros());
   entry->fed_by_writes = fed_by_writes;
+  entry->upstreams_seen_micros = clock_->NowMicros();
   next.emplace(std::move(name), std::move(entry));
   EBB_RETURN_IF_ERROR(RebuildGraphLocked(std::move(next)));
   NotifyLocked();
@@ -358,11 +359,17 @@ void BackgroundScheduler::RoundLocked(bool run_inline) {
     if (entry->removed || entry->running || !entry->cls.DueAt(clock_->NowMicros())) continue;
     const bool kicked = entry->cls.TakeKick();
     // What the source waits for (the classes above; the foreground for a
-    // class right below it alone) was busy when the class was last looked
-    // at and is idle now: tell the source before reading its gauge.
-    const bool busy = UpstreamsLocked(*entry, clock_->NowMicros()).holders_busy;
-    const bool went_idle = !busy && entry->saw_busy_upstreams;
+    // class right below it alone) was busy since the class was last looked
+    // at and is idle now: tell the source before reading its gauge. Busy
+    // since then: seen busy then, or quiet only from a moment after then (a
+    // burst no round saw, the dispatcher having woken only after it).
+    const int64_t seen_now = clock_->NowMicros();
+    const UpstreamView seen = UpstreamsLocked(*entry, seen_now);
+    const bool busy = seen.holders_busy;
+    const bool went_idle =
+        !busy && (entry->saw_busy_upstreams || seen.holders_quiet_since_micros > entry->upstreams_seen_micros);
     entry->saw_busy_upstreams = busy;
+    entry->upstreams_seen_micros = seen_now;
     entry->in_use++;
     // Callbacks run without mu_ (they may Kick or note foreground work).
     mu_.Unlock();

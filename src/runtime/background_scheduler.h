@@ -166,6 +166,7 @@ class BackgroundScheduler {
     std::vector<Entry*> upstream_entries;  // registered upstreams
     bool upstream_foreground = false;      // foreground is an (effective) upstream
     bool saw_busy_upstreams = false;       // at its last evaluation (for WorkSource::UpstreamsIdle)
+    int64_t upstreams_seen_micros = 0;     // when that was (registration before the first)
   };
   struct Pass {
     std::shared_ptr<Entry> entry;

@@ -323,6 +323,26 @@ TEST_F(TrickleTest, HeldWorkIsReleasedWhenTheClassesAboveGoQuiet) {
   EXPECT_FALSE(scheduler_.GetStatus().armed_deadline_micros);
 }
 
+TEST_F(TrickleTest, HeldWorkIsReleasedAfterABurstNoRoundSawBusy) {
+  // A class right below the foreground that holds work (like active
+  // expiry's stragglers): a burst the dispatcher slept through (writes under
+  // its wake threshold, the first round only after the burst went quiet)
+  // still releases it, because the foreground was busy after the class was
+  // last looked at.
+  FakeWorkSource held(&clock_);
+  ASSERT_TRUE(scheduler_.RegisterClass("held", &held, {"foreground"}, Band(16 * kMiB, 64 * kMiB)).ok());
+  held.Hold(kMiB);
+  scheduler_.RunOnce();
+  EXPECT_EQ(held.upstreams_idle_calls(), 0u) << "nothing was busy";
+  clock_.Advance(1'000'000);
+  scheduler_.NoteForegroundWork(100);  // no round runs while it is busy
+  clock_.Advance(10'000'000);  // well past the idle hysteresis and horizon
+  scheduler_.RunOnce();
+  EXPECT_EQ(held.upstreams_idle_calls(), 1u) << "the burst no round saw did not count";
+  scheduler_.RunOnce();
+  EXPECT_EQ(held.upstreams_idle_calls(), 1u) << "one burst, one release";
+}
+
 // ---- Work that comes due by itself ----------------------------------------------
 
 // Nothing pending until `due_micros`, then `bytes` (active expiry: a stored
