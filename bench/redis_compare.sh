@@ -27,12 +27,19 @@
 # space: in Ebb a read-modify-write on the write executor, under the key's
 # lock.
 #
+# GET is measured twice on every server. `GET` runs right after the SET
+# test, in the same redis-benchmark call: in Ebb it shares the two cores with
+# the flush and compaction of what SET just wrote (the rush to idle). Then
+# every server rests REST seconds (-s, default 10; Ebb is quiescent after a
+# million SETs in about 3) and a second call runs `GET_SETTLED`, INCR and
+# MSET: reads of a store whose background work is done.
+#
 # Prints a markdown table of medians with min-max, and the ratios Ebb /
 # redis-server; --jsonl FILE also writes every single run as a JSON line
 # (bench/summarize.py reads it).
 #
 #   bench/redis_compare.sh [-r REPEATS] [-n N_PIPELINED] [-N N_SINGLE] [-d SIZE[,SIZE...]]
-#                          [--ebb PATH] [--jsonl FILE]
+#                          [-s REST_SECONDS] [--ebb PATH] [--jsonl FILE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,19 +49,24 @@ requests_single=200000
 sizes="100,1000"
 keyspace=1000000
 tests="ping_inline,ping_mbulk,set,get,incr,mset"
+# The two redis-benchmark calls of a run: before and after the rest.
+tests_first="ping_inline,ping_mbulk,set,get"
+tests_settled="get,incr,mset"
+rest=10
 ebb=build/release/bin/ebb
 sync="${EBB_SYNC:-batch}"
 jsonl=""
-usage="usage: $0 [-r REPEATS] [-n N_PIPELINED] [-N N_SINGLE] [-d SIZE[,SIZE...]] [--ebb PATH] [--jsonl FILE]"
+usage="usage: $0 [-r REPEATS] [-n N_PIPELINED] [-N N_SINGLE] [-d SIZE[,SIZE...]] [-s REST_SECONDS] [--ebb PATH] [--jsonl FILE]"
 while [ $# -gt 0 ]; do
   case "$1" in
     -r) repeats="$2"; shift 2 ;;
     -n) requests_pipelined="$2"; shift 2 ;;
     -N) requests_single="$2"; shift 2 ;;
     -d) sizes="$2"; shift 2 ;;
+    -s) rest="$2"; shift 2 ;;
     --ebb) ebb="$2"; shift 2 ;;
     --jsonl) jsonl="$2"; shift 2 ;;
-    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
     *) echo "$usage" >&2; exit 2 ;;
   esac
 done
@@ -126,21 +138,30 @@ for size in "${size_list[@]}"; do
         start_server "$server" "$work/$server"
         n=$requests_pipelined
         [ "$pipeline" -gt 1 ] || n=$requests_single
-        while IFS=, read -r test rps _; do
-          test="${test//\"/}"
-          rps="${rps//\"/}"
-          case "$test" in
-            PING_INLINE|PING_MBULK|SET|GET|INCR|MSET*) ;;
-            *) continue ;;
-          esac
-          test="${test%% *}"
-          results["$size $pipeline $server $test"]+="$rps "
-          if [ -n "$jsonl" ]; then
-            printf '{"workload":"redis","server":"%s","test":"%s","value_size":%s,"pipeline":%s,"clients":50,"keyspace":%s,"requests":%s,"round":%s,"ops_per_sec":%s,"ebb_sync":"%s"}\n' \
-              "$server" "$test" "$size" "$pipeline" "$keyspace" "$n" "$r" "$rps" "$sync" >> "$jsonl"
+        for call in first settled; do
+          if [ "$call" = first ]; then
+            call_tests=$tests_first
+          else
+            sleep "$rest"
+            call_tests=$tests_settled
           fi
-        done < <(redis-benchmark -p "$port" -t "$tests" -r "$keyspace" -d "$size" -c 50 -P "$pipeline" \
-                   -n "$n" --csv 2>/dev/null)
+          while IFS=, read -r test rps _; do
+            test="${test//\"/}"
+            rps="${rps//\"/}"
+            case "$test" in
+              PING_INLINE|PING_MBULK|SET|GET|INCR|MSET*) ;;
+              *) continue ;;
+            esac
+            test="${test%% *}"
+            [ "$call" = first ] || [ "$test" != GET ] || test=GET_SETTLED
+            results["$size $pipeline $server $test"]+="$rps "
+            if [ -n "$jsonl" ]; then
+              printf '{"workload":"redis","server":"%s","test":"%s","value_size":%s,"pipeline":%s,"clients":50,"keyspace":%s,"requests":%s,"round":%s,"ops_per_sec":%s,"ebb_sync":"%s","rest_s":%s}\n' \
+                "$server" "$test" "$size" "$pipeline" "$keyspace" "$n" "$r" "$rps" "$sync" "$rest" >> "$jsonl"
+            fi
+          done < <(redis-benchmark -p "$port" -t "$call_tests" -r "$keyspace" -d "$size" -c 50 -P "$pipeline" \
+                     -n "$n" --csv 2>/dev/null)
+        done
         stop_servers
       done
     done
@@ -158,7 +179,8 @@ cell() { read -r m lo hi <<< "$1"; printf "%.0f (%.0f-%.0f)" "$m" "$lo" "$hi"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx", (b > 0 ? a / b : 0)}'; }
 
 echo "redis-benchmark -t $tests -r $keyspace -c 50, -P 16 (-n $requests_pipelined) and -P 1 (-n $requests_single),"
-echo "ops/s, median (min-max) of $repeats round-robin rounds; MSET sets 10 keys per request."
+echo "ops/s, median (min-max) of $repeats round-robin rounds; MSET sets 10 keys per request;"
+echo "GET right after SET, GET_SETTLED (then INCR, MSET) after every server rested ${rest} s."
 echo "Ebb: ebb serve, journal.sync=$sync; redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p');" \
      "$(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
 echo
@@ -166,7 +188,7 @@ echo "| value bytes | pipeline | test | ebb serve | redis AOF everysec | Ebb / A
 echo "|---:|---:|---|---:|---:|---:|---:|---:|"
 for size in "${size_list[@]}"; do
   for pipeline in 16 1; do
-    for test in SET GET INCR MSET PING_INLINE PING_MBULK; do
+    for test in SET GET GET_SETTLED INCR MSET PING_INLINE PING_MBULK; do
       e=$(echo "${results["$size $pipeline ebb $test"]:-}" | stats)
       a=$(echo "${results["$size $pipeline aof $test"]:-}" | stats)
       p=$(echo "${results["$size $pipeline plain $test"]:-}" | stats)

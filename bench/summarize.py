@@ -320,14 +320,18 @@ def redis(directory):
     body = []
     for size in sorted({r["value_size"] for r in rows}):
         for pipeline in sorted({r["pipeline"] for r in rows}, reverse=True):
-            for test in ("SET", "GET", "INCR", "MSET", "PING_INLINE", "PING_MBULK"):
+            for test in ("SET", "GET", "GET_SETTLED", "INCR", "MSET", "PING_INLINE", "PING_MBULK"):
                 e, a, p = (g.get((size, pipeline, test, s), []) for s in ("ebb", "aof", "plain"))
                 if not e:
                     continue
                 body.append([size, pipeline, test, spread(e), spread(a), ratio(median(e), median(a)), spread(p),
                              ratio(median(e), median(p))])
     rounds = max((len(v) for v in g.values()), default=0)
-    return (f"ops/s, median (min-max) of {rounds} rounds; `-r 1000000 -c 50`; MSET sets 10 keys per request.\n\n" +
+    rests = sorted({r["rest_s"] for r in rows if "rest_s" in r})
+    settled = (f"; GET right after SET, GET_SETTLED, INCR and MSET after every server rested {rests[0]} s"
+               if rests else "")
+    return (f"ops/s, median (min-max) of {rounds} rounds; `-r 1000000 -c 50`; MSET sets 10 keys per request"
+            f"{settled}.\n\n" +
             table(["value bytes", "pipeline (-P)", "test", "ebb serve", "redis AOF everysec", "Ebb / AOF",
                    "redis, no persistence", "Ebb / no persistence"], body))
 
