@@ -9,6 +9,7 @@
 
 #include "base/logging.h"
 #include "base/thread_name.h"
+#include "base/thread_priority.h"
 #include "base/status_macros.h"
 
 namespace ebb {
@@ -183,11 +184,13 @@ Status BackgroundScheduler::Start() {
   try {
     threads_list_.emplace_back([this] {
       SetCurrentThreadName("ebb-bg-dispatch");
+      ThreadStarted();
       DispatcherLoop();
     });
     for (int i = 0; i < threads_; i++) {
       threads_list_.emplace_back([this, i] {
         SetCurrentThreadName(fmt::format("ebb-bg-{}", i + 1));
+        ThreadStarted();
         WorkerLoop();
       });
     }
@@ -200,6 +203,7 @@ Status BackgroundScheduler::Start() {
     mu_.Unlock();
     for (auto& t : started) t.join();
     mu_.Lock();
+    thread_ids_.clear();
     started_ = false;
     stopping_ = false;
     return Status::Internal(fmt::format("background scheduler could not start its threads: {}", e.what()));
@@ -227,6 +231,7 @@ void BackgroundScheduler::Stop() {
   MutexLock lock(&mu_);
   for (const Pass& pass : queue_) pass.entry->running = false;
   queue_.clear();
+  thread_ids_.clear();
   started_ = false;
   stopping_ = false;
   asleep_ = false;
@@ -500,9 +505,19 @@ UpstreamView BackgroundScheduler::UpstreamsLocked(const Entry& entry, int64_t no
   return view;
 }
 
-void BackgroundScheduler::ApplySettings(const WorkSettings& settings) {
+void BackgroundScheduler::ThreadStarted() {
+  MutexLock lock(&mu_);
+  const int tid = CurrentThreadId();
+  thread_ids_.push_back(tid);
+  if (settings_.nice == 0) return;
+  Status status = SetThreadNice(tid, settings_.nice, fmt::format("work.nice, thread {}", CurrentThreadName()));
+  if (!status.ok()) EBB_LOG(kWarn, "{}", status.ToString());
+}
+
+Status BackgroundScheduler::ApplySettings(const WorkSettings& settings) {
   MutexLock lock(&mu_);
   const bool policy_changed = settings.policy != settings_.policy;
+  const bool nice_changed = settings.nice != settings_.nice;
   const int threads = settings_.threads;
   settings_ = settings;
   settings_.threads = threads;  // takes a restart
@@ -510,7 +525,15 @@ void BackgroundScheduler::ApplySettings(const WorkSettings& settings) {
     EBB_LOG(kInfo, "background work policy is now {}", WorkPolicyName(settings.policy));
     for (const auto& entry : order_) entry->cls.ResetForPolicyChange();
   }
+  Status first_error;
+  if (nice_changed) {
+    for (int tid : thread_ids_) {
+      Status status = SetThreadNice(tid, settings_.nice, "work.nice, a background thread");
+      if (!status.ok() && first_error.ok()) first_error = status;
+    }
+  }
   NotifyLocked();
+  return first_error;
 }
 
 Status BackgroundScheduler::SetClassSettings(std::string_view name, const WorkClassSettings& settings) {
@@ -540,7 +563,8 @@ Status BackgroundScheduler::ApplyConfig(const Config& config) {
       first_error = class_settings.status();
     }
   }
-  ApplySettings(settings);
+  Status applied = ApplySettings(settings);
+  if (!applied.ok() && first_error.ok()) first_error = applied;
   for (const auto& [name, class_settings] : updates) {
     Status s = SetClassSettings(name, class_settings);
     if (!s.ok() && !s.IsNotFound() && first_error.ok()) first_error = s;  // unregistered meanwhile: fine

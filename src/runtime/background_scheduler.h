@@ -138,8 +138,10 @@ class BackgroundScheduler {
   bool WaitUntilAsleep(int64_t deadline_micros);
 
   // Run-time settings changes. A policy change resets every class's policy
-  // state. `threads` changes need a restart (ignored here).
-  void ApplySettings(const WorkSettings& settings);
+  // state. `threads` changes need a restart (ignored here). A new `nice` is
+  // applied to every background thread; the error says why it could not be
+  // (lowering it needs CAP_SYS_NICE), the rest is applied regardless.
+  Status ApplySettings(const WorkSettings& settings);
   // InvalidArgument (and no change) for invalid settings; NotFound for an
   // unknown class.
   Status SetClassSettings(std::string_view name, const WorkClassSettings& settings);
@@ -173,6 +175,9 @@ class BackgroundScheduler {
     uint64_t budget_bytes;
   };
 
+  // Called by each background thread as it starts: records its id and
+  // applies work.nice.
+  void ThreadStarted() EXCLUDES(mu_);
   void DispatcherLoop();
   // After a round: the deadline to wait for, with the write path asked to
   // wake a far or unbounded wait (see the header comment).
@@ -237,6 +242,7 @@ class BackgroundScheduler {
   uint64_t dispatcher_passes_ GUARDED_BY(mu_) = 0;
   uint64_t foreground_notifications_ GUARDED_BY(mu_) = 0;
   std::vector<std::thread> threads_list_ GUARDED_BY(mu_);
+  std::vector<int> thread_ids_ GUARDED_BY(mu_);  // kernel ids of the started threads, for work.nice
 };
 
 }  // namespace ebb

@@ -6,7 +6,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <map>
 #include <memory>
 #include <random>
@@ -558,6 +563,62 @@ class ThreadedSchedulerTest : public ::testing::Test {
   FakeWorkSource writeback_{&clock_}, compaction_{&clock_};
 };
 
+// The nice of every thread of this process whose name starts with `prefix`
+// (field 19 of /proc/self/task/<tid>/stat).
+std::vector<int> NiceOfThreadsNamed(const std::string& prefix) {
+  std::vector<int> out;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(entry.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    if (name.rfind(prefix, 0) != 0) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    std::istringstream rest(line.substr(line.rfind(')') + 2));  // from field 3 on
+    std::string field;
+    for (int i = 3; i <= 19; i++) rest >> field;
+    out.push_back(std::stoi(field));
+  }
+  return out;
+}
+
+// Waits (up to a minute: a wait, not a timing assertion) until there are
+// `count` threads named `prefix`* and all have nice `nice`.
+bool ThreadsReachNice(const std::string& prefix, size_t count, int nice) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  while (std::chrono::steady_clock::now() < give_up) {
+    const std::vector<int> seen = NiceOfThreadsNamed(prefix);
+    if (seen.size() == count && std::all_of(seen.begin(), seen.end(), [&](int n) { return n == nice; })) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return false;
+}
+
+TEST_F(ThreadedSchedulerTest, WorkNiceSetsEveryBackgroundThreadsCpuWeight) {
+  WorkSettings settings = TestSettings();
+  settings.nice = 5;
+  ASSERT_TRUE(scheduler_.ApplySettings(settings).ok());  // before Start: applied as the threads start
+  ASSERT_TRUE(scheduler_.Start().ok());
+  // The dispatcher and the two workers.
+  EXPECT_TRUE(ThreadsReachNice("ebb-bg-", 3, 5)) << ::testing::PrintToString(NiceOfThreadsNamed("ebb-bg-"));
+  settings.nice = 9;
+  ASSERT_TRUE(scheduler_.ApplySettings(settings).ok());
+  EXPECT_TRUE(ThreadsReachNice("ebb-bg-", 3, 9)) << ::testing::PrintToString(NiceOfThreadsNamed("ebb-bg-"));
+  // Lowering needs CAP_SYS_NICE: either it works or it says so.
+  settings.nice = 2;
+  Status lowered = scheduler_.ApplySettings(settings);
+  if (lowered.ok()) {
+    EXPECT_TRUE(ThreadsReachNice("ebb-bg-", 3, 2));
+  } else {
+    EXPECT_TRUE(lowered.IsPermissionDenied()) << lowered.ToString();
+    EXPECT_NE(lowered.message().find("CAP_SYS_NICE"), std::string::npos) << lowered.ToString();
+    EXPECT_NE(lowered.message().find("work.nice"), std::string::npos) << lowered.ToString();
+  }
+  scheduler_.Stop();
+  EXPECT_TRUE(NiceOfThreadsNamed("ebb-bg-").empty());
+}
+
 TEST_F(ThreadedSchedulerTest, StartsAndStopsCleanly) {
   ASSERT_TRUE(scheduler_.Start().ok());
   EXPECT_TRUE(scheduler_.Start().IsInvalidArgument());
@@ -728,7 +789,7 @@ TEST_F(ThreadedSchedulerTest, ConcurrentUseKeepsOnePassPerClassAndConservesWork)
       (void)scheduler_.GetStatus();
       if (++i % 50 == 0) {
         s.policy = s.policy == WorkPolicy::kEbb ? WorkPolicy::kEager : WorkPolicy::kEbb;
-        scheduler_.ApplySettings(s);
+        EXPECT_TRUE(scheduler_.ApplySettings(s).ok());
       }
       std::this_thread::yield();
     }

@@ -1,10 +1,7 @@
 #include "runtime/future_pool.h"
 
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <system_error>
 
@@ -12,6 +9,7 @@
 
 #include "base/logging.h"
 #include "base/thread_name.h"
+#include "base/thread_priority.h"
 #include "base/status_macros.h"
 
 namespace ebb {
@@ -164,16 +162,7 @@ void FuturePool::TakeExitedLocked(std::vector<std::unique_ptr<Worker>>* exited) 
 
 Status FuturePool::ApplyNiceLocked(Worker* worker) {
   if (worker->tid == 0 || worker->exited) return Status::OK();  // applies it itself when it starts
-  if (setpriority(PRIO_PROCESS, static_cast<id_t>(worker->tid), nice_) == 0) return Status::OK();
-  int err = errno;
-  std::string what = fmt::format("FuturePool {}: cannot set nice {} on worker thread {} ({})", name_, nice_,
-                                 worker->tid, std::strerror(err));
-  if (err == EACCES || err == EPERM) {
-    return Status::PermissionDenied(what +
-                                    "; lowering a thread's nice needs CAP_SYS_NICE: grant it, or restart with the "
-                                    "new value");
-  }
-  return Status::IOError(what);
+  return SetThreadNice(worker->tid, nice_, fmt::format("FuturePool {} worker", name_));
 }
 
 Status FuturePool::SetNice(int nice) {
@@ -202,7 +191,7 @@ void FuturePool::WorkerMain(Worker* worker) {
   SetCurrentThreadName(fmt::format("{}-{}", name_, worker->id));
   {
     MutexLock lock(&mu_);
-    worker->tid = static_cast<int>(gettid());
+    worker->tid = CurrentThreadId();
     Status status = ApplyNiceLocked(worker);
     if (!status.ok()) EBB_LOG(kWarn, "{}", status.ToString());
   }

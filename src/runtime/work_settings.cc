@@ -50,6 +50,7 @@ Result<WorkSettings> WorkSettings::FromConfig(const Config& config) {
   s.max_pause_ms = config.GetInt(kSection, "max_pause_ms");
   s.stuck_backoff_max_ms = config.GetInt(kSection, "stuck_backoff_max_ms");
   s.max_pending_age_s = config.GetInt(kSection, "max_pending_age_s");
+  s.nice = static_cast<int>(config.GetInt(kSection, "nice"));
   return s;
 }
 
@@ -146,6 +147,15 @@ void RegisterWorkSettings(ConfigSchema* schema) {
                               "data into segment files and frees the journal sooner; longer gathers a trickle into "
                               "fewer, larger passes and fewer wakeups.",
                .min = 1, .max = 86400});
+  schema->Add({.section = work, .key = "nice", .type = SettingType::kInt, .default_value = "0",
+               .unit = "nice", .runtime = true,
+               .description = "Linux nice value (CPU weight under contention) of the background threads (the "
+                              "dispatcher and the workers, which flush, compact, tier out and reclaim). Level "
+                              "with the foreground by default; raising it gives reads and writes the CPU first "
+                              "when they and background work compete for it, at the risk of background work "
+                              "falling further behind under sustained load (writers are then slowed at the "
+                              "memory bound). Lowering it at run time needs CAP_SYS_NICE.",
+               .min = -20, .max = 19});
 
   schema->Add({.section = cls, .key = "band_low_bytes", .type = SettingType::kBytes, .default_value = "64MiB",
                .unit = "bytes", .runtime = true,

@@ -65,6 +65,10 @@ struct WorkSettings {
   // its band or too small to be worth a pass (Linux's
   // dirty_expire_centisecs). Armed as one deadline per class.
   int64_t max_pending_age_s = 30;
+  // Linux nice value of the background threads (dispatcher and workers):
+  // their CPU weight when the machine is saturated. 0 is level with the
+  // foreground; raising it lets reads and writes take the CPU first.
+  int nice = 0;
 
   // Reads section [work]. Values were validated by the schema; this adds
   // nothing that can fail today but returns Result so a cross-setting check

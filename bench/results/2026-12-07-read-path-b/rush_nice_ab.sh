@@ -5,9 +5,11 @@
 # temporary directory, renices its ebb-bg-* threads to NICE, runs a million
 # pipelined SETs, a million GETs right after, rests 8 s, a million GETs.
 #   for r in 1 2 3; do for n in 0 10 19; do rush_nice_ab.sh nice$n $n; done; done
-label=$1; nice=$2
+# Extra arguments after NICE go to `ebb serve` (the work.nice rounds:
+#   rush_nice_ab.sh nice19 0 --set work.nice=19).
+label=$1; nice=$2; shift 2
 d=$(mktemp -d)
-"${EBB:-build/release/bin/ebb}" serve --data $d/data --port 7421 --admin-port 0 >$d/log 2>&1 &
+"${EBB:-build/release/bin/ebb}" serve --data $d/data --port 7421 --admin-port 0 "$@" >$d/log 2>&1 &
 pid=$!
 sleep 1
 for t in /proc/$pid/task/*; do case "$(cat $t/comm)" in ebb-bg-*) renice -n $nice -p $(basename $t) >/dev/null;; esac; done
