@@ -90,10 +90,6 @@ Status ResolveFound(ValueType type, int64_t now_ms, std::string* value, int64_t*
   return Status::OK();
 }
 
-}  // namespace
-
-namespace {
-
 // The newest entry of key in the view's memtables; true if one is there.
 bool FindInMemtables(const ReadView& view, std::string_view key, uint64_t bloom_hash, SequenceNumber seq,
                      std::string* value, ValueType* type) {
@@ -120,13 +116,15 @@ Result<bool> SearchSegment(const Segment& seg, bool resident, std::string_view k
 
 }  // namespace
 
-SequenceNumber DatabaseCore::ReadSequence(const ReadOptions& options, std::shared_ptr<const ReadView>* view) const {
+DatabaseCore::ReadPoint DatabaseCore::BeginRead(const ReadOptions& options) const {
   // The sequence first, then the view: any view taken after the sequence
   // holds every write that sequence covers.
-  SequenceNumber seq = options.snapshot ? options.snapshot->sequence() : visible_seq_.load(std::memory_order_acquire);
-  *view = CurrentView();
-  if (!options.snapshot) seq = std::max(seq, (*view)->min_read_seq);
-  return seq;
+  ReadPoint at;
+  at.seq = options.snapshot ? options.snapshot->sequence() : visible_seq_.load(std::memory_order_acquire);
+  at.view = CurrentView();
+  if (!options.snapshot) at.seq = std::max(at.seq, at.view->min_read_seq);
+  at.now_ms = options.expiry_as_of_ms != 0 ? options.expiry_as_of_ms : ctx_->clock->WallMicros() / 1000;
+  return at;
 }
 
 Status DatabaseCore::Get(const ReadOptions& options, std::string_view key, std::string* value, int64_t* expire_at_ms) {
@@ -134,9 +132,7 @@ Status DatabaseCore::Get(const ReadOptions& options, std::string_view key, std::
     MutexLock lock(&mu_);
     return closed_;
   }
-  std::shared_ptr<const ReadView> view;
-  const SequenceNumber seq = ReadSequence(options, &view);
-  const int64_t now_ms = options.expiry_as_of_ms != 0 ? options.expiry_as_of_ms : ctx_->clock->WallMicros() / 1000;
+  const auto [seq, view, now_ms] = BeginRead(options);
   ValueType type;
   const uint64_t bloom_hash = BloomHash(key);  // for every filter
   if (FindInMemtables(*view, key, bloom_hash, seq, value, &type)) {
@@ -163,12 +159,11 @@ void DatabaseCore::MultiGet(const ReadOptions& options, const std::vector<std::s
     return;
   }
   statuses->assign(n, Status::NotFound(std::string()));
-  std::shared_ptr<const ReadView> view;
-  const SequenceNumber seq = ReadSequence(options, &view);
-  const int64_t now_ms = options.expiry_as_of_ms != 0 ? options.expiry_as_of_ms : ctx_->clock->WallMicros() / 1000;
+  const auto [seq, view, now_ms] = BeginRead(options);
   std::vector<uint64_t> hashes(n);
   std::vector<size_t> missing;  // keys not answered yet, in order
   missing.reserve(n);
+  std::vector<bool> in_range;  // of missing[m], for the segment at hand
   for (size_t i = 0; i < n; i++) {
     hashes[i] = BloomHash(keys[i]);
     ValueType type;
@@ -184,16 +179,19 @@ void DatabaseCore::MultiGet(const ReadOptions& options, const std::vector<std::s
   for (const auto& file : *view->segments) {
     if (missing.empty()) break;
     const SegmentMeta& meta = file->meta();
-    for (size_t i : missing) {
-      if (InRange(meta, keys[i], seq)) file->PrefetchFilter(hashes[i]);
+    in_range.assign(missing.size(), false);
+    for (size_t m = 0; m < missing.size(); m++) {
+      in_range[m] = InRange(meta, keys[missing[m]], seq);
+      if (in_range[m]) file->PrefetchFilter(hashes[missing[m]]);
     }
     const bool resident = file->HasResidentFilter();
     std::shared_ptr<Segment> seg;
     Status open_status;
     size_t kept = 0;
-    for (size_t i : missing) {
+    for (size_t m = 0; m < missing.size(); m++) {
+      const size_t i = missing[m];
       bool answered = false;
-      if (InRange(meta, keys[i], seq) && file->MayContain(hashes[i])) {
+      if (in_range[m] && file->MayContain(hashes[i])) {
         if (seg == nullptr && open_status.ok()) {
           auto opened = file->Open();
           if (opened.ok()) {

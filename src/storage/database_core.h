@@ -272,8 +272,14 @@ class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
   static void WakeCompleted(std::vector<Completed>* done);
   void InstallViewLocked() REQUIRES(mu_);
   std::shared_ptr<const ReadView> CurrentView() const;
-  // The sequence a read with `options` reads at, and the view it searches.
-  SequenceNumber ReadSequence(const ReadOptions& options, std::shared_ptr<const ReadView>* view) const;
+  // Where a read with `options` reads: the sequence, the view it searches
+  // and the time expiry is judged at.
+  struct ReadPoint {
+    SequenceNumber seq = 0;
+    std::shared_ptr<const ReadView> view;
+    int64_t now_ms = 0;
+  };
+  ReadPoint BeginRead(const ReadOptions& options) const;
   SequenceNumber OldestSnapshotLocked() const REQUIRES(mu_);
   void ReleaseSnapshot(SequenceNumber seq);
   // NoSpace if the file system holding the store has less room than a
