@@ -14,6 +14,11 @@ It then checks what the user cares about:
   - nothing lost: the server is killed with SIGKILL, restarted on the same
     directory, and every acknowledged key is read back with its value.
 
+The journal's fdatasync is started without waiting where the kernel can
+(Linux native AIO): a kernel worker, not a thread of the server, then
+waits for the disk, and is not counted here (where those waits go:
+bench/results/2026-12-07-trickle-aio/perf_sync_waits.py).
+
     bench/trickle_server.py [--ebb build/release/bin/ebb] [--intervals 2,0.4]
                             [--seconds 60] [--settle-s 40] [--set k=v ...]
                             [--work-dir DIR] [--json]

@@ -1,5 +1,9 @@
 #include "env/fault_injection_file_system.h"
 
+#include <functional>
+#include <memory>
+#include <optional>
+
 #include <fmt/format.h>
 
 #include "base/status_macros.h"
@@ -46,6 +50,7 @@ class FaultInjectionFileSystem::File final : public WritableFile {
   Status Flush() override { return base_->Flush(); }
   Status Sync() override { return SyncWith([this] { return base_->Sync(); }); }
   Status SyncFlushed() override { return SyncWith([this] { return base_->SyncFlushed(); }); }
+  std::unique_ptr<SyncTicket> StartSyncFlushed() override;
   Status Finish() override { return SyncWith([this] { return base_->Finish(); }); }
   Status Close() override { return base_->Close(); }
   uint64_t Size() const override { return base_->Size(); }
@@ -65,6 +70,51 @@ class FaultInjectionFileSystem::File final : public WritableFile {
   const std::string path_;
   std::unique_ptr<WritableFile> base_;
 };
+
+// A started sync while syncs are held: it runs (on the thread that polls or
+// waits) once they are released.
+class FaultInjectionFileSystem::HeldSync final : public SyncTicket {
+ public:
+  HeldSync(FaultInjectionFileSystem* fs, std::function<Status()> sync) : fs_(fs), sync_(std::move(sync)) {}
+  ~HeldSync() override {
+    if (!result_) (void)Wait();
+  }
+  std::optional<Status> Poll() override {
+    if (!result_) {
+      MutexLock lock(&fs_->mu_);
+      if (fs_->hold_syncs_) return std::nullopt;
+    }
+    return Wait();
+  }
+  Status Wait() override {
+    if (!result_) {
+      {
+        MutexLock lock(&fs_->mu_);
+        while (fs_->hold_syncs_) fs_->syncs_released_.Wait();
+      }
+      result_ = sync_();
+    }
+    return *result_;
+  }
+
+ private:
+  FaultInjectionFileSystem* const fs_;
+  std::function<Status()> sync_;
+  std::optional<Status> result_;
+};
+
+std::unique_ptr<SyncTicket> FaultInjectionFileSystem::File::StartSyncFlushed() {
+  bool held;
+  {
+    MutexLock lock(&fs_->mu_);
+    fs_->started_syncs_++;
+    held = fs_->hold_syncs_;
+  }
+  // Not held: nullptr, so the caller syncs with SyncFlushed, under the
+  // armed faults.
+  if (!held) return nullptr;
+  return std::make_unique<HeldSync>(fs_, [this] { return SyncWith([this] { return base_->SyncFlushed(); }); });
+}
 
 class FaultInjectionFileSystem::ReadFile final : public RandomAccessFile {
  public:
@@ -160,6 +210,22 @@ void FaultInjectionFileSystem::Deactivate() {
 void FaultInjectionFileSystem::Reactivate() {
   MutexLock lock(&mu_);
   active_ = true;
+}
+
+void FaultInjectionFileSystem::HoldStartedSyncs() {
+  MutexLock lock(&mu_);
+  hold_syncs_ = true;
+}
+
+void FaultInjectionFileSystem::ReleaseStartedSyncs() {
+  MutexLock lock(&mu_);
+  hold_syncs_ = false;
+  syncs_released_.SignalAll();
+}
+
+uint64_t FaultInjectionFileSystem::started_syncs() const {
+  MutexLock lock(&mu_);
+  return started_syncs_;
 }
 
 bool FaultInjectionFileSystem::active() const {

@@ -10,7 +10,9 @@
 //     fsync or a lost reply;
 //   - fills the disk: appends beyond a byte budget fail with NoSpace;
 //   - corrupts bytes of a file in place;
-//   - deactivates: every later write-type call fails (the process "died").
+//   - deactivates: every later write-type call fails (the process "died");
+//   - holds started syncs (WritableFile::StartSyncFlushed): their tickets
+//     stay running until released, as a slow disk's would.
 // It counts the calls of each operation, so a test can run a scenario once
 // to learn how many there are and then fail each of them in turn.
 //
@@ -80,6 +82,15 @@ class FaultInjectionFileSystem final : public FileSystem {
   // Flips (xor 0xff) `length` bytes at `offset` of `path`, bypassing tracking.
   Status CorruptBytes(const std::string& path, uint64_t offset, uint64_t length);
 
+  // While held, a started sync's ticket runs until ReleaseStartedSyncs: Poll
+  // gives nullopt and Wait blocks. The sync itself, and any armed sync
+  // fault, happens at the first Poll or Wait after the release. Not held,
+  // StartSyncFlushed gives nullptr (the caller syncs with SyncFlushed).
+  void HoldStartedSyncs();
+  void ReleaseStartedSyncs();
+  // StartSyncFlushed calls so far.
+  uint64_t started_syncs() const;
+
   uint64_t appends() const;
   uint64_t syncs() const;
   uint64_t bytes_appended() const;
@@ -104,6 +115,7 @@ class FaultInjectionFileSystem final : public FileSystem {
 
  private:
   class File;
+  class HeldSync;
   class ReadFile;
   class SeqFile;
   friend class File;
@@ -135,6 +147,9 @@ class FaultInjectionFileSystem final : public FileSystem {
   FileSystem* const base_;
   mutable Mutex mu_;
   bool active_ GUARDED_BY(mu_) = true;
+  bool hold_syncs_ GUARDED_BY(mu_) = false;
+  CondVar syncs_released_{&mu_};
+  uint64_t started_syncs_ GUARDED_BY(mu_) = 0;
   std::map<FaultOp, Fault> faults_ GUARDED_BY(mu_);
   std::map<FaultOp, uint64_t> calls_ GUARDED_BY(mu_);
   std::map<std::pair<FaultOp, std::string>, uint64_t> calls_by_path_ GUARDED_BY(mu_);

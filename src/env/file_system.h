@@ -18,8 +18,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "ebb/status.h"
@@ -37,6 +39,18 @@ inline constexpr uint64_t kMappedLogChunkBytes = 1 << 20;
 // has reached the end of the log, not damage.
 bool IsMappedLogZeroTail(std::string_view data, size_t pos);
 
+// A sync started by WritableFile::StartSyncFlushed.
+class SyncTicket {
+ public:
+  // Waits for the sync if it is still running.
+  virtual ~SyncTicket() = default;
+  // The sync's outcome once it has finished; nullopt while it runs. Never
+  // blocks.
+  virtual std::optional<Status> Poll() = 0;
+  // Waits for the sync and returns its outcome.
+  virtual Status Wait() = 0;
+};
+
 class WritableFile {
  public:
   virtual ~WritableFile() = default;
@@ -51,6 +65,14 @@ class WritableFile {
   // touching the user-space buffer. Unlike the other methods it may be called
   // from another thread concurrently with Append/Flush (a background syncer).
   virtual Status SyncFlushed() = 0;
+  // SyncFlushed without waiting for the disk: the sync covers the bytes
+  // handed to the OS before this call; its outcome is read from the
+  // ticket. Like SyncFlushed it may run concurrently with Append/Flush; at
+  // most one started sync per file at a time. PosixFileSystem has the
+  // kernel run the fdatasync in its own worker (Linux native AIO), so the
+  // calling thread never blocks on the disk. nullptr (the default) when the
+  // file cannot sync that way: call SyncFlushed.
+  virtual std::unique_ptr<SyncTicket> StartSyncFlushed() { return nullptr; }
   // Flush and close; further calls fail. Destruction closes without error
   // reporting, so callers that care call Close.
   virtual Status Close() = 0;

@@ -8,9 +8,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "base/test_util.h"
 #include "env/fault_injection_file_system.h"
@@ -314,6 +317,79 @@ TEST(FaultInjectionTest, CorruptBytesFlipsInPlace) {
   EXPECT_EQ(data[2], static_cast<char>('c' ^ 0xff));
   EXPECT_EQ(data[4], 'e');
   EXPECT_TRUE(fs.CorruptBytes("/d/f", 5, 5).IsInvalidArgument());
+}
+
+// A started sync (StartSyncFlushed) on the POSIX file system: the kernel
+// runs the fdatasync (native AIO) and the ticket reports it; one at a time
+// per file.
+TEST(StartedSyncTest, PosixFilesStartASyncAndReportItOnTheTicket) {
+  testing::TempDir tmp;
+  for (bool mapped : {false, true}) {
+    SCOPED_TRACE(mapped ? "mapped log file" : "writable file");
+    const std::string path = JoinPath(tmp.path(), mapped ? "log" : "file");
+    auto f = mapped ? DefaultFileSystem()->NewMappedLogFile(path) : DefaultFileSystem()->NewWritableFile(path);
+    ASSERT_TRUE(f.ok()) << f.status().ToString();
+    ASSERT_TRUE((*f)->Append("a record").ok());
+    ASSERT_TRUE((*f)->Flush().ok());
+    std::unique_ptr<SyncTicket> ticket = (*f)->StartSyncFlushed();
+    ASSERT_NE(ticket, nullptr) << "no native AIO on this kernel (io_setup failed): the journal syncs on its own thread";
+    EXPECT_EQ((*f)->StartSyncFlushed(), nullptr) << "a second sync while the first is unsettled";
+    EXPECT_TRUE(ticket->Wait().ok());
+    std::optional<Status> polled = ticket->Poll();
+    ASSERT_TRUE(polled.has_value()) << "a finished ticket keeps its outcome";
+    EXPECT_TRUE(polled->ok());
+    ticket.reset();
+    // Settled: the next one starts, and polling finds it done.
+    ASSERT_TRUE((*f)->Append(" and another").ok());
+    ASSERT_TRUE((*f)->Flush().ok());
+    ticket = (*f)->StartSyncFlushed();
+    ASSERT_NE(ticket, nullptr);
+    std::optional<Status> done;
+    while (!(done = ticket->Poll())) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    EXPECT_TRUE(done->ok());
+    // A ticket still running when dropped waits for its sync.
+    ASSERT_TRUE((*f)->Append(" and a third").ok());
+    ASSERT_TRUE((*f)->Flush().ok());
+    ticket = (*f)->StartSyncFlushed();
+    ASSERT_NE(ticket, nullptr);
+    ticket.reset();
+    EXPECT_NE((*f)->StartSyncFlushed(), nullptr);
+    ASSERT_TRUE((*f)->Close().ok());
+    EXPECT_EQ((*f)->StartSyncFlushed(), nullptr) << "a closed file starts nothing; SyncFlushed says why";
+    EXPECT_TRUE((*f)->SyncFlushed().IsIOError());
+  }
+}
+
+// A file the kernel cannot sync asynchronously (a character device has no
+// fsync): nothing starts, and SyncFlushed gives the error.
+TEST(StartedSyncTest, AFileWithoutAsynchronousSyncStartsNothing) {
+  auto f = DefaultFileSystem()->NewAppendableFile("/dev/null");
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ((*f)->StartSyncFlushed(), nullptr);
+  Status s = (*f)->SyncFlushed();
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("sync /dev/null"), std::string::npos) << s.ToString();
+}
+
+TEST(StartedSyncTest, FaultInjectionHoldsStartedSyncsAndFailsThemAtRelease) {
+  MemFileSystem mem;
+  ASSERT_TRUE(mem.CreateDir("/d").ok());
+  FaultInjectionFileSystem fs(&mem);
+  auto f = fs.NewWritableFile("/d/log");
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ((*f)->StartSyncFlushed(), nullptr) << "not held: the caller syncs itself";
+  fs.HoldStartedSyncs();
+  std::unique_ptr<SyncTicket> ticket = (*f)->StartSyncFlushed();
+  ASSERT_NE(ticket, nullptr);
+  EXPECT_EQ(fs.started_syncs(), 2u);
+  EXPECT_FALSE(ticket->Poll().has_value()) << "held";
+  EXPECT_EQ(fs.syncs(), 0u);
+  fs.FailNth(FaultOp::kSync, 1, Status::IOError("fdatasync /d/log: Input/output error (injected)"));
+  fs.ReleaseStartedSyncs();
+  std::optional<Status> s = ticket->Poll();
+  ASSERT_TRUE(s.has_value());
+  EXPECT_TRUE(s->IsIOError()) << s->ToString();
+  EXPECT_TRUE(ticket->Wait().IsIOError()) << "the outcome stays";
 }
 
 }  // namespace

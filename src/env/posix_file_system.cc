@@ -1,8 +1,10 @@
 // POSIX implementation of FileSystem: buffered appends, logs written through
-// a shared mapping, fdatasync, mmap'd reads for immutable files (bounded
-// count), fcntl locks.
+// a shared mapping, fdatasync (also started asynchronously through Linux
+// native AIO), mmap'd reads for immutable files (bounded count), fcntl locks.
 
 #include <fcntl.h>
+#include <linux/aio_abi.h>
+#include <sys/syscall.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -13,7 +15,10 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <memory>
+#include <optional>
 #include <set>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -45,6 +50,95 @@ Status PosixError(std::string_view op, const std::string& path, int err) {
 Status SyncFd(int fd, const std::string& path) {
   if (::fdatasync(fd) != 0) return PosixError("sync", path, errno);
   return Status::OK();
+}
+
+// A file's Linux native AIO context, for syncs that do not block the
+// caller: io_submit of IOCB_CMD_FDSYNC has a kernel worker run fdatasync
+// and post its outcome, which io_getevents reads. Created at the first
+// started sync and kept for the file's life (setting one up and tearing it
+// down per sync would cost more than the sync's wait). Shared by the file
+// and the ticket of the sync in flight, at most one at a time.
+class AioSync {
+ public:
+  explicit AioSync(std::string path) : path_(std::move(path)) {}
+  ~AioSync() {
+    if (in_flight_) (void)Reap(true);
+    if (ctx_ != 0) ::syscall(SYS_io_destroy, ctx_);
+  }
+
+  // Submits fdatasync(fd). False when it could not start (no native AIO
+  // here, its context limit reached, one already in flight): the caller
+  // then syncs itself.
+  bool Submit(int fd) {
+    if (in_flight_ || unavailable_) return false;
+    if (ctx_ == 0 && ::syscall(SYS_io_setup, 1, &ctx_) != 0) {
+      ctx_ = 0;
+      unavailable_ = true;  // ENOSYS, or fs.aio-max-nr reached: sync on the caller's thread
+      return false;
+    }
+    iocb cb{};
+    cb.aio_fildes = static_cast<uint32_t>(fd);
+    cb.aio_lio_opcode = IOCB_CMD_FDSYNC;
+    iocb* cbs[1] = {&cb};
+    long n;
+    do {
+      n = ::syscall(SYS_io_submit, ctx_, 1, cbs);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1) return false;  // e.g. EINVAL: this file system has no asynchronous fsync
+    in_flight_ = true;
+    return true;
+  }
+
+  // The sync's outcome; nullopt while it runs unless `wait`.
+  std::optional<Status> Reap(bool wait) {
+    io_event event{};
+    timespec zero{0, 0};
+    long n;
+    do {
+      n = ::syscall(SYS_io_getevents, ctx_, wait ? 1 : 0, 1, &event, wait ? nullptr : &zero);
+    } while (n < 0 && errno == EINTR);
+    if (n == 0) return std::nullopt;
+    in_flight_ = false;
+    if (n < 0) return PosixError("wait for the sync of", path_, errno);
+    if (event.res < 0) return PosixError("sync", path_, static_cast<int>(-event.res));
+    return Status::OK();
+  }
+
+ private:
+  const std::string path_;
+  aio_context_t ctx_ = 0;
+  bool in_flight_ = false;
+  bool unavailable_ = false;
+};
+
+class AioSyncTicket final : public SyncTicket {
+ public:
+  explicit AioSyncTicket(std::shared_ptr<AioSync> aio) : aio_(std::move(aio)) {}
+  ~AioSyncTicket() override {
+    if (!result_) (void)Wait();
+  }
+  std::optional<Status> Poll() override {
+    if (!result_) result_ = aio_->Reap(false);
+    return result_;
+  }
+  Status Wait() override {
+    if (!result_) result_ = aio_->Reap(true);
+    return *result_;
+  }
+
+ private:
+  std::shared_ptr<AioSync> aio_;
+  std::optional<Status> result_;
+};
+
+// StartSyncFlushed for a file written through `fd`: nullptr when the sync
+// cannot start asynchronously (the caller then uses SyncFlushed, which also
+// reports a closed file).
+std::unique_ptr<SyncTicket> StartFdSync(std::shared_ptr<AioSync>* aio, int fd, const std::string& path) {
+  if (fd < 0) return nullptr;
+  if (*aio == nullptr) *aio = std::make_shared<AioSync>(path);
+  if ((*aio)->Submit(fd)) return std::make_unique<AioSyncTicket>(*aio);
+  return nullptr;
 }
 
 // Closes *fd (and marks it closed); `s` is the status so far, kept if it is
@@ -90,6 +184,8 @@ class PosixWritableFile final : public WritableFile {
     return SyncFd(fd_, path_);
   }
 
+  std::unique_ptr<SyncTicket> StartSyncFlushed() override { return StartFdSync(&aio_, fd_, path_); }
+
   Status Close() override {
     if (fd_ < 0) return Status::OK();
     Status s = FlushBuffer();
@@ -125,6 +221,7 @@ class PosixWritableFile final : public WritableFile {
   int fd_;
   uint64_t size_;
   std::string buffer_;
+  std::shared_ptr<AioSync> aio_;  // set up by the first StartSyncFlushed
 };
 
 // A log written through a shared memory mapping (NewMappedLogFile). Append
@@ -178,6 +275,8 @@ class PosixMappedLogFile final : public WritableFile {
   Status SyncFlushed() override {
     return SyncFd(fd_, path_);
   }
+
+  std::unique_ptr<SyncTicket> StartSyncFlushed() override { return StartFdSync(&aio_, fd_, path_); }
 
   Status Finish() override {
     if (fd_ < 0) return Status::IOError(fmt::format("finish {}: file is closed", path_));
@@ -237,6 +336,7 @@ class PosixMappedLogFile final : public WritableFile {
   bool finished_ = false;
   char* window_ = nullptr;
   uint64_t window_offset_ = 0;
+  std::shared_ptr<AioSync> aio_;  // set up by the first StartSyncFlushed
 };
 
 class PosixPreadFile final : public RandomAccessFile {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "base/checksum.h"
 #include "base/coding.h"
@@ -209,6 +210,7 @@ Status Journal::WriteGroup(const std::vector<JournalRequest*>& group, bool sync,
   std::shared_ptr<WritableFile> file;
   {
     MutexLock lock(&mu_);
+    SettleStartedSyncLocked(/*wait=*/false);
     if (!error_.ok()) {
       return Status::IOError(fmt::format("not written: the journal failed earlier ({})", error_.message()));
     }
@@ -221,7 +223,8 @@ Status Journal::WriteGroup(const std::vector<JournalRequest*>& group, bool sync,
     // Rotate. The old file is finished (synced, and trimmed of a mapped
     // file's reservation, durably) whatever the mode, so only the newest
     // file can ever have a torn tail, reserved zeros or a power loss's hole.
-    s = file->Finish();
+    s = SettleStartedSync();
+    if (s.ok()) s = file->Finish();
     if (s.ok()) s = OpenNewFile(next_file_number_());
     if (s.ok()) {
       MutexLock lock(&mu_);
@@ -232,6 +235,7 @@ Status Journal::WriteGroup(const std::vector<JournalRequest*>& group, bool sync,
   }
   if (s.ok()) s = file->Append(group_buffer_);
   if (s.ok()) s = file->Flush();
+  if (s.ok() && sync) s = SettleStartedSync();
   if (s.ok() && sync) s = file->Sync();
 
   bool wake_syncer = false;
@@ -257,7 +261,7 @@ Status Journal::WriteGroup(const std::vector<JournalRequest*>& group, bool sync,
       // group written before it. The syncer makes it, unless every writer
       // of the group will sync itself when done and the sync is due at
       // once: then the syncer is spared a wakeup (SyncOwed).
-      if (unsynced_bytes_ == 0) {
+      if (UncoveredLocked() == 0) {
         const bool due_now = clock_->NowMicros() >= last_sync_micros_ + options_.sync_interval_ms * 1000;
         const bool callers_sync =
             std::all_of(group.begin(), group.end(), [](const JournalRequest* r) { return r->caller_syncs; });
@@ -287,7 +291,7 @@ void Journal::SyncerLoop() {
   while (true) {
     // Asleep (no deadline, no wakeups) while nothing is unsynced, or while a
     // writer owes the sync.
-    while (!stop_syncer_ && (unsynced_bytes_ == 0 || sync_owed_ || !error_.ok())) syncer_cv_.Wait();
+    while (!stop_syncer_ && (UncoveredLocked() == 0 || sync_owed_ || !error_.ok())) syncer_cv_.Wait();
     if (stop_syncer_) return;
     // At most one sync per interval: at once when the last one is older
     // than that (a lone write costs the syncer one wakeup, not a wakeup to
@@ -297,11 +301,19 @@ void Journal::SyncerLoop() {
     const int64_t deadline = last_sync_micros_ + options_.sync_interval_ms * 1000;
     while (!stop_syncer_ && clock_->NowMicros() < deadline) clock_->WaitUntil(&syncer_cv_, deadline);
     if (stop_syncer_) return;
+    // Started where the file can (the kernel waits for the disk, not this
+    // thread, which goes back to sleep); settled by the next write or sync.
+    SettleStartedSyncLocked(/*wait=*/false);
+    if (UncoveredLocked() == 0) continue;  // a sync started meanwhile covers it all
+    if (started_sync_ == nullptr && StartSyncLocked()) continue;
     (void)SyncUnsyncedLocked();
   }
 }
 
 Status Journal::SyncUnsyncedLocked() {
+  SettleStartedSyncLocked(/*wait=*/true);
+  if (!error_.ok()) return error_;
+  if (unsynced_bytes_ == 0) return Status::OK();  // the started sync covered everything
   std::shared_ptr<WritableFile> file = file_;
   const uint64_t covered = unsynced_bytes_;
   // Every byte counted here was handed to the OS before this sync starts.
@@ -312,29 +324,89 @@ Status Journal::SyncUnsyncedLocked() {
     MutexUnlock unlock(&mu_);
     s = file->SyncFlushed();
   }
+  FinishSyncLocked(file, s, covered, covered_offset);
+  return s.ok() ? Status::OK() : error_;
+}
+
+bool Journal::StartSyncLocked() {
+  // Returns at once: the kernel runs the sync (no disk wait under mu_).
+  std::unique_ptr<SyncTicket> ticket = file_->StartSyncFlushed();
+  if (ticket == nullptr) return false;
+  started_sync_ = std::move(ticket);
+  started_sync_file_ = file_;
+  started_sync_covered_ = unsynced_bytes_;
+  started_sync_offset_ = files_.empty() ? 0 : files_.back().bytes;
+  last_sync_micros_ = clock_->NowMicros();
+  return true;
+}
+
+bool Journal::SettleStartedSyncLocked(bool wait) {
+  if (settling_) {
+    // Another thread waits for it (without mu_).
+    if (!wait) return false;
+    while (settling_) settled_cv_.Wait();
+  }
+  if (started_sync_ == nullptr) return true;
+  std::optional<Status> s = started_sync_->Poll();
+  if (!s && wait) {
+    // Waited for without mu_, so writers go on meanwhile; settling_ keeps
+    // every other sync, and the ticket, to this thread until it is done.
+    settling_ = true;
+    SyncTicket* ticket = started_sync_.get();
+    {
+      MutexUnlock unlock(&mu_);
+      s = ticket->Wait();
+    }
+    settling_ = false;
+    settled_cv_.SignalAll();
+  }
+  if (!s) return false;
+  started_sync_.reset();  // before its file
+  std::shared_ptr<WritableFile> file = std::move(started_sync_file_);
+  FinishSyncLocked(file, *s, started_sync_covered_, started_sync_offset_);
+  return true;
+}
+
+Status Journal::SettleStartedSync() {
+  MutexLock lock(&mu_);
+  SettleStartedSyncLocked(/*wait=*/true);
+  return error_;
+}
+
+void Journal::FinishSyncLocked(const std::shared_ptr<WritableFile>& file, const Status& s, uint64_t covered,
+                               uint64_t covered_offset) {
   if (!s.ok()) {
     SetError(Status(s.code(), fmt::format("journal sync of {} failed: {}", file_path_, s.message())));
-    return error_;
+    return;
   }
   stats_.syncs++;
   if (file == file_) {
     unsynced_bytes_ -= std::min(covered, unsynced_bytes_);
     durable_offset_ = std::max(durable_offset_, covered_offset);
   }
-  return Status::OK();
+}
+
+uint64_t Journal::UncoveredLocked() const {
+  const uint64_t started = started_sync_ != nullptr && started_sync_file_ == file_ ? started_sync_covered_ : 0;
+  return unsynced_bytes_ - std::min(started, unsynced_bytes_);
 }
 
 Status Journal::SyncOwed() {
   MutexLock lock(&mu_);
   if (!sync_owed_ || closed_) return Status::OK();
   sync_owed_ = false;
+  SettleStartedSyncLocked(/*wait=*/false);
   if (!error_.ok()) return error_;
   Status s;
-  if (clock_->NowMicros() >= last_sync_micros_ + options_.sync_interval_ms * 1000) s = SyncUnsyncedLocked();
+  // One started sync at a time: while the last still runs (a slow disk),
+  // the syncer covers the rest.
+  if (started_sync_ == nullptr && clock_->NowMicros() >= last_sync_micros_ + options_.sync_interval_ms * 1000) {
+    if (!StartSyncLocked()) s = SyncUnsyncedLocked();
+  }
   // Written after this sync started (a write that found bytes unsynced
   // started nothing), or a sync made meanwhile: the syncer keeps the
   // interval for the rest.
-  if (s.ok() && unsynced_bytes_ > 0 && !sync_owed_) syncer_cv_.Signal();
+  if (s.ok() && UncoveredLocked() > 0 && !sync_owed_) syncer_cv_.Signal();
   return s;
 }
 
@@ -354,6 +426,7 @@ Status Journal::SyncNow() {
   std::shared_ptr<WritableFile> file;
   {
     MutexLock lock(&mu_);
+    SettleStartedSyncLocked(/*wait=*/true);
     if (!error_.ok()) return error_;
     file = file_;
   }
@@ -391,7 +464,8 @@ Status Journal::Rotate() {
       file = file_;
     }
     if (file->Size() > kRecordLogHeaderBytes) {
-      s = file->Finish();
+      s = SettleStartedSync();
+      if (s.ok()) s = file->Finish();
       if (s.ok()) s = OpenNewFile(next_file_number_());
       MutexLock lock(&mu_);
       if (s.ok()) {
@@ -494,6 +568,7 @@ Status Journal::Close() {
   std::shared_ptr<WritableFile> file;
   {
     MutexLock lock(&mu_);
+    SettleStartedSyncLocked(/*wait=*/true);
     if (!error_.ok()) return error_;
     file = file_;
   }

@@ -13,11 +13,16 @@
 // Sync modes (journal.sync):
 //   always  every group commit is fdatasync'ed before its writes are acknowledged;
 //   batch   written to the OS before acknowledgement (survives a process
-//           crash) and fdatasync'ed by a background syncer at most
-//           journal.sync_interval_ms later (Redis's appendfsync everysec):
-//           at most one sync per interval, at once when the last one is
-//           older than that, so a lone write costs the syncer one wakeup;
-//           the syncer sleeps while there is nothing unsynced;
+//           crash) and fdatasync'ed at most journal.sync_interval_ms later
+//           (Redis's appendfsync everysec): at most one sync per interval,
+//           at once when the last one is older than that. A background
+//           syncer makes it, except for a lone write whose writer answers
+//           first (caller_syncs): the writer makes that one (SyncOwed).
+//           Either starts the sync without waiting for the disk where the
+//           file system can (WritableFile::StartSyncFlushed: the kernel
+//           runs it) and the next write, sync, rotation or close settles
+//           it; otherwise it waits for the sync. The syncer sleeps while
+//           there is nothing unsynced;
 //   none    written to the OS, synced only when a file is rotated or closed.
 // A WriteOptions::sync request is synced before acknowledgement in any mode.
 //
@@ -145,9 +150,12 @@ class Journal {
   // write that would have woken the syncer to sync at once (the first
   // unsynced one, the last sync older than sync_interval_ms) and whose
   // group holds only caller_syncs requests does not wake it: the sync is
-  // owed, and this call makes it on the caller's thread, covering every
-  // byte written before it. If someone synced meanwhile, the syncer is
-  // woken to sync one interval after that instead. Nothing to do when
+  // owed, and this call starts it, covering every byte written before it,
+  // without waiting for the disk where the file can (StartSyncFlushed; the
+  // outcome is settled by the next write, sync, rotation or close, and a
+  // failure then makes the store read-only like any sync failure), else
+  // syncs on the caller's thread. If someone synced meanwhile, the syncer
+  // is woken to sync one interval after that instead. Nothing to do when
   // nothing is owed. The caller must call it promptly after such a write
   // (the batch promise: synced within sync_interval_ms).
   Status SyncOwed();
@@ -201,6 +209,22 @@ class Journal {
   // Syncs the current file, covering every byte written before it, and
   // settles unsynced_bytes_/durable_offset_. Releases mu_ while syncing.
   Status SyncUnsyncedLocked() REQUIRES(mu_);
+  // Starts that sync without waiting (StartSyncFlushed); false if the file
+  // cannot.
+  bool StartSyncLocked() REQUIRES(mu_);
+  // Settles the started sync if it has finished, or (`wait`) once it has,
+  // releasing mu_ while it waits; every other sync waits for it first, so
+  // syncs never overlap it (a failed fdatasync's error is reported to one
+  // caller only). Returns false while it still runs.
+  bool SettleStartedSyncLocked(bool wait) REQUIRES(mu_);
+  // The same, taking mu_ and waiting; returns the journal's error.
+  Status SettleStartedSync() EXCLUDES(mu_);
+  // Records a finished sync of `file` that covered `covered` unsynced bytes,
+  // up to `covered_offset`.
+  void FinishSyncLocked(const std::shared_ptr<WritableFile>& file, const Status& s, uint64_t covered,
+                        uint64_t covered_offset) REQUIRES(mu_);
+  // Unsynced bytes of the current file that no started sync covers.
+  uint64_t UncoveredLocked() const REQUIRES(mu_);
   void SetError(const Status& s) REQUIRES(mu_);
 
   FileSystem* const fs_;
@@ -237,7 +261,16 @@ class Journal {
   // Offset of the current file known durable (synced), written into every
   // record so recovery can tell a power loss's hole from damage.
   uint64_t durable_offset_ GUARDED_BY(mu_) = 0;
-  // When the syncer last started a sync ("long ago" before the first).
+  // The sync SyncOwed started, until settled: its file, the unsynced bytes
+  // it covers and the offset they end at.
+  std::unique_ptr<SyncTicket> started_sync_ GUARDED_BY(mu_);
+  std::shared_ptr<WritableFile> started_sync_file_ GUARDED_BY(mu_);
+  uint64_t started_sync_covered_ GUARDED_BY(mu_) = 0;
+  uint64_t started_sync_offset_ GUARDED_BY(mu_) = 0;
+  // A thread waits (without mu_) for the started sync; others wait for it.
+  bool settling_ GUARDED_BY(mu_) = false;
+  CondVar settled_cv_{&mu_};
+  // When the last sync started ("long ago" before the first).
   int64_t last_sync_micros_ GUARDED_BY(mu_) = INT64_MIN / 4;
   JournalStats stats_ GUARDED_BY(mu_);
 

@@ -6,9 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <future>
 #include <thread>
 
 #include "env/clock.h"
+#include "env/fault_injection_file_system.h"
 #include "env/mem_file_system.h"
 #include "env/power_loss_file_system.h"
 
@@ -24,7 +26,7 @@ class JournalSyncerTest : public ::testing::Test {
     o.sync = SyncMode::kBatch;
     o.sync_interval_ms = kIntervalMicros / 1000;
     o.mmap_writes = false;
-    auto j = Journal::Open(&fs_, &clock_, "/j", o, 1, [this] { return next_file_++; });
+    auto j = Journal::Open(file_system(), &clock_, "/j", o, 1, [this] { return next_file_++; });
     ASSERT_TRUE(j.ok()) << j.status().ToString();
     journal_ = std::move(*j);
     base_syncs_ = journal_->stats().syncs;  // creating the first file synced it
@@ -39,6 +41,9 @@ class JournalSyncerTest : public ::testing::Test {
     ASSERT_TRUE(journal_->Submit(&r).ok());
     ASSERT_TRUE(journal_->AwaitCommit(&r).ok());
   }
+
+  // The file system the journal writes to.
+  virtual FileSystem* file_system() { return &fs_; }
 
   uint64_t Syncs() { return journal_->stats().syncs - base_syncs_; }
 
@@ -159,6 +164,116 @@ TEST_F(JournalSyncerTest, CloseSyncsWhatAWriterOwed) {
   ASSERT_TRUE(journal_->Close().ok());
   EXPECT_EQ(fs_.UnsyncedBytes(), 0u);
   EXPECT_TRUE(journal_->SyncOwed().ok()) << "after close there is nothing to owe";
+}
+
+// Where the file can start a sync without waiting for the disk (the POSIX
+// file system's native AIO; here FaultInjectionFileSystem's held syncs), the
+// owed sync is started by SyncOwed and settled by whoever comes next.
+class JournalStartedSyncTest : public JournalSyncerTest {
+ protected:
+  FileSystem* file_system() override { return &faults_; }
+  void TearDown() override { journal_.reset(); }  // before faults_, which its files use
+
+  FaultInjectionFileSystem faults_{&fs_};
+};
+
+TEST_F(JournalStartedSyncTest, TheOwedSyncStartsWithoutWaitingAndTheNextWriteSettlesIt) {
+  faults_.HoldStartedSyncs();  // the disk is slow: the sync runs until released
+  Write(/*caller_syncs=*/true);
+  ASSERT_TRUE(journal_->SyncOwed().ok()) << "returns while the sync runs";
+  EXPECT_EQ(faults_.started_syncs(), 1u);
+  EXPECT_EQ(Syncs(), 0u) << "not settled yet";
+  EXPECT_GT(fs_.UnsyncedBytes(), 0u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(Syncs(), 0u) << "the syncer made a sync the started one covers";
+  faults_.ReleaseStartedSyncs();
+  // The next lone write settles it (one sync), then owes and starts its own.
+  clock_.AdvanceSeconds(2);
+  Write(true);
+  EXPECT_EQ(Syncs(), 1u);
+  ASSERT_TRUE(journal_->SyncOwed().ok());
+  EXPECT_EQ(Syncs(), 2u) << "not held: the file starts nothing and SyncOwed syncs itself";
+  EXPECT_EQ(fs_.UnsyncedBytes(), 0u);
+}
+
+TEST_F(JournalStartedSyncTest, TheSyncerStartsItsSyncAndGoesBackToSleep) {
+  const uint64_t file_syncs = faults_.syncs();  // creating the file synced it
+  faults_.HoldStartedSyncs();
+  Write(/*caller_syncs=*/false);  // wakes the syncer, due at once
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (faults_.started_syncs() < 1 && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(faults_.started_syncs(), 1u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(Syncs(), 0u) << "the syncer waited for its sync instead of sleeping";
+  EXPECT_EQ(faults_.syncs(), file_syncs) << "no sync ran while held";
+  faults_.ReleaseStartedSyncs();
+  clock_.AdvanceSeconds(2);
+  Write(false);  // settles it, then wakes the syncer for its own bytes
+  EXPECT_GE(Syncs(), 1u);
+  ASSERT_TRUE(WaitForSyncs(2));
+  EXPECT_EQ(fs_.UnsyncedBytes(), 0u);
+}
+
+TEST_F(JournalStartedSyncTest, AWriteWhileTheStartedSyncRunsIsLeftToTheSyncerWhichWaitsForItFirst) {
+  faults_.HoldStartedSyncs();
+  Write(true);
+  ASSERT_TRUE(journal_->SyncOwed().ok());
+  Write(false);  // after the started sync began: not covered by it
+  clock_.Advance(kIntervalMicros);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(Syncs(), 0u) << "the syncer synced while the started sync ran";
+  faults_.ReleaseStartedSyncs();
+  ASSERT_TRUE(WaitForSyncs(2)) << "the started sync, then the syncer's";
+  EXPECT_EQ(fs_.UnsyncedBytes(), 0u);
+}
+
+TEST_F(JournalStartedSyncTest, AFailedStartedSyncMakesTheStoreReadOnlyBeforeTheNextWriteLands) {
+  faults_.HoldStartedSyncs();
+  Write(true);
+  ASSERT_TRUE(journal_->SyncOwed().ok());
+  faults_.FailNth(FaultOp::kSync, 1, Status::IOError("fdatasync /j/000001.log: Input/output error (injected)"));
+  faults_.ReleaseStartedSyncs();
+  clock_.AdvanceSeconds(2);
+  JournalRequest r;
+  r.db_id = 1;
+  r.first_seq = ++seq_;
+  r.batch_rep = "a write batch";
+  ASSERT_TRUE(journal_->Submit(&r).ok());
+  Status s = journal_->AwaitCommit(&r);
+  EXPECT_TRUE(s.IsIOError()) << s.ToString();
+  EXPECT_NE(s.message().find("journal sync of"), std::string::npos) << s.ToString();
+  EXPECT_NE(journal_->error().message().find("Input/output error (injected)"), std::string::npos)
+      << journal_->error().ToString();
+  JournalRequest later;
+  later.db_id = 1;
+  later.first_seq = ++seq_;
+  later.batch_rep = "refused";
+  EXPECT_TRUE(journal_->Submit(&later).IsReadOnly());
+}
+
+TEST_F(JournalStartedSyncTest, SyncNowAndCloseWaitForTheStartedSync) {
+  faults_.HoldStartedSyncs();
+  Write(true);
+  ASSERT_TRUE(journal_->SyncOwed().ok());
+  auto sync_now = std::async(std::launch::async, [this] { return journal_->SyncNow(); });
+  EXPECT_EQ(sync_now.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout)
+      << "SyncNow did not wait for the started sync";
+  faults_.ReleaseStartedSyncs();
+  ASSERT_TRUE(sync_now.get().ok());
+  EXPECT_EQ(fs_.UnsyncedBytes(), 0u);
+
+  faults_.HoldStartedSyncs();
+  clock_.AdvanceSeconds(2);
+  Write(true);
+  ASSERT_TRUE(journal_->SyncOwed().ok());
+  auto close = std::async(std::launch::async, [this] { return journal_->Close(); });
+  EXPECT_EQ(close.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout)
+      << "Close did not wait for the started sync";
+  faults_.ReleaseStartedSyncs();
+  ASSERT_TRUE(close.get().ok());
+  EXPECT_EQ(fs_.UnsyncedBytes(), 0u);
 }
 
 // Only batch mode has a due sync to hand over: with none there is no sync,
