@@ -340,13 +340,13 @@ bool Journal::StartSyncLocked() {
   return true;
 }
 
-bool Journal::SettleStartedSyncLocked(bool wait) {
+void Journal::SettleStartedSyncLocked(bool wait) {
   if (settling_) {
     // Another thread waits for it (without mu_).
-    if (!wait) return false;
+    if (!wait) return;
     while (settling_) settled_cv_.Wait();
   }
-  if (started_sync_ == nullptr) return true;
+  if (started_sync_ == nullptr) return;
   std::optional<Status> s = started_sync_->Poll();
   if (!s && wait) {
     // Waited for without mu_, so writers go on meanwhile; settling_ keeps
@@ -360,11 +360,10 @@ bool Journal::SettleStartedSyncLocked(bool wait) {
     settling_ = false;
     settled_cv_.SignalAll();
   }
-  if (!s) return false;
+  if (!s) return;  // still running
   started_sync_.reset();  // before its file
   std::shared_ptr<WritableFile> file = std::move(started_sync_file_);
   FinishSyncLocked(file, *s, started_sync_covered_, started_sync_offset_);
-  return true;
 }
 
 Status Journal::SettleStartedSync() {

@@ -215,8 +215,8 @@ class Journal {
   // Settles the started sync if it has finished, or (`wait`) once it has,
   // releasing mu_ while it waits; every other sync waits for it first, so
   // syncs never overlap it (a failed fdatasync's error is reported to one
-  // caller only). Returns false while it still runs.
-  bool SettleStartedSyncLocked(bool wait) REQUIRES(mu_);
+  // caller only). Without `wait`, a sync still running stays started.
+  void SettleStartedSyncLocked(bool wait) REQUIRES(mu_);
   // The same, taking mu_ and waiting; returns the journal's error.
   Status SettleStartedSync() EXCLUDES(mu_);
   // Records a finished sync of `file` that covered `covered` unsynced bytes,
