@@ -218,8 +218,43 @@ Result<uint64_t> DatabaseCore::WriteFlushSegment(const std::shared_ptr<MemTable>
     probes.push_back({f.get(), *seg, std::max<uint64_t>(1, f->meta().file_size / f->meta().entries), f->dead_bytes()});
   }
 
+  // The newest older version of each flushed key becomes garbage: its
+  // segment (the first, newest first, whose filter may hold the key) gets
+  // the bytes of an average entry. Keys are probed a batch at a time, every
+  // filter line of the batch prefetched before any is read, so the cache
+  // misses (a key times the probed segments) overlap instead of following
+  // one another: one at a time, a flush of random keys over many segments
+  // spent most of its CPU waiting on them.
+  constexpr size_t kProbeBatch = 16;
+  struct Pending {
+    std::string_view user_key;  // in the memtable, which outlives the flush
+    uint64_t hash;
+  };
+  std::vector<Pending> pending;
+  pending.reserve(kProbeBatch);
+  auto in_range = [](const Probe& p, std::string_view user_key) {
+    const SegmentMeta& m = p.file->meta();
+    return user_key >= std::string_view(m.smallest_key) && user_key <= std::string_view(m.largest_key);
+  };
+  auto probe_pending = [&] {
+    for (const Pending& k : pending) {
+      for (const Probe& p : probes) {
+        if (in_range(p, k.user_key)) p.seg->PrefetchFilter(k.hash);
+      }
+    }
+    for (const Pending& k : pending) {
+      for (Probe& p : probes) {
+        if (in_range(p, k.user_key) && p.seg->MayContainHash(k.hash)) {
+          p.dead = std::min(p.file->meta().file_size, p.dead + p.bytes_per_entry);
+          break;
+        }
+      }
+    }
+    pending.clear();
+  };
+
   uint64_t tombstone_bytes = 0;
-  std::string current_key;
+  std::string_view current_key;
   bool has_current = false;
   SequenceNumber last_seq_for_key = kMaxSequenceNumber;
   const int64_t now_ms = ctx_->clock->WallMicros() / 1000;
@@ -230,20 +265,12 @@ Result<uint64_t> DatabaseCore::WriteFlushSegment(const std::shared_ptr<MemTable>
     if (!ParseInternalKey(it->key(), &parsed)) return Status::Corruption("malformed key in memtable");
     bool first_version = !has_current || parsed.user_key != current_key;
     if (first_version) {
-      current_key.assign(parsed.user_key);
+      current_key = parsed.user_key;
       has_current = true;
       last_seq_for_key = kMaxSequenceNumber;
-      // The newest older version of this key becomes garbage.
-      uint64_t h = BloomHash(parsed.user_key);
-      for (auto& p : probes) {
-        const SegmentMeta& m = p.file->meta();
-        if (parsed.user_key < std::string_view(m.smallest_key) || parsed.user_key > std::string_view(m.largest_key)) {
-          continue;
-        }
-        if (p.seg->MayContainHash(h)) {
-          p.dead = std::min(m.file_size, p.dead + p.bytes_per_entry);
-          break;
-        }
+      if (!probes.empty()) {
+        pending.push_back({parsed.user_key, BloomHash(parsed.user_key)});
+        if (pending.size() == kProbeBatch) probe_pending();
       }
     }
     // A value past its expiry is a tombstone from now on (see compaction).
@@ -273,6 +300,7 @@ Result<uint64_t> DatabaseCore::WriteFlushSegment(const std::shared_ptr<MemTable>
     (void)ctx_->fs->DeleteFile(path);
     return s;
   }
+  probe_pending();
   EBB_ASSIGN_OR_RETURN(SegmentProperties props, writer.Finish());
   if (props.entries == 0) {
     (void)ctx_->fs->DeleteFile(path);

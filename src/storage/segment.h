@@ -122,6 +122,8 @@ class Segment : public std::enable_shared_from_this<Segment> {
   // False means the key is certainly not in this segment.
   bool MayContain(std::string_view user_key) const { return BloomMayContain(filter_, user_key); }
   bool MayContainHash(uint64_t bloom_hash) const { return BloomMayContainHash(filter_, bloom_hash); }
+  // Starts loading the filter line MayContainHash(bloom_hash) will read.
+  void PrefetchFilter(uint64_t bloom_hash) const { BloomPrefetch(filter_, bloom_hash); }
   // The filter block's contents (what MayContain consults).
   std::string_view filter() const { return filter_; }
 
