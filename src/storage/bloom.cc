@@ -123,6 +123,8 @@ void ConcurrentBloom::Add(uint64_t hash) {
   }
 }
 
+void ConcurrentBloom::Prefetch(uint64_t hash) const { __builtin_prefetch(&words_[Line(hash) * kLineWords]); }
+
 bool ConcurrentBloom::MayContain(uint64_t hash) const {
   const std::atomic<uint64_t>* line = &words_[Line(hash) * kLineWords];
   uint32_t h = static_cast<uint32_t>(hash);

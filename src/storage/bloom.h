@@ -53,6 +53,8 @@ class ConcurrentBloom {
 
   void Add(uint64_t hash);  // BloomHash of the user key
   bool MayContain(uint64_t hash) const;
+  // Starts loading the line MayContain(hash) reads.
+  void Prefetch(uint64_t hash) const;
   size_t bytes() const { return lines_ * kLineWords * sizeof(uint64_t); }
 
  private:

@@ -93,9 +93,9 @@ Status ResolveFound(ValueType type, int64_t now_ms, std::string* value, int64_t*
 // The newest entry of key in the view's memtables; true if one is there.
 bool FindInMemtables(const ReadView& view, std::string_view key, uint64_t bloom_hash, SequenceNumber seq,
                      std::string* value, ValueType* type) {
-  if (view.mem && view.mem->MayContain(bloom_hash) && view.mem->Get(key, seq, value, type)) return true;
+  if (view.mem && view.mem->MayContain(bloom_hash) && view.mem->Get(key, bloom_hash, seq, value, type)) return true;
   for (const auto& imm : view.imms) {
-    if (imm->MayContain(bloom_hash) && imm->Get(key, seq, value, type)) return true;
+    if (imm->MayContain(bloom_hash) && imm->Get(key, bloom_hash, seq, value, type)) return true;
   }
   return false;
 }
@@ -161,18 +161,46 @@ void DatabaseCore::MultiGet(const ReadOptions& options, const std::vector<std::s
   statuses->assign(n, Status::NotFound(std::string()));
   const auto [seq, view, now_ms] = BeginRead(options);
   std::vector<uint64_t> hashes(n);
-  std::vector<size_t> missing;  // keys not answered yet, in order
-  missing.reserve(n);
-  std::vector<bool> in_range;  // of missing[m], for the segment at hand
+  std::vector<size_t> missing(n);  // keys not answered yet, in order
   for (size_t i = 0; i < n; i++) {
     hashes[i] = BloomHash(keys[i]);
-    ValueType type;
-    if (FindInMemtables(*view, keys[i], hashes[i], seq, &(*values)[i], &type)) {
-      (*statuses)[i] = ResolveFound(type, now_ms, &(*values)[i], nullptr);
-    } else {
-      missing.push_back(i);
-    }
+    missing[i] = i;
   }
+  // Memtable by memtable, newest first, as segments are below: every key's
+  // filter line is prefetched before any is probed, then the index slot of
+  // every key the filter lets through before any is looked up.
+  std::vector<size_t> maybe;  // of missing, the ones the filter let through
+  auto search_memtable = [&](const MemTable& mem) {
+    for (size_t i : missing) mem.PrefetchFilter(hashes[i]);
+    maybe.clear();
+    for (size_t i : missing) {
+      if (mem.MayContain(hashes[i])) {
+        mem.PrefetchIndex(hashes[i]);
+        maybe.push_back(i);
+      }
+    }
+    if (maybe.empty()) return;
+    size_t kept = 0;
+    size_t next_maybe = 0;
+    for (size_t i : missing) {
+      ValueType type;
+      if (next_maybe < maybe.size() && maybe[next_maybe] == i) {
+        next_maybe++;
+        if (mem.Get(keys[i], hashes[i], seq, &(*values)[i], &type)) {
+          (*statuses)[i] = ResolveFound(type, now_ms, &(*values)[i], nullptr);
+          continue;
+        }
+      }
+      missing[kept++] = i;
+    }
+    missing.resize(kept);
+  };
+  if (view->mem) search_memtable(*view->mem);
+  for (const auto& imm : view->imms) {
+    if (missing.empty()) break;
+    search_memtable(*imm);
+  }
+  std::vector<bool> in_range;  // of missing[m], for the segment at hand
   // Segment by segment, newest first, for every key still missing: each
   // key's filter line is prefetched before any is probed, so their cache
   // misses overlap instead of following one another.

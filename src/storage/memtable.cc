@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "base/coding.h"
+#include "base/logging.h"
 #include "storage/bloom.h"
 
 namespace ebb {
@@ -22,7 +23,97 @@ inline std::string_view DecodeLengthPrefixed(const char* p) {
   return std::string_view(p + 4, DecodeFixed32(p));
 }
 
+// An entry's internal key, user key and sequence.
+inline std::string_view EntryInternalKey(const char* entry) { return DecodeLengthPrefixed(entry); }
+inline std::string_view EntryUserKey(const char* entry) { return ExtractUserKey(EntryInternalKey(entry)); }
+inline SequenceNumber EntrySequence(const char* entry) { return ExtractTag(EntryInternalKey(entry)) >> 8; }
+
 }  // namespace
+
+// Open addressing with linear probing over a fixed power-of-two number of
+// slots. A slot is 0 (empty) or the address of an entry in the arena with
+// 16 bits of its key's hash above it (user-space addresses fit in 48 bits),
+// so a probe that passes another key's slot rarely reads that entry.
+// Writers claim an empty slot, or replace an older entry of their key, by
+// compare-and-swap; slots never empty again. Readers never block.
+//
+// A key lives within kMaxProbes slots of its home slot. A write that finds
+// no room there marks the index full, and from then on it answers nothing
+// (the skip list does). Sized for at most 3/4 use, probes average about
+// two and rarely pass a dozen; the bound is reached only when the table
+// holds far more keys than it was sized for. (A count of used slots would
+// be a counter every writer thread updates.) The write marks the index
+// before it returns, so before its sequence can become visible: a read
+// whose sequence covers a write the index lacks sees the mark. Writes after
+// the mark still update keys already indexed; nobody reads them.
+class MemTable::PointIndex {
+ public:
+  enum class Found { kAbsent, kEntry, kUnknown };
+
+  explicit PointIndex(size_t slots) : mask_(slots - 1), slots_(new std::atomic<uint64_t>[slots]) {
+    EBB_CHECK(std::has_single_bit(slots));
+    for (size_t i = 0; i < slots; i++) slots_[i].store(0, std::memory_order_relaxed);
+  }
+
+  // Makes `entry` the indexed entry of its key unless a newer one is.
+  void Add(const char* entry, uint64_t hash) {
+    const uint64_t address = reinterpret_cast<uintptr_t>(entry);
+    EBB_DCHECK((address & kTagMask) == 0);
+    const uint64_t mine = (hash & kTagMask) | address;
+    const std::string_view user_key = EntryUserKey(entry);
+    const SequenceNumber seq = EntrySequence(entry);
+    size_t i = hash & mask_;
+    for (size_t probes = 0; probes < Probes(); probes++, i = (i + 1) & mask_) {
+      uint64_t cur = slots_[i].load(std::memory_order_acquire);
+      while (true) {
+        if (cur == 0) {
+          if (slots_[i].compare_exchange_strong(cur, mine, std::memory_order_acq_rel, std::memory_order_acquire)) {
+            return;
+          }
+          continue;  // taken meanwhile: look at who took it
+        }
+        if ((cur & kTagMask) != (hash & kTagMask) || EntryUserKey(Entry(cur)) != user_key) break;
+        if (EntrySequence(Entry(cur)) >= seq) return;  // a newer version is indexed
+        if (slots_[i].compare_exchange_weak(cur, mine, std::memory_order_acq_rel, std::memory_order_acquire)) {
+          return;
+        }
+      }
+    }
+    full_.store(true, std::memory_order_release);
+  }
+
+  // The newest entry of `user_key`: kEntry (in *entry), kAbsent, or
+  // kUnknown once the index is full.
+  Found Find(std::string_view user_key, uint64_t hash, const char** entry) const {
+    if (full_.load(std::memory_order_acquire)) return Found::kUnknown;
+    size_t i = hash & mask_;
+    for (size_t probes = 0; probes < Probes(); probes++, i = (i + 1) & mask_) {
+      const uint64_t cur = slots_[i].load(std::memory_order_acquire);
+      if (cur == 0) return Found::kAbsent;
+      if ((cur & kTagMask) == (hash & kTagMask) && EntryUserKey(Entry(cur)) == user_key) {
+        *entry = Entry(cur);
+        return Found::kEntry;
+      }
+    }
+    return Found::kAbsent;  // every key is within Probes() of its home
+  }
+
+  // Starts loading the slot Find(hash) reads first.
+  void Prefetch(uint64_t hash) const { __builtin_prefetch(&slots_[hash & mask_]); }
+
+  bool full() const { return full_.load(std::memory_order_acquire); }
+  size_t bytes() const { return (mask_ + 1) * sizeof(uint64_t); }
+
+ private:
+  static constexpr uint64_t kTagMask = ~((uint64_t{1} << 48) - 1);
+  static constexpr size_t kMaxProbes = 64;
+  static const char* Entry(uint64_t slot) { return reinterpret_cast<const char*>(slot & ~kTagMask); }
+  size_t Probes() const { return std::min(kMaxProbes, mask_ + 1); }
+
+  const size_t mask_;
+  std::unique_ptr<std::atomic<uint64_t>[]> slots_;
+  std::atomic<bool> full_{false};
+};
 
 int MemTable::KeyComparator::operator()(const char* a, const char* b) const {
   uint32_t la = DecodeFixed32(a), lb = DecodeFixed32(b);
@@ -50,10 +141,12 @@ int MemTable::KeyComparator::operator()(const char* a, const char* b) const {
 MemTable::MemTable(uint64_t min_journal_file, size_t live_filter_bytes)
     : min_journal_file_(min_journal_file), list_(KeyComparator(), &arena_), live_filter_bytes_(live_filter_bytes) {}
 
+MemTable::~MemTable() = default;
+
 void MemTable::Add(SequenceNumber seq, ValueType type, std::string_view key, std::string_view value) {
   Insert(seq, type, key, value);
+  entries_.fetch_add(1, std::memory_order_relaxed);  // before CountPayload, which may size the index by it
   CountPayload(key.size() + value.size());
-  entries_.fetch_add(1, std::memory_order_relaxed);
   if (type == ValueType::kDeletion) tombstones_.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -72,8 +165,8 @@ uint64_t MemTable::AddBatch(SequenceNumber first_seq, const WriteBatch& batch) {
       earliest = std::min(earliest, static_cast<int64_t>(DecodeFixed64(stored.data())));
     }
   });
+  entries_.fetch_add(seq - first_seq, std::memory_order_relaxed);  // before CountPayload (see Add)
   CountPayload(bytes);
-  entries_.fetch_add(seq - first_seq, std::memory_order_relaxed);
   if (tombstones) tombstones_.fetch_add(tombstones, std::memory_order_relaxed);
   if (expiring) {
     expiring_.fetch_add(expiring, std::memory_order_relaxed);
@@ -110,7 +203,11 @@ void MemTable::Insert(SequenceNumber seq, ValueType type, std::string_view key, 
     publish_order_.fetch_add(0, std::memory_order_acq_rel);
     live = live_.load(std::memory_order_acquire);
   }
-  if (live != nullptr) live->Add(BloomHash(key));
+  if (live != nullptr) {
+    const uint64_t hash = BloomHash(key);
+    live->Add(hash);
+    index_->Add(buf, hash);  // made before live_ was published
+  }
 }
 
 void MemTable::CountPayload(uint64_t bytes) {
@@ -121,17 +218,71 @@ void MemTable::CountPayload(uint64_t bytes) {
 }
 
 void MemTable::MakeLiveFilter() {
+  // The table holds a sixteenth of the payload it will have when full (see
+  // the constructor); the index gets 4/3 of the keys that makes, rounded
+  // up to a power of two, so it stays below 3/4 use unless the table's
+  // entries shrink or it overshoots its size.
+  const uint64_t expected = std::max<uint64_t>(entries_.load(std::memory_order_relaxed), 1) * 16;
+  index_ = std::make_unique<PointIndex>(std::bit_ceil(expected * 4 / 3 + 1));
   live_storage_ = std::make_unique<ConcurrentBloom>(live_filter_bytes_);
   live_.store(live_storage_.get(), std::memory_order_release);
   publish_order_.fetch_add(1, std::memory_order_acq_rel);  // see Insert
   SkipList<KeyComparator>::Iterator it(&list_);
   for (it.SeekToFirst(); it.Valid(); it.Next()) {
-    live_storage_->Add(BloomHash(ExtractUserKey(DecodeLengthPrefixed(it.key()))));
+    const uint64_t hash = BloomHash(EntryUserKey(it.key()));
+    live_storage_->Add(hash);
+    index_->Add(it.key(), hash);
   }
   live_complete_.store(true, std::memory_order_release);
 }
 
+const MemTable::PointIndex* MemTable::ServingIndex() const {
+  if (!live_complete_.load(std::memory_order_acquire)) return nullptr;
+  return index_.get();
+}
+
+size_t MemTable::IndexBytes() const {
+  const PointIndex* index = ServingIndex();
+  return index == nullptr ? 0 : index->bytes();
+}
+
+bool MemTable::IndexServes() const {
+  const PointIndex* index = ServingIndex();
+  return index != nullptr && !index->full();
+}
+
 bool MemTable::Get(std::string_view key, SequenceNumber seq, std::string* value, ValueType* type) const {
+  return Get(key, BloomHash(key), seq, value, type);
+}
+
+bool MemTable::Get(std::string_view key, uint64_t bloom_hash, SequenceNumber seq, std::string* value,
+                   ValueType* type) const {
+  const char* entry = nullptr;
+  if (const PointIndex* index = ServingIndex()) {
+    switch (index->Find(key, bloom_hash, &entry)) {
+      case PointIndex::Found::kAbsent:
+        return false;
+      case PointIndex::Found::kEntry:
+        if (EntrySequence(entry) > seq) entry = nullptr;  // newer than the read: an older one from the list
+        break;
+      case PointIndex::Found::kUnknown:
+        break;
+    }
+  }
+  if (entry == nullptr) {
+    entry = SeekNewest(key, seq);
+    if (entry == nullptr) return false;
+  }
+  std::string_view ikey = EntryInternalKey(entry);
+  *type = static_cast<ValueType>(ExtractTag(ikey) & 0xff);
+  if (*type != ValueType::kDeletion) {
+    std::string_view v = DecodeLengthPrefixed(ikey.data() + ikey.size());
+    value->assign(v.data(), v.size());
+  }
+  return true;
+}
+
+const char* MemTable::SeekNewest(std::string_view key, SequenceNumber seq) const {
   // Small keys are looked up without touching the heap.
   char stack[256];
   std::string heap;
@@ -145,15 +296,8 @@ bool MemTable::Get(std::string_view key, SequenceNumber seq, std::string* value,
   EncodeFixed64(lookup + 4 + key.size(), PackTag(seq, kValueTypeForSeek));
   SkipList<KeyComparator>::Iterator it(&list_);
   it.Seek(lookup);
-  if (!it.Valid()) return false;
-  std::string_view ikey = DecodeLengthPrefixed(it.key());
-  if (ExtractUserKey(ikey) != key) return false;
-  *type = static_cast<ValueType>(ExtractTag(ikey) & 0xff);
-  if (*type != ValueType::kDeletion) {
-    std::string_view v = DecodeLengthPrefixed(ikey.data() + ikey.size());
-    value->assign(v.data(), v.size());
-  }
-  return true;
+  if (!it.Valid() || EntryUserKey(it.key()) != key) return nullptr;
+  return it.key();
 }
 
 void MemTable::BuildFilter(int bits_per_key) {
@@ -173,6 +317,18 @@ bool MemTable::MayContain(uint64_t bloom_hash) const {
   }
   if (!live_complete_.load(std::memory_order_acquire)) return true;
   return live_.load(std::memory_order_relaxed)->MayContain(bloom_hash);
+}
+
+void MemTable::PrefetchFilter(uint64_t bloom_hash) const {
+  if (const std::string* filter = filter_.load(std::memory_order_acquire)) {
+    BloomPrefetch(*filter, bloom_hash);
+  } else if (live_complete_.load(std::memory_order_acquire)) {
+    live_.load(std::memory_order_relaxed)->Prefetch(bloom_hash);
+  }
+}
+
+void MemTable::PrefetchIndex(uint64_t bloom_hash) const {
+  if (const PointIndex* index = ServingIndex()) index->Prefetch(bloom_hash);
 }
 
 class MemTableIterator final : public InternalIterator {

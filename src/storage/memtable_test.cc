@@ -194,5 +194,135 @@ TEST(MemTableTest, LiveFilterMadeDuringConcurrentInsertsMissesNoKey) {
   }
 }
 
+// What Get must answer: the newest entry of key at or below seq, from a
+// model of every (key, seq, type, value) added.
+struct ModelEntry {
+  SequenceNumber seq;
+  ValueType type;
+  std::string value;
+};
+using Model = std::map<std::string, std::vector<ModelEntry>>;  // per key, ascending seq
+
+void ExpectGetMatchesModel(const MemTable& mem, const Model& model, SequenceNumber seq) {
+  for (const auto& [key, versions] : model) {
+    const ModelEntry* want = nullptr;
+    for (const auto& v : versions) {
+      if (v.seq <= seq) want = &v;
+    }
+    std::string value;
+    ValueType type;
+    const bool found = mem.Get(key, seq, &value, &type);
+    ASSERT_EQ(found, want != nullptr) << key << " at " << seq;
+    if (!found) continue;
+    ASSERT_EQ(type, want->type) << key << " at " << seq;
+    if (type != ValueType::kDeletion) ASSERT_EQ(value, want->value) << key << " at " << seq;
+  }
+}
+
+TEST(MemTableTest, PointIndexAnswersEveryVersionAndSnapshot) {
+  // 4 KiB of live filter: the index is made with it at 16 KiB of payload.
+  MemTable mem(1, 4096);
+  Model model;
+  Random rnd(11);
+  SequenceNumber seq = 1;
+  while (mem.payload_bytes() < 12 * 4096) {
+    const std::string key = KeyOf(rnd.Uniform(3000), 10);  // overwrites of a third of the keys or so
+    const ValueType type = rnd.OneIn(10) ? ValueType::kDeletion : ValueType::kValue;
+    const std::string value = type == ValueType::kDeletion ? "" : "v" + std::to_string(seq);
+    mem.Add(seq, type, key, value);
+    model[key].push_back({seq, type, value});
+    seq++;
+  }
+  ASSERT_TRUE(mem.IndexServes());
+  EXPECT_GT(mem.IndexBytes(), 0u);
+  // The newest view, an older snapshot (the indexed entry is then too new
+  // and the skip list answers), one before any write, and absent keys.
+  ExpectGetMatchesModel(mem, model, kMaxSequenceNumber);
+  ExpectGetMatchesModel(mem, model, seq / 2);
+  ExpectGetMatchesModel(mem, model, 0);
+  std::string value;
+  ValueType type;
+  for (int i = 3000; i < 4000; i++) EXPECT_FALSE(mem.Get(KeyOf(i, 10), kMaxSequenceNumber, &value, &type));
+  EXPECT_FALSE(mem.Get("", kMaxSequenceNumber, &value, &type));
+  EXPECT_FALSE(mem.Get(KeyOf(5, 9), kMaxSequenceNumber, &value, &type)) << "a prefix of an indexed key";
+}
+
+TEST(MemTableTest, FullPointIndexHandsReadsToTheSkipList) {
+  // The index is sized from the entries the table held when it was made;
+  // a table whose entries then shrink (big values first, tiny ones later)
+  // outgrows it, and reads go to the skip list from then on.
+  MemTable mem(1, 4096);
+  Model model;
+  SequenceNumber seq = 1;
+  int i = 0;
+  const std::string big(1000, 'b');
+  for (; mem.payload_bytes() < 4 * 4096; i++, seq++) {
+    mem.Add(seq, ValueType::kValue, KeyOf(i, 10), big);
+    model[KeyOf(i, 10)].push_back({seq, ValueType::kValue, big});
+  }
+  ASSERT_TRUE(mem.IndexServes());
+  for (int j = 0; j < 2000; j++, i++, seq++) {
+    mem.Add(seq, ValueType::kValue, KeyOf(i, 10), "s");
+    model[KeyOf(i, 10)].push_back({seq, ValueType::kValue, "s"});
+  }
+  EXPECT_FALSE(mem.IndexServes()) << "the index should have filled up (" << mem.IndexBytes() << " bytes)";
+  ExpectGetMatchesModel(mem, model, kMaxSequenceNumber);
+  ExpectGetMatchesModel(mem, model, seq / 2);
+}
+
+TEST(MemTableTest, PointIndexMadeDuringConcurrentWritesKeepsTheNewestVersion) {
+  // Writers overwrite a shared set of keys with interleaved sequences while
+  // one of them crosses the threshold and fills the index from the list;
+  // readers look keys up meanwhile. Afterwards every key's newest entry is
+  // what the index returns, and no read ever missed a key written before it.
+  constexpr int kThreads = 3;
+  constexpr int kPerThread = 20000;
+  constexpr int kKeys = 4000;
+  for (int round = 0; round < 3; round++) {
+    MemTable mem(1, 8192);
+    std::vector<std::atomic<int>> done(kThreads);
+    for (auto& d : done) d.store(0);
+    std::atomic<bool> stop{false};
+    std::atomic<int> misses{0};
+    std::thread reader([&] {
+      Random rnd(17 + round);
+      std::string value;
+      ValueType type;
+      while (!stop.load()) {
+        const int t = static_cast<int>(rnd.Uniform(kThreads));
+        const int n = done[t].load(std::memory_order_acquire);
+        if (n == 0) continue;
+        // Thread t's first write of key k is its write k (k < kKeys).
+        const int i = static_cast<int>(rnd.Uniform(std::min(n, kKeys)));
+        if (!mem.Get(KeyOf(i, 12), kMaxSequenceNumber, &value, &type)) misses.fetch_add(1);
+      }
+    });
+    std::vector<std::thread> writers;
+    for (int t = 0; t < kThreads; t++) {
+      writers.emplace_back([&, t] {
+        for (int i = 0; i < kPerThread; i++) {
+          const SequenceNumber seq = static_cast<SequenceNumber>(i) * kThreads + t + 1;
+          mem.Add(seq, ValueType::kValue, KeyOf(i % kKeys, 12), std::to_string(seq));
+          done[t].store(i + 1, std::memory_order_release);
+        }
+      });
+    }
+    for (auto& th : writers) th.join();
+    stop.store(true);
+    reader.join();
+    EXPECT_EQ(misses.load(), 0);
+    ASSERT_TRUE(mem.IndexServes());
+    // Key k's newest write: the largest i with i % kKeys == k, by the last thread.
+    for (int k = 0; k < kKeys; k++) {
+      const int last_i = (kPerThread - 1 - k) / kKeys * kKeys + k;
+      const SequenceNumber newest = static_cast<SequenceNumber>(last_i) * kThreads + kThreads;
+      std::string value;
+      ValueType type;
+      ASSERT_TRUE(mem.Get(KeyOf(k, 12), kMaxSequenceNumber, &value, &type)) << k;
+      ASSERT_EQ(value, std::to_string(newest)) << k;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace ebb
