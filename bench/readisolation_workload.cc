@@ -15,7 +15,9 @@
 // them, so a stall delays every read submitted during it; a closed loop
 // issues fewer reads while stalled and understates the tail).
 //   overload  reads offered at twice the measured capacity: the excess is
-//             rejected at once (Busy) instead of queueing; rejection cost.
+//             rejected at once (Busy) instead of queueing; rejection cost,
+//             and the admitted reads' p99 against the unloaded p99 (closed
+//             loop and paced, measured just before).
 //
 // Results: read_p50_us, read_p99_us, read_p999_us, read_ops_per_sec,
 // rejected_fraction, reject_cost_us (one JSON object per scenario and mode).
@@ -373,6 +375,13 @@ Status ScenarioScans(BenchContext* ctx, Setup* s, double seconds) {
 Status ScenarioOverload(BenchContext* ctx, Setup* s, double seconds) {
   const Flags& f = ctx->flags();
   Database* db = s->db.get();
+  // The unloaded tails the admitted reads are compared with, in the same
+  // run: closed loop (kReaderThreads readers) and paced at --read-rate.
+  const ReadStats unloaded_closed = RunReaders(kReaderThreads, seconds / 2, f.seed + 400, [&](Random* rnd) {
+    return PointRead(db, ctx, s->keys, Priority::kNormal, rnd);
+  });
+  const ReadStats unloaded_paced =
+      RunPacedReads(seconds / 2, f.read_rate, f.seed + 450, ReadPoolRead(db, ctx, s->keys, Priority::kNormal));
   // Capacity: as many concurrent asynchronous reads as the pool admits.
   std::atomic<uint64_t> completed{0};
   auto measure_start = SteadyClock::now();
@@ -442,6 +451,12 @@ Status ScenarioOverload(BenchContext* ctx, Setup* s, double seconds) {
   j["offered_reads_per_sec"] = static_cast<double>(admitted + rejected) / seconds_run;
   j["reject_cost_us"] = reject_ns.Mean() / 1000.0;
   j["reject_cost_p99_us"] = reject_ns.Percentile(99) / 1000.0;
+  const double closed_p99 = unloaded_closed.latency_us.Percentile(99);
+  const double paced_p99 = unloaded_paced.latency_us.Percentile(99);
+  j["unloaded_closed_p99_us"] = closed_p99;
+  j["unloaded_paced_p99_us"] = paced_p99;
+  j["p99_vs_unloaded_closed"] = r.latency_us.Percentile(99) / std::max(1.0, closed_p99);
+  j["p99_vs_unloaded_paced"] = r.latency_us.Percentile(99) / std::max(1.0, paced_p99);
   Print(ctx, j);
   return Status::OK();
 }

@@ -134,7 +134,7 @@ TEST_F(ConfigReloadTest, TheFileWinsOverRuntimeChangesAndOverridesWinOverTheFile
   // Back to what a restart would give: the file's value, the default for a
   // setting the file does not name, the override over the file.
   EXPECT_EQ(Get(store.get(), "server", "max_clients"), "100");
-  EXPECT_EQ(Get(store.get(), "readpool", "max_wait_ms_low"), "0");
+  EXPECT_EQ(Get(store.get(), "readpool", "max_wait_ms_low"), "1000");
   EXPECT_EQ(Get(store.get(), "server", "idle_timeout_s"), "30");
   EXPECT_EQ(Names(report->applied), (std::vector<std::string>{"readpool.max_wait_ms_low", "server.max_clients"}));
   EXPECT_TRUE(report->restart_required.empty());

@@ -31,16 +31,55 @@ class Lane {
     inflight.fetch_sub(1, std::memory_order_acq_rel);
   }
 
+  // Reads that must finish before a new one starts when `inflight` are
+  // running or queued: none while a worker is free, else the queued ones
+  // and one running (the first of them to finish frees a worker).
+  int64_t ReadsAhead(int64_t inflight_now) const {
+    const int64_t workers = std::max(1, threads.load(std::memory_order_relaxed));
+    return inflight_now < workers ? 0 : inflight_now - workers + 1;
+  }
+
+  // Feeds the wait each read ahead costs. A task that had `ahead` reads to
+  // wait for (ReadsAhead when it was submitted) and started after
+  // `queue_wait_us` gives queue_wait_us / ahead, how fast the queue drained
+  // for it. A task that found a worker free gives, once done, its run time
+  // / threads, how fast the queue would drain at that run time: without
+  // these, an estimate that refuses every read that would queue would
+  // never be corrected, since only queued reads measure the queue.
+  void RecordWait(int64_t queue_wait_us, int64_t ahead) {
+    if (ahead <= 0) return;  // fed at its end, by RecordFreeRun
+    AddWaitSample(static_cast<double>(queue_wait_us) / static_cast<double>(ahead));
+  }
+  void RecordFreeRun(int64_t run_us, int64_t ahead) {
+    if (ahead > 0) return;
+    AddWaitSample(static_cast<double>(run_us) / std::max(1, threads.load(std::memory_order_relaxed)));
+  }
+  void AddWaitSample(double sample) {
+    const double old = ewma_wait_per_ahead_us.load(std::memory_order_relaxed);
+    ewma_wait_per_ahead_us.store(old < 0 ? sample : old + ReadPool::kWaitEwmaWeight * (sample - old),
+                                 std::memory_order_relaxed);  // load-then-store, as in FinishTask
+  }
+
   // Recent run time of a task (EWMA), or the prior before the first.
   double RunTimeEstimateUs() const {
     double ewma = ewma_run_us.load(std::memory_order_relaxed);
     return ewma < 0 ? static_cast<double>(ReadPool::kPriorRunTimeUs) : ewma;
   }
 
+  // What each read ahead adds to a new read's wait (RecordWait): under
+  // load, measured from the waits of reads that found every worker busy,
+  // so it counts the CPU the workers actually got (on a machine whose cores
+  // are busy with other work the queue drains slower than run time /
+  // threads). Before the first task: the prior run time / threads.
+  double WaitPerAheadUs() const {
+    const double ewma = ewma_wait_per_ahead_us.load(std::memory_order_relaxed);
+    if (ewma >= 0) return ewma;
+    return RunTimeEstimateUs() / std::max(1, threads.load(std::memory_order_relaxed));
+  }
+
   int64_t EstimatedWaitUs() const {
-    const double ewma = RunTimeEstimateUs();
-    double queued_per_worker = static_cast<double>(pool->queued()) / std::max(1, threads.load(std::memory_order_relaxed));
-    return std::llround(ewma * queued_per_worker);
+    return std::llround(WaitPerAheadUs() *
+                        static_cast<double>(ReadsAhead(inflight.load(std::memory_order_relaxed))));
   }
 
   // Constant.
@@ -61,6 +100,9 @@ class Lane {
   std::atomic<uint64_t> aborted{0};
   // EWMA of task run time in microseconds; negative until the first task.
   std::atomic<double> ewma_run_us{-1.0};
+  // EWMA of queue wait per read ahead (WaitPerAheadUs); negative until the
+  // first read that waited behind others.
+  std::atomic<double> ewma_wait_per_ahead_us{-1.0};
 
   // Totals published by the workers' contexts on tick and on idle.
   mutable Mutex mu;
@@ -141,10 +183,13 @@ void ReadTaskBase::Run(TaskContext& context) {
   auto& worker = static_cast<ReadWorkerContext&>(context);
   Clock* clock = lane_->clock;
   int64_t start_us = clock->NowMicros();
+  const int64_t queue_wait_us = std::max<int64_t>(0, start_us - enqueue_us_);
+  lane_->RecordWait(queue_wait_us, ahead_);
   RunBody(worker.user());
   int64_t end_us = clock->NowMicros();
   int64_t run_us = std::max<int64_t>(0, end_us - start_us);
-  worker.Record(std::max<int64_t>(0, start_us - enqueue_us_), run_us);
+  worker.Record(queue_wait_us, run_us);
+  lane_->RecordFreeRun(run_us, ahead_);
   lane_->FinishTask(run_us);
 }
 
@@ -212,15 +257,14 @@ Status ReadPool::Admit(Priority priority, ReadPoolFull* full, Lane** out) {
   }
   const int64_t limit = lane.limit.load(std::memory_order_relaxed);
   int64_t current = lane.inflight.load(std::memory_order_relaxed);
-  // Admission by expected wait: the reads ahead of this one, per worker,
-  // times the recent run time. Refused at once, before anything is
-  // allocated, so admitted reads keep a bounded wait under overload.
+  // Admission by expected wait: the reads that must finish before this one
+  // starts times the wait each of them has recently cost (WaitPerAheadUs).
+  // Refused at once, before anything is allocated, so admitted reads keep
+  // a bounded wait under overload.
   const int64_t max_wait_us = lane.max_wait_us.load(std::memory_order_relaxed);
   if (max_wait_us > 0) {
-    const int64_t threads = std::max(1, lane.threads.load(std::memory_order_relaxed));
-    const int64_t ahead = std::max<int64_t>(0, current - threads);  // queued, beyond the ones running
-    const int64_t wait_us = std::llround(lane.RunTimeEstimateUs() * static_cast<double>(ahead) /
-                                         static_cast<double>(threads));
+    const int64_t ahead = lane.ReadsAhead(current);
+    const int64_t wait_us = std::llround(lane.WaitPerAheadUs() * static_cast<double>(ahead));
     if (wait_us > max_wait_us) {
       lane.rejected.fetch_add(1, std::memory_order_relaxed);
       lane.rejected_by_wait.fetch_add(1, std::memory_order_relaxed);
@@ -255,6 +299,8 @@ Status ReadPool::Admit(Priority priority, ReadPoolFull* full, Lane** out) {
 
 Status ReadPool::Submit(Lane* lane, std::unique_ptr<read_pool_internal::ReadTaskBase>* task) {
   (*task)->enqueue_us_ = clock_->NowMicros();
+  // Admit counted this read in inflight: the others are what it waits for.
+  (*task)->ahead_ = lane->ReadsAhead(lane->inflight.load(std::memory_order_relaxed) - 1);
   // Counted before queueing so status never shows completed > admitted.
   lane->admitted.fetch_add(1, std::memory_order_relaxed);
   std::unique_ptr<PoolTask> owned(task->release());

@@ -114,6 +114,9 @@ class ReadTaskBase : public PoolTask {
   friend class ::ebb::ReadPool;
   Lane* const lane_;
   int64_t enqueue_us_ = 0;
+  // Reads that had to finish before this one could start (every worker
+  // busy: the ones queued before it plus one), or 0 if a worker was free.
+  int64_t ahead_ = 0;
 };
 
 template <typename Body>
@@ -133,6 +136,7 @@ class ReadTask final : public ReadTaskBase {
 class ReadPool {
  public:
   static constexpr double kRunTimeEwmaWeight = 0.3;
+  static constexpr double kWaitEwmaWeight = 0.1;
   static constexpr int64_t kPriorRunTimeUs = 1000;
   static constexpr int64_t kMinRetryAfterUs = 1000;
 

@@ -5,7 +5,7 @@
 // Section readpool (all change at run time):
 //   threads_high / threads_normal / threads_low   (derived from the CPU count)
 //   max_tasks_per_worker_high / _normal / _low    2000
-//   max_wait_ms_high / _normal / _low             0 (off)
+//   max_wait_ms_high / _normal / _low             100 / 100 / 1000
 //   tick_interval_ms                              1000
 //   demote_after_ms                               5
 //   nice_high / nice_normal / nice_low            0 / 0 / 10
@@ -40,6 +40,17 @@ inline constexpr double kDefaultDemoteAfterMs = 5;
 // jobs) runs at nice 10 = CFS weight 110 against 1024 for nice 0, so a
 // saturated low pool takes at most ~10% of a core that high or normal work
 // wants, and still gets at least that share when they saturate it.
+// Admission by estimated wait, on by default: a read that would queue
+// longer than this is refused with Busy (and the wait) at once. High and
+// normal at 100 ms, far above what closed-loop clients make queue (a
+// thousand connections' pipelined point reads wait about 20 ms on two
+// cores) and far below the task limit's bound when reads are slow (cold
+// reads of tiered segments at ~1 ms: 2000 per worker is ~2 s); low at 1 s,
+// for scans that run milliseconds each.
+inline constexpr double kDefaultMaxWaitMsHigh = 100;
+inline constexpr double kDefaultMaxWaitMsNormal = 100;
+inline constexpr double kDefaultMaxWaitMsLow = 1000;
+
 inline constexpr int kDefaultNiceHigh = 0;
 inline constexpr int kDefaultNiceNormal = 0;
 inline constexpr int kDefaultNiceLow = 10;
@@ -64,9 +75,9 @@ int HardwareConcurrency();
 struct ReadPoolLaneSettings {
   int threads = 1;
   int64_t max_tasks_per_worker = kDefaultMaxTasksPerWorker;
-  // A read whose estimated wait (recent run time x tasks ahead per worker)
-  // exceeds this is refused with Busy at once; 0 admits up to the task
-  // limit alone.
+  // A read whose estimated wait (reads that must finish before it starts x
+  // the wait each recently cost) exceeds this is refused with Busy at once;
+  // 0 admits up to the task limit alone. Defaults() sets the defaults above.
   double max_wait_ms = 0;
   int nice = 0;
 };

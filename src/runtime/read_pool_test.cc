@@ -222,7 +222,8 @@ TEST(ReadPoolTest, BusyCarriesCountLimitAndEstimatedWait) {
                        [](const Status&) {}, full);
   };
 
-  // No task has finished yet: 1 ms per task assumed, 3 queued on 1 worker.
+  // No task has finished yet: 1 ms per task assumed; the running one and
+  // three queued finish before a new one would start on the one worker.
   TestGate gate1;
   auto first = fill(&gate1, 10'000);
   ReadPoolFull full;
@@ -230,43 +231,39 @@ TEST(ReadPoolTest, BusyCarriesCountLimitAndEstimatedWait) {
   EXPECT_TRUE(s.IsBusy()) << s.ToString();
   EXPECT_EQ(full.current, 4);
   EXPECT_EQ(full.limit, 4);
-  EXPECT_EQ(full.estimated_wait_us, 3 * ReadPool::kPriorRunTimeUs);
+  EXPECT_EQ(full.estimated_wait_us, 4 * ReadPool::kPriorRunTimeUs);
   EXPECT_NE(s.message().find("ReadPool low: 4 reads running or queued, at the limit of 4 (4 per worker x 1 threads)"),
             std::string::npos)
       << s.ToString();
-  EXPECT_NE(s.message().find("estimated wait 3 ms"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.message().find("estimated wait 4 ms"), std::string::npos) << s.ToString();
   EXPECT_NE(s.message().find("readpool.max_tasks_per_worker_low"), std::string::npos) << s.ToString();
   gate1.Open();
   for (auto& f : first) EXPECT_TRUE(f.get().ok());
   pool->WaitUntilIdle();
 
-  // Four tasks of 10 ms: the EWMA is 10 ms, so three queued wait ~30 ms.
+  // Those tasks ran 10 ms each, and the queued ones waited 10 ms per read
+  // ahead of them: four ahead now wait ~40 ms.
   TestGate gate2;
   auto second = fill(&gate2, 10'000);
   EXPECT_TRUE(refuse(&full).IsBusy());
-  EXPECT_EQ(full.estimated_wait_us, 30'000);
-  EXPECT_EQ(pool->EstimatedWaitMicros(Priority::kLow), 30'000);
+  EXPECT_EQ(full.estimated_wait_us, 40'000);
+  EXPECT_EQ(pool->EstimatedWaitMicros(Priority::kLow), 40'000);
   gate2.Open();
   for (auto& f : second) EXPECT_TRUE(f.get().ok());
   pool->WaitUntilIdle();
 
-  // One 20 ms task moves the EWMA by 0.3 of the difference: 13 ms.
-  EXPECT_TRUE(pool->SpawnFuture(Priority::kLow, [&](TaskContext&) {
-                    clock.Advance(20'000);
-                    return Status::OK();
-                  })
-                  .get()
-                  .ok());
-  pool->WaitUntilIdle();
+  // Reads of no time, the first on a free worker and the others queued
+  // behind it but started at once, pull the estimate down by 0.1 of the
+  // difference each: 10 ms to 9, 8.1, 7.29 and 6.561 ms.
   TestGate gate3;
   auto third = fill(&gate3, 0);
   EXPECT_TRUE(refuse(&full).IsBusy());
-  EXPECT_EQ(full.estimated_wait_us, 39'000);
+  EXPECT_EQ(full.estimated_wait_us, 40'000) << "the queued ones have not started yet";
   gate3.Open();
   for (auto& f : third) EXPECT_TRUE(f.get().ok());
   pool->WaitUntilIdle();
 
-  // Nothing queued behind a full pool: the hint is still at least 1 ms.
+  // Nothing queued behind a full pool: the running read is ahead.
   settings.low.max_tasks_per_worker = 1;
   ASSERT_TRUE(pool->ApplySettings(settings).ok());
   TestGate gate4;
@@ -278,22 +275,25 @@ TEST(ReadPoolTest, BusyCarriesCountLimitAndEstimatedWait) {
   EXPECT_TRUE(refuse(&full).IsBusy());
   EXPECT_EQ(full.current, 1);
   EXPECT_EQ(full.limit, 1);
-  EXPECT_EQ(full.estimated_wait_us, ReadPool::kMinRetryAfterUs);
+  EXPECT_EQ(full.estimated_wait_us, 6'561);
   gate4.Open();
   EXPECT_TRUE(held.get().ok());
   EXPECT_EQ(pool->GetStatus(Priority::kLow).rejected, 4u);
 }
 
-// With max_wait_ms set, a read whose estimated wait (run time x reads ahead
-// per worker) is over it gets Busy at once, well before the task limit; a
-// read that fits is admitted; 0 turns it off.
+// With max_wait_ms set, a read whose estimated wait (the reads that must
+// finish before it starts x the wait each costs; before any read has found
+// every worker busy, run time / workers) is over it gets Busy at once, well
+// before the task limit; a read that fits is admitted; 0 turns it off.
 TEST(ReadPoolTest, AdmissionByEstimatedWaitRefusesBeforeTheTaskLimit) {
   ManualClock clock;
   ReadPoolSettings settings = Uniform(1, 1000);  // the task limit is far away
-  settings.normal.max_wait_ms = 2.5;
+  settings.normal.max_wait_ms = 3.5;
   auto pool = MakeReadPool({.settings = settings, .name = "wait", .clock = &clock});
   ASSERT_NE(pool, nullptr);
   // Teach the estimate: tasks of 1 ms.
+  // Each waited for to the end (its future is ready before its accounting
+  // is done), so each finds the worker free.
   for (int i = 0; i < 5; i++) {
     ASSERT_TRUE(pool->SpawnFuture(Priority::kNormal, [&](TaskContext&) {
                       clock.Advance(1000);
@@ -301,11 +301,11 @@ TEST(ReadPoolTest, AdmissionByEstimatedWaitRefusesBeforeTheTaskLimit) {
                     })
                     .get()
                     .ok());
+    pool->WaitUntilIdle();
   }
-  pool->WaitUntilIdle();
   TestGate gate;
   std::vector<std::future<Status>> admitted;
-  // One running (held) and two queued: the next would wait 2 x 1 ms.
+  // One running (held) and two queued: the next would wait 3 x 1 ms.
   for (int i = 0; i < 3; i++) {
     admitted.push_back(pool->SpawnFuture(Priority::kNormal, [&gate, i](TaskContext&) {
       if (i == 0) gate.Pass();
@@ -317,18 +317,18 @@ TEST(ReadPoolTest, AdmissionByEstimatedWaitRefusesBeforeTheTaskLimit) {
     return pool->SpawnFuture(Priority::kNormal, [](TaskContext&) { return Status::OK(); }, full);
   };
   ReadPoolFull full;
-  auto fits = spawn(&full);  // 2 ms <= 2.5 ms: admitted (now 3 queued)
-  auto refused = spawn(&full);  // 3 ms > 2.5 ms
+  auto fits = spawn(&full);  // 3 ms <= 3.5 ms: admitted (now 3 queued)
+  auto refused = spawn(&full);  // 4 ms > 3.5 ms
   Status s = refused.get();
   ASSERT_TRUE(s.IsBusy()) << s.ToString();
-  EXPECT_EQ(full.estimated_wait_us, 3000);
-  EXPECT_NE(s.message().find("estimated wait 3000 us for 3 reads ahead is over readpool.max_wait_ms_normal (2.5 ms)"),
+  EXPECT_EQ(full.estimated_wait_us, 4000);
+  EXPECT_NE(s.message().find("estimated wait 4000 us for 4 reads ahead is over readpool.max_wait_ms_normal (3.5 ms)"),
             std::string::npos)
       << s.ToString();
   ReadPoolPriorityStatus st = pool->GetStatus(Priority::kNormal);
   EXPECT_EQ(st.rejected_by_wait, 1u);
   EXPECT_EQ(st.rejected, 1u);
-  EXPECT_DOUBLE_EQ(st.max_wait_ms, 2.5);
+  EXPECT_DOUBLE_EQ(st.max_wait_ms, 3.5);
   // Other priorities are not limited by it.
   EXPECT_TRUE(pool->SpawnFuture(Priority::kHigh, [](TaskContext&) { return Status::OK(); }).get().ok());
   // Off: admitted up to the task limit.
@@ -339,6 +339,77 @@ TEST(ReadPoolTest, AdmissionByEstimatedWaitRefusesBeforeTheTaskLimit) {
   for (auto& f : admitted) EXPECT_TRUE(f.get().ok());
   EXPECT_TRUE(fits.get().ok());
   EXPECT_TRUE(unlimited.get().ok());
+}
+
+// The wait a read ahead costs is learnt from how fast the queue drained
+// (reads that found every worker busy: their wait per read ahead; reads
+// that found one free: their run time per worker), and an estimate that
+// refuses every read that would queue still comes down as reads finish.
+TEST(ReadPoolTest, EstimatedWaitFollowsHowFastTheQueueDrained) {
+  ManualClock clock;
+  ReadPoolSettings settings = Uniform(1, 1000);
+  settings.normal.max_wait_ms = 5;
+  auto pool = MakeReadPool({.settings = settings, .name = "drain", .clock = &clock});
+  ASSERT_NE(pool, nullptr);
+  auto quick = [] { return [](TaskContext&) { return Status::OK(); }; };
+  // One read holds the worker while three queue (with one, two and three
+  // reads to wait for); the clock moves 4 ms before they run.
+  {
+    TestGate gate;
+    std::vector<std::future<Status>> reads;
+    reads.push_back(pool->SpawnFuture(Priority::kNormal, [&gate](TaskContext&) {
+      gate.Pass();
+      return Status::OK();
+    }));
+    gate.WaitForArrivals(1);
+    for (int i = 0; i < 3; i++) reads.push_back(pool->SpawnFuture(Priority::kNormal, quick()));
+    clock.Advance(4000);
+    gate.Open();
+    for (auto& f : reads) ASSERT_TRUE(f.get().ok());
+  }
+  pool->WaitUntilIdle();
+  // The held read ran 4 ms on a free worker (4 ms per read ahead); the
+  // queued ones all waited 4 ms with one, two and three ahead (4, 2 and
+  // 1.33 ms): an EWMA (0.1) of 3.553 ms. With one read running and one
+  // queued, a new one has two ahead: 7.1 ms, refused.
+  auto hold_and_queue_one = [&](TestGate* gate) {
+    std::vector<std::future<Status>> reads;
+    reads.push_back(pool->SpawnFuture(Priority::kNormal, [gate](TaskContext&) {
+      gate->Pass();
+      return Status::OK();
+    }));
+    gate->WaitForArrivals(1);
+    reads.push_back(pool->SpawnFuture(Priority::kNormal, quick()));  // one ahead: 3.6 ms, admitted
+    return reads;
+  };
+  {
+    TestGate gate;
+    auto reads = hold_and_queue_one(&gate);
+    ReadPoolFull full;
+    Status s = pool->SpawnFuture(Priority::kNormal, quick(), &full).get();
+    ASSERT_TRUE(s.IsBusy()) << s.ToString();
+    EXPECT_EQ(full.estimated_wait_us, 7'107);
+    EXPECT_NE(s.message().find("estimated wait 7107 us for 2 reads ahead"), std::string::npos) << s.ToString();
+    EXPECT_EQ(pool->GetStatus(Priority::kNormal).estimated_wait_us, 7'107);
+    gate.Open();
+    for (auto& f : reads) EXPECT_TRUE(f.get().ok());
+  }
+  pool->WaitUntilIdle();
+  // Those two ran in no time (a free worker, then one ahead without a
+  // wait): 3.553 ms x 0.9 x 0.9 = 2.878 ms. Four more quick reads on a
+  // free worker: 1.889 ms, and two ahead (3.8 ms) fit again.
+  for (int i = 0; i < 4; i++) {
+    ASSERT_TRUE(pool->SpawnFuture(Priority::kNormal, quick()).get().ok());
+    pool->WaitUntilIdle();  // its accounting done: the next finds the worker free
+  }
+  {
+    TestGate gate;
+    auto reads = hold_and_queue_one(&gate);
+    EXPECT_EQ(pool->GetStatus(Priority::kNormal).estimated_wait_us, 3'777);
+    reads.push_back(pool->SpawnFuture(Priority::kNormal, quick()));
+    gate.Open();
+    for (auto& f : reads) EXPECT_TRUE(f.get().ok());
+  }
 }
 
 TEST(ReadPoolTest, MetricsArePublishedOnTickAndWhenThePoolDrains) {
