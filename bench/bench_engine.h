@@ -55,10 +55,11 @@ namespace ebb::bench {
 enum class MemoryLayout { kPeer, kNative };
 
 // Bytes of memory an Ebb memtable entry takes beyond its key and value
-// (internal key tag, lengths, skip-list node, arena slack):
-// memtable_benchmark's arena_bytes_per_entry (150) less the 116 key and
-// value bytes of ebb-bench's default entries.
-inline constexpr uint64_t kEbbMemtableEntryOverhead = 34;
+// (internal key tag, lengths, skip-list node, arena slack, and the point
+// index of a large table): memtable_benchmark's arena_bytes_per_entry
+// (150) less the 116 key and value bytes of ebb-bench's default entries,
+// plus its index_bytes_per_entry (15).
+inline constexpr uint64_t kEbbMemtableEntryOverhead = 49;
 
 struct EngineConfig {
   std::string data_dir;
