@@ -209,6 +209,12 @@ if wanted readisolation; then
     # (server.write_threads = cores - 1: one core left for reads).
     run readisolation "$bench" readisolation --read-exec readpool --sync batch --duration 5 --read-rate 2000 --json \
       --set server.write_threads=1 --data "$data/ri"
+    # Admission by a tight wait bound: the overload scenario's admitted
+    # tail against the unloaded one (bench/results/2026-12-07-readpool-wait).
+    for mw in 0.5 0.3; do
+      run readisolation "$bench" readisolation --read-exec readpool --sync batch --duration 3 --read-rate 2000 --json \
+        --set readpool.max_wait_ms_normal=$mw --data "$data/ri"
+    done
   done
   rm -rf "$data/ri"
 fi
