@@ -159,7 +159,11 @@ void DatabaseCore::MultiGet(const ReadOptions& options, const std::vector<std::s
     return;
   }
   statuses->assign(n, Status::NotFound(std::string()));
-  const auto [seq, view, now_ms] = BeginRead(options);
+  // Named variables, not a structured binding: the lambda below uses them.
+  const ReadPoint at = BeginRead(options);
+  const SequenceNumber seq = at.seq;
+  const std::shared_ptr<const ReadView>& view = at.view;
+  const int64_t now_ms = at.now_ms;
   std::vector<uint64_t> hashes(n);
   std::vector<size_t> missing(n);  // keys not answered yet, in order
   for (size_t i = 0; i < n; i++) {
