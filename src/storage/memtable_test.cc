@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -153,44 +154,60 @@ TEST(MemTableTest, LiveFilterIsMadeAtItsThresholdAndKeepsEveryLaterKey) {
   EXPECT_LT(false_positives, 1000) << "about 32 bits per key here";
 }
 
+// kRaceThreads writers each make kRaceWrites calls write(t, i) into a table
+// made with an 8 KiB live filter (so it crosses its threshold part-way),
+// while a reader calls missed(t, n, rnd) with n >= 1 writes of thread t
+// finished; returns how many times that said a finished write was missing.
+constexpr int kRaceThreads = 3;
+constexpr int kRaceWrites = 20000;
+int RaceWritersAndReader(MemTable* mem, uint64_t seed, const std::function<void(int t, int i)>& write,
+                         const std::function<bool(int t, int n, Random* rnd)>& missed) {
+  std::vector<std::atomic<int>> done(kRaceThreads);
+  for (auto& d : done) d.store(0);
+  std::atomic<bool> stop{false};
+  std::atomic<int> misses{0};
+  std::thread reader([&] {
+    Random rnd(seed);
+    while (!stop.load()) {
+      const int t = static_cast<int>(rnd.Uniform(kRaceThreads));
+      const int n = done[t].load(std::memory_order_acquire);
+      if (n > 0 && missed(t, n, &rnd)) misses.fetch_add(1);
+    }
+  });
+  std::vector<std::thread> writers;
+  for (int t = 0; t < kRaceThreads; t++) {
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < kRaceWrites; i++) {
+        write(t, i);
+        done[t].store(i + 1, std::memory_order_release);
+      }
+    });
+  }
+  for (auto& th : writers) th.join();
+  stop.store(true);
+  reader.join();
+  return misses.load();
+}
+
 TEST(MemTableTest, LiveFilterMadeDuringConcurrentInsertsMissesNoKey) {
   // Writers insert while one of them crosses the threshold and scans the
   // list: a key inserted at that moment is either added by its writer or
   // found by the scan. Readers probe meanwhile: once the filter is
   // complete, no key whose insert finished before the probe may be missing.
-  constexpr int kThreads = 3;
-  constexpr int kPerThread = 20000;
   for (int round = 0; round < 5; round++) {
     MemTable mem(1, 8192);
-    std::vector<std::atomic<int>> done(kThreads);
-    for (auto& d : done) d.store(0);
-    std::atomic<bool> stop{false};
-    std::atomic<int> misses{0};
-    std::thread reader([&] {
-      Random rnd(7 + round);
-      while (!stop.load()) {
-        int t = static_cast<int>(rnd.Uniform(kThreads));
-        int n = done[t].load(std::memory_order_acquire);
-        if (n == 0) continue;
-        int i = static_cast<int>(rnd.Uniform(n));
-        if (!mem.MayContain(BloomHash(KeyOf(i * kThreads + t, 12)))) misses.fetch_add(1);
-      }
-    });
-    std::vector<std::thread> writers;
-    for (int t = 0; t < kThreads; t++) {
-      writers.emplace_back([&, t] {
-        for (int i = 0; i < kPerThread; i++) {
-          mem.Add(static_cast<SequenceNumber>(i) * kThreads + t + 1, ValueType::kValue, KeyOf(i * kThreads + t, 12),
-                  "v");
-          done[t].store(i + 1, std::memory_order_release);
-        }
-      });
-    }
-    for (auto& th : writers) th.join();
-    stop.store(true);
-    reader.join();
-    EXPECT_EQ(misses.load(), 0);
-    for (int k = 0; k < kThreads * kPerThread; k++) ASSERT_TRUE(mem.MayContain(BloomHash(KeyOf(k, 12)))) << k;
+    const int misses = RaceWritersAndReader(
+        &mem, 7 + round,
+        [&](int t, int i) {
+          mem.Add(static_cast<SequenceNumber>(i) * kRaceThreads + t + 1, ValueType::kValue,
+                  KeyOf(i * kRaceThreads + t, 12), "v");
+        },
+        [&](int t, int n, Random* rnd) {
+          const int i = static_cast<int>(rnd->Uniform(n));
+          return !mem.MayContain(BloomHash(KeyOf(i * kRaceThreads + t, 12)));
+        });
+    EXPECT_EQ(misses, 0);
+    for (int k = 0; k < kRaceThreads * kRaceWrites; k++) ASSERT_TRUE(mem.MayContain(BloomHash(KeyOf(k, 12)))) << k;
   }
 }
 
@@ -275,49 +292,28 @@ TEST(MemTableTest, PointIndexMadeDuringConcurrentWritesKeepsTheNewestVersion) {
   // one of them crosses the threshold and fills the index from the list;
   // readers look keys up meanwhile. Afterwards every key's newest entry is
   // what the index returns, and no read ever missed a key written before it.
-  constexpr int kThreads = 3;
-  constexpr int kPerThread = 20000;
   constexpr int kKeys = 4000;
   for (int round = 0; round < 3; round++) {
     MemTable mem(1, 8192);
-    std::vector<std::atomic<int>> done(kThreads);
-    for (auto& d : done) d.store(0);
-    std::atomic<bool> stop{false};
-    std::atomic<int> misses{0};
-    std::thread reader([&] {
-      Random rnd(17 + round);
-      std::string value;
-      ValueType type;
-      while (!stop.load()) {
-        const int t = static_cast<int>(rnd.Uniform(kThreads));
-        const int n = done[t].load(std::memory_order_acquire);
-        if (n == 0) continue;
-        // Thread t's first write of key k is its write k (k < kKeys).
-        const int i = static_cast<int>(rnd.Uniform(std::min(n, kKeys)));
-        if (!mem.Get(KeyOf(i, 12), kMaxSequenceNumber, &value, &type)) misses.fetch_add(1);
-      }
-    });
-    std::vector<std::thread> writers;
-    for (int t = 0; t < kThreads; t++) {
-      writers.emplace_back([&, t] {
-        for (int i = 0; i < kPerThread; i++) {
-          const SequenceNumber seq = static_cast<SequenceNumber>(i) * kThreads + t + 1;
+    std::string value;
+    ValueType type;
+    const int misses = RaceWritersAndReader(
+        &mem, 17 + round,
+        [&](int t, int i) {
+          const SequenceNumber seq = static_cast<SequenceNumber>(i) * kRaceThreads + t + 1;
           mem.Add(seq, ValueType::kValue, KeyOf(i % kKeys, 12), std::to_string(seq));
-          done[t].store(i + 1, std::memory_order_release);
-        }
-      });
-    }
-    for (auto& th : writers) th.join();
-    stop.store(true);
-    reader.join();
-    EXPECT_EQ(misses.load(), 0);
+        },
+        [&](int t, int n, Random* rnd) {
+          // Thread t's first write of key k is its write k (k < kKeys).
+          const int i = static_cast<int>(rnd->Uniform(std::min(n, kKeys)));
+          return !mem.Get(KeyOf(i, 12), kMaxSequenceNumber, &value, &type);
+        });
+    EXPECT_EQ(misses, 0);
     ASSERT_TRUE(mem.IndexServes());
     // Key k's newest write: the largest i with i % kKeys == k, by the last thread.
     for (int k = 0; k < kKeys; k++) {
-      const int last_i = (kPerThread - 1 - k) / kKeys * kKeys + k;
-      const SequenceNumber newest = static_cast<SequenceNumber>(last_i) * kThreads + kThreads;
-      std::string value;
-      ValueType type;
+      const int last_i = (kRaceWrites - 1 - k) / kKeys * kKeys + k;
+      const SequenceNumber newest = static_cast<SequenceNumber>(last_i) * kRaceThreads + kRaceThreads;
       ASSERT_TRUE(mem.Get(KeyOf(k, 12), kMaxSequenceNumber, &value, &type)) << k;
       ASSERT_EQ(value, std::to_string(newest)) << k;
     }
