@@ -2,8 +2,10 @@
 
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <system_error>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -50,6 +52,10 @@ Result<std::unique_ptr<FuturePool>> FuturePool::Create(FuturePoolOptions options
     return Status::InvalidArgument(
         fmt::format("FuturePool {}: max_queued_tasks {} must be at least 1", options.name, options.max_queued_tasks));
   }
+  if (options.spin_us < 0 || options.spin_us > kMaxSpinMicros) {
+    return Status::InvalidArgument(fmt::format("FuturePool {}: spin_us {} is out of range [0, {}]", options.name,
+                                               options.spin_us, kMaxSpinMicros));
+  }
   if (options.clock == nullptr) {
     return Status::InvalidArgument(fmt::format("FuturePool {}: no clock given", options.name));
   }
@@ -68,6 +74,7 @@ FuturePool::FuturePool(FuturePoolOptions options)
       clock_(options.clock),
       context_factory_(std::move(options.context_factory)),
       tick_interval_us_(options.tick_interval_us),
+      spin_us_(options.spin_us),
       max_queued_tasks_(options.max_queued_tasks),
       nice_(options.nice) {}
 
@@ -85,7 +92,7 @@ Status FuturePool::Submit(std::unique_ptr<PoolTask>* task) {
                                       name_, queue_.size()));
     }
     queue_.push_back(std::move(*task));
-    queued_.fetch_add(1, std::memory_order_relaxed);
+    queued_.fetch_add(1, std::memory_order_seq_cst);
   }
   work_cv_.Signal();
   return Status::OK();
@@ -181,9 +188,29 @@ void FuturePool::SetTickIntervalMicros(int64_t tick_interval_us) {
   tick_interval_us_.store(std::max<int64_t>(0, tick_interval_us), std::memory_order_relaxed);
 }
 
+void FuturePool::SetSpinMicros(int64_t spin_us) {
+  spin_us_.store(std::clamp<int64_t>(spin_us, 0, kMaxSpinMicros), std::memory_order_relaxed);
+}
+
 void FuturePool::SetMaxQueuedTasks(int64_t max_queued_tasks) {
   MutexLock lock(&mu_);
   max_queued_tasks_ = std::max<int64_t>(1, max_queued_tasks);
+}
+
+bool FuturePool::SpinForTask(int64_t spin_us) {
+  polls_.fetch_add(1, std::memory_order_relaxed);
+  spinning_workers_.fetch_add(1, std::memory_order_seq_cst);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(spin_us);
+  // Yielding, so a thread waiting for this core (the submitter, another
+  // pool's worker) runs first; the clock is read every few polls.
+  for (int polls = 1; queued_.load(std::memory_order_seq_cst) == 0 && !stop_spinning_.load(std::memory_order_relaxed);
+       polls++) {
+    if (polls % 8 == 0 && std::chrono::steady_clock::now() >= until) break;
+    std::this_thread::yield();
+  }
+  const bool caught = queued_.load(std::memory_order_seq_cst) > 0;
+  spinning_workers_.fetch_sub(1, std::memory_order_seq_cst);
+  return caught;
 }
 
 void FuturePool::WorkerMain(Worker* worker) {
@@ -200,6 +227,13 @@ void FuturePool::WorkerMain(Worker* worker) {
   EBB_CHECK_MSG(context != nullptr, "FuturePool {}: the context factory returned nullptr", name_);
   int64_t last_tick_us = clock_->NowMicros();
   bool unpublished = false;  // ran a task since the last OnTick / OnIdle
+  // Polling pays only for a stream of tasks: after a task, a worker polls
+  // if tasks have been arriving back to back (it found the next one queued
+  // when it finished the one before, or its last poll caught one). A read
+  // now and then goes straight to sleep, leaving the core (and the CPU
+  // share the scheduler counts) to others.
+  bool ran_task = false;  // ran a task since it last polled or slept
+  bool stream = false;
 
   mu_.Lock();
   while (true) {
@@ -212,6 +246,14 @@ void FuturePool::WorkerMain(Worker* worker) {
     }
     if (worker->retire || stopping_) break;
     if (queue_.empty()) {
+      const int64_t spin_us = spin_us_.load(std::memory_order_relaxed);
+      if (ran_task && stream && spin_us > 0) {
+        ran_task = false;
+        mu_.Unlock();
+        stream = SpinForTask(spin_us);
+        mu_.Lock();
+        continue;
+      }
       if (unpublished) {
         // Out of work: let the context publish before sleeping, because an
         // idle worker will not tick again until its next task.
@@ -223,12 +265,17 @@ void FuturePool::WorkerMain(Worker* worker) {
       }
       worker->idle = true;
       idle_workers_++;
+      ran_task = false;
+      stream = false;
+      sleeps_.fetch_add(1, std::memory_order_relaxed);
       if (idle_workers_ == live_threads_) idle_cv_.SignalAll();
       work_cv_.Wait();  // no timeout: an idle pool makes no wakeups
       worker->idle = false;
       idle_workers_--;
       continue;
     }
+    if (ran_task) stream = true;  // this task was waiting when the last one ended
+    ran_task = true;
     std::unique_ptr<PoolTask> task = std::move(queue_.front());
     queue_.pop_front();
     queued_.fetch_sub(1, std::memory_order_relaxed);
@@ -272,6 +319,7 @@ void FuturePool::Stop() {
   {
     MutexLock lock(&mu_);
     stopping_ = true;
+    stop_spinning_.store(true, std::memory_order_relaxed);
     drained.swap(queue_);
     queued_.fetch_sub(static_cast<int64_t>(drained.size()), std::memory_order_relaxed);
     to_join.swap(workers_);

@@ -98,6 +98,15 @@ struct FuturePoolOptions {
   int nice = 0;
   // Bound on queued (not yet running) tasks; Submit returns Busy beyond it.
   int64_t max_queued_tasks = 1 << 20;
+  // After a task, a worker that finds the queue empty polls it this long
+  // (yielding the CPU between polls) before it sleeps: a task submitted in
+  // that window starts without a thread wakeup (and, when no worker
+  // sleeps, its submitter makes no wake-up system call). Only while tasks
+  // arrive back to back (the worker found the next task queued when it
+  // finished one, or its last poll caught one): a lone task is followed by
+  // sleep at once, and an idle pool makes no wakeups. 0: never poll. At
+  // most kMaxSpinMicros.
+  int64_t spin_us = 0;
   // Not owned; must outlive the pool.
   Clock* clock = SystemClock();
   // Empty means every worker gets a plain TaskContext.
@@ -156,6 +165,9 @@ std::future<R> ReadyFuture(Status status) {
 class FuturePool {
  public:
   static constexpr int kMaxThreads = 256;
+  // Longest FuturePoolOptions::spin_us: polling is for the gap between
+  // tasks of a steady stream, not a substitute for sleeping.
+  static constexpr int64_t kMaxSpinMicros = 10'000;
 
   // Starts options.threads workers. Fails with InvalidArgument for options
   // out of range, or IOError if a thread cannot be started.
@@ -211,6 +223,10 @@ class FuturePool {
   // Takes effect at each worker's next completed task.
   void SetTickIntervalMicros(int64_t tick_interval_us);
 
+  // FuturePoolOptions::spin_us, clamped to [0, kMaxSpinMicros]; takes effect
+  // at each worker's next completed task.
+  void SetSpinMicros(int64_t spin_us);
+
   // Sets the nice value of every worker, now and for workers started later.
   // PermissionDenied if lowering it needs CAP_SYS_NICE; workers that could
   // not be changed keep their old value.
@@ -237,6 +253,13 @@ class FuturePool {
   int64_t running() const { return running_.load(std::memory_order_relaxed); }
   // Tasks queued and not yet picked up by a worker.
   int64_t queued() const { return queued_.load(std::memory_order_relaxed); }
+  // Times a worker went to sleep for want of a task (each one a wakeup to
+  // come when work arrives).
+  uint64_t sleeps() const { return sleeps_.load(std::memory_order_relaxed); }
+  // Workers polling the queue right now, and times a worker polled it
+  // after a task (FuturePoolOptions::spin_us).
+  int spinning_workers() const { return spinning_workers_.load(std::memory_order_relaxed); }
+  uint64_t polls() const { return polls_.load(std::memory_order_relaxed); }
   int nice() const;
   bool stopped() const;
 
@@ -255,6 +278,9 @@ class FuturePool {
   explicit FuturePool(FuturePoolOptions options);
 
   void WorkerMain(Worker* worker);
+  // Polls the queue for up to spin_us (FuturePoolOptions::spin_us), without
+  // mu_; returns when a task is queued (true), the time is up or Stop began.
+  bool SpinForTask(int64_t spin_us);
   // Starts `count` workers. IOError if a thread cannot be created.
   Status StartWorkersLocked(int count) REQUIRES(mu_);
   // Moves exited workers out of workers_ so the caller can join them.
@@ -271,6 +297,15 @@ class FuturePool {
   std::atomic<int64_t> tick_interval_us_;
   std::atomic<int64_t> running_{0};
   std::atomic<int64_t> queued_{0};
+  std::atomic<int64_t> spin_us_;
+  // Workers polling the queue (FuturePoolOptions::spin_us). Submit still
+  // wakes a sleeping worker: a poller may have yielded its core to busier
+  // threads, and a task left to it could wait for the scheduler's slice.
+  std::atomic<int> spinning_workers_{0};
+  // Set by Stop so spinning workers stop polling at once.
+  std::atomic<bool> stop_spinning_{false};
+  std::atomic<uint64_t> sleeps_{0};
+  std::atomic<uint64_t> polls_{0};
 
   // Protected by mu_.
   mutable Mutex mu_;

@@ -404,6 +404,116 @@ TEST(FuturePoolTest, StopUnderLoadCompletesEveryTaskExactlyOnce) {
   EXPECT_EQ(events.created.load(), events.destroyed.load());
 }
 
+TEST(FuturePoolTest, SpinningWorkerTakesTheNextTaskOfAStreamWithoutSleeping) {
+  auto run_one = [](FuturePool* pool) {
+    EXPECT_TRUE(pool->SpawnFuture([](TaskContext&) { return Status::OK(); }).get().ok());
+  };
+  // A stream: a task held at a gate while the next one queues behind it,
+  // so the worker finds that one waiting when it finishes the first.
+  auto run_two_back_to_back = [](FuturePool* pool) {
+    TestGate gate;
+    auto first = pool->SpawnFuture([&gate](TaskContext&) {
+      gate.Pass();
+      return Status::OK();
+    });
+    gate.WaitForArrivals(1);
+    auto second = pool->SpawnFuture([](TaskContext&) { return Status::OK(); });
+    gate.Open();
+    EXPECT_TRUE(first.get().ok());
+    EXPECT_TRUE(second.get().ok());
+  };
+  constexpr int kRounds = 20;
+  // Without polling, a worker sleeps whenever a task empties the queue.
+  auto plain = MakePool({.name = "nospin", .threads = 1});
+  ASSERT_NE(plain, nullptr);
+  plain->WaitUntilIdle();
+  uint64_t before = plain->sleeps();
+  for (int i = 0; i < kRounds; i++) {
+    run_two_back_to_back(plain.get());
+    plain->WaitUntilIdle();
+    run_one(plain.get());
+    plain->WaitUntilIdle();
+  }
+  EXPECT_EQ(plain->sleeps() - before, static_cast<uint64_t>(2 * kRounds));
+  EXPECT_EQ(plain->polls(), 0u);
+
+  auto pool = MakePool({.name = "spin", .threads = 1, .spin_us = FuturePool::kMaxSpinMicros});
+  ASSERT_NE(pool, nullptr);
+  pool->WaitUntilIdle();
+  // A lone task is not a stream: the worker sleeps at once, without polling.
+  for (int i = 0; i < 3; i++) {
+    run_one(pool.get());
+    pool->WaitUntilIdle();
+  }
+  EXPECT_EQ(pool->polls(), 0u);
+  // After a stream the worker polls, and a task submitted meanwhile runs
+  // without a sleep in between: a round costs one sleep, not two. A round
+  // whose third task came late (this thread descheduled for the whole
+  // window) costs two; one round in twenty is enough to show it, nearly
+  // all are.
+  int caught = 0;
+  for (int i = 0; i < kRounds; i++) {
+    before = pool->sleeps();
+    run_two_back_to_back(pool.get());
+    while (pool->spinning_workers() == 0 && pool->sleeps() == before) std::this_thread::yield();
+    run_one(pool.get());
+    pool->WaitUntilIdle();
+    const uint64_t slept = pool->sleeps() - before;
+    EXPECT_TRUE(slept == 1 || slept == 2) << slept;
+    if (slept == 1) caught++;
+  }
+  EXPECT_GE(caught, 1);
+  EXPECT_GE(pool->polls(), static_cast<uint64_t>(kRounds));
+  // Set at run time: 0 turns polling off.
+  pool->SetSpinMicros(0);
+  const uint64_t polls = pool->polls();
+  before = pool->sleeps();
+  run_two_back_to_back(pool.get());
+  pool->WaitUntilIdle();
+  EXPECT_EQ(pool->sleeps() - before, 1u);
+  EXPECT_EQ(pool->polls(), polls);
+  EXPECT_EQ(pool->spinning_workers(), 0);
+}
+
+TEST(FuturePoolTest, SpinningWorkersMissNoTask) {
+  // Workers pass between running, polling and sleeping while tasks come;
+  // a task that arrived as a poller gave up must still wake a sleeper (a
+  // lost wakeup would leave it queued forever). Submitters pause at random so workers keep passing between
+  // running, polling and sleeping; Stop ends polling at once.
+  const uint64_t seed = testing::TestSeed(0x5eed0002);
+  SCOPED_TRACE(::testing::Message() << "seed=" << seed);
+  auto pool = MakePool({.name = "spinload", .threads = 3, .spin_us = 30});
+  ASSERT_NE(pool, nullptr);
+  constexpr int kSubmitters = 3;
+  constexpr int kTasksEach = 3000;
+  TestCounter ran;
+  std::vector<std::thread> submitters;
+  for (int s = 0; s < kSubmitters; s++) {
+    submitters.emplace_back([&, s] {
+      Random rnd(seed + static_cast<uint64_t>(s));
+      for (int i = 0; i < kTasksEach; i++) {
+        ASSERT_TRUE(pool->Spawn([&ran](TaskContext&) { ran.Add(); }, [](const Status&) {}).ok());
+        const uint64_t pause = rnd.Next() % 8;
+        if (pause == 0) std::this_thread::sleep_for(std::chrono::microseconds(rnd.Next() % 100));
+        if (pause == 1) std::this_thread::yield();
+      }
+    });
+  }
+  for (auto& t : submitters) t.join();
+  // Bounded, so a lost wakeup fails here instead of hanging the suite.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (ran.value() < kSubmitters * kTasksEach && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(ran.value(), kSubmitters * kTasksEach) << pool->queued() << " tasks left queued: no worker was woken";
+  pool->WaitUntilIdle();
+  EXPECT_EQ(pool->queued(), 0);
+  EXPECT_GT(pool->sleeps(), 0u);
+  EXPECT_TRUE(pool->SpawnFuture([](TaskContext&) { return Status::OK(); }).get().ok());
+  pool->Stop();
+  EXPECT_EQ(pool->spinning_workers(), 0);
+}
+
 TEST(FuturePoolTest, QueueBoundRefusesWithBusy) {
   auto pool = MakePool({.name = "bound", .threads = 1, .max_queued_tasks = 3});
   ASSERT_NE(pool, nullptr);
@@ -461,6 +571,10 @@ TEST(FuturePoolTest, CreateRejectsOptionsOutOfRange) {
   EXPECT_TRUE(FuturePool::Create({.name = "bad", .threads = 0}).status().IsInvalidArgument());
   EXPECT_TRUE(FuturePool::Create({.name = "bad", .threads = 1, .nice = 40}).status().IsInvalidArgument());
   EXPECT_TRUE(FuturePool::Create({.name = "bad", .threads = 1, .max_queued_tasks = 0}).status().IsInvalidArgument());
+  EXPECT_TRUE(FuturePool::Create({.name = "bad", .threads = 1, .spin_us = -1}).status().IsInvalidArgument());
+  EXPECT_TRUE(FuturePool::Create({.name = "bad", .threads = 1, .spin_us = FuturePool::kMaxSpinMicros + 1})
+                  .status()
+                  .IsInvalidArgument());
   Status s = FuturePool::Create({.name = "bad", .threads = 1, .clock = nullptr}).status();
   EXPECT_TRUE(s.IsInvalidArgument());
   EXPECT_NE(s.message().find("bad"), std::string::npos) << s.ToString();

@@ -221,6 +221,7 @@ Result<std::unique_ptr<ReadPool>> ReadPool::Create(ReadPoolOptions options) {
         // Admission bounds running + queued to the lane's limit; the pool's
         // own bound is only a backstop.
         .max_queued_tasks = std::numeric_limits<int64_t>::max(),
+        .spin_us = settings.spin_us,
         .clock = options.clock,
         .context_factory = [raw, factory = options.context_factory, p](int worker_id) -> std::unique_ptr<TaskContext> {
           std::unique_ptr<TaskContext> user = factory ? factory(p, worker_id) : nullptr;
@@ -340,6 +341,7 @@ Status ReadPool::ApplySettings(const ReadPoolSettings& settings) {
     lane.max_wait_us.store(std::llround(lane_settings.max_wait_ms * 1000), std::memory_order_relaxed);
     lane.limit.store(lane_settings.max_tasks_per_worker * threads, std::memory_order_relaxed);
     lane.pool->SetTickIntervalMicros(settings.tick_interval_ms * 1000);
+    lane.pool->SetSpinMicros(settings.spin_us);
     note(lane.pool->SetNice(lane_settings.nice));
   }
   demote_after_us_.store(std::llround(settings.demote_after_ms * 1000), std::memory_order_relaxed);

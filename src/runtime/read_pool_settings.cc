@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "runtime/future_pool.h"
+
 namespace ebb {
 namespace {
 
@@ -89,6 +91,7 @@ ReadPoolSettings ReadPoolSettings::FromConfig(const Config& config, int hardware
   }
   settings.tick_interval_ms = config.GetInt(kReadPoolSection, "tick_interval_ms");
   settings.demote_after_ms = config.GetDouble(kReadPoolSection, "demote_after_ms");
+  settings.spin_us = config.GetInt(kReadPoolSection, "spin_us");
   return settings;
 }
 
@@ -115,6 +118,10 @@ Status ReadPoolSettings::Validate() const {
   if (!(demote_after_ms >= 0 && demote_after_ms <= kMaxReadPoolMaxWaitMs)) {
     return Status::InvalidArgument(fmt::format("readpool.demote_after_ms: {} is out of range [0, {}]",
                                                demote_after_ms, kMaxReadPoolMaxWaitMs));
+  }
+  if (spin_us < 0 || spin_us > FuturePool::kMaxSpinMicros) {
+    return Status::InvalidArgument(
+        fmt::format("readpool.spin_us: {} is out of range [0, {}]", spin_us, FuturePool::kMaxSpinMicros));
   }
   if (tick_interval_ms < 1 || tick_interval_ms > kMaxReadPoolTickIntervalMs) {
     return Status::InvalidArgument(fmt::format("readpool.tick_interval_ms: {} is out of range [1, {}]",
@@ -212,6 +219,21 @@ void RegisterReadPoolSettings(ConfigSchema* schema) {
                               "and delays long scans more. 0: never demote.",
                .min = 0,
                .max = kMaxReadPoolMaxWaitMs});
+  schema->Add({.section = section,
+               .key = "spin_us",
+               .type = SettingType::kInt,
+               .default_value = std::to_string(kDefaultReadPoolSpinUs),
+               .unit = "us",
+               .runtime = true,
+               .description = "While reads arrive back to back, a read thread that finishes one and finds none "
+                              "queued keeps checking (yielding the CPU between checks) this long before it sleeps, "
+                              "so the next read starts without a thread wakeup (on 2 cores: 1.2-1.3x the pipelined "
+                              "GETs a second, 4x the reads served at twice capacity). A lone read is followed by "
+                              "sleep at once; never a periodic wakeup. Longer catches sparser streams at more CPU "
+                              "per read; on cores saturated by other threads (CPU-bound writes) checking costs them "
+                              "CPU and doubled the p99 of occasional reads there: 0 sleeps at once.",
+               .min = 0,
+               .max = static_cast<double>(FuturePool::kMaxSpinMicros)});
   struct NiceSpec {
     Priority priority;
     int default_nice;

@@ -8,6 +8,7 @@
 //   max_wait_ms_high / _normal / _low             100 / 100 / 1000
 //   tick_interval_ms                              1000
 //   demote_after_ms                               5
+//   spin_us                                       20
 //   nice_high / nice_normal / nice_low            0 / 0 / 10
 
 #ifndef EBB_RUNTIME_READ_POOL_SETTINGS_H_
@@ -34,6 +35,10 @@ inline constexpr int kMaxReadPoolThreads = 256;  // per priority
 inline constexpr double kMaxReadPoolMaxWaitMs = 3'600'000;
 // A multilevel feedback queue's first level (yatp demotes after 5 ms).
 inline constexpr double kDefaultDemoteAfterMs = 5;
+// How long a read worker that ran out of reads polls for the next before it
+// sleeps: about the gap between two batches of a pipelined client on a
+// busy store, short enough to cost little CPU once reads stop.
+inline constexpr int64_t kDefaultReadPoolSpinUs = 20;
 
 // Default CPU weights. Normal reads stay at nice 0, level with foreground
 // writes, so reads are not slowed by write saturation; low (scans, batch
@@ -90,6 +95,9 @@ struct ReadPoolSettings {
   // Long tasks that can stop part-way (scans) continue at low priority
   // after running this long at high or normal (0: never).
   double demote_after_ms = kDefaultDemoteAfterMs;
+  // A worker that finds no read after finishing one polls this long before
+  // sleeping (FuturePoolOptions::spin_us; 0: sleep at once).
+  int64_t spin_us = kDefaultReadPoolSpinUs;
 
   ReadPoolLaneSettings& ForPriority(Priority priority);
   const ReadPoolLaneSettings& ForPriority(Priority priority) const;

@@ -730,6 +730,8 @@ TEST(ReadPoolTest, ApplyConfigResizesThreadsAndLimitsAtRunTime) {
   EXPECT_EQ(pool->GetStatus(Priority::kNormal).threads, DefaultReadPoolThreads(Priority::kNormal, HardwareConcurrency()));
   ASSERT_TRUE(config.Set("readpool", "tick_interval_ms", "50", true).ok());
   EXPECT_EQ(pool->settings().tick_interval_ms, 50);
+  ASSERT_TRUE(config.Set("readpool", "spin_us", "0", true).ok());
+  EXPECT_EQ(pool->settings().spin_us, 0);
   EXPECT_EQ(listener_errors, 0);
   config.Unsubscribe(id);
 }
@@ -749,6 +751,7 @@ TEST(ReadPoolSettingsTest, DefaultsAreDerivedFromTheCoreCount) {
     EXPECT_EQ(two.ForPriority(p).threads, ReadPoolSettings::Defaults(2).ForPriority(p).threads);
   }
   EXPECT_EQ(two.tick_interval_ms, 1000);
+  EXPECT_EQ(two.spin_us, 20);
   EXPECT_EQ(two.high.nice, 0);
   EXPECT_EQ(two.normal.nice, 0);
   EXPECT_EQ(two.low.nice, 10);
@@ -766,12 +769,15 @@ TEST(ReadPoolSettingsTest, EverySettingIsDocumentedAndChangesAtRunTime) {
     EXPECT_FALSE(spec.unit.empty()) << spec.key;
     count++;
   }
-  EXPECT_EQ(count, 14);  // threads, tasks and max wait per priority, nice per priority, tick, demotion
+  EXPECT_EQ(count, 15);  // threads, tasks and max wait per priority, nice per priority, tick, demotion, spin
   Config config(schema);
   Status s = config.Set("readpool", "max_tasks_per_worker_low", "0", true);
   EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
   EXPECT_TRUE(config.Set("readpool", "nice_low", "25", true).IsInvalidArgument());
   EXPECT_TRUE(config.Set("readpool", "threads_high", "257", true).IsInvalidArgument());
+  s = config.Set("readpool", "spin_us", "10001", true);
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  EXPECT_NE(s.ToString().find("spin_us"), std::string::npos) << s.ToString();
 
   ReadPoolSettings bad = ReadPoolSettings::Defaults(2);
   bad.low.max_tasks_per_worker = 0;
