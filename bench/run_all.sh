@@ -210,11 +210,15 @@ if wanted readisolation; then
     run readisolation "$bench" readisolation --read-exec readpool --sync batch --duration 5 --read-rate 2000 --json \
       --set server.write_threads=1 --data "$data/ri"
     # Admission by a tight wait bound: the overload scenario's admitted
-    # tail against the unloaded one (bench/results/2026-12-07-readpool-wait).
-    for mw in 0.5 0.3; do
+    # tail against the unloaded one (bench/results/2026-12-07-readpool-wait,
+    # 2026-12-07-readpool-spin), with read threads polling (the default)
+    # and, at 0.3, without (readpool.spin_us=0).
+    for mw in 0.3 0.2; do
       run readisolation "$bench" readisolation --read-exec readpool --sync batch --duration 3 --read-rate 2000 --json \
         --set readpool.max_wait_ms_normal=$mw --data "$data/ri"
     done
+    run readisolation "$bench" readisolation --read-exec readpool --sync batch --duration 3 --read-rate 2000 --json \
+      --set readpool.max_wait_ms_normal=0.3 --set readpool.spin_us=0 --data "$data/ri"
   done
   rm -rf "$data/ri"
 fi
