@@ -12,6 +12,7 @@
 #include "storage/bloom.h"
 #include "storage/journal.h"
 #include "storage/merging_iterator.h"
+#include "storage/obsolete_files.h"
 #include "storage/segment_cache.h"
 #include "storage/store_errors.h"
 
@@ -21,6 +22,9 @@ namespace ebb {
 // ones, swapped in atomically while reads and writes go on.
 
 Result<CompactionResult> DatabaseCore::Compact(const CompactionOptions& options) {
+  // Declared first, so it outlives `inputs`: inputs no reader holds any more
+  // are deleted here, by the compaction, when it lets go of them.
+  ObsoleteFiles::InlineScope delete_here;
   std::vector<std::shared_ptr<SegmentFile>> inputs;
   SequenceNumber oldest_snapshot, start_seq;
   bool bottommost;

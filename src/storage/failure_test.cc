@@ -151,6 +151,7 @@ TEST_F(FailureTest, AfterAnUnknownOutcomeObsoleteSegmentsAreKept) {
   FailManifestSync(FaultTiming::kAfter);
   ASSERT_FALSE(db->Flush().ok());
   it.reset();  // the inputs' last reference goes: they would be deleted now
+  storage_->WaitForObsoleteFiles();
   EXPECT_EQ(Count("/store/segments", ".seg"), 4u) << "nothing deleted after the unknown outcome";
   db.reset();
   PowerLossAndReopen();

@@ -2,7 +2,6 @@
 
 #include "storage/database_core.h"
 
-
 #include <fmt/format.h>
 
 #include "base/checksum.h"
@@ -14,6 +13,7 @@
 #include "storage/bloom.h"
 #include "storage/journal.h"
 #include "storage/merging_iterator.h"
+#include "storage/obsolete_files.h"
 #include "storage/segment_cache.h"
 #include "storage/store_errors.h"
 
@@ -40,17 +40,9 @@ SegmentFile::~SegmentFile() {
     ctx_->local_segment_bytes->fetch_sub(meta_.file_size);
   }
   if (!obsolete_.load(std::memory_order_acquire)) return;
-  ctx_->segment_cache->Evict(meta_.number);
-  if (!ctx_->errors->deletions_allowed()) {
-    // After a metadata write whose outcome is unknown, the file may still
-    // be needed: the next open decides.
-    EBB_LOG(kWarn, "kept obsolete segment {} (the store deletes nothing until it is reopened)", path());
-    return;
-  }
-  for (const std::string& file : {path(), filter_path()}) {
-    Status s = ctx_->fs->DeleteFile(file);
-    if (!s.ok() && !s.IsNotFound()) EBB_LOG(kWarn, "could not delete obsolete segment file: {}", s.ToString());
-  }
+  // Unmapped and deleted on the deleter's thread: this may be a reader
+  // dropping the last view of a compaction's inputs (obsolete_files.h).
+  ctx_->obsolete_files->Add(meta_.number, {path(), filter_path()});
 }
 
 std::string SegmentFile::filter_path() const { return SegmentFilterFileName(ctx_->options.data_dir, meta_.number); }

@@ -1,8 +1,9 @@
 // SegmentFile: one segment file of a database's segment set, local or
 // evicted to the object store by the tiering agent: opening it (through the
 // segment cache, or remotely once evicted), the local Bloom filter kept for
-// an evicted segment, and deleting the file once it is obsolete and no set
-// references it. DatabaseCore::EvictSegment (segment_file.cc) evicts one.
+// an evicted segment, and handing the file to the store's deleter
+// (obsolete_files.h) once it is obsolete and no set references it.
+// DatabaseCore::EvictSegment (segment_file.cc) evicts one.
 //
 // Thread safety: all methods are thread-safe.
 
@@ -22,9 +23,10 @@
 
 namespace ebb {
 
-// A live segment file shared by segment sets. Deletes its file when the last
-// set referencing it goes away after it was made obsolete (compacted away or
-// its database dropped).
+// A live segment file shared by segment sets. Its file is deleted (by the
+// store's deleter, or at once inside an ObsoleteFiles::InlineScope) when the
+// last set referencing it goes away after it was made obsolete (compacted
+// away or its database dropped).
 class SegmentFile {
  public:
   // `database` is the tier name (name#id) of the segment's database.

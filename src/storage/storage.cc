@@ -53,6 +53,8 @@ Status Storage::Recover() {
   ctx_.manifest = manifest_.get();
   segment_cache_ = std::make_unique<SegmentCache>(ctx_.fs, ctx_.options.max_open_segments);
   ctx_.segment_cache = segment_cache_.get();
+  obsolete_files_ = std::make_unique<ObsoleteFiles>(ctx_.fs, segment_cache_.get(), &errors_);
+  ctx_.obsolete_files = obsolete_files_.get();
   EBB_RETURN_IF_ERROR(CreateDirDurably(ctx_.fs, JournalDir(dir)));
   EBB_RETURN_IF_ERROR(CreateDirDurably(ctx_.fs, SegmentDir(dir)));
 
@@ -493,6 +495,12 @@ Status Storage::background_error() const {
                                       fmt::format(fmt::runtime(hint), ctx_.options.data_dir)));
 }
 
+void Storage::WaitForObsoleteFiles() {
+  if (obsolete_files_) obsolete_files_->Drain();
+}
+
+uint64_t Storage::obsolete_files_deleted() const { return obsolete_files_ ? obsolete_files_->files_deleted() : 0; }
+
 Status Storage::Close() {
   std::vector<std::shared_ptr<DatabaseCore>> dbs;
   {
@@ -512,6 +520,10 @@ Status Storage::Close() {
     MutexLock lock(&mu_);
     databases_.clear();
   }
+  // Segments the databases' last views held are deleted before the
+  // directory is given up (a handle that outlives the store deletes its
+  // segments when it goes, as before).
+  if (obsolete_files_) obsolete_files_->Drain();
   // Handles may outlive the store (their calls fail with Aborted); the
   // directory is free for another open now.
   lock_.reset();

@@ -22,6 +22,7 @@
 #include "env/clock.h"
 #include "env/file_system.h"
 #include "storage/database_core.h"
+#include "storage/obsolete_files.h"
 #include "storage/journal.h"
 #include "storage/manifest.h"
 #include "storage/segment_cache.h"
@@ -118,6 +119,11 @@ class Storage {
   // Why the store is read-only (OK if it is not): a metadata write whose
   // outcome is unknown, or the journal's sticky error.
   Status background_error() const;
+
+  // Returns once every segment file dropped so far is deleted: obsolete
+  // files are deleted on a thread of their own (obsolete_files.h).
+  void WaitForObsoleteFiles();
+  uint64_t obsolete_files_deleted() const;
   const StoreErrors& errors() const { return errors_; }
 
   // Rejects new writes, writes what the journal has queued (those writers
@@ -155,6 +161,8 @@ class Storage {
   std::unique_ptr<FileLock> lock_;
   std::unique_ptr<Manifest> manifest_;
   std::unique_ptr<SegmentCache> segment_cache_;
+  // After segment_cache_: destroyed (its queue emptied) before it.
+  std::unique_ptr<ObsoleteFiles> obsolete_files_;
   std::unique_ptr<Journal> journal_;
   RecoveryReport recovery_;
 

@@ -25,6 +25,7 @@ class DatabaseCore;
 class FileSystem;
 class Journal;
 class Manifest;
+class ObsoleteFiles;
 class Segment;
 class SegmentCache;
 class StoreErrors;
@@ -87,6 +88,8 @@ struct StorageContext {
   StoreErrors* errors = nullptr;
   // Segment files referenced by any segment set.
   OpenSegments* open_segments = nullptr;
+  // Deletes obsolete segment files off the thread that dropped them.
+  ObsoleteFiles* obsolete_files = nullptr;
 };
 
 }  // namespace ebb

@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
@@ -276,6 +279,102 @@ TEST_F(StorageTest, ManyDatabasesAreCheapAndIsolated) {
   EXPECT_EQ(Get(Db("db994").get(), "k"), "v994");
 }
 
+// Segment files on disk under /store/segments.
+size_t SegmentFiles(FileSystem* fs) {
+  auto names = fs->GetChildren("/store/segments");
+  return names.ok() ? static_cast<size_t>(std::count_if(names->begin(), names->end(),
+                                                         [](const std::string& n) { return n.ends_with(".seg"); }))
+                    : 0;
+}
+
+// Two overlapping flushes of "d": keys 0-199, then 100-299.
+void FillTwoSegments(DatabaseCore* db, const std::function<Status(DatabaseCore*, std::string_view, std::string_view)>& put) {
+  for (int round = 0; round < 2; round++) {
+    for (int i = round * 100; i < round * 100 + 200; i++) {
+      ASSERT_TRUE(put(db, "key" + std::to_string(i), "v" + std::to_string(round)).ok());
+    }
+    ASSERT_TRUE(db->Flush().ok());
+  }
+}
+
+// A compaction's inputs that no reader holds are deleted by the compaction
+// itself, before it returns; a reader that drops the last view of them
+// leaves the unmapping and unlinking to the deleter's thread instead of
+// paying for it before its next read.
+TEST_F(StorageTest, AReaderDroppingTheLastViewOfObsoleteSegmentsDoesNotDeleteThem) {
+  Open();
+  auto db = Db("d");
+  FillTwoSegments(db.get(), Put);
+  ASSERT_EQ(SegmentFiles(&fs_), 2u);
+  std::mutex mu;
+  std::vector<std::thread::id> deleters;
+  sync_point::Set("ObsoleteFiles::Delete", [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    deleters.push_back(std::this_thread::get_id());
+  });
+
+  // No reader: deleted here, on the compacting thread.
+  ASSERT_TRUE(db->Compact(CompactionOptions()).ok());
+  EXPECT_EQ(SegmentFiles(&fs_), 1u) << "deleted before Compact returned";
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_EQ(deleters, std::vector<std::thread::id>(2, std::this_thread::get_id()));
+    deleters.clear();
+  }
+
+  // A reader pins the inputs of the next compaction and drops them later.
+  FillTwoSegments(db.get(), Put);
+  auto it = db->NewIterator(ReadOptions());
+  ASSERT_TRUE(db->Compact(CompactionOptions()).ok());
+  EXPECT_EQ(SegmentFiles(&fs_), 4u) << "three inputs, pinned, and the output";
+  it.reset();
+  storage_->WaitForObsoleteFiles();
+  EXPECT_EQ(SegmentFiles(&fs_), 1u);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    ASSERT_EQ(deleters.size(), 3u);
+    for (const auto& id : deleters) EXPECT_NE(id, std::this_thread::get_id()) << "deleted on the reader's thread";
+  }
+  sync_point::ClearAll();
+  for (int i = 0; i < 300; i++) EXPECT_EQ(Get(db.get(), "key" + std::to_string(i)), i < 100 ? "v0" : "v1");
+}
+
+// Closing the store deletes what its last views dropped before the
+// directory is given up, and a deletion that fails loses nothing: the file
+// stays, and the next open sets it aside (lost+found/), since the manifest
+// no longer names it.
+TEST_F(StorageTest, ObsoleteSegmentsAreDeletedByCloseAndAFailedDeletionLosesNothing) {
+  Open();
+  auto db = Db("d");
+  FillTwoSegments(db.get(), Put);
+  auto it = db->NewIterator(ReadOptions());
+  ASSERT_TRUE(db->Compact(CompactionOptions()).ok());
+  it.reset();
+  db.reset();
+  ASSERT_TRUE(storage_->Close().ok());
+  EXPECT_EQ(SegmentFiles(&fs_), 1u) << "deleted before Close returned";
+  Reopen();
+
+  db = Db("d");
+  FillTwoSegments(db.get(), Put);
+  it = db->NewIterator(ReadOptions());
+  ASSERT_TRUE(db->Compact(CompactionOptions()).ok());
+  ASSERT_EQ(SegmentFiles(&fs_), 4u);
+  fs_.Fail(FaultSpec{.op = FaultOp::kDelete, .nth = 1, .error = Status::IOError("injected EIO on unlink"),
+                     .path_contains = ".seg"});
+  it.reset();
+  storage_->WaitForObsoleteFiles();
+  EXPECT_TRUE(fs_.fired(FaultOp::kDelete));
+  EXPECT_EQ(SegmentFiles(&fs_), 2u) << "the segment whose deletion failed stays";
+  for (int i = 0; i < 300; i++) EXPECT_EQ(Get(db.get(), "key" + std::to_string(i)), i < 100 ? "v0" : "v1");
+  db.reset();
+  Reopen();
+  EXPECT_EQ(storage_->recovery_report().segments_quarantined, 1u) << "the leftover is set aside, not deleted";
+  EXPECT_EQ(SegmentFiles(&fs_), 1u);
+  db = Db("d");
+  for (int i = 0; i < 300; i++) EXPECT_EQ(Get(db.get(), "key" + std::to_string(i)), i < 100 ? "v0" : "v1");
+}
+
 TEST_F(StorageTest, DropRemovesDataAndNameCanBeReused) {
   Open();
   auto db = Db("tmp");
@@ -286,6 +385,7 @@ TEST_F(StorageTest, DropRemovesDataAndNameCanBeReused) {
   EXPECT_TRUE(Put(db.get(), "k", "v").IsNotFound());
   db.reset();
   EXPECT_TRUE(storage_->DropDatabase("tmp").IsNotFound());
+  storage_->WaitForObsoleteFiles();
   EXPECT_TRUE(fs_.GetChildren("/store/segments")->empty());
   db = Db("tmp");
   EXPECT_EQ(Get(db.get(), "k"), "NOT_FOUND");
