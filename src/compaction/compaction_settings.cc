@@ -45,7 +45,9 @@ void RegisterCompactionSettings(ConfigSchema* schema) {
   schema->Add({.section = kGlobal, .key = "wait_secs", .type = SettingType::kInt, .default_value = "30", .unit = "s",
                .runtime = true,
                .description = "A new channel waits this long before starting jobs, to see several candidates and "
-                              "start with the best; longer delays the first compaction after start.",
+                              "start with the best; longer delays the first compaction after start. The wait ends "
+                              "early when the work classes above compaction go idle, or when the work it holds "
+                              "reaches work.compaction.band_high_bytes.",
                .min = 0, .max = 86400});
   schema->Add({.section = kGlobal, .key = "persist", .type = SettingType::kBool, .default_value = "true",
                .runtime = true,

@@ -840,13 +840,26 @@ bool SmooshDaemon::HoldsWorkInWait() const {
   return false;
 }
 
-void SmooshDaemon::EndWait() {
+uint64_t SmooshDaemon::HeldInWaitBytes() const {
+  MutexLock lock(&mu_);
+  if (stopped_) return 0;
+  const int64_t now = clock_->NowMicros();
+  uint64_t total = 0;
+  for (const auto& ch : channels_) {
+    if (!ch->queue.empty() && BlockedLocked(*ch, now, nullptr) == kBlockedWaitSecs) {
+      total = SaturatingAdd(total, ch->queue.gauge_bytes());
+    }
+  }
+  return total;
+}
+
+void SmooshDaemon::EndWait(std::string_view why) {
   MutexLock lock(&mu_);
   const int64_t now = clock_->NowMicros();
   for (auto& ch : channels_) {
     if (ch->removed || !ch->in_wait(now, settings_.wait_micros)) continue;
     ch->wait_ended = true;
-    EBB_LOG(kDebug, "smoosh {}: wait_secs ended early: nothing more is coming to choose from", ch->settings.name);
+    EBB_LOG(kDebug, "smoosh {}: wait_secs ended early: {}", ch->settings.name, why);
   }
 }
 

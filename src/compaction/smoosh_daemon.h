@@ -276,11 +276,14 @@ class SmooshDaemon {
   // Whether some channel has queued work it cannot start only because it is
   // still in its smoosh.wait_secs (work ReclaimableBytes does not count).
   bool HoldsWorkInWait() const;
+  // What that work would add to ReclaimableBytes once the wait ends.
+  uint64_t HeldInWaitBytes() const;
   // Ends the wait_secs of every channel now: the caller knows no more
   // candidates are coming for now (the work classes that produce them went
   // idle), so waiting longer would only arm a timer to make the same
-  // choice later. Channels created afterwards wait as usual.
-  void EndWait();
+  // choice later; or the work held has grown too large to hold (`why`, for
+  // the log). Channels created afterwards wait as usual.
+  void EndWait(std::string_view why = "nothing more is coming to choose from");
 
   SmooshStatus GetStatus() const;
 

@@ -267,11 +267,14 @@ TEST_F(SmooshDaemonTest, EndWaitStartsWhatWaitsWithoutATimer) {
   // Queued, held by wait_secs: not in the gauge, and a deadline for its end.
   EXPECT_TRUE(daemon->HoldsWorkInWait());
   EXPECT_EQ(daemon->ReclaimableBytes(), 0u);
+  EXPECT_EQ(daemon->HeldInWaitBytes(), kRatioTen.disk_bytes - kRatioTen.live_bytes)
+      << "what the gauge will count once the wait ends";
   EXPECT_EQ(daemon->NextDeadline(), Now() + 30 * kSecond);
   // The classes that make candidates went idle: no more are coming.
   clock_.AdvanceSeconds(3);
   daemon->EndWait();
   EXPECT_FALSE(daemon->HoldsWorkInWait());
+  EXPECT_EQ(daemon->HeldInWaitBytes(), 0u);
   EXPECT_EQ(daemon->ReclaimableBytes(), kRatioTen.disk_bytes - kRatioTen.live_bytes);
   ASSERT_TRUE(daemon->Checkpoint().ok());  // the other deadline: saving the queue
   EXPECT_FALSE(daemon->NextDeadline()) << "no timer left for the wait";

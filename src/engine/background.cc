@@ -126,6 +126,14 @@ class EngineBackground::CompactionSource final : public WorkSource {
     smoosh_->EndWait();
     wake_driver_();  // its timer for the end of the wait is void
   }
+  // A burst that starts within the wait and outlasts it: once what the
+  // wait holds reaches the class's band_high, waiting for a better choice
+  // costs more (segments piling up for reads to probe) than it can gain.
+  uint64_t HeldBytes() override { return smoosh_->HeldInWaitBytes(); }
+  void ReleaseHeldWork() override {
+    smoosh_->EndWait("the work it holds reached work.compaction.band_high_bytes");
+    wake_driver_();
+  }
 
   Result<uint64_t> DoWork(uint64_t budget_bytes) override {
     uint64_t done = 0;

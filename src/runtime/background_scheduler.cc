@@ -376,11 +376,17 @@ void BackgroundScheduler::RoundLocked(bool run_inline) {
     entry->saw_busy_upstreams = busy;
     entry->upstreams_seen_micros = seen_now;
     entry->in_use++;
+    const uint64_t band_high = entry->cls.settings().band_high_bytes;
     // Callbacks run without mu_ (they may Kick or note foreground work).
     mu_.Unlock();
     if (went_idle) entry->source->UpstreamsIdle();
+    bool holds = entry->source->HoldsWorkForUpstreams();
+    if (holds && entry->source->HeldBytes() >= band_high) {
+      // Too much to hold for the classes above (WorkSource::HeldBytes).
+      entry->source->ReleaseHeldWork();
+      holds = entry->source->HoldsWorkForUpstreams();
+    }
     const uint64_t pending = entry->source->PendingBytes();
-    const bool holds = entry->source->HoldsWorkForUpstreams();
     const std::optional<int64_t> next_work = pending == 0 ? entry->source->NextWorkMicros() : std::nullopt;
     const bool came_due = pending > 0 && entry->source->PendingCameDue();
     const bool remote = pending > 0 && entry->source->PassesWaitOnNetwork();

@@ -328,6 +328,26 @@ TEST_F(TrickleTest, HeldWorkIsReleasedWhenTheClassesAboveGoQuiet) {
   EXPECT_FALSE(scheduler_.GetStatus().armed_deadline_micros);
 }
 
+TEST_F(TrickleTest, HeldWorkThatReachesTheBandHighIsReleasedWhileTheClassesAboveStillWork) {
+  // Like a burst that starts within smoosh's wait_secs and outlasts it:
+  // held work below the class's band_high (192 MiB) waits for the classes
+  // above; once it reaches it, the class would run at its max rate anyway,
+  // so it is released while they still work.
+  writeback_.set_unit_bytes(4 * kMiB);
+  journal_.Hold(100 * kMiB);
+  Trickle(kMiB, 100'000, 2, 0);  // writeback flushes
+  ASSERT_GT(writeback_.pass_count(), 0u);
+  EXPECT_EQ(journal_.held_releases(), 0u) << "below band_high: held for the classes above";
+  EXPECT_TRUE(journal_.HoldsWorkForUpstreams());
+  journal_.Hold(92 * kMiB);  // 192 MiB: at band_high
+  const size_t passes_before = journal_.pass_count();
+  Trickle(kMiB, 100'000, 2, 0);  // writeback still flushes
+  EXPECT_EQ(journal_.held_releases(), 1u);
+  EXPECT_EQ(journal_.upstreams_idle_calls(), 0u) << "the classes above never went quiet";
+  EXPECT_FALSE(journal_.HoldsWorkForUpstreams());
+  EXPECT_GT(journal_.pass_count(), passes_before) << "the released work ran under load";
+}
+
 TEST_F(TrickleTest, HeldWorkIsReleasedAfterABurstNoRoundSawBusy) {
   // A class right below the foreground that holds work (like active
   // expiry's stragglers): a burst the dispatcher slept through (writes under

@@ -65,6 +65,17 @@ class WorkSource {
   // nothing more is coming from them for now. Called like PendingBytes, just
   // before the gauge is read.
   virtual void UpstreamsIdle() {}
+  // The work HoldsWorkForUpstreams holds, in the gauge's unit (what
+  // PendingBytes would count if it were released); 0 if not known. Once it
+  // reaches the class's band_high_bytes the scheduler calls
+  // ReleaseHeldWork, whatever the classes above do: a class that far behind
+  // runs at its max rate anyway, and holding on for a better choice or a
+  // bigger batch only lets it fall further behind (a burst that starts
+  // within smoosh.wait_secs of the start and outlasts the wait would
+  // otherwise leave a hundred segments for reads to probe). Called like
+  // PendingBytes.
+  virtual uint64_t HeldBytes() { return 0; }
+  virtual void ReleaseHeldWork() {}
 
   // When work the gauge does not count yet will become due by itself, with
   // no write or other event to announce it (Clock::NowMicros time; nullopt:

@@ -113,6 +113,20 @@ class FakeWorkSource final : public WorkSource {
     MutexLock lock(&mu_);
     return upstreams_idle_calls_;
   }
+  uint64_t HeldBytes() override {
+    MutexLock lock(&mu_);
+    return held_;
+  }
+  void ReleaseHeldWork() override {
+    MutexLock lock(&mu_);
+    held_releases_++;
+    pending_ += held_;
+    held_ = 0;
+  }
+  uint64_t held_releases() {
+    MutexLock lock(&mu_);
+    return held_releases_;
+  }
 
   Result<uint64_t> DoWork(uint64_t budget_bytes) override {
     {
@@ -217,6 +231,7 @@ class FakeWorkSource final : public WorkSource {
   uint64_t pending_ GUARDED_BY(mu_) = 0;
   uint64_t held_ GUARDED_BY(mu_) = 0;
   uint64_t upstreams_idle_calls_ GUARDED_BY(mu_) = 0;
+  uint64_t held_releases_ GUARDED_BY(mu_) = 0;
   uint64_t unit_bytes_ GUARDED_BY(mu_) = 0;
   uint64_t capacity_per_pass_bytes_ GUARDED_BY(mu_) = 0;
   int64_t pass_micros_ GUARDED_BY(mu_) = 0;
