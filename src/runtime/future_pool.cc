@@ -200,13 +200,21 @@ void FuturePool::SetMaxQueuedTasks(int64_t max_queued_tasks) {
 bool FuturePool::SpinForTask(int64_t spin_us) {
   polls_.fetch_add(1, std::memory_order_relaxed);
   spinning_workers_.fetch_add(1, std::memory_order_seq_cst);
-  const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(spin_us);
+  const auto contended = std::chrono::microseconds(kContendedYieldMicros);
+  auto now = std::chrono::steady_clock::now();
+  const auto until = now + std::chrono::microseconds(spin_us);
   // Yielding, so a thread waiting for this core (the submitter, another
-  // pool's worker) runs first; the clock is read every few polls.
-  for (int polls = 1; queued_.load(std::memory_order_seq_cst) == 0 && !stop_spinning_.load(std::memory_order_relaxed);
-       polls++) {
-    if (polls % 8 == 0 && std::chrono::steady_clock::now() >= until) break;
+  // pool's worker) runs first. A yield that let one run ends the polling
+  // (FuturePoolOptions::spin_us): the core is contended.
+  while (queued_.load(std::memory_order_seq_cst) == 0 && !stop_spinning_.load(std::memory_order_relaxed) &&
+         now < until) {
     std::this_thread::yield();
+    const auto before = now;
+    now = std::chrono::steady_clock::now();
+    if (now - before >= contended) {
+      contended_polls_.fetch_add(1, std::memory_order_relaxed);
+      break;
+    }
   }
   const bool caught = queued_.load(std::memory_order_seq_cst) > 0;
   spinning_workers_.fetch_sub(1, std::memory_order_seq_cst);

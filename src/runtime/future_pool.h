@@ -104,8 +104,12 @@ struct FuturePoolOptions {
   // sleeps, its submitter makes no wake-up system call). Only while tasks
   // arrive back to back (the worker found the next task queued when it
   // finished one, or its last poll caught one): a lone task is followed by
-  // sleep at once, and an idle pool makes no wakeups. 0: never poll. At
-  // most kMaxSpinMicros.
+  // sleep at once, and an idle pool makes no wakeups. And only while the
+  // core is its own: a yield that gave the core to another thread (it
+  // returned kContendedYieldMicros or more later) ends the polling, since a
+  // polling worker then waits its turn behind the threads that want the
+  // core, where a sleeping one is woken ahead of them, and its polls take
+  // CPU share from them. 0: never poll. At most kMaxSpinMicros.
   int64_t spin_us = 0;
   // Not owned; must outlive the pool.
   Clock* clock = SystemClock();
@@ -168,6 +172,10 @@ class FuturePool {
   // Longest FuturePoolOptions::spin_us: polling is for the gap between
   // tasks of a steady stream, not a substitute for sleeping.
   static constexpr int64_t kMaxSpinMicros = 10'000;
+  // A yield that returns this much later gave the core to another thread
+  // (a yield that finds nobody waiting returns within a microsecond or
+  // two): the core is contended, and the worker stops polling.
+  static constexpr int64_t kContendedYieldMicros = 20;
 
   // Starts options.threads workers. Fails with InvalidArgument for options
   // out of range, or IOError if a thread cannot be started.
@@ -260,6 +268,8 @@ class FuturePool {
   // after a task (FuturePoolOptions::spin_us).
   int spinning_workers() const { return spinning_workers_.load(std::memory_order_relaxed); }
   uint64_t polls() const { return polls_.load(std::memory_order_relaxed); }
+  // Of those, polls ended because a yield gave the core to another thread.
+  uint64_t contended_polls() const { return contended_polls_.load(std::memory_order_relaxed); }
   int nice() const;
   bool stopped() const;
 
@@ -306,6 +316,7 @@ class FuturePool {
   std::atomic<bool> stop_spinning_{false};
   std::atomic<uint64_t> sleeps_{0};
   std::atomic<uint64_t> polls_{0};
+  std::atomic<uint64_t> contended_polls_{0};
 
   // Protected by mu_.
   mutable Mutex mu_;

@@ -1,6 +1,7 @@
 #include "runtime/future_pool.h"
 
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -404,24 +405,26 @@ TEST(FuturePoolTest, StopUnderLoadCompletesEveryTaskExactlyOnce) {
   EXPECT_EQ(events.created.load(), events.destroyed.load());
 }
 
+// A stream: a task held at a gate while the next one queues behind it, so
+// the worker finds that one waiting when it finishes the first.
+void RunTwoBackToBack(FuturePool* pool) {
+  TestGate gate;
+  auto first = pool->SpawnFuture([&gate](TaskContext&) {
+    gate.Pass();
+    return Status::OK();
+  });
+  gate.WaitForArrivals(1);
+  auto second = pool->SpawnFuture([](TaskContext&) { return Status::OK(); });
+  gate.Open();
+  EXPECT_TRUE(first.get().ok());
+  EXPECT_TRUE(second.get().ok());
+}
+
 TEST(FuturePoolTest, SpinningWorkerTakesTheNextTaskOfAStreamWithoutSleeping) {
   auto run_one = [](FuturePool* pool) {
     EXPECT_TRUE(pool->SpawnFuture([](TaskContext&) { return Status::OK(); }).get().ok());
   };
-  // A stream: a task held at a gate while the next one queues behind it,
-  // so the worker finds that one waiting when it finishes the first.
-  auto run_two_back_to_back = [](FuturePool* pool) {
-    TestGate gate;
-    auto first = pool->SpawnFuture([&gate](TaskContext&) {
-      gate.Pass();
-      return Status::OK();
-    });
-    gate.WaitForArrivals(1);
-    auto second = pool->SpawnFuture([](TaskContext&) { return Status::OK(); });
-    gate.Open();
-    EXPECT_TRUE(first.get().ok());
-    EXPECT_TRUE(second.get().ok());
-  };
+  auto run_two_back_to_back = RunTwoBackToBack;
   constexpr int kRounds = 20;
   // Without polling, a worker sleeps whenever a task empties the queue.
   auto plain = MakePool({.name = "nospin", .threads = 1});
@@ -475,6 +478,40 @@ TEST(FuturePoolTest, SpinningWorkerTakesTheNextTaskOfAStreamWithoutSleeping) {
   EXPECT_EQ(pool->spinning_workers(), 0);
 }
 
+
+// A worker that polls on a core another thread wants stops at the first
+// yield that hands the core over, and sleeps: polling there, it would wait
+// its turn behind that thread (a sleeper is woken ahead of it) and take
+// CPU share from it.
+TEST(FuturePoolTest, PollingStopsWhenAYieldGivesTheCoreToAnotherThread) {
+  // This thread, the worker (created here, so it inherits the mask) and a
+  // thread that keeps the CPU busy, all on one CPU.
+  cpu_set_t saved;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(saved), &saved), 0);
+  int cpu = 0;
+  while (cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &saved)) cpu++;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+  auto pool = MakePool({.name = "contended", .threads = 1, .spin_us = FuturePool::kMaxSpinMicros});
+  ASSERT_NE(pool, nullptr);
+  std::atomic<bool> stop{false};
+  std::thread hog([&stop] {
+    while (!stop.load(std::memory_order_relaxed)) {
+    }
+  });
+  for (int round = 0; round < 50 && pool->contended_polls() == 0; round++) {
+    RunTwoBackToBack(pool.get());
+    pool->WaitUntilIdle();
+  }
+  stop.store(true);
+  hog.join();
+  ASSERT_EQ(sched_setaffinity(0, sizeof(saved), &saved), 0);
+  EXPECT_GE(pool->polls(), 1u);
+  EXPECT_GE(pool->contended_polls(), 1u) << "a worker kept polling on a core another thread was waiting for";
+  EXPECT_LE(pool->contended_polls(), pool->polls());
+}
 TEST(FuturePoolTest, SpinningWorkersMissNoTask) {
   // Workers pass between running, polling and sleeping while tasks come;
   // a task that arrived as a poller gave up must still wake a sleeper (a

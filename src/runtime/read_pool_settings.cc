@@ -230,8 +230,8 @@ void RegisterReadPoolSettings(ConfigSchema* schema) {
                               "so the next read starts without a thread wakeup (on 2 cores: 1.2-1.3x the pipelined "
                               "GETs a second, 4x the reads served at twice capacity). A lone read is followed by "
                               "sleep at once; never a periodic wakeup. Longer catches sparser streams at more CPU "
-                              "per read; on cores saturated by other threads (CPU-bound writes) checking costs them "
-                              "CPU and doubled the p99 of occasional reads there: 0 sleeps at once.",
+                              "per read. A check that finds another thread took the core (CPU-bound writes, say) "
+                              "ends the polling at once, so polling costs busy cores nothing; 0 sleeps at once.",
                .min = 0,
                .max = static_cast<double>(FuturePool::kMaxSpinMicros)});
   struct NiceSpec {
