@@ -276,7 +276,8 @@ class SmooshDaemon {
   // Whether some channel has queued work it cannot start only because it is
   // still in its smoosh.wait_secs (work ReclaimableBytes does not count).
   bool HoldsWorkInWait() const;
-  // What that work would add to ReclaimableBytes once the wait ends.
+  // What that work would add to ReclaimableBytes once the wait ends (unless
+  // something else, such as free disk, then blocks it).
   uint64_t HeldInWaitBytes() const;
   // Ends the wait_secs of every channel now: the caller knows no more
   // candidates are coming for now (the work classes that produce them went

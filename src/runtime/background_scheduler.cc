@@ -380,13 +380,17 @@ void BackgroundScheduler::RoundLocked(bool run_inline) {
     // Callbacks run without mu_ (they may Kick or note foreground work).
     mu_.Unlock();
     if (went_idle) entry->source->UpstreamsIdle();
+    uint64_t pending = entry->source->PendingBytes();
     bool holds = entry->source->HoldsWorkForUpstreams();
-    if (holds && entry->source->HeldBytes() >= band_high) {
-      // Too much to hold for the classes above (WorkSource::HeldBytes).
-      entry->source->ReleaseHeldWork();
-      holds = entry->source->HoldsWorkForUpstreams();
+    if (holds) {
+      const uint64_t held = entry->source->HeldBytes();
+      if (held > 0 && (pending >= band_high || held >= band_high - pending)) {
+        // Too much to hold for the classes above (WorkSource::HeldBytes).
+        entry->source->ReleaseHeldWork();
+        pending = entry->source->PendingBytes();
+        holds = entry->source->HoldsWorkForUpstreams();
+      }
     }
-    const uint64_t pending = entry->source->PendingBytes();
     const std::optional<int64_t> next_work = pending == 0 ? entry->source->NextWorkMicros() : std::nullopt;
     const bool came_due = pending > 0 && entry->source->PendingCameDue();
     const bool remote = pending > 0 && entry->source->PassesWaitOnNetwork();

@@ -212,7 +212,8 @@ bool FuturePool::SpinForTask(int64_t spin_us) {
     const auto before = now;
     now = std::chrono::steady_clock::now();
     if (now - before >= contended) {
-      contended_polls_.fetch_add(1, std::memory_order_relaxed);
+      // Unless the thread that ran queued the next task meanwhile.
+      if (queued_.load(std::memory_order_seq_cst) == 0) contended_polls_.fetch_add(1, std::memory_order_relaxed);
       break;
     }
   }

@@ -268,7 +268,8 @@ class FuturePool {
   // after a task (FuturePoolOptions::spin_us).
   int spinning_workers() const { return spinning_workers_.load(std::memory_order_relaxed); }
   uint64_t polls() const { return polls_.load(std::memory_order_relaxed); }
-  // Of those, polls ended because a yield gave the core to another thread.
+  // Of those, polls ended because a yield gave the core to another thread
+  // (and found no task queued after it).
   uint64_t contended_polls() const { return contended_polls_.load(std::memory_order_relaxed); }
   int nice() const;
   bool stopped() const;

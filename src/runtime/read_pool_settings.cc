@@ -231,7 +231,8 @@ void RegisterReadPoolSettings(ConfigSchema* schema) {
                               "GETs a second, 4x the reads served at twice capacity). A lone read is followed by "
                               "sleep at once; never a periodic wakeup. Longer catches sparser streams at more CPU "
                               "per read. A check that finds another thread took the core (CPU-bound writes, say) "
-                              "ends the polling at once, so polling costs busy cores nothing; 0 sleeps at once.",
+                              "ends the polling at once, so on busy cores polling costs at most one yield; 0 sleeps at "
+                              "once.",
                .min = 0,
                .max = static_cast<double>(FuturePool::kMaxSpinMicros)});
   struct NiceSpec {

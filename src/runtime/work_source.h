@@ -67,8 +67,9 @@ class WorkSource {
   virtual void UpstreamsIdle() {}
   // The work HoldsWorkForUpstreams holds, in the gauge's unit (what
   // PendingBytes would count if it were released); 0 if not known. Once it
-  // reaches the class's band_high_bytes the scheduler calls
-  // ReleaseHeldWork, whatever the classes above do: a class that far behind
+  // and the pending work together reach the class's band_high_bytes the
+  // scheduler calls ReleaseHeldWork, whatever the classes above do: a class
+  // that far behind
   // runs at its max rate anyway, and holding on for a better choice or a
   // bigger batch only lets it fall further behind (a burst that starts
   // within smoosh.wait_secs of the start and outlasts the wait would

@@ -22,9 +22,6 @@ namespace ebb {
 // ones, swapped in atomically while reads and writes go on.
 
 Result<CompactionResult> DatabaseCore::Compact(const CompactionOptions& options) {
-  // Declared first, so it outlives `inputs`: inputs no reader holds any more
-  // are deleted here, by the compaction, when it lets go of them.
-  ObsoleteFiles::InlineScope delete_here;
   std::vector<std::shared_ptr<SegmentFile>> inputs;
   SequenceNumber oldest_snapshot, start_seq;
   bool bottommost;
@@ -234,7 +231,12 @@ Result<CompactionResult> DatabaseCore::Compact(const CompactionOptions& options)
     compactions_++;
     InstallViewLocked();
   }
-  inputs.clear();  // the last references may delete the input files
+  {
+    // Inputs no reader holds any more are deleted here, by the compaction,
+    // as it lets go of them (obsolete_files.h).
+    ObsoleteFiles::InlineScope delete_here;
+    inputs.clear();
+  }
   (void)finish(Status::OK());
   if (ctx_->listener) ctx_->listener->OnSegmentsChanged(this);
   return result;

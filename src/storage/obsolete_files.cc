@@ -1,5 +1,6 @@
 #include "storage/obsolete_files.h"
 
+#include <system_error>
 #include <utility>
 
 #include "base/logging.h"
@@ -18,8 +19,9 @@ thread_local int inline_scopes = 0;
 ObsoleteFiles::InlineScope::InlineScope() { inline_scopes++; }
 ObsoleteFiles::InlineScope::~InlineScope() { inline_scopes--; }
 
-ObsoleteFiles::ObsoleteFiles(FileSystem* fs, SegmentCache* cache, const StoreErrors* errors)
-    : fs_(fs), cache_(cache), errors_(errors) {}
+ObsoleteFiles::ObsoleteFiles(FileSystem* fs, SegmentCache* cache, const StoreErrors* errors,
+                             std::atomic<uint64_t>* local_bytes)
+    : fs_(fs), cache_(cache), errors_(errors), local_bytes_(local_bytes) {}
 
 ObsoleteFiles::~ObsoleteFiles() {
   std::thread thread;
@@ -32,22 +34,32 @@ ObsoleteFiles::~ObsoleteFiles() {
   if (thread.joinable()) thread.join();  // it empties the queue before it ends
 }
 
-void ObsoleteFiles::Add(uint64_t number, std::vector<std::string> paths) {
+void ObsoleteFiles::Add(uint64_t number, std::vector<std::string> paths, uint64_t local_bytes) {
+  Item item{number, std::move(paths), local_bytes};
   MutexLock lock(&mu_);
   // Inside an InlineScope, or destroyed with the store (no thread to hand
   // it to): here and now.
   if (inline_scopes > 0 || stopping_) {
     MutexUnlock unlock(&mu_);
-    Delete(Item{number, std::move(paths)});
+    Delete(item);
     return;
   }
-  queue_.push_back(Item{number, std::move(paths)});
-  queued_++;
   if (!thread_.joinable()) {
-    thread_ = std::thread([this] { Run(); });
-  } else {
-    work_cv_.Signal();
+    try {
+      thread_ = std::thread([this] { Run(); });
+    } catch (const std::system_error& e) {
+      // Called from a destructor: no exception may leave. The caller pays
+      // for the deletion, as it did before there was a thread.
+      EBB_LOG(kWarn, "could not start the thread that deletes obsolete segment files ({}); deleting here",
+              e.what());
+      MutexUnlock unlock(&mu_);
+      Delete(item);
+      return;
+    }
   }
+  queue_.push_back(std::move(item));
+  queued_++;
+  work_cv_.Signal();
 }
 
 void ObsoleteFiles::Drain() {
@@ -59,11 +71,6 @@ void ObsoleteFiles::Drain() {
 uint64_t ObsoleteFiles::files_deleted() const {
   MutexLock lock(&mu_);
   return files_deleted_;
-}
-
-uint64_t ObsoleteFiles::segments_kept() const {
-  MutexLock lock(&mu_);
-  return segments_kept_;
 }
 
 void ObsoleteFiles::Run() {
@@ -90,24 +97,23 @@ void ObsoleteFiles::Delete(const Item& item) {
   EBB_SYNC_POINT("ObsoleteFiles::Delete");
   // The cached mapping first: unmapping is part of the cost kept off readers.
   cache_->Evict(item.number);
+  uint64_t deleted = 0;
   if (!errors_->deletions_allowed()) {
     // After a metadata write whose outcome is unknown, the file may still
     // be needed: the next open decides.
     EBB_LOG(kWarn, "kept obsolete segment {} (the store deletes nothing until it is reopened)",
             item.paths.empty() ? std::string() : item.paths.front());
-    MutexLock lock(&mu_);
-    segments_kept_++;
-    return;
-  }
-  uint64_t deleted = 0;
-  for (const std::string& path : item.paths) {
-    Status s = fs_->DeleteFile(path);
-    if (s.ok()) {
-      deleted++;
-    } else if (!s.IsNotFound()) {
-      EBB_LOG(kWarn, "could not delete obsolete segment file: {}", s.ToString());
+  } else {
+    for (const std::string& path : item.paths) {
+      Status s = fs_->DeleteFile(path);
+      if (s.ok()) {
+        deleted++;
+      } else if (!s.IsNotFound()) {
+        EBB_LOG(kWarn, "could not delete obsolete segment file: {}", s.ToString());
+      }
     }
   }
+  if (local_bytes_ != nullptr) local_bytes_->fetch_sub(item.local_bytes);
   MutexLock lock(&mu_);
   files_deleted_ += deleted;
 }

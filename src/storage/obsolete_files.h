@@ -27,6 +27,7 @@
 #ifndef EBB_STORAGE_OBSOLETE_FILES_H_
 #define EBB_STORAGE_OBSOLETE_FILES_H_
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <string>
@@ -44,7 +45,10 @@ class StoreErrors;
 
 class ObsoleteFiles {
  public:
-  ObsoleteFiles(FileSystem* fs, SegmentCache* cache, const StoreErrors* errors);
+  // `local_bytes` (may be null) is the store's gauge of segment bytes on
+  // local disk: each queued segment's bytes leave it once its files are
+  // gone (or kept for good), not when it is queued.
+  ObsoleteFiles(FileSystem* fs, SegmentCache* cache, const StoreErrors* errors, std::atomic<uint64_t>* local_bytes);
   // Deletes what is still queued, then stops the thread.
   ~ObsoleteFiles();
 
@@ -61,24 +65,24 @@ class ObsoleteFiles {
     InlineScope& operator=(const InlineScope&) = delete;
   };
 
-  // Queues segment `number`: its cached mapping is dropped and `paths`
-  // deleted (a path that is already gone is not an error). Inside an
-  // InlineScope that is done before returning.
-  void Add(uint64_t number, std::vector<std::string> paths);
+  // Queues segment `number`: its cached mapping is dropped, `paths`
+  // deleted (a path that is already gone is not an error) and
+  // `local_bytes` taken off the gauge. Inside an InlineScope, or if the
+  // thread cannot be started, that is done before returning.
+  void Add(uint64_t number, std::vector<std::string> paths, uint64_t local_bytes);
 
   // Returns once everything queued before the call is deleted (or kept,
   // when deletion is no longer allowed). For Close and tests.
   void Drain();
 
-  // Files deleted, and segments whose files were kept because deletion was
-  // no longer allowed, since the start.
+  // Files deleted since the start.
   uint64_t files_deleted() const;
-  uint64_t segments_kept() const;
 
  private:
   struct Item {
     uint64_t number;
     std::vector<std::string> paths;
+    uint64_t local_bytes;
   };
   void Run();
   void Delete(const Item& item);
@@ -86,6 +90,7 @@ class ObsoleteFiles {
   FileSystem* const fs_;
   SegmentCache* const cache_;
   const StoreErrors* const errors_;
+  std::atomic<uint64_t>* const local_bytes_;
 
   mutable Mutex mu_;
   CondVar work_cv_{&mu_};  // an item was queued, or stopping
@@ -94,7 +99,6 @@ class ObsoleteFiles {
   uint64_t queued_ GUARDED_BY(mu_) = 0;    // items ever queued
   uint64_t finished_ GUARDED_BY(mu_) = 0;  // items ever finished
   uint64_t files_deleted_ GUARDED_BY(mu_) = 0;
-  uint64_t segments_kept_ GUARDED_BY(mu_) = 0;
   bool stopping_ GUARDED_BY(mu_) = false;
   std::thread thread_ GUARDED_BY(mu_);
 };

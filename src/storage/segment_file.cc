@@ -36,13 +36,17 @@ SegmentFile::SegmentFile(const StorageContext* ctx, SegmentMeta meta, std::strin
 
 SegmentFile::~SegmentFile() {
   if (ctx_->open_segments) ctx_->open_segments->Remove(meta_.number);
-  if (!evicted_.load(std::memory_order_acquire) && ctx_->local_segment_bytes) {
-    ctx_->local_segment_bytes->fetch_sub(meta_.file_size);
+  const uint64_t local_bytes = evicted_.load(std::memory_order_acquire) ? 0 : meta_.file_size;
+  if (!obsolete_.load(std::memory_order_acquire)) {
+    // Still on disk and named by the manifest (its database or the store
+    // is closing): leaves the gauge with this object.
+    if (ctx_->local_segment_bytes) ctx_->local_segment_bytes->fetch_sub(local_bytes);
+    return;
   }
-  if (!obsolete_.load(std::memory_order_acquire)) return;
   // Unmapped and deleted on the deleter's thread: this may be a reader
-  // dropping the last view of a compaction's inputs (obsolete_files.h).
-  ctx_->obsolete_files->Add(meta_.number, {path(), filter_path()});
+  // dropping the last view of a compaction's inputs (obsolete_files.h). Its
+  // bytes leave the local gauge once the file is gone.
+  ctx_->obsolete_files->Add(meta_.number, {path(), filter_path()}, local_bytes);
 }
 
 std::string SegmentFile::filter_path() const { return SegmentFilterFileName(ctx_->options.data_dir, meta_.number); }

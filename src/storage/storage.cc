@@ -53,7 +53,7 @@ Status Storage::Recover() {
   ctx_.manifest = manifest_.get();
   segment_cache_ = std::make_unique<SegmentCache>(ctx_.fs, ctx_.options.max_open_segments);
   ctx_.segment_cache = segment_cache_.get();
-  obsolete_files_ = std::make_unique<ObsoleteFiles>(ctx_.fs, segment_cache_.get(), &errors_);
+  obsolete_files_ = std::make_unique<ObsoleteFiles>(ctx_.fs, segment_cache_.get(), &errors_, &local_segment_bytes_);
   ctx_.obsolete_files = obsolete_files_.get();
   EBB_RETURN_IF_ERROR(CreateDirDurably(ctx_.fs, JournalDir(dir)));
   EBB_RETURN_IF_ERROR(CreateDirDurably(ctx_.fs, SegmentDir(dir)));
@@ -520,6 +520,7 @@ Status Storage::Close() {
     MutexLock lock(&mu_);
     databases_.clear();
   }
+  dbs.clear();
   // Segments the databases' last views held are deleted before the
   // directory is given up (a handle that outlives the store deletes its
   // segments when it goes, as before).

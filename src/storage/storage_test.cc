@@ -287,6 +287,19 @@ size_t SegmentFiles(FileSystem* fs) {
                     : 0;
 }
 
+// Bytes of the segment files on disk under /store/segments.
+uint64_t SegmentFileBytes(FileSystem* fs) {
+  uint64_t total = 0;
+  auto names = fs->GetChildren("/store/segments");
+  if (!names.ok()) return 0;
+  for (const std::string& n : *names) {
+    if (!n.ends_with(".seg")) continue;
+    auto size = fs->GetFileSize("/store/segments/" + n);
+    if (size.ok()) total += *size;
+  }
+  return total;
+}
+
 // Two overlapping flushes of "d": keys 0-199, then 100-299.
 void FillTwoSegments(DatabaseCore* db, const std::function<Status(DatabaseCore*, std::string_view, std::string_view)>& put) {
   for (int round = 0; round < 2; round++) {
@@ -312,6 +325,10 @@ TEST_F(StorageTest, AReaderDroppingTheLastViewOfObsoleteSegmentsDoesNotDeleteThe
     std::lock_guard<std::mutex> lock(mu);
     deleters.push_back(std::this_thread::get_id());
   });
+  // Cleared on every way out, before `deleters` goes.
+  struct ClearSyncPoints {
+    ~ClearSyncPoints() { sync_point::ClearAll(); }
+  } clear_sync_points;
 
   // No reader: deleted here, on the compacting thread.
   ASSERT_TRUE(db->Compact(CompactionOptions()).ok());
@@ -327,15 +344,17 @@ TEST_F(StorageTest, AReaderDroppingTheLastViewOfObsoleteSegmentsDoesNotDeleteThe
   auto it = db->NewIterator(ReadOptions());
   ASSERT_TRUE(db->Compact(CompactionOptions()).ok());
   EXPECT_EQ(SegmentFiles(&fs_), 4u) << "three inputs, pinned, and the output";
+  EXPECT_EQ(storage_->LocalSegmentBytes(), SegmentFileBytes(&fs_)) << "the pinned inputs are still on disk";
   it.reset();
   storage_->WaitForObsoleteFiles();
   EXPECT_EQ(SegmentFiles(&fs_), 1u);
+  EXPECT_EQ(storage_->LocalSegmentBytes(), SegmentFileBytes(&fs_)) << "they leave the gauge once deleted";
+  EXPECT_EQ(storage_->obsolete_files_deleted(), 5u) << "two inputs, then three";
   {
     std::lock_guard<std::mutex> lock(mu);
     ASSERT_EQ(deleters.size(), 3u);
     for (const auto& id : deleters) EXPECT_NE(id, std::this_thread::get_id()) << "deleted on the reader's thread";
   }
-  sync_point::ClearAll();
   for (int i = 0; i < 300; i++) EXPECT_EQ(Get(db.get(), "key" + std::to_string(i)), i < 100 ? "v0" : "v1");
 }
 
